@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+// Rein: a SigV4-verifying, policy-enforcing sidecar for AI agents' AWS access.
+// Layering (one way only): rein CLI → services → domain modules → C shims.
+import PackageDescription
+
+let package = Package(
+    name: "Rein",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rein", targets: ["rein"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C shims over the system libraries (distro-patched, FIPS-capable).
+        .target(
+            name: "CReinOpenSSL",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        .target(
+            name: "CReinCurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        // Domain modules: plain Swift, no NIO, no I/O they were not asked to do.
+        .target(name: "ReinCrypto", dependencies: ["CReinOpenSSL"]),
+        .target(name: "ReinSigV4", dependencies: ["ReinCrypto"]),
+        .target(
+            name: "ReinStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The CLI parses arguments and calls libraries.
+        .executableTarget(
+            name: "rein",
+            dependencies: [
+                "ReinSigV4", "ReinCrypto", "ReinStore", "CReinCurl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Benchmarks print figures; they are never timed unit tests.
+        .executableTarget(
+            name: "rein-bench",
+            dependencies: ["ReinSigV4", "ReinCrypto"],
+            path: "Benchmarks/ReinBench"
+        ),
+        .testTarget(name: "ReinCryptoTests", dependencies: ["ReinCrypto"]),
+        .testTarget(name: "ReinSigV4Tests", dependencies: ["ReinSigV4", "ReinCrypto"]),
+        .testTarget(name: "ReinStoreTests", dependencies: ["ReinStore"]),
+    ]
+)
