@@ -97,9 +97,8 @@ public struct SigV4Verifier: Sendable {
         let key = keyCache.signingKey(for: creds, scope: auth.scope)
         let expected = key.mac(stringToSign)
         analysis.expectedSignature = expected.hex
-        guard let received = Hex.decode(auth.signature), received.count == 32,
-              received.withUnsafeBytes({ r in expected.withUnsafeBytes { ConstantTime.equals(r, $0) } })
-        else {
+        // Compared as the lower-case hex text AWS defines, in constant time.
+        guard ConstantTime.equals(auth.signature, analysis.expectedSignature ?? "") else {
             throw SigV4Error(.signatureMismatch,
                 "The request signature we calculated does not match the signature you provided. Check your key and signing method (run `rein sigv4 explain` on the captured request)")
         }
