@@ -14,7 +14,20 @@ public enum AmzDate {
     /// Formats seconds since the epoch as `yyyyMMdd'T'HHmmss'Z'`.
     public static func format(_ t: Int64) -> String {
         let (y, mo, d, h, mi, s, _) = civil(t)
-        return pad(y, 4) + pad(mo, 2) + pad(d, 2) + "T" + pad(h, 2) + pad(mi, 2) + pad(s, 2) + "Z"
+        return String(unsafeUninitializedCapacity: 16) { out in
+            func put(_ v: Int, _ at: Int, _ width: Int) {
+                var v = v
+                for i in stride(from: at + width - 1, through: at, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(y, 0, 4); put(mo, 4, 2); put(d, 6, 2)
+            out[8] = UInt8(ascii: "T")
+            put(h, 9, 2); put(mi, 11, 2); put(s, 13, 2)
+            out[15] = UInt8(ascii: "Z")
+            return 16
+        }
     }
 
     /// Parses an RFC 7231 IMF-fixdate (`Fri, 24 May 2013 00:00:00 GMT`), also

@@ -36,7 +36,7 @@ public struct CanonicalRequest: Sendable, Equatable {
             out.append(contentsOf: name.utf8)
             out.append(UInt8(ascii: ":"))
             var first = true
-            for header in request.headers where header.lowercasedName == name {
+            for header in request.headers where header.hasName(name) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 ASCII.trimAll(header.value, into: &out)
                 first = false
@@ -56,7 +56,9 @@ public struct CanonicalRequest: Sendable, Equatable {
     }
 
     static func appendPath(_ path: String, normalize: Bool, into out: inout [UInt8]) {
-        if normalize {
+        if path == "/" {
+            out.append(UInt8(ascii: "/"))
+        } else if normalize {
             URIEncoding.encode(URIEncoding.normalizePath(path).utf8, keepSlash: true, into: &out)
         } else if path.isEmpty {
             out.append(UInt8(ascii: "/"))

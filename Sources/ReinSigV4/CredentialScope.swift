@@ -13,14 +13,24 @@ public struct CredentialScope: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(date)/\(region)/\(service)/aws4_request" }
 
     /// Parses `AKID/yyyymmdd/region/service/aws4_request`.
-    static func parseCredential(_ text: Substring) -> (accessKeyId: String, scope: CredentialScope)? {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[4] == "aws4_request",
-              !parts[0].isEmpty, !parts[2].isEmpty, !parts[3].isEmpty,
-              parts[1].utf8.count == 8, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+    static func parseCredential(_ text: ArraySlice<UInt8>) -> (accessKeyId: String, scope: CredentialScope)? {
+        var cuts: [Int] = []
+        cuts.reserveCapacity(4)
+        for i in text.indices where text[i] == UInt8(ascii: "/") {
+            cuts.append(i)
+            if cuts.count > 4 { return nil }
+        }
+        guard cuts.count == 4 else { return nil }
+        let akid = text.startIndex..<cuts[0], date = (cuts[0] + 1)..<cuts[1]
+        let region = (cuts[1] + 1)..<cuts[2], service = (cuts[2] + 1)..<cuts[3], term = (cuts[3] + 1)..<text.endIndex
+        guard !akid.isEmpty, !region.isEmpty, !service.isEmpty, date.count == 8,
+              text[date].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), text[term].elementsEqual(terminator)
         else { return nil }
-        return (String(parts[0]), CredentialScope(date: String(parts[1]), region: String(parts[2]), service: String(parts[3])))
+        func s(_ r: Range<Int>) -> String { String(decoding: text[r], as: UTF8.self) }
+        return (s(akid), CredentialScope(date: s(date), region: s(region), service: s(service)))
     }
+
+    private static let terminator = Array("aws4_request".utf8)
 
     /// Services that sign the path as sent (no dot-segment normalisation)
     /// and expect x-amz-content-sha256: the S3 family.

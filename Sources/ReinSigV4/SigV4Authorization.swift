@@ -54,48 +54,70 @@ public struct SigV4Authorization: Sendable, Equatable {
     }
 
     static func parseHeader(_ header: String, request: SignableRequest) throws(SigV4Error) -> SigV4Authorization {
-        let trimmed = ASCII.trimmed(Substring(header))
-        guard let space = trimmed.firstIndex(of: " ") else {
-            throw unsupportedOrIncomplete(String(trimmed))
+        // Parsed with index loops over bytes: this runs on every request, and
+        // generic String/Collection scanning costs microseconds here.
+        let b = Array(header.utf8)
+        var lo = 0, hi = b.count
+        while lo < hi, ASCII.isWhitespace(b[lo]) { lo += 1 }
+        while hi > lo, ASCII.isWhitespace(b[hi - 1]) { hi -= 1 }
+        var space = lo
+        while space < hi, b[space] != 0x20 { space += 1 }
+        guard space < hi else { throw unsupportedOrIncomplete(String(decoding: b[lo..<hi], as: UTF8.self)) }
+        guard Bytes.equal(b, lo, space, algorithmBytes) else {
+            throw unsupportedOrIncomplete(String(decoding: b[lo..<space], as: UTF8.self))
         }
-        let algorithm = trimmed[..<space]
-        guard algorithm == algorithm_ else { throw unsupportedOrIncomplete(String(algorithm)) }
-        var credential: Substring?, signedHeaders: Substring?, signature: Substring?
-        for component in trimmed[space...].split(separator: ",", omittingEmptySubsequences: false) {
-            let part = ASCII.trimmed(component)
-            guard let eq = part.firstIndex(of: "=") else {
-                throw SigV4Error(.incompleteSignature, "Authorization header component '\(part.prefix(40))' is not of the form Key=Value")
+        var credential: Range<Int>?, signedHeaders: Range<Int>?, signature: Range<Int>?
+        var start = space + 1
+        while start <= hi {
+            var end = start
+            while end < hi, b[end] != UInt8(ascii: ",") { end += 1 }
+            var a = start, z = end
+            while a < z, ASCII.isWhitespace(b[a]) { a += 1 }
+            while z > a, ASCII.isWhitespace(b[z - 1]) { z -= 1 }
+            var eq = a
+            while eq < z, b[eq] != UInt8(ascii: "=") { eq += 1 }
+            guard eq < z else {
+                throw SigV4Error(.incompleteSignature,
+                    "Authorization header component '\(String(decoding: b[a..<min(z, a + 40)], as: UTF8.self))' is not of the form Key=Value")
             }
-            let key = part[..<eq], value = part[part.index(after: eq)...]
-            switch key {
-            case "Credential" where credential == nil: credential = value
-            case "SignedHeaders" where signedHeaders == nil: signedHeaders = value
-            case "Signature" where signature == nil: signature = value
-            case "Credential", "SignedHeaders", "Signature":
-                throw SigV4Error(.incompleteSignature, "Authorization header repeats \(key)")
-            default:
-                throw SigV4Error(.incompleteSignature, "Authorization header has an unknown component '\(key.prefix(40))'")
+            let value = (eq + 1)..<z
+            if Bytes.equal(b, a, eq, credentialKey) {
+                guard credential == nil else { throw SigV4Error(.incompleteSignature, "Authorization header repeats Credential") }
+                credential = value
+            } else if Bytes.equal(b, a, eq, signedHeadersKey) {
+                guard signedHeaders == nil else { throw SigV4Error(.incompleteSignature, "Authorization header repeats SignedHeaders") }
+                signedHeaders = value
+            } else if Bytes.equal(b, a, eq, signatureKey) {
+                guard signature == nil else { throw SigV4Error(.incompleteSignature, "Authorization header repeats Signature") }
+                signature = value
+            } else {
+                throw SigV4Error(.incompleteSignature,
+                    "Authorization header has an unknown component '\(String(decoding: b[a..<min(eq, a + 40)], as: UTF8.self))'")
             }
+            start = end + 1
         }
-        var missing: [String] = []
-        if credential == nil { missing.append("Credential") }
-        if signedHeaders == nil { missing.append("SignedHeaders") }
-        if signature == nil { missing.append("Signature") }
         guard let credential, let signedHeaders, let signature else {
+            var missing: [String] = []
+            if credential == nil { missing.append("Credential") }
+            if signedHeaders == nil { missing.append("SignedHeaders") }
+            if signature == nil { missing.append("Signature") }
             throw SigV4Error(.incompleteSignature, "Authorization header requires \(missing.joined(separator: ", ")); it is missing")
         }
-        guard let (akid, scope) = CredentialScope.parseCredential(credential) else {
+        guard let (akid, scope) = CredentialScope.parseCredential(b[credential]) else {
             throw SigV4Error(.malformedCredential,
-                "The Credential '\(credential.prefix(120))' is malformed; expected \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
+                "The Credential '\(String(decoding: b[credential].prefix(120), as: UTF8.self))' is malformed; expected \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
         }
         return SigV4Authorization(
             form: .header, accessKeyId: akid, scope: scope,
-            signedHeaders: try parseSignedHeaders(signedHeaders),
-            signature: String(signature), expires: nil,
+            signedHeaders: try parseSignedHeaders(b[signedHeaders]),
+            signature: String(decoding: b[signature], as: UTF8.self), expires: nil,
             sessionToken: request.firstValue("x-amz-security-token"))
     }
 
-    private static let algorithm_: Substring = "AWS4-HMAC-SHA256"
+    private static let algorithmBytes = Array("AWS4-HMAC-SHA256".utf8)
+    private static let credentialKey = Array("Credential".utf8)
+    private static let signedHeadersKey = Array("SignedHeaders".utf8)
+    private static let signatureKey = Array("Signature".utf8)
 
     static func unsupportedOrIncomplete(_ algorithm: String) -> SigV4Error {
         if algorithm.hasPrefix("AWS4-ECDSA") {
@@ -110,13 +132,27 @@ public struct SigV4Authorization: Sendable, Equatable {
         return SigV4Error(.unsupportedAlgorithm, "Unsupported authorization scheme '\(algorithm.prefix(40))': Rein accepts only AWS4-HMAC-SHA256 (SigV4)")
     }
 
-    static func parseSignedHeaders(_ text: Substring) throws(SigV4Error) -> [String] {
-        let names = text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
-        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0 == ASCII.lowercased($0) }) else {
-            throw SigV4Error(.incompleteSignature, "SignedHeaders must be a ';'-separated list of lower-case header names")
-        }
-        for i in 1..<names.count where !names[i - 1].utf8.lexicographicallyPrecedes(names[i].utf8) {
-            throw SigV4Error(.incompleteSignature, "SignedHeaders must be sorted and unique ('\(names[i - 1])' before '\(names[i])')")
+    static func parseSignedHeaders(_ text: ArraySlice<UInt8>) throws(SigV4Error) -> [String] {
+        var names: [String] = []
+        names.reserveCapacity(12)
+        var start = text.startIndex
+        var previous: Range<Int>?
+        while start <= text.endIndex {
+            var end = start
+            while end < text.endIndex, text[end] != UInt8(ascii: ";") { end += 1 }
+            guard end > start else {
+                throw SigV4Error(.incompleteSignature, "SignedHeaders must be a ';'-separated list of lower-case header names")
+            }
+            for i in start..<end where (text[i] >= 0x41 && text[i] <= 0x5A) || ASCII.isWhitespace(text[i]) {
+                throw SigV4Error(.incompleteSignature, "SignedHeaders must be a ';'-separated list of lower-case header names")
+            }
+            if let p = previous, !Bytes.lessThan(text, p, start..<end) {
+                throw SigV4Error(.incompleteSignature,
+                    "SignedHeaders must be sorted and unique ('\(String(decoding: text[p], as: UTF8.self))' before '\(String(decoding: text[start..<end], as: UTF8.self))')")
+            }
+            names.append(String(decoding: text[start..<end], as: UTF8.self))
+            previous = start..<end
+            start = end + 1
         }
         return names
     }
@@ -141,7 +177,7 @@ public struct SigV4Authorization: Sendable, Equatable {
             throw SigV4Error(.malformedQueryAuthentication,
                 "Query-string authentication requires \(missing.joined(separator: ", ")); it is missing")
         }
-        guard let (akid, scope) = CredentialScope.parseCredential(Substring(credential)) else {
+        guard let (akid, scope) = CredentialScope.parseCredential(ArraySlice(credential.utf8)) else {
             throw SigV4Error(.malformedQueryAuthentication,
                 "X-Amz-Credential '\(credential.prefix(120))' is malformed; expected \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
         }
@@ -153,7 +189,7 @@ public struct SigV4Authorization: Sendable, Equatable {
         }
         return SigV4Authorization(
             form: .query, accessKeyId: akid, scope: scope,
-            signedHeaders: try parseSignedHeaders(Substring(signedHeaders)),
+            signedHeaders: try parseSignedHeaders(ArraySlice(signedHeaders.utf8)),
             signature: signature, expires: expires,
             sessionToken: values["X-Amz-Security-Token"] ?? request.firstValue("x-amz-security-token"))
     }

@@ -1,3 +1,4 @@
+import Foundation
 import ReinCrypto
 
 /// Explains why a captured request does or does not verify: the debugging
@@ -57,8 +58,10 @@ public struct SigV4Explainer: Sendable {
                 failure = error
             }
             if failure == nil, let broker {
-                e.resignedRequest = resign(raw, verified: verified, broker: broker, now: now, host: resignHost,
-                                           chunks: chunks, trailers: trailers)
+                let bytes = resign(raw, verified: verified, broker: broker, now: now, host: resignHost,
+                                   chunks: chunks, trailers: trailers)
+                e.resignedRequestBytes = bytes
+                e.resignedRequest = String(validating: bytes, as: UTF8.self)
             }
         }
         e.valid = failure == nil
@@ -101,7 +104,7 @@ public struct SigV4Explainer: Sendable {
     }
 
     private func resign(_ raw: RawHTTPRequest, verified: VerifiedRequest, broker: AWSCredentials, now: Int64,
-                        host: String?, chunks: [[UInt8]], trailers: [HTTPHeader]) -> String {
+                        host: String?, chunks: [[UInt8]], trailers: [HTTPHeader]) -> [UInt8] {
         let signer = SigV4Signer()
         let (request, output) = signer.resign(raw.request, verified: verified, broker: broker, time: now, host: host)
         var out = raw
@@ -115,7 +118,7 @@ public struct SigV4Explainer: Sendable {
             body += encoder.encodeFinal(trailers: trailers)
             out.body = body
         }
-        return String(decoding: out.serialized(), as: UTF8.self)
+        return out.serialized()
     }
 }
 
@@ -139,7 +142,10 @@ public struct SigV4Explanation: Sendable, Encodable {
     public var receivedSignature: String?
     public var chunksVerified: Int?
     public var decodedBytes: Int?
+    /// The re-signed request as text, when it is valid UTF-8 (JSON output).
     public var resignedRequest: String?
+    /// The re-signed request's exact bytes (binary bodies survive).
+    public var resignedRequestBytes: [UInt8]?
 
     enum CodingKeys: String, CodingKey {
         case valid, error, message, scope, signature
@@ -148,6 +154,7 @@ public struct SigV4Explanation: Sendable, Encodable {
         case canonicalRequest = "canonical_request", stringToSign = "string_to_sign"
         case receivedSignature = "received_signature", chunksVerified = "chunks_verified"
         case decodedBytes = "decoded_bytes", resignedRequest = "resigned_request"
+        case resignedRequestBase64 = "resigned_request_base64"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -170,6 +177,8 @@ public struct SigV4Explanation: Sendable, Encodable {
         try c.encodeIfPresent(chunksVerified, forKey: .chunksVerified)
         try c.encodeIfPresent(decodedBytes, forKey: .decodedBytes)
         try c.encodeIfPresent(resignedRequest, forKey: .resignedRequest)
+        // Base64 of the exact bytes, for bodies that are not UTF-8.
+        try c.encodeIfPresent(resignedRequestBytes.map { Data($0).base64EncodedString() }, forKey: .resignedRequestBase64)
     }
 
     /// The human-readable report.
@@ -199,10 +208,10 @@ public struct SigV4Explanation: Sendable, Encodable {
             lines.append("Expected signature: \(signature ?? "(not computed)")")
             lines.append("Received signature: \(receivedSignature ?? "(none)")")
         }
-        if let resignedRequest {
+        if let resignedRequestBytes {
             lines.append("")
             lines.append("--- Re-signed request (broker credentials) ---")
-            lines.append(resignedRequest)
+            lines.append(resignedRequest ?? "(\(resignedRequestBytes.count) bytes, not UTF-8: use --resign without --json for the raw bytes)")
         }
         return lines.joined(separator: "\n")
     }

@@ -16,7 +16,7 @@ public struct SigV4Signer: Sendable {
         case allSignable
         /// Exactly these lower-case names (plus the date and token headers
         /// the signer itself sets).
-        case only(Set<String>)
+        case only([String])
     }
 
     /// Headers botocore never signs: hop-by-hop headers, and those that
@@ -49,26 +49,26 @@ public struct SigV4Signer: Sendable {
     ) -> Output {
         request.removeHeader("authorization")
         let amzDate = AmzDate.format(time)
-        var extra: Set<String> = []
+        var extra: [String] = []
         if request.firstValue("date") != nil {
-            request.setHeader("Date", AmzDate.formatHTTPDate(time))
+            request.setHeader(HTTPHeader(name: "Date", lowercasedName: "date", value: AmzDate.formatHTTPDate(time)))
             request.removeHeader("x-amz-date")
-            extra.insert("date")
+            extra.append("date")
         } else {
-            request.setHeader("X-Amz-Date", amzDate)
-            extra.insert("x-amz-date")
+            request.setHeader(HTTPHeader(name: "X-Amz-Date", lowercasedName: "x-amz-date", value: amzDate))
+            extra.append("x-amz-date")
         }
         if let token = credentials.sessionToken, !omitSessionToken {
-            request.setHeader("X-Amz-Security-Token", token)
-            extra.insert("x-amz-security-token")
+            request.setHeader(HTTPHeader(name: "X-Amz-Security-Token", lowercasedName: "x-amz-security-token", value: token))
+            extra.append("x-amz-security-token")
         }
         let names = signedHeaderNames(request, selection: selection, extra: extra)
         let scope = CredentialScope(date: String(amzDate.prefix(8)), region: region, service: service)
         let output = compute(request, names: names, payloadHash: request.firstValue("x-amz-content-sha256") ?? payloadHash,
                              amzDate: amzDate, scope: scope, credentials: credentials,
                              normalizePath: normalizePath ?? !scope.usesS3PathRules, excludingQueryKey: nil)
-        request.setHeader("Authorization",
-            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(output.signature)")
+        request.setHeader(HTTPHeader(name: "Authorization", lowercasedName: "authorization", value:
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(output.signature)"))
         if let token = credentials.sessionToken, omitSessionToken {
             request.setHeader("X-Amz-Security-Token", token)
         }
@@ -81,11 +81,12 @@ public struct SigV4Signer: Sendable {
     @discardableResult
     public func presign(
         _ request: inout SignableRequest, credentials: AWSCredentials, region: String, service: String,
-        time: Int64, expires: Int64, payloadHash: String, normalizePath: Bool? = nil, omitSessionToken: Bool = false
+        time: Int64, expires: Int64, payloadHash: String, headers selection: HeaderSelection = .allSignable,
+        normalizePath: Bool? = nil, omitSessionToken: Bool = false
     ) -> Output {
         let amzDate = AmzDate.format(time)
         let scope = CredentialScope(date: String(amzDate.prefix(8)), region: region, service: service)
-        let names = signedHeaderNames(request, selection: .allSignable, extra: [])
+        let names = signedHeaderNames(request, selection: selection, extra: [])
         var auth: [(String, String)] = [
             ("X-Amz-Algorithm", "AWS4-HMAC-SHA256"),
             ("X-Amz-Credential", "\(credentials.accessKeyId)/\(scope)"),
@@ -128,14 +129,15 @@ public struct SigV4Signer: Sendable {
             request.query = Self.removingQueryAuth(request.query)
         }
         if let host { request.setHeader("Host", host) }
-        var names = Set(verified.signedHeaders)
-        names.subtract(["authorization", "x-amz-date", "date", "x-amz-security-token"])
+        var names = verified.signedHeaders.filter {
+            $0 != "authorization" && $0 != "x-amz-date" && $0 != "date" && $0 != "x-amz-security-token"
+        }
         var payloadHash = verified.payloadHash
         if let declared = request.firstValue("x-amz-content-sha256") {
             payloadHash = declared
         } else if verified.scope.usesS3PathRules {
-            request.setHeader("X-Amz-Content-SHA256", payloadHash)
-            names.insert("x-amz-content-sha256")
+            request.setHeader(HTTPHeader(name: "X-Amz-Content-SHA256", lowercasedName: "x-amz-content-sha256", value: payloadHash))
+            names.append("x-amz-content-sha256")
         }
         let output = sign(&request, credentials: broker, region: verified.scope.region, service: verified.scope.service,
                           time: time, payloadHash: payloadHash, headers: .only(names))
@@ -149,19 +151,25 @@ public struct SigV4Signer: Sendable {
         return kept.map { $0.rawKey + ($0.rawValue.isEmpty && !$0.hadEquals ? "" : "=" + $0.rawValue) }.joined(separator: "&")
     }
 
-    private func signedHeaderNames(_ request: SignableRequest, selection: HeaderSelection, extra: Set<String>) -> [String] {
-        var names = Set<String>()
+    private func signedHeaderNames(_ request: SignableRequest, selection: HeaderSelection, extra: [String]) -> [String] {
+        var names: [String] = []
+        names.reserveCapacity(request.headers.count)
         for header in request.headers {
+            let include: Bool
             switch selection {
             case .allSignable:
-                if !Self.unsignableHeaders.contains(header.lowercasedName) { names.insert(header.lowercasedName) }
+                include = !Self.unsignableHeaders.contains(header.lowercasedName)
             case .only(let allowed):
-                if allowed.contains(header.lowercasedName) || extra.contains(header.lowercasedName) {
-                    names.insert(header.lowercasedName)
-                }
+                include = allowed.contains(header.lowercasedName) || extra.contains(header.lowercasedName)
             }
+            if include { names.append(header.lowercasedName) }
         }
-        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        // Repeated headers appear once.
+        var unique: [String] = []
+        unique.reserveCapacity(names.count)
+        for n in names where unique.last != n { unique.append(n) }
+        return unique
     }
 
     private func compute(

@@ -107,9 +107,19 @@ public struct SigV4Verifier: Sendable {
             payloadHash: payloadHash, canonicalRequest: canonical, stringToSign: stringToSign, signingKey: key)
     }
 
-    static func stringToSign(amzDate: String, scope: CredentialScope, canonical: CanonicalRequest) -> String {
-        let hash = SHA256.hash(canonical.bytes).hex
-        return "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope.description + "\n" + hash
+    public static func stringToSign(amzDate: String, scope: CredentialScope, canonical: CanonicalRequest) -> String {
+        var s = "AWS4-HMAC-SHA256\n"
+        s.reserveCapacity(32 + 17 + 64 + 64)
+        s += amzDate
+        s += "\n"
+        s += scope.date
+        s += "/"
+        s += scope.region
+        s += "/"
+        s += scope.service
+        s += "/aws4_request\n"
+        s += SHA256.hash(canonical.bytes).hex
+        return s
     }
 
     private func requestTime(_ request: SignableRequest, auth: SigV4Authorization) throws(SigV4Error) -> (Int64, String) {
@@ -166,17 +176,18 @@ public struct SigV4Verifier: Sendable {
     }
 
     private func checkSignedHeaders(_ request: SignableRequest, auth: SigV4Authorization) throws(SigV4Error) {
-        let signed = Set(auth.signedHeaders)
+        // Signed-header lists are short (about ten names): linear scans beat hashing.
+        let signed = auth.signedHeaders
         guard signed.contains("host") else {
             throw SigV4Error(.unsignedHeader, "The host header must be signed (it is missing from SignedHeaders)")
         }
         if signed.contains("authorization") {
             throw SigV4Error(.incompleteSignature, "SignedHeaders must not include authorization")
         }
-        for name in auth.signedHeaders where !request.headers.contains(where: { $0.lowercasedName == name }) {
+        for name in signed where !request.headers.contains(where: { $0.hasName(name) }) {
             throw SigV4Error(.missingSignedHeader, "Header '\(name)' is listed in SignedHeaders but is not in the request")
         }
-        for header in request.headers where header.lowercasedName.hasPrefix("x-amz-") && !signed.contains(header.lowercasedName) {
+        for header in request.headers where ASCII.hasPrefix(header.lowercasedName, "x-amz-") && !signed.contains(header.lowercasedName) {
             throw SigV4Error(.unsignedHeader, "There were headers present in the request which were not signed: \(header.lowercasedName)")
         }
     }

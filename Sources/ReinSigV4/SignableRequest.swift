@@ -34,29 +34,34 @@ public struct SignableRequest: Sendable, Equatable {
 
     /// Every value of a header, in arrival order. `name` must be lower case.
     public func values(_ name: String) -> [String] {
-        headers.compactMap { $0.lowercasedName == name ? $0.value : nil }
+        headers.compactMap { $0.hasName(name) ? $0.value : nil }
     }
 
     /// The first value of a header. `name` must be lower case.
     public func firstValue(_ name: String) -> String? {
-        headers.first(where: { $0.lowercasedName == name })?.value
+        headers.first(where: { $0.hasName(name) })?.value
     }
 
     public func count(of name: String) -> Int {
-        headers.reduce(0) { $0 + ($1.lowercasedName == name ? 1 : 0) }
+        headers.reduce(0) { $0 + ($1.hasName(name) ? 1 : 0) }
     }
 
     /// Removes every header with this (lower-case) name.
     public mutating func removeHeader(_ name: String) {
-        headers.removeAll { $0.lowercasedName == name }
+        headers.removeAll { $0.hasName(name) }
     }
 
     /// Replaces every header with this name by one header, appended last
     /// (where botocore puts a header it sets).
     public mutating func setHeader(_ name: String, _ value: String) {
-        let lower = ASCII.lowercased(name)
-        headers.removeAll { $0.lowercasedName == lower }
-        headers.append(HTTPHeader(name, value))
+        setHeader(HTTPHeader(name, value))
+    }
+
+    mutating func setHeader(_ header: HTTPHeader) {
+        if headers.contains(where: { $0.hasName(header.lowercasedName) }) {
+            headers.removeAll { $0.hasName(header.lowercasedName) }
+        }
+        headers.append(header)
     }
 
     /// The query split into raw `key=value` parameters.

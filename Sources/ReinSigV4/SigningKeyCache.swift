@@ -13,6 +13,12 @@ public final class SigningKeyCache: Sendable {
         let accessKeyId: String
         let secret: String
         let scope: CredentialScope
+
+        /// Hashes the cheap, distinguishing parts; equality still compares all.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(accessKeyId)
+            hasher.combine(scope.date)
+        }
     }
 
     private let entries = Mutex<[Key: HMACKey]>([:])

@@ -76,8 +76,8 @@ struct SigV4ExplainCommand: ParsableCommand {
         let explanation = explainer.explain(raw, now: now, resignWith: broker, resignHost: host)
         if json {
             print(try JSONOutput.encode(explanation))
-        } else if resign, let resigned = explanation.resignedRequest {
-            FileHandle.standardOutput.write(Data(resigned.utf8))
+        } else if resign, let resigned = explanation.resignedRequestBytes {
+            FileHandle.standardOutput.write(Data(resigned))
         } else {
             print(explanation.text)
         }
