@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what Rein needs on a fresh Debian 12 machine that has the Swift
+# toolchain and Python: the system C libraries Rein links (OpenSSL 3,
+# libcurl with OpenSSL, SQLite), and the pinned Python packages the interop
+# tests drive. Idempotent: it does nothing when everything is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev openssl)
+missing=()
+for p in "${apt_packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "bootstrap: installing ${missing[*]}" >&2
+    sudo_cmd=()
+    [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -m pip install -q --disable-pip-version-check -r Tests/requirements.txt --dry-run 2>/dev/null | grep -q "Would install"; then
+    : # every pinned package is already installed
+else
+    echo "bootstrap: installing pinned Python packages (Tests/requirements.txt)" >&2
+    python3 -m pip install -q --disable-pip-version-check -r Tests/requirements.txt
+fi
