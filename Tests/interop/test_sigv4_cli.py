@@ -5,7 +5,7 @@ a real botocore wire capture and a botocore-signed random corpus.
 
 The binary is $REIN_BIN, else <repo>/.build/debug/rein (built with
 `swift build` when missing). Reference data: $REIN_TESTDATA, else
-/work/shared/testdata.
+../shared/testdata beside the project.
 """
 
 import base64
@@ -33,7 +33,7 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 import sigv4_corpus  # noqa: E402
 
-TESTDATA = Path(os.environ.get("REIN_TESTDATA", "/work/shared/testdata"))
+TESTDATA = Path(os.environ.get("REIN_TESTDATA", str(REPO.parent / "shared" / "testdata")))
 SUITE = TESTDATA / "aws-signing-test-suite-v4"
 WIRE_CAPTURE = TESTDATA / "botocore-1.43.11-https-putobject-wire.bin"
 
@@ -70,21 +70,6 @@ SUITE_CASES = [
 
 
 # ------------------------------------------------------------------ helpers
-
-@pytest.fixture(scope="session")
-def rein_bin():
-    env_bin = os.environ.get("REIN_BIN")
-    if env_bin:
-        path = Path(env_bin)
-        assert path.is_file(), f"REIN_BIN={env_bin} does not exist"
-        return str(path)
-    path = REPO / ".build" / "debug" / "rein"
-    if not path.is_file():
-        subprocess.run(["swift", "build", "--product", "rein"], cwd=REPO,
-                       check=True)
-    assert path.is_file(), f"{path} missing after swift build"
-    return str(path)
-
 
 def run_rein(rein_bin, args, stdin=None, env=None):
     full_env = {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}

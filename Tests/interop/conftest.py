@@ -1,0 +1,24 @@
+"""Shared fixtures for the interop tests."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def rein_bin():
+    """The `rein` binary: $REIN_BIN, else the debug build (built if missing)."""
+    env_bin = os.environ.get("REIN_BIN")
+    if env_bin:
+        path = Path(env_bin)
+        assert path.is_file(), f"REIN_BIN={env_bin} does not exist"
+        return str(path)
+    path = REPO / ".build" / "debug" / "rein"
+    if not path.is_file():
+        subprocess.run(["swift", "build", "--product", "rein"], cwd=REPO, check=True)
+    assert path.is_file(), f"{path} missing after swift build"
+    return str(path)
