@@ -3,7 +3,12 @@
 public enum AmzDate {
     /// Parses the basic ISO 8601 form, strictly.
     public static func parse(_ text: String) -> Int64? {
-        let u = Array(text.utf8)
+        guard text.utf8.count == 16 else { return nil }
+        if let t = text.utf8.withContiguousStorageIfAvailable({ parse(bytes: $0) }) { return t }
+        return Array(text.utf8).withUnsafeBufferPointer { parse(bytes: $0) }
+    }
+
+    private static func parse(bytes u: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
         guard let y = digits(u, 0, 4), let mo = digits(u, 4, 2), let d = digits(u, 6, 2),
               let h = digits(u, 9, 2), let mi = digits(u, 11, 2), let s = digits(u, 13, 2)
@@ -58,7 +63,7 @@ public enum AmzDate {
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
 
-    private static func digits(_ u: [UInt8], _ start: Int, _ count: Int) -> Int? {
+    private static func digits(_ u: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
         var v = 0
         for i in start..<(start + count) {
             let c = u[i]

@@ -26,14 +26,14 @@ public struct CanonicalRequest: Sendable, Equatable {
     ) {
         var out = [UInt8]()
         out.reserveCapacity(256 + request.path.utf8.count + (request.query?.utf8.count ?? 0))
-        out.append(contentsOf: request.method.utf8)
+        out.appendUTF8(request.method)
         out.append(0x0A)
         Self.appendPath(request.path, normalize: normalizePath, into: &out)
         out.append(0x0A)
         Self.appendQuery(request.query, excluding: excludingQueryKey, into: &out)
         out.append(0x0A)
         for name in signedHeaders {
-            out.append(contentsOf: name.utf8)
+            out.appendUTF8(name)
             out.append(UInt8(ascii: ":"))
             var first = true
             for header in request.headers where header.hasName(name) {
@@ -47,11 +47,11 @@ public struct CanonicalRequest: Sendable, Equatable {
         var firstName = true
         for name in signedHeaders {
             if !firstName { out.append(UInt8(ascii: ";")) }
-            out.append(contentsOf: name.utf8)
+            out.appendUTF8(name)
             firstName = false
         }
         out.append(0x0A)
-        out.append(contentsOf: payloadHash.utf8)
+        out.appendUTF8(payloadHash)
         bytes = out
     }
 
@@ -87,6 +87,16 @@ public struct CanonicalRequest: Sendable, Equatable {
             out.append(contentsOf: pair.key)
             out.append(UInt8(ascii: "="))
             out.append(contentsOf: pair.value)
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Appends a string's UTF-8 bytes with one copy.
+    @inline(__always)
+    mutating func appendUTF8(_ s: String) {
+        if s.utf8.withContiguousStorageIfAvailable({ append(contentsOf: $0) }) == nil {
+            append(contentsOf: s.utf8)
         }
     }
 }

@@ -67,8 +67,23 @@ public struct SigV4Signer: Sendable {
         let output = compute(request, names: names, payloadHash: request.firstValue("x-amz-content-sha256") ?? payloadHash,
                              amzDate: amzDate, scope: scope, credentials: credentials,
                              normalizePath: normalizePath ?? !scope.usesS3PathRules, excludingQueryKey: nil)
-        request.setHeader(HTTPHeader(name: "Authorization", lowercasedName: "authorization", value:
-            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(names.joined(separator: ";")), Signature=\(output.signature)"))
+        var authorization = "AWS4-HMAC-SHA256 Credential="
+        authorization.reserveCapacity(200 + names.count * 24)
+        authorization += credentials.accessKeyId
+        authorization += "/"
+        authorization += scope.date
+        authorization += "/"
+        authorization += scope.region
+        authorization += "/"
+        authorization += scope.service
+        authorization += "/aws4_request, SignedHeaders="
+        for (i, n) in names.enumerated() {
+            if i > 0 { authorization += ";" }
+            authorization += n
+        }
+        authorization += ", Signature="
+        authorization += output.signature
+        request.setHeader(HTTPHeader(name: "Authorization", lowercasedName: "authorization", value: authorization))
         if let token = credentials.sessionToken, omitSessionToken {
             request.setHeader("X-Amz-Security-Token", token)
         }
@@ -164,12 +179,22 @@ public struct SigV4Signer: Sendable {
             }
             if include { names.append(header.lowercasedName) }
         }
-        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        // Header names are ASCII tokens, for which String's `<` is byte order.
+        if !isSortedAscending(names) { names.sort(by: <) }
         // Repeated headers appear once.
         var unique: [String] = []
         unique.reserveCapacity(names.count)
         for n in names where unique.last != n { unique.append(n) }
         return unique
+    }
+
+    private func isSortedAscending(_ names: [String]) -> Bool {
+        var i = 1
+        while i < names.count {
+            if !(names[i - 1] <= names[i]) { return false }
+            i += 1
+        }
+        return true
     }
 
     private func compute(

@@ -64,16 +64,18 @@ public struct SigV4Verifier: Sendable {
         try checkToken(auth.sessionToken, expected: creds.sessionToken)
         try checkSignedHeaders(request, auth: auth)
 
-        let payloadHeader = request.values("x-amz-content-sha256")
-        guard payloadHeader.count <= 1 else {
-            throw SigV4Error(.invalidPayloadHash, "x-amz-content-sha256 appears more than once")
+        let payloadHeader: String?
+        switch request.singleValue("x-amz-content-sha256") {
+        case .multiple: throw SigV4Error(.invalidPayloadHash, "x-amz-content-sha256 appears more than once")
+        case .absent: payloadHeader = nil
+        case .one(let v): payloadHeader = v
         }
-        var mode = try PayloadMode.parse(payloadHeader.first)
+        var mode = try PayloadMode.parse(payloadHeader)
         let payloadHash: String
         switch mode {
         case .declaredHash(let hex): payloadHash = hex
         case .unsigned: payloadHash = PayloadMode.unsignedPayload
-        case .streamingSigned, .streamingSignedTrailer, .streamingUnsignedTrailer: payloadHash = payloadHeader[0]
+        case .streamingSigned, .streamingSignedTrailer, .streamingUnsignedTrailer: payloadHash = payloadHeader ?? ""
         case .bodyHash:
             if auth.form == .query && auth.scope.usesS3PathRules {
                 mode = .unsigned
@@ -130,9 +132,9 @@ public struct SigV4Verifier: Sendable {
             }
             return (t, text)
         }
-        let amz = request.values("x-amz-date")
-        if amz.count > 1 { throw SigV4Error(.malformedDate, "x-amz-date appears more than once") }
-        if let text = amz.first {
+        let amz = request.singleValue("x-amz-date")
+        if case .multiple = amz { throw SigV4Error(.malformedDate, "x-amz-date appears more than once") }
+        if case .one(let text) = amz {
             guard let t = AmzDate.parse(text) else {
                 throw SigV4Error(.malformedDate, "x-amz-date must be in the ISO 8601 basic format yyyyMMdd'T'HHmmss'Z'")
             }

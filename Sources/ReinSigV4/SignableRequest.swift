@@ -42,6 +42,20 @@ public struct SignableRequest: Sendable, Equatable {
         headers.first(where: { $0.hasName(name) })?.value
     }
 
+    /// The only value of a header: nil when absent, `.multiple` when repeated.
+    func singleValue(_ name: String) -> SingleValue {
+        var found: String?
+        for h in headers where h.hasName(name) {
+            if found != nil { return .multiple }
+            found = h.value
+        }
+        return found.map { .one($0) } ?? .absent
+    }
+
+    enum SingleValue {
+        case absent, one(String), multiple
+    }
+
     public func count(of name: String) -> Int {
         headers.reduce(0) { $0 + ($1.hasName(name) ? 1 : 0) }
     }
