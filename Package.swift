@@ -28,6 +28,11 @@ let package = Package(
         .target(name: "ReinCrypto", dependencies: ["CReinOpenSSL"]),
         .target(name: "ReinSigV4", dependencies: ["ReinCrypto"]),
         .target(
+            name: "ReinCatalog",
+            dependencies: ["ReinSigV4"],
+            resources: [.copy("Resources/aws-catalog.jsonl")]
+        ),
+        .target(
             name: "ReinStore",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
         ),
@@ -35,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "rein",
             dependencies: [
-                "ReinSigV4", "ReinCrypto", "ReinStore", "CReinCurl",
+                "ReinSigV4", "ReinCatalog", "ReinCrypto", "ReinStore", "CReinCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,11 +48,12 @@ let package = Package(
         // Benchmarks print figures; they are never timed unit tests.
         .executableTarget(
             name: "rein-bench",
-            dependencies: ["ReinSigV4", "ReinCrypto"],
+            dependencies: ["ReinSigV4", "ReinCatalog", "ReinCrypto"],
             path: "Benchmarks/ReinBench"
         ),
         .testTarget(name: "ReinCryptoTests", dependencies: ["ReinCrypto"]),
         .testTarget(name: "ReinSigV4Tests", dependencies: ["ReinSigV4", "ReinCrypto"]),
         .testTarget(name: "ReinStoreTests", dependencies: ["ReinStore"]),
+        .testTarget(name: "ReinCatalogTests", dependencies: ["ReinCatalog", "ReinSigV4", "ReinCrypto"]),
     ]
 )

