@@ -19,9 +19,8 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -m pip install -q --disable-pip-version-check -r Tests/requirements.txt --dry-run 2>/dev/null | grep -q "Would install"; then
-    : # every pinned package is already installed
-else
-    echo "bootstrap: installing pinned Python packages (Tests/requirements.txt)" >&2
-    python3 -m pip install -q --disable-pip-version-check -r Tests/requirements.txt
+requirements=(-r Tests/requirements.txt -r Tools/catalog/requirements.txt)
+if python3 -m pip install -q --disable-pip-version-check "${requirements[@]}" --dry-run 2>/dev/null | grep -q "Would install"; then
+    echo "bootstrap: installing pinned Python packages (Tests/requirements.txt, Tools/catalog/requirements.txt)" >&2
+    python3 -m pip install -q --disable-pip-version-check "${requirements[@]}"
 fi

@@ -372,7 +372,7 @@ private struct Decoder {
         i += 1
         let key = try textString(info: initial & 0x1F, at: keyStart)
         guard seen.insert(key, into: entries) else {
-            throw CBORError(.duplicateKey, at: keyStart, "the key \(Self.quoted(key)) appears twice in one map", key: key)
+            throw CBORError(.duplicateKey, at: keyStart, "the key \(JSONObject.quoted(key)) appears twice in one map", key: key)
         }
         entries.append((key: key, value: try item(depth: depth)))
     }
@@ -454,12 +454,5 @@ private struct Decoder {
             out.append(table[Int(v >> 6 & 0x3F)]); out.append(UInt8(ascii: "="))
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// A key for a message, shortened so a hostile key cannot flood a log.
-    static func quoted(_ key: String) -> String {
-        let scalars = key.unicodeScalars
-        if scalars.count <= 64 { return "\"\(key)\"" }
-        return "\"\(String(String.UnicodeScalarView(scalars.prefix(64))))…\""
     }
 }

@@ -101,6 +101,13 @@ public struct JSONObject: Sendable, Equatable {
         return true
     }
 
+    /// A key for an error message, shortened so a hostile key cannot flood a log.
+    static func quoted(_ key: String) -> String {
+        let scalars = key.unicodeScalars
+        if scalars.count <= 64 { return "\"\(key)\"" }
+        return "\"\(String(String.UnicodeScalarView(scalars.prefix(64))))…\""
+    }
+
     /// Key identity as AWS sees it: the same Unicode scalars, no normalization.
     static func sameKey(_ a: String, _ b: String) -> Bool {
         a.utf8.elementsEqual(b.utf8)

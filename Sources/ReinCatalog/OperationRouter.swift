@@ -123,8 +123,6 @@ struct OperationRouter {
         default: break
         }
         let query = request.queryItems
-        let presentHeaders = Set(request.headers.map(\.lowercasedName))
-        let queryKeys = Set(query.map(\.key))
         var best: [(Route, Int)] = []
         for service in candidates {
             if case .control? = s3?.style, service.name != "s3control" { continue }
@@ -136,8 +134,10 @@ struct OperationRouter {
                 var satisfied = true
                 for member in op.inputs where member.required {
                     switch member.location {
-                    case .header: if presentHeaders.contains(member.locationName.lowercased()) { score += 5 } else { satisfied = false }
-                    case .querystring: if queryKeys.contains(member.locationName) { score += 5 } else { satisfied = false }
+                    case .header:
+                        if request.headers.contains(where: { $0.hasName(member.lowercasedLocationName) }) { score += 5 } else { satisfied = false }
+                    case .querystring:
+                        if query.contains(where: { $0.key == member.locationName }) { score += 5 } else { satisfied = false }
                     default: break
                     }
                 }

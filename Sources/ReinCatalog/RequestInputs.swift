@@ -46,7 +46,7 @@ struct RequestInputs {
             }
             return found
         case .header:
-            let found = request.headerValues(member.locationName.lowercased())
+            let found = request.headerValues(member.lowercasedLocationName)
             if found.count > 1 && !isList {
                 throw UnknownReason(.ambiguous, "header \(member.locationName) appears \(found.count) times but \(operation.name) reads it once")
             }

@@ -42,6 +42,7 @@ public final class ServiceCatalog: Sendable {
     private let byName: [String: Int]
     private let bySigningName: [String: [Int]]
     private let decoded: Mutex<[Int: ServiceModel]>
+    private let bySigningNameDecoded: Mutex<[String: [ServiceModel]]>
 
     /// Loads the catalog bundled with Rein.
     public static func bundled() throws(LoadError) -> ServiceCatalog {
@@ -106,6 +107,7 @@ public final class ServiceCatalog: Sendable {
         self.byName = byName
         self.bySigningName = bySigning
         decoded = Mutex([:])
+        bySigningNameDecoded = Mutex([:])
     }
 
     /// The service with this botocore name (e.g. "s3control", "bedrock-runtime").
@@ -116,7 +118,10 @@ public final class ServiceCatalog: Sendable {
     /// Every service that signs with this SigV4 service name. Several can
     /// (S3 and S3 Control both sign as "s3").
     public func services(signingName: String) -> [ServiceModel] {
-        (bySigningName[signingName] ?? []).compactMap(model(at:))
+        if let hit = bySigningNameDecoded.withLock({ $0[signingName] }) { return hit }
+        let models = (bySigningName[signingName] ?? []).compactMap(model(at:))
+        if !models.isEmpty { bySigningNameDecoded.withLock { $0[signingName] = models } }
+        return models
     }
 
     /// Whether any service signs with this name (without decoding).

@@ -116,6 +116,8 @@ public struct InputMember: Sendable, Decodable, Equatable {
     public let name: String
     public let location: Location
     public let locationName: String
+    /// For header members: the name as compared (HTTP names are case-insensitive).
+    public let lowercasedLocationName: String
     /// The botocore shape type: string, list, map, structure, integer, ...
     public let type: String
     /// Whether the input shape requires it: a required header or query
@@ -127,6 +129,7 @@ public struct InputMember: Sendable, Decodable, Equatable {
         name = try c.decode(String.self)
         location = try c.decode(Location.self)
         locationName = try c.decode(String.self)
+        lowercasedLocationName = locationName.lowercased()
         type = try c.decode(String.self)
         required = try c.decode(Int.self) == 1
     }

@@ -260,7 +260,7 @@ private struct Parser {
             let keyOffset = i
             let key = try string()
             guard seen.insert(key, into: entries) else {
-                throw StrictJSONError(.duplicateKey, at: keyOffset, "the key \(quoted(key)) appears twice in one object", key: key)
+                throw StrictJSONError(.duplicateKey, at: keyOffset, "the key \(JSONObject.quoted(key)) appears twice in one object", key: key)
             }
             skipWhitespace()
             guard i < b.count else { throw StrictJSONError(.unexpectedEnd, at: i, "unterminated object") }
@@ -475,19 +475,9 @@ private struct Parser {
         (0x21..<0x7F).contains(c) ? "'\(Character(Unicode.Scalar(c)))'" : "byte 0x\(hex2(c))"
     }
 
-    func hex2(_ c: UInt8) -> String {
-        let digits = Array("0123456789ABCDEF".utf8)
-        return String(decoding: [digits[Int(c >> 4)], digits[Int(c & 0xF)]], as: UTF8.self)
-    }
+    func hex2(_ c: UInt8) -> String { String(UTF8Check.hex(c).dropFirst(2)) }
 
     func hex4text(_ v: UInt16) -> String { hex2(UInt8(v >> 8)) + hex2(UInt8(v & 0xFF)) }
-
-    /// A key for a message, shortened so a hostile key cannot flood a log.
-    func quoted(_ key: String) -> String {
-        let scalars = key.unicodeScalars
-        if scalars.count <= 64 { return "\"\(key)\"" }
-        return "\"\(String(String.UnicodeScalarView(scalars.prefix(64))))…\""
-    }
 }
 
 /// Strict UTF-8 validation (Unicode Table 3-7: no overlongs, no surrogates,

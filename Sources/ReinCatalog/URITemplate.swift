@@ -2,7 +2,7 @@ import Foundation
 
 /// A botocore request URI template such as `/{Bucket}/{Key+}?x-id=GetObject`,
 /// compiled for matching against a request's raw path and query.
-struct URITemplate: Sendable {
+final class URITemplate: Sendable {
     enum Segment: Sendable, Equatable {
         case literal(String)
         case label(String)
@@ -19,6 +19,9 @@ struct URITemplate: Sendable {
     let selectors: [Selector]
     /// Whether the path ends with `/` (e.g. `/2015-03-31/functions/`).
     let trailingSlash: Bool
+    /// Segment counts this template can match, for a cheap first test.
+    let minSegments: Int
+    let greedy: Bool
 
     init(_ template: String) {
         let parts = template.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -29,6 +32,8 @@ struct URITemplate: Sendable {
             return .literal(String(raw))
         }
         trailingSlash = path.count > 1 && path.hasSuffix("/")
+        greedy = segments.last.map { if case .greedy = $0 { return true } else { return false } } ?? false
+        minSegments = segments.count
         if parts.count > 1 {
             selectors = parts[1].split(separator: "&").map { item in
                 if let eq = item.firstIndex(of: "=") {
@@ -45,6 +50,7 @@ struct URITemplate: Sendable {
     /// query; returns decoded label values and a specificity score.
     func match(pathSegments: [Substring], query: [(key: String, value: String)]) -> (labels: [String: String], score: Int)? {
         // Structure and selectors first; labels are decoded only on a match.
+        guard greedy ? pathSegments.count >= minSegments : pathSegments.count == minSegments else { return nil }
         var score = 0
         var i = 0
         for (n, segment) in segments.enumerated() {

@@ -71,6 +71,9 @@ struct CatalogCorpusTests {
             if r.resources.sorted() != record.resources.sorted() { problems.append("resources \(r.resources.sorted()) want \(record.resources.sorted())") }
             if !problems.isEmpty { failures.append("\(record.id) \(record.operation): " + problems.joined(separator: "; ")) }
         }
+        if let report = ProcessInfo.processInfo.environment["REIN_CORPUS_REPORT"] {
+            try failures.joined(separator: "\n").write(toFile: report, atomically: true, encoding: .utf8)
+        }
         let rate = Double(records.count - failures.count) / Double(max(records.count, 1)) * 100
         #expect(failures.isEmpty, "\(String(format: "%.1f", rate))% match; \(failures.count) mismatches:\n\(failures.prefix(40).joined(separator: "\n"))")
     }

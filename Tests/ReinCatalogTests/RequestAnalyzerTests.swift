@@ -173,3 +173,11 @@ struct RequestAnalyzerTests {
         #expect(why?.kind == .ambiguous)
     }
 }
+
+extension RequestAnalyzerTests {
+    @Test func s3BucketLevelOperations() throws {
+        #expect(Self.known(Self.request("PUT", "/new-bucket", service: "s3"))?.operation == "CreateBucket")
+        #expect(Self.known(Self.request("GET", "/b?location", service: "s3"))?.actions == ["s3:GetBucketLocation"])
+        #expect(Self.known(Self.request("DELETE", "/b?tagging", service: "s3"))?.actions == ["s3:PutBucketTagging"])
+    }
+}

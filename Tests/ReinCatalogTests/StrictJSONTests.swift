@@ -208,6 +208,23 @@ struct StrictJSONTests {
         #expect(try Self.parse("{\(members),\"\\u212A\":1,\"K\":2}").objectValue?.count == 202)
     }
 
+    /// Around the size where the check switches from scanning to hashing, a
+    /// repeat of the first, middle or last key is caught.
+    @Test(arguments: 13...19)
+    func duplicateKeysAcrossTheHashingThreshold(_ n: Int) throws {
+        let keys = (0..<n).map { "key\($0)" }
+        let members = keys.map { "\"\($0)\":0" }
+        #expect(try Self.parse("{\(members.joined(separator: ","))}").objectValue?.count == n)
+        for repeated in [keys[0], keys[n / 2], keys[n - 1]] {
+            for position in [n, n + 1] {
+                var withDuplicate = members + ["\"fresh\":1"]
+                withDuplicate.insert("\"\(repeated)\":1", at: position)
+                #expect(performing: { try Self.parse("{\(withDuplicate.joined(separator: ","))}") },
+                        throws: { ($0 as? StrictJSONError)?.key == repeated })
+            }
+        }
+    }
+
     @Test func depthLimit() throws {
         let ok = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
         #expect(try Self.parse(ok).arrayValue != nil)

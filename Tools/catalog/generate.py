@@ -257,9 +257,10 @@ def build_service(service, model, iam, overrides_all):
         members, payload = input_members(model, op)
         http = op.get("http", {})
         entry = {"n": name, "m": http.get("method", "POST"), "u": http.get("requestUri", "/"), "in": members}
-        if "UseS3ExpressControlEndpoint" in (op.get("staticContextParams") or {}):
-            # Served by the s3express-control endpoint under another signing
-            # name; under "s3" its URI would shadow a real S3 operation.
+        if "UseS3ExpressControlEndpoint" in (op.get("staticContextParams") or {}) and not any(m[0] == "Bucket" for m in members):
+            # Only the S3 Express control endpoint serves it (under another
+            # signing name); under "s3" its URI would shadow a real S3
+            # operation. Bucket operations with this flag serve both.
             entry["sx"] = 1
         if payload:
             entry["pl"] = payload

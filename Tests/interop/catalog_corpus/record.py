@@ -44,7 +44,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from urllib.parse import urlsplit
+
+# botocore builds the User-Agent feature list (m/...) from a set: pin the hash seed so that the
+# header is identical from run to run.
+if __name__ == "__main__" and os.environ.get("PYTHONHASHSEED") != "0":
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable] + sys.argv)
 
 # Hermetic AWS configuration: no profile, config file, env endpoint or IMDS may leak in.
 for _k in list(os.environ):
@@ -251,12 +258,18 @@ class Recorder:
             raise CapturedOnly()
         return None
 
-    def run(self, spec):
+    def run(self, spec, index=0):
         spec = dict(spec)
         spec["raw"] = None
         self.current = spec
         c = self.client(spec["svc"], spec["region"], spec["via"])
         params = _resolve(spec["params"], self.state)
+        # botocore would fill idempotency tokens with a random uuid4; use a fixed uuid5 per call
+        # instead so that the recorded bodies are reproducible.
+        shape = c.meta.service_model.operation_model(spec["op"]).input_shape
+        for name, member in (shape.members.items() if shape else ()):
+            if member.metadata.get("idempotencyToken") and name not in params:
+                params[name] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"rein-catalog-corpus/{index}/{name}"))
         method = getattr(c, xform_name(spec["op"]))
         outcome = "sent"
         try:
@@ -2120,8 +2133,8 @@ def main(argv=None):
     try:
         recorder = Recorder(port)
         results = []
-        for spec in SPECS:
-            out = recorder.run(spec)
+        for index, spec in enumerate(SPECS):
+            out = recorder.run(spec, index)
             results.append(out)
             if args.verbose:
                 line = out["raw"].split(b"\r\n", 1)[0].decode("utf-8", "replace")
