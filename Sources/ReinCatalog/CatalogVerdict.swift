@@ -28,10 +28,13 @@ public struct ResolvedRequest: Sendable, Equatable {
         return grants.map(\.action).filter { seen.insert($0).inserted }
     }
 
-    /// Every resource named, without repeats.
+    /// Every resource named, without repeats. "*" (an action without
+    /// resource-level permissions) is listed only when nothing else is.
     public var resources: [String] {
         var seen = Set<String>()
-        return grants.flatMap(\.resources).filter { seen.insert($0).inserted }
+        let all = grants.flatMap(\.resources).filter { seen.insert($0).inserted }
+        let named = all.filter { $0 != "*" }
+        return named.isEmpty ? all : named
     }
 }
 

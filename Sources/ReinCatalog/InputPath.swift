@@ -21,11 +21,19 @@ struct InputPath: Sendable, Equatable {
     let each: Each
     let steps: [Step]
     let transform: String?
+    /// The value when the member is absent (`EventBusName|default`).
+    let defaultValue: String?
     let text: String
 
     init(_ text: String) {
         self.text = text
         var body = Substring(text)
+        if let bar = body.firstIndex(of: "|") {
+            defaultValue = String(body[body.index(after: bar)...])
+            body = body[..<bar]
+        } else {
+            defaultValue = nil
+        }
         if let hash = body.firstIndex(of: "#") {
             transform = String(body[body.index(after: hash)...])
             body = body[..<hash]

@@ -117,6 +117,7 @@ struct OperationRouter {
         }
         let s3 = candidates.contains { $0.signingName == "s3" } ? S3Addressing.parse(host: request.host) : nil
         var segments = Self.pathSegments(request.path)
+        let trailingSlash = request.path.count > 1 && request.path.hasSuffix("/")
         switch s3?.style {
         case .virtualHost(let bucket)?: segments.insert(Substring(URIEncoding.encode(bucket)), at: 0)
         case .accessPoint(let name, _)?: segments.insert(Substring(URIEncoding.encode(name)), at: 0)
@@ -127,9 +128,9 @@ struct OperationRouter {
         for service in candidates {
             if case .control? = s3?.style, service.name != "s3control" { continue }
             let proto: AWSProtocol = service.protocols.first(where: \.isREST) ?? .restJSON
-            for route in service.restRoutes[request.method] ?? [] where !route.operation.s3ExpressControl {
+            for route in service.restRoutes[request.method] ?? [] where !route.operation.s3ExpressControl && !route.operation.deprecated {
                 let op = route.operation
-                guard var (labels, score) = route.template.match(pathSegments: segments, query: query) else { continue }
+                guard var (labels, score) = route.template.match(pathSegments: segments, trailingSlash: trailingSlash, query: query) else { continue }
                 // Required header and query members tell same-URI operations apart.
                 var satisfied = true
                 for member in op.inputs where member.required {

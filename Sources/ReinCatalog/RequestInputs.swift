@@ -25,13 +25,33 @@ struct RequestInputs {
         self.form = form
     }
 
-    /// Whether a member is present at all (for action variants).
+    /// Whether a member is present at all, scalar or not (for conditions).
     mutating func isPresent(_ path: InputPath) throws(UnknownReason) -> Bool {
-        !(try values(path)).isEmpty
+        presence = true
+        defer { presence = false }
+        return !(try rawValues(path)).isEmpty
     }
 
-    /// Every string value a path yields.
+    /// While set, structures, lists and maps count as values too.
+    private var presence = false
+
+    /// Every string value a path yields (or its default when it yields none).
     mutating func values(_ path: InputPath) throws(UnknownReason) -> [String] {
+        let found = try rawValues(path)
+        if found.isEmpty, let d = path.defaultValue { return [d] }
+        return found
+    }
+
+    /// Whether a condition holds: `M` (present) or `M=V` (has that value).
+    mutating func holds(_ condition: String) throws(UnknownReason) -> Bool {
+        if let eq = condition.firstIndex(of: "=") {
+            let values = try values(InputPath(String(condition[..<eq])))
+            return values.contains(String(condition[condition.index(after: eq)...]))
+        }
+        return try isPresent(InputPath(condition))
+    }
+
+    private mutating func rawValues(_ path: InputPath) throws(UnknownReason) -> [String] {
         guard let member = operation.input(path.member) else {
             throw UnknownReason(.unresolvedResource, "operation \(operation.name) has no input member \(path.member)")
         }
@@ -74,11 +94,15 @@ struct RequestInputs {
                 current = object[member.locationName].map { [$0] } ?? []
             }
             current = Self.expand(current, path.each)
-            for step in path.steps {
+            for (n, step) in path.steps.enumerated() {
+                let last = n == path.steps.count - 1
                 current = current.flatMap { value -> [JSONValue] in
                     guard case .object(let object) = value else { return [] }
                     if step.name == "*" { return object.entries.map(\.value) }
-                    return object[step.name].map { [$0] } ?? []
+                    if let found = object[step.name] { return [found] }
+                    // A default applies per element (each PutEvents entry's bus).
+                    if last, let d = path.defaultValue { return [.string(d)] }
+                    return []
                 }
                 current = Self.expand(current, step.each)
             }
@@ -86,7 +110,9 @@ struct RequestInputs {
                 switch value {
                 case .string(let s): return s
                 case .number(let n): return n
-                default: return nil
+                case .bool(let b): return b ? "true" : "false"
+                case .null: return nil
+                default: return presence ? "" : nil
                 }
             }
         case .restXML:
@@ -95,7 +121,7 @@ struct RequestInputs {
             for step in path.steps {
                 nodes = nodes.flatMap { $0.children(named: step.name) }
             }
-            return nodes.map(\.text)
+            return nodes.map { presence && $0.text.isEmpty ? " " : $0.text }
         }
     }
 
@@ -120,7 +146,9 @@ struct RequestInputs {
     private func formValues(member: InputMember, path: InputPath) -> [String] {
         let key = member.locationName
         if path.each == .one && path.steps.isEmpty {
-            return form.filter { $0.key == key }.map(\.value)
+            let direct = form.filter { $0.key == key }.map(\.value)
+            if presence && direct.isEmpty && form.contains(where: { $0.key.hasPrefix(key + ".") }) { return [""] }
+            return direct
         }
         let suffix = path.steps.map(\.name).joined(separator: ".")
         return form.compactMap { item -> String? in

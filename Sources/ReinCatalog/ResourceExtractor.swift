@@ -11,31 +11,48 @@ struct ResourceExtractor {
 
     func grants(_ inputs: inout RequestInputs, s3: S3Addressing?) throws(UnknownReason) -> [ActionResources] {
         let op = inputs.operation
+        if let statements = op.partiqlPath {
+            return try partiqlGrants(statements, &inputs)
+        }
         guard var action = op.action else {
             throw UnknownReason(.noIAMMapping, "the IAM reference maps no action to \(service.name) \(op.name)")
         }
-        for variant in op.variants where try inputs.isPresent(variant.path) {
+        for variant in op.variants where try present(variant.path, &inputs) {
             action = variant.action
             break
         }
         var grants: [ActionResources] = []
+        var primary: [String] = []
         if op.hasResourceTypes {
-            if let resources = try resolve(op.resources, &inputs, s3: s3) {
-                grants.append(ActionResources(action: action, resources: resources))
+            if let resources = try resolve(op.resources, all: op.resourcesAll, &inputs, s3: s3) {
+                primary = resources
+            } else if op.unnamedIsStar {
+                primary = ["*"]
             } else if !op.actionOptional {
                 let types = (op.resources.map(\.type) + op.unboundResourceTypes).joined(separator: ", ")
                 throw UnknownReason(.unresolvedResource, "cannot tell which \(types) \(service.name) \(op.name) acts on")
             }
         } else {
-            grants.append(ActionResources(action: action, resources: ["*"]))
+            primary = ["*"]
         }
+        if !primary.isEmpty { grants.append(ActionResources(action: action, resources: primary)) }
         for extra in op.extraActions {
-            if extra.resources.isEmpty {
-                grants.append(ActionResources(action: extra.action, resources: ["*"]))
-            } else if let resources = try resolve(extra.resources, &inputs, s3: s3) {
-                grants.append(ActionResources(action: extra.action, resources: resources))
+            if let condition = extra.condition, !(try inputs.holds(condition)) { continue }
+            var extraAction = extra.action
+            for variant in extra.variants where try present(variant.path, &inputs) {
+                extraAction = variant.action
+                break
+            }
+            if extra.sameResources {
+                if !primary.isEmpty { grants.append(ActionResources(action: extraAction, resources: primary)) }
+            } else if extra.resources.isEmpty {
+                grants.append(ActionResources(action: extraAction, resources: ["*"]))
+            } else if let resources = try resolve(extra.resources, all: false, &inputs, s3: s3) {
+                grants.append(ActionResources(action: extraAction, resources: resources))
+            } else if extra.unnamedIsStar {
+                grants.append(ActionResources(action: extraAction, resources: ["*"]))
             } else if !extra.optional {
-                throw UnknownReason(.unresolvedResource, "cannot tell which resource \(extra.action) acts on for \(op.name)")
+                throw UnknownReason(.unresolvedResource, "cannot tell which resource \(extraAction) acts on for \(op.name)")
             }
         }
         guard !grants.isEmpty else {
@@ -44,27 +61,50 @@ struct ResourceExtractor {
         return grants
     }
 
-    /// The most specific alternative the request fills completely: a Query
-    /// naming an index acts on the index, not just the table.
-    private func resolve(_ alternatives: [ResourceAlternative], _ inputs: inout RequestInputs, s3: S3Addressing?) throws(UnknownReason) -> [String]? {
-        var best: (arns: [String], variables: Int)?
-        for alternative in alternatives {
-            if let arns = try resolve(alternative, &inputs, s3: s3), !arns.isEmpty,
-               alternative.bindings.count > (best?.variables ?? -1) {
-                best = (arns, alternative.bindings.count)
+    /// Whether a member (after its transform) is present.
+    private func present(_ path: InputPath, _ inputs: inout RequestInputs) throws(UnknownReason) -> Bool {
+        guard path.transform != nil else { return try inputs.isPresent(path) }
+        return !(try transformed(try inputs.values(path), path: path, &inputs)).isEmpty
+    }
+
+    /// Either the most specific alternative the request fills completely (a
+    /// Query naming an index acts on the index), or, when every required
+    /// resource type applies at once, all of them.
+    private func resolve(_ alternatives: [ResourceAlternative], all: Bool, _ inputs: inout RequestInputs, s3: S3Addressing?) throws(UnknownReason) -> [String]? {
+        var arns: [String] = []
+        if all {
+            for alternative in alternatives {
+                if let condition = alternative.condition, !(try inputs.holds(condition)) { continue }
+                if let found = try resolve(alternative, &inputs, s3: s3), !found.isEmpty {
+                    arns += found
+                } else if !alternative.optional {
+                    return nil
+                }
             }
+        } else {
+            var best: (arns: [String], variables: Int)?
+            for alternative in alternatives {
+                if let condition = alternative.condition, !(try inputs.holds(condition)) { continue }
+                if let found = try resolve(alternative, &inputs, s3: s3), !found.isEmpty,
+                   alternative.paths.count > (best?.variables ?? -1) {
+                    best = (found, alternative.paths.count)
+                }
+            }
+            guard let found = best?.arns else { return nil }
+            arns = found
         }
-        guard let arns = best?.arns else { return nil }
+        guard !arns.isEmpty else { return nil }
         guard arns.count <= maxResources else {
             throw UnknownReason(.tooManyResources, "\(inputs.operation.name) names \(arns.count) resources; the limit is \(maxResources)")
         }
-        return Array(Set(arns)).sorted()
+        var seen = Set<String>()
+        return arns.filter { seen.insert($0).inserted }.sorted()
     }
 
     private func resolve(_ alternative: ResourceAlternative, _ inputs: inout RequestInputs, s3: S3Addressing?) throws(UnknownReason) -> [String]? {
         if alternative.type == "*" {
             guard let path = alternative.paths.first(where: { $0.variable == "*" })?.path else { return nil }
-            let values = try inputs.values(path)
+            let values = try transformed(try inputs.values(path), path: path, &inputs)
             guard !values.isEmpty else { return nil }
             return try values.map { value throws(UnknownReason) in try wholeARN(value) }
         }
@@ -73,34 +113,35 @@ struct ResourceExtractor {
         var account: String?
         var givenARNs: [String] = []
         for (variable, path) in alternative.paths {
-            var found = try transformed(try inputs.values(path), transform: path.transform)
-            guard !found.isEmpty else { return nil }
-            if let arns = try arnValues(found, template: template, variables: alternative.paths.count) {
-                givenARNs += arns
+            var found = try transformed(try inputs.values(path), path: path, &inputs)
+            if variable == "Account" {
+                account = found.first
                 continue
             }
+            guard !found.isEmpty else { return nil }
+            // A value that is already an ARN is the resource itself.
+            let arns = found.filter { $0.utf8.starts(with: "arn:".utf8) }
+            if !arns.isEmpty {
+                givenARNs += try arns.map { value throws(UnknownReason) in try wholeARN(value, template: template) }
+                found = found.filter { !$0.utf8.starts(with: "arn:".utf8) }
+                if found.isEmpty { continue }
+            }
             if found.contains(where: Self.isURL) {
-                (found, account) = Self.queueURLs(found)
+                let (names, urlAccount) = Self.queueURLs(found)
+                found = names
+                account = urlAccount ?? account
             }
             values[variable] = found
         }
         if let accessPoint = try accessPointResources(alternative, values: values, s3: s3) { return accessPoint }
-        if !givenARNs.isEmpty && values.isEmpty { return givenARNs }
-        return givenARNs + builder.fill(template, values, account: account)
-    }
-
-    static func isURL(_ s: String) -> Bool {
-        s.utf8.count > 3 && (s.utf8.starts(with: "http://".utf8) || s.utf8.starts(with: "https://".utf8))
-    }
-
-    /// A value that is already an ARN is the resource itself, if it is an
-    /// ARN of the same service (anything else is unknown).
-    private func arnValues(_ found: [String], template: ARNTemplate, variables: Int) throws(UnknownReason) -> [String]? {
-        guard found.contains(where: { $0.utf8.starts(with: "arn:".utf8) }) else { return nil }
-        guard variables == 1 else {
-            throw UnknownReason(.unresolvedResource, "an ARN was given where \(service.name) expects one part of a resource name")
+        let named = alternative.paths.filter { $0.variable != "Account" }.map(\.variable)
+        if named.isEmpty { return builder.fill(template, [:], account: account) } // e.g. Glue's root catalog
+        if named.allSatisfy({ values[$0] == nil }) { return givenARNs }
+        guard named.allSatisfy({ values[$0] != nil }) else {
+            // Some parts came as a whole ARN and others as names: ambiguous.
+            throw UnknownReason(.unresolvedResource, "\(inputs.operation.name) mixes a whole ARN with parts of a resource name")
         }
-        return try found.map { value throws(UnknownReason) in try wholeARN(value, template: template) }
+        return givenARNs + builder.fill(template, values, account: account)
     }
 
     private func wholeARN(_ value: String, template: ARNTemplate? = nil) throws(UnknownReason) -> String {
@@ -112,6 +153,10 @@ struct ResourceExtractor {
             throw UnknownReason(.unresolvedResource, "the ARN \(value.prefix(200)) belongs to \(arn.service), not \(expected)")
         }
         return value
+    }
+
+    static func isURL(_ s: String) -> Bool {
+        s.utf8.count > 3 && (s.utf8.starts(with: "http://".utf8) || s.utf8.starts(with: "https://".utf8))
     }
 
     /// SQS queue URLs: `https://sqs.region.amazonaws.com/123456789012/name`.
@@ -127,46 +172,40 @@ struct ResourceExtractor {
         return (names, account)
     }
 
-    /// Named transforms for values that pack several parts.
-    private func transformed(_ values: [String], transform: String?) throws(UnknownReason) -> [String] {
-        guard let transform else { return values }
-        switch transform {
-        case "bucket", "key":
-            // x-amz-copy-source: URL-encoded "bucket/key[?versionId=...]", optionally with a leading "/".
-            return values.compactMap { raw in
-                var source = Substring(raw)
-                if let q = source.firstIndex(of: "?") { source = source[..<q] }
-                let decoded = URIDecoding.decode(source)
-                let trimmed = decoded.hasPrefix("/") ? String(decoded.dropFirst()) : decoded
-                guard let slash = trimmed.firstIndex(of: "/") else { return nil }
-                return transform == "bucket" ? String(trimmed[..<slash]) : String(trimmed[trimmed.index(after: slash)...])
-            }
-        case "strip-leading-slash":
-            return values.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
-        default:
-            throw UnknownReason(.unresolvedResource, "catalog transform #\(transform) is not implemented")
-        }
+    /// Named transforms for values that pack several parts (ValueTransforms.swift).
+    private func transformed(_ values: [String], path: InputPath, _ inputs: inout RequestInputs) throws(UnknownReason) -> [String] {
+        guard let transform = path.transform else { return values }
+        return try ValueTransforms(builder: builder, service: service).apply(transform, to: values, &inputs)
     }
 
     /// S3 through an access point: bucket → accesspoint, object → accesspointobject.
     private func accessPointResources(_ alternative: ResourceAlternative, values: [String: [String]], s3: S3Addressing?) throws(UnknownReason) -> [String]? {
         guard service.signingName == "s3", alternative.type == "bucket" || alternative.type == "object" else { return nil }
-        var name: String?, account: String?, region = builder.region, partition = builder.partition
-        if case .accessPoint(let n, let a)? = s3?.style {
-            name = n
-            account = a
-        } else if let bucket = values["BucketName"]?.first, bucket.hasPrefix("arn:") {
-            guard let arn = ARNBuilder.parse(bucket), arn.resource.hasPrefix("accesspoint/") else {
-                throw UnknownReason(.unresolvedResource, "the bucket ARN \(bucket) is not an S3 access point")
-            }
-            name = String(arn.resource.dropFirst("accesspoint/".count))
-            account = arn.account
-            region = arn.region
-            partition = arn.partition
-        }
-        guard let name, let account else { return nil }
-        let base = "arn:\(partition):s3:\(region):\(account):accesspoint/\(name)"
+        guard case .accessPoint(let name, let account)? = s3?.style else { return nil }
+        let base = "arn:\(builder.partition):s3:\(builder.region):\(account):accesspoint/\(name)"
         if alternative.type == "bucket" { return [base] }
         return (values["ObjectName"] ?? []).map { base + "/object/" + $0 }
+    }
+
+    /// DynamoDB PartiQL: each statement's verb picks the action, its FROM /
+    /// INTO / UPDATE target names the table (or `table.index`).
+    private func partiqlGrants(_ path: InputPath, _ inputs: inout RequestInputs) throws(UnknownReason) -> [ActionResources] {
+        let statements = try inputs.values(path)
+        guard !statements.isEmpty else {
+            throw UnknownReason(.unresolvedResource, "\(inputs.operation.name) carries no PartiQL statement")
+        }
+        var byAction: [String: [String]] = [:]
+        var order: [String] = []
+        for text in statements {
+            guard let statement = PartiQLStatement(text) else {
+                throw UnknownReason(.unresolvedResource, "cannot read the PartiQL statement '\(text.prefix(120))'")
+            }
+            let action = "dynamodb:PartiQL" + statement.verb
+            var arn = builder.fill(ARNTemplate("arn:${Partition}:dynamodb:${Region}:${Account}:table/${T}"), ["T": [statement.table]])
+            if let index = statement.index { arn = arn.map { $0 + "/index/" + index } }
+            if byAction[action] == nil { order.append(action) }
+            byAction[action, default: []] += arn
+        }
+        return order.map { ActionResources(action: $0, resources: Array(Set(byAction[$0] ?? [])).sorted()) }
     }
 }

@@ -76,10 +76,19 @@ public final class OperationModel: Sendable, Decodable {
     public let s3ExpressControl: Bool
     /// The primary action applies only when its resources are present (transactions).
     public let actionOptional: Bool
+    /// Every alternative applies at once (several required resource types).
+    public let resourcesAll: Bool
+    /// A request that names no resource acts on "*" (the server picks it).
+    public let unnamedIsStar: Bool
+    /// Where PartiQL statements live: each gives its own action and table.
+    let partiqlPath: InputPath?
+    /// Deprecated: not routed, because its replacement shares the URI.
+    public let deprecated: Bool
 
     enum CodingKeys: String, CodingKey {
         case name = "n", method = "m", requestURI = "u", inputs = "in", payloadMember = "pl", action = "a"
         case variants = "av", resources = "r", unboundResourceTypes = "ur", extraActions = "x", s3ExpressControl = "sx", actionOptional = "ao"
+        case resourcesAll = "ra", unnamedIsStar = "un", partiql = "pq", deprecated = "dp"
     }
 
     public required init(from decoder: any Decoder) throws {
@@ -96,6 +105,10 @@ public final class OperationModel: Sendable, Decodable {
         extraActions = try c.decodeIfPresent([ExtraAction].self, forKey: .extraActions) ?? []
         s3ExpressControl = try c.decodeIfPresent(Int.self, forKey: .s3ExpressControl) == 1
         actionOptional = try c.decodeIfPresent(Int.self, forKey: .actionOptional) == 1
+        resourcesAll = try c.decodeIfPresent(Int.self, forKey: .resourcesAll) == 1
+        unnamedIsStar = try c.decodeIfPresent(Int.self, forKey: .unnamedIsStar) == 1
+        partiqlPath = try c.decodeIfPresent(String.self, forKey: .partiql).map(InputPath.init)
+        deprecated = try c.decodeIfPresent(Int.self, forKey: .deprecated) == 1
     }
 
     /// The input member with this name.
@@ -158,15 +171,21 @@ public struct ActionVariant: Sendable, Decodable {
 public struct ResourceAlternative: Sendable, Decodable {
     public let type: String
     public let bindings: [String: String]
+    /// In an all-at-once group: added only when the request names it.
+    public let optional: Bool
+    /// Applies only when a member is present (`M`) or has a value (`M=V`).
+    public let condition: String?
     /// The bindings compiled, in a stable order.
     let paths: [(variable: String, path: InputPath)]
 
-    enum CodingKeys: String, CodingKey { case type = "t", bindings = "b" }
+    enum CodingKeys: String, CodingKey { case type = "t", bindings = "b", optional = "o", condition = "if" }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         type = try c.decode(String.self, forKey: .type)
         bindings = try c.decode([String: String].self, forKey: .bindings)
+        optional = try c.decodeIfPresent(Int.self, forKey: .optional) == 1
+        condition = try c.decodeIfPresent(String.self, forKey: .condition)
         paths = bindings.sorted { $0.key < $1.key }.map { ($0.key, InputPath($0.value)) }
     }
 }
@@ -178,13 +197,25 @@ public struct ExtraAction: Sendable, Decodable {
     public let resources: [ResourceAlternative]
     /// Skipped when the request names none of its resources.
     public let optional: Bool
+    /// Acts on the primary action's resources (e.g. tagging on create).
+    public let sameResources: Bool
+    /// Applies only when this member is present.
+    public let condition: String?
+    public let unnamedIsStar: Bool
+    public let variants: [ActionVariant]
 
-    enum CodingKeys: String, CodingKey { case action = "a", resources = "r", optional = "o" }
+    enum CodingKeys: String, CodingKey {
+        case action = "a", resources = "r", optional = "o", sameResources = "s", condition = "if", unnamedIsStar = "un", variants = "av"
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         action = try c.decode(String.self, forKey: .action)
         resources = try c.decodeIfPresent([ResourceAlternative].self, forKey: .resources) ?? []
         optional = try c.decodeIfPresent(Int.self, forKey: .optional) == 1
+        sameResources = try c.decodeIfPresent(Int.self, forKey: .sameResources) == 1
+        condition = try c.decodeIfPresent(String.self, forKey: .condition)
+        unnamedIsStar = try c.decodeIfPresent(Int.self, forKey: .unnamedIsStar) == 1
+        variants = try c.decodeIfPresent([ActionVariant].self, forKey: .variants) ?? []
     }
 }

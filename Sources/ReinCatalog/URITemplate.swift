@@ -48,7 +48,8 @@ final class URITemplate: Sendable {
 
     /// Matches a raw path (split into still-encoded segments) and decoded
     /// query; returns decoded label values and a specificity score.
-    func match(pathSegments: [Substring], query: [(key: String, value: String)]) -> (labels: [String: String], score: Int)? {
+    func match(pathSegments: [Substring], trailingSlash pathHasTrailingSlash: Bool = false,
+               query: [(key: String, value: String)]) -> (labels: [String: String], score: Int)? {
         // Structure and selectors first; labels are decoded only on a match.
         guard greedy ? pathSegments.count >= minSegments : pathSegments.count == minSegments else { return nil }
         var score = 0
@@ -93,7 +94,8 @@ final class URITemplate: Sendable {
                 labels[name] = URIDecoding.decode(pathSegments[i])
                 i += 1
             case .greedy(let name):
-                labels[name] = URIDecoding.decode(pathSegments[i...].joined(separator: "/"))
+                // A greedy label (an S3 key) keeps a trailing slash: "dir/" is its own key.
+                labels[name] = URIDecoding.decode(pathSegments[i...].joined(separator: "/") + (pathHasTrailingSlash ? "/" : ""))
             }
         }
         return (labels, score)

@@ -69,7 +69,8 @@ struct RequestAnalyzerTests {
         #expect(r.operation == "CopyObject")
         #expect(r.grants == [
             ActionResources(action: "s3:PutObject", resources: ["arn:aws:s3:::dst/new.txt"]),
-            ActionResources(action: "s3:GetObject", resources: ["arn:aws:s3:::src bucket/dir/old file.txt"]),
+            // A versioned copy source needs s3:GetObjectVersion.
+            ActionResources(action: "s3:GetObjectVersion", resources: ["arn:aws:s3:::src bucket/dir/old file.txt"]),
         ])
     }
 

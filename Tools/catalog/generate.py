@@ -27,9 +27,15 @@ Per operation:
   av  variants: [{"if": member, "a": action}] - the action when the member is present
   r   resource alternatives: [{"t": type, "b": {ARN variable: path}}]
   ur  resource types whose variables could not be bound to request members
-  x   extra (dependent) actions: [{"a": action, "r": [alternatives], "o": 1 if optional}]
+  x   extra (dependent) actions: [{"a": action, "r": [alternatives], "o": 1 if optional,
+      "s": 1 to act on the primary's resources, "if": member that must be present, "av": variants}]
   ao  1 when the primary action applies only if its resources are present
       (transactions: each action is exercised only by items of its kind)
+  ra  1 when every alternative applies at once (all required resource types);
+      an alternative with "o": 1 is added only if present, "if": "M=V" only when member M is V
+  un  1 when a request naming no resource acts on "*" (the server chooses, e.g. KMS Decrypt)
+  pq  path of PartiQL statement(s): the action and table come from each statement
+  dp  1 for a deprecated operation: not routed, its replacement shares the URI
   sx  1 when the operation belongs to the S3 Express control endpoint (not routed under "s3")
 
 A path names where a value lives in the request: `Member` (top level),
@@ -96,6 +102,17 @@ def shape_type(model, shape_name):
     return model["shapes"][shape_name]["type"]
 
 
+def wire_name(model, name, ref):
+    """The parameter name on the wire. EC2's query dialect uses queryName,
+    else the capitalised locationName or member name (botocore's EC2 serializer)."""
+    if model["metadata"].get("protocol") == "ec2":
+        if "queryName" in ref:
+            return ref["queryName"]
+        n = ref.get("locationName", name)
+        return n[:1].upper() + n[1:]
+    return ref.get("locationName", name)
+
+
 def input_members(model, op):
     if "input" not in op:
         return [], None
@@ -106,7 +123,7 @@ def input_members(model, op):
         location = ref.get("location", "body")
         if location == "statusCode":
             continue
-        members.append([name, location, ref.get("locationName", name), shape_type(model, ref["shape"]),
+        members.append([name, location, wire_name(model, name, ref), shape_type(model, ref["shape"]),
                         1 if name in required else 0])
     return members, shape.get("payload")
 
@@ -236,7 +253,41 @@ def resource_alternatives(action, prefix, iam, members, op_over, svc_vars=None):
 
 
 def alternatives_from_override(spec):
-    return [{"t": r["type"], "b": r.get("bind", {})} for r in spec]
+    alts = []
+    for r in spec:
+        alt = {"t": r["type"], "b": r.get("bind", {})}
+        if r.get("optional"):
+            alt["o"] = 1
+        if "if" in r:
+            alt["if"] = r["if"]
+        alts.append(alt)
+    return alts
+
+
+ACCOUNT_MEMBERS = ("AccountId", "accountId", "registryId", "QueueOwnerAWSAccountId", "AwsAccountId", "CatalogId")
+
+
+def complete_bindings(alts, members, svc_over, arn_of):
+    """Adds the bindings every operation gets: an explicit account member
+    fills ${Account}; IAM names "...WithPath" take the Path member; and the
+    service's named transforms apply to their variables."""
+    names = {m[0] for m in members}
+    transforms = svc_over.get("transforms") or {}
+    for alt in alts:
+        arn = arn_of(alt["t"]) or ""
+        if "${Account}" in arn and "Account" not in alt["b"]:
+            for m in ACCOUNT_MEMBERS:
+                if m in names:
+                    alt["b"]["Account"] = m
+                    break
+        for var, path in list(alt["b"].items()):
+            if var == "Account" or "#" in path:
+                continue
+            if var in transforms:
+                alt["b"][var] = path + "#" + transforms[var]
+            elif var.endswith("WithPath") and "Path" in names:
+                alt["b"][var] = path + "#with-path"
+    return alts
 
 
 def build_service(service, model, iam, overrides_all):
@@ -251,12 +302,15 @@ def build_service(service, model, iam, overrides_all):
     link_index = doc_link_index(iam[prefix]["privileges"], svc_over.get("iam_links") == "control") if prefix else {}
     rtypes = {}
     ops = []
+    extra_prefixes = set()
     for name in op_names:
         op = model["operations"][name]
         over = ops_over.get(name, {})
         members, payload = input_members(model, op)
         http = op.get("http", {})
         entry = {"n": name, "m": http.get("method", "POST"), "u": http.get("requestUri", "/"), "in": members}
+        if op.get("deprecated"):
+            entry["dp"] = 1  # not routed: its replacement shares the URI
         if "UseS3ExpressControlEndpoint" in (op.get("staticContextParams") or {}) and not any(m[0] == "Bucket" for m in members):
             # Only the S3 Express control endpoint serves it (under another
             # signing name); under "s3" its URI would shadow a real S3
@@ -264,6 +318,12 @@ def build_service(service, model, iam, overrides_all):
             entry["sx"] = 1
         if payload:
             entry["pl"] = payload
+        if "partiql" in over:
+            # The action (PartiQLSelect, ...) and table come from each statement.
+            entry["a"] = None
+            entry["pq"] = over["partiql"]
+            ops.append(entry)
+            continue
         action = over.get("action") or map_action(name, prefix, iam, link_index)
         if action and ":" in action:
             action_prefix, action = action.split(":", 1)
@@ -278,10 +338,13 @@ def build_service(service, model, iam, overrides_all):
             alts, unbound = alternatives_from_override(over["resources"]), []
         else:
             alts, unbound = resource_alternatives(action, action_prefix, iam, members, over, svc_over.get("variables"))
-        for alt in alts:
-            if alt["t"] in iam[action_prefix]["resources"]:
-                rtypes[alt["t"]] = iam[action_prefix]["resources"][alt["t"]]["arn"]
+        arn_of = lambda t: iam[action_prefix]["resources"].get(t, {}).get("arn")
+        alts = complete_bindings(alts, members, svc_over, arn_of)
         entry["r"] = alts
+        if over.get("all"):
+            entry["ra"] = 1
+        if over.get("unnamed") == "*":
+            entry["un"] = 1
         if unbound:
             entry["ur"] = sorted(unbound)
         if "variants" in over:
@@ -291,16 +354,34 @@ def build_service(service, model, iam, overrides_all):
         if "extra" in over:
             extra = []
             for x in over["extra"]:
-                xa = alternatives_from_override(x.get("resources", []))
-                for alt in xa:
-                    p = x["action"].split(":", 1)[0]
-                    rtypes[alt["t"]] = iam[p]["resources"][alt["t"]]["arn"]
+                p = x["action"].split(":", 1)[0]
+                xa = complete_bindings(alternatives_from_override(x.get("resources", [])), members, svc_over,
+                                       lambda t, p=p: iam[p]["resources"].get(t, {}).get("arn"))
                 item = {"a": x["action"], "r": xa}
                 if x.get("optional"):
                     item["o"] = 1
+                if x.get("same"):
+                    item["s"] = 1
+                if "if" in x:
+                    item["if"] = x["if"]
+                if x.get("unnamed") == "*":
+                    item["un"] = 1
+                if "variants" in x:
+                    item["av"] = [{"if": v["if"], "a": v["action"]} for v in x["variants"]]
                 extra.append(item)
             entry["x"] = extra
+        for x in entry.get("x", []):
+            p = x["a"].split(":", 1)[0]
+            for alt in x["r"]:
+                if p in iam and alt["t"] in iam[p]["resources"]:
+                    rtypes.setdefault(alt["t"], iam[p]["resources"][alt["t"]]["arn"])
+        for alt in entry.get("r", []):
+            if action_prefix and action_prefix in iam and alt["t"] in iam[action_prefix]["resources"]:
+                rtypes.setdefault(alt["t"], iam[action_prefix]["resources"][alt["t"]]["arn"])
         ops.append(entry)
+    if prefix:
+        for t, r in iam[prefix]["resources"].items():
+            rtypes.setdefault(t, r["arn"])
     return {
         "n": service,
         "sid": meta.get("serviceId"),
