@@ -23,6 +23,16 @@ public struct RequestAnalyzer: Sendable {
         }
     }
 
+    /// Whether the operation needs body members to find its resources, so
+    /// the sidecar knows to buffer the body (up to its limit) before
+    /// deciding. S3 object data and other streaming payloads never are.
+    public func needsBody(_ request: CatalogRequest) -> Bool {
+        let head = CatalogRequest(method: request.method, path: request.path, query: request.query,
+                                  headers: request.headers, body: .notBuffered, scope: request.scope)
+        if case .unknown(let why) = analyze(head), why.kind == .bodyNotInspected { return true }
+        return false
+    }
+
     private func resolve(_ request: CatalogRequest) throws(UnknownReason) -> ResolvedRequest {
         let candidates = catalog.services(signingName: request.scope.service)
         guard !candidates.isEmpty else {

@@ -182,3 +182,22 @@ extension RequestAnalyzerTests {
         #expect(Self.known(Self.request("DELETE", "/b?tagging", service: "s3"))?.actions == ["s3:PutBucketTagging"])
     }
 }
+
+extension RequestAnalyzerTests {
+    /// A denial names the action, the resource and the reason, in the shape
+    /// of the request's protocol.
+    @Test func denialNamesActionAndResource() throws {
+        let r = try #require(Self.known(Self.request("GET", "/reports/q1.csv", service: "s3")))
+        let denied = r.accessDenied(action: "s3:GetObject", resource: "arn:aws:s3:::reports/q1.csv",
+                                    reason: "no statement of task t-42 allows s3:GetObject", requestId: "req-1")
+        let body = String(decoding: denied.body, as: UTF8.self)
+        #expect(denied.status == 403)
+        #expect(body.contains("<Code>AccessDenied</Code>"))
+        #expect(body.contains("s3:GetObject on resource: arn:aws:s3:::reports/q1.csv because no statement of task t-42"))
+        let j = try #require(Self.known(Self.request("POST", "/", service: "dynamodb",
+                                                      headers: [("X-Amz-Target", "DynamoDB_20120810.PutItem")], body: #"{"TableName":"T"}"#)))
+        let jsonDenied = j.accessDenied(action: "dynamodb:PutItem", resource: "arn:aws:dynamodb:us-east-1:123456789012:table/T",
+                                        reason: "the task expired", requestId: "req-2")
+        #expect(String(decoding: jsonDenied.body, as: UTF8.self).contains("AccessDeniedException"))
+    }
+}
