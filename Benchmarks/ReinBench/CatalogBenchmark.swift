@@ -48,3 +48,16 @@ func runCatalogBenchmark() {
     print(String(format: "RESULT catalog_load_ms=%.1f catalog_load_rss_mib=%.1f json_us=%.2f s3_us=%.2f target_us=5.00 target_load_ms=50 target_mib=20",
                  ms(loaded), Double(rssLoaded - rssBefore) / 1_048_576, jsonNs / 1000, s3Ns / 1000))
 }
+
+/// A long loop over one request kind, for `perf record` (REIN_BENCH_PROFILE=s3|json).
+func profileCatalog(_ kind: String) {
+    guard let catalog = try? ServiceCatalog.bundled() else { return }
+    let analyzer = RequestAnalyzer(catalog: catalog, accountId: "123456789012")
+    let request = kind == "s3"
+        ? CatalogRequest(SignableRequest(method: "GET", target: "/agent-bucket/reports/2026/q1.csv", headers: [HTTPHeader("Host", "s3.us-east-1.amazonaws.com")]),
+                         body: .notBuffered, scope: CredentialScope(date: "20260101", region: "us-east-1", service: "s3"))
+        : CatalogRequest(SignableRequest(method: "POST", target: "/", headers: [HTTPHeader("Host", "dynamodb.us-east-1.amazonaws.com"), HTTPHeader("X-Amz-Target", "DynamoDB_20120810.PutItem")]),
+                         body: .bytes(Array(#"{"TableName":"agent-memory","Item":{"pk":{"S":"task#42"}}}"#.utf8)),
+                         scope: CredentialScope(date: "20260101", region: "us-east-1", service: "dynamodb"))
+    for _ in 0..<1_000_000 { blackHole(analyzer.analyze(request)) }
+}

@@ -24,6 +24,23 @@ struct ARNBuilder {
 
     /// Expands a template for every combination of variable values.
     func fill(_ template: ARNTemplate, _ values: [String: [String]], account override: String? = nil) -> [String] {
+        // The common case, one value per variable: build one string.
+        if values.values.allSatisfy({ $0.count == 1 }) {
+            var arn = ""
+            arn.reserveCapacity(96)
+            for part in template.parts {
+                switch part {
+                case .literal(let text): arn += text
+                case .variable("Partition"): arn += partition
+                case .variable("Region"): arn += region
+                case .variable("Account"): arn += override ?? account
+                case .variable(let name):
+                    guard let value = values[name]?.first else { return [] }
+                    arn += value
+                }
+            }
+            return [arn]
+        }
         var results = [""]
         for part in template.parts {
             switch part {

@@ -11,14 +11,23 @@ enum HostCheck {
             }
             return nil
         }
-        let name = String(host.dropLast(suffix.count))
-        let prefixes = [service.endpointPrefix, service.endpointPrefix + "-fips"]
-        guard let prefix = prefixes.first(where: { name == $0 || name.hasPrefix($0 + ".") }) else {
+        // Host = <endpoint prefix>[-fips][.<region>][.dualstack] + AWS suffix;
+        // compared as bytes, since this runs on every request.
+        let name = host.utf8.dropLast(suffix.utf8.count)
+        let prefix = service.endpointPrefix.utf8
+        guard name.starts(with: prefix) else {
             return UnknownReason(.hostMismatch, "Host \(host) is not an endpoint of \(service.name) (endpoint prefix \(service.endpointPrefix))")
         }
-        let rest = name.dropFirst(prefix.count).split(separator: ".").map(String.init).filter { $0 != "dualstack" }
-        if let hostRegion = rest.first, hostRegion != region {
-            return UnknownReason(.hostMismatch, "Host \(host) names region \(hostRegion) but the request is signed for \(region)")
+        var rest = name.dropFirst(prefix.count)
+        if rest.starts(with: "-fips".utf8) { rest = rest.dropFirst(5) }
+        if rest.isEmpty { return nil }
+        guard rest.first == UInt8(ascii: ".") else {
+            return UnknownReason(.hostMismatch, "Host \(host) is not an endpoint of \(service.name) (endpoint prefix \(service.endpointPrefix))")
+        }
+        rest = rest.dropFirst()
+        let label = rest.prefix { $0 != UInt8(ascii: ".") }
+        if !label.elementsEqual("dualstack".utf8), !label.elementsEqual(region.utf8) {
+            return UnknownReason(.hostMismatch, "Host \(host) names region \(String(decoding: label, as: UTF8.self)) but the request is signed for \(region)")
         }
         return nil
     }

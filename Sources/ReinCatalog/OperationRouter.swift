@@ -32,10 +32,10 @@ struct OperationRouter {
     }
 
     private func routeTarget(_ target: String, _ request: CatalogRequest, _ candidates: [ServiceModel]) throws(UnknownReason) -> Route {
-        guard let dot = target.lastIndex(of: ".") else {
+        guard let dot = target.utf8.lastIndex(of: UInt8(ascii: ".")) else {
             throw UnknownReason(.unknownOperation, "X-Amz-Target '\(target.prefix(100))' is not of the form Prefix.Operation")
         }
-        let prefix = String(target[..<dot]), name = String(target[target.index(after: dot)...])
+        let prefix = String(target[..<dot]), name = String(target[target.utf8.index(after: dot)...])
         let matches = candidates.filter { $0.targetPrefix == prefix && $0.protocols.contains(.json) }
         guard matches.count == 1, let service = matches.first else {
             throw UnknownReason(matches.isEmpty ? .unknownOperation : .ambiguous,
@@ -124,41 +124,38 @@ struct OperationRouter {
         default: break
         }
         let query = request.queryItems
-        var best: [(Route, Int)] = []
+        var best: [(service: ServiceModel, route: ServiceModel.RESTRoute, proto: AWSProtocol)] = []
+        var bestScore = Int.min
         for service in candidates {
             if case .control? = s3?.style, service.name != "s3control" { continue }
             let proto: AWSProtocol = service.protocols.first(where: \.isREST) ?? .restJSON
-            for route in service.restRoutes[request.method] ?? [] where !route.operation.s3ExpressControl && !route.operation.deprecated {
-                let op = route.operation
-                guard var (labels, score) = route.template.match(pathSegments: segments, trailingSlash: trailingSlash, query: query) else { continue }
+            guard let table = service.restRoutes[request.method] else { continue }
+            let exact = table.exact[segments.count] ?? []
+            for (n, route) in [exact, table.greedy].joined().enumerated() {
+                if n >= exact.count && route.template.minSegments > segments.count { continue }
+                guard var score = route.template.score(pathSegments: segments, query: query) else { continue }
                 // Required header and query members tell same-URI operations apart.
                 var satisfied = true
-                for member in op.inputs where member.required {
-                    switch member.location {
-                    case .header:
-                        if request.headers.contains(where: { $0.hasName(member.lowercasedLocationName) }) { score += 5 } else { satisfied = false }
-                    case .querystring:
-                        if query.contains(where: { $0.key == member.locationName }) { score += 5 } else { satisfied = false }
-                    default: break
-                    }
+                for name in route.requiredHeaders {
+                    if request.headers.contains(where: { $0.hasName(name) }) { score += 5 } else { satisfied = false }
                 }
-                guard satisfied else { continue }
-                if case .control(let account)? = s3?.style, labels["AccountId"] == nil { labels["AccountId"] = account }
-                let route = Route(service: service, operation: op, protocol: proto, labels: labels, form: [], s3: s3)
-                if let top = best.first?.1 {
-                    if score > top { best = [(route, score)] } else if score == top { best.append((route, score)) }
-                } else {
-                    best = [(route, score)]
+                for name in route.requiredQuery {
+                    if query.contains(where: { $0.key == name }) { score += 5 } else { satisfied = false }
                 }
+                guard satisfied, score >= bestScore else { continue }
+                if score > bestScore { best.removeAll(keepingCapacity: true); bestScore = score }
+                best.append((service, route, proto))
             }
         }
         guard let first = best.first else {
             throw UnknownReason(.unknownOperation, "no \(candidates.map(\.name).joined(separator: "/")) operation matches \(request.method) \(request.path.prefix(200))")
         }
         guard best.count == 1 else {
-            let names = best.map { "\($0.0.service.name).\($0.0.operation.name)" }.joined(separator: ", ")
+            let names = best.map { "\($0.service.name).\($0.route.operation.name)" }.joined(separator: ", ")
             throw UnknownReason(.ambiguous, "\(request.method) \(request.path.prefix(200)) matches \(names) equally")
         }
-        return first.0
+        var labels = first.route.template.labels(pathSegments: segments, trailingSlash: trailingSlash)
+        if case .control(let account)? = s3?.style, labels["AccountId"] == nil { labels["AccountId"] = account }
+        return Route(service: first.service, operation: first.route.operation, protocol: first.proto, labels: labels, form: [], s3: s3)
     }
 }

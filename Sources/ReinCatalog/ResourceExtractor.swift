@@ -97,6 +97,7 @@ struct ResourceExtractor {
         guard arns.count <= maxResources else {
             throw UnknownReason(.tooManyResources, "\(inputs.operation.name) names \(arns.count) resources; the limit is \(maxResources)")
         }
+        if arns.count == 1 { return arns }
         var seen = Set<String>()
         return arns.filter { seen.insert($0).inserted }.sorted()
     }

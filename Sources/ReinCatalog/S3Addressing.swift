@@ -19,6 +19,12 @@ struct S3Addressing: Sendable, Equatable {
     /// Reads an S3 host; hosts outside AWS (an endpoint override) are path style.
     static func parse(host: String?) -> S3Addressing {
         guard let host, let suffix = awsSuffix(host) else { return S3Addressing(style: .path, hostRegion: nil) }
+        // The common path-style endpoints, without splitting: s3.REGION.amazonaws.com, s3.amazonaws.com.
+        if host.utf8.starts(with: "s3.".utf8) {
+            let middle = host.dropFirst(3).dropLast(suffix.count)
+            if middle.isEmpty { return S3Addressing(style: .path, hostRegion: nil) }
+            if !middle.contains(".") { return S3Addressing(style: .path, hostRegion: String(middle)) }
+        }
         let name = String(host.dropLast(suffix.count)) // e.g. "bucket.s3.us-east-1"
         let labels = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         // Find the S3 service label, scanning from the right: bucket names may contain dots.

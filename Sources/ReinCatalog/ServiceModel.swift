@@ -36,8 +36,17 @@ public final class ServiceModel: Sendable, Decodable {
         resourceTypes = try c.decodeIfPresent([String: String].self, forKey: .resourceTypes) ?? [:]
         operations = try c.decode([OperationModel].self, forKey: .operations)
         operationsByName = Dictionary(operations.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var byMethod: [String: [RESTRoute]] = [:]
-        for op in operations { byMethod[op.method, default: []].append(RESTRoute(operation: op, template: URITemplate(op.requestURI))) }
+        var byMethod: [String: RouteTable] = [:]
+        for op in operations where !op.s3ExpressControl && !op.deprecated {
+            let route = RESTRoute(operation: op, template: URITemplate(op.requestURI))
+            var table = byMethod[op.method] ?? RouteTable()
+            if route.template.greedy {
+                table.greedy.append(route)
+            } else {
+                table.exact[route.template.minSegments, default: []].append(route)
+            }
+            byMethod[op.method] = table
+        }
         restRoutes = byMethod
         compiledTypes = resourceTypes.mapValues(ARNTemplate.init)
     }
@@ -48,14 +57,34 @@ public final class ServiceModel: Sendable, Decodable {
     }
 
     private let operationsByName: [String: OperationModel]
-    /// Operations with their compiled URI templates by HTTP method, for REST routing.
-    let restRoutes: [String: [RESTRoute]]
+    /// Operations with their compiled URI templates by HTTP method and
+    /// segment count, for REST routing (only plausible templates are tried).
+    let restRoutes: [String: RouteTable]
     /// Resource types with their ARN templates compiled.
     let compiledTypes: [String: ARNTemplate]
 
     struct RESTRoute: Sendable {
         let operation: OperationModel
         let template: URITemplate
+        /// Required header (lower-case) and query members, checked on a match.
+        let requiredHeaders: [String]
+        let requiredQuery: [String]
+
+        init(operation: OperationModel, template: URITemplate) {
+            self.operation = operation
+            self.template = template
+            requiredHeaders = operation.inputs.filter { $0.required && $0.location == .header }.map(\.lowercasedLocationName)
+            requiredQuery = operation.inputs.filter { $0.required && $0.location == .querystring }.map(\.locationName)
+        }
+    }
+
+    struct RouteTable: Sendable {
+        var exact: [Int: [RESTRoute]] = [:]
+        var greedy: [RESTRoute] = []
+
+        func candidates(segmentCount: Int) -> [RESTRoute] {
+            (exact[segmentCount] ?? []) + greedy.filter { $0.template.minSegments <= segmentCount }
+        }
     }
 }
 
@@ -97,6 +126,7 @@ public final class OperationModel: Sendable, Decodable {
         method = try c.decode(String.self, forKey: .method)
         requestURI = try c.decode(String.self, forKey: .requestURI)
         inputs = try c.decode([InputMember].self, forKey: .inputs)
+        inputsByName = Dictionary(inputs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         payloadMember = try c.decodeIfPresent(String.self, forKey: .payloadMember)
         action = try c.decodeIfPresent(String.self, forKey: .action)
         variants = try c.decodeIfPresent([ActionVariant].self, forKey: .variants) ?? []
@@ -113,8 +143,10 @@ public final class OperationModel: Sendable, Decodable {
 
     /// The input member with this name.
     public func input(_ name: String) -> InputMember? {
-        inputs.first { $0.name == name }
+        inputsByName[name]
     }
+
+    private let inputsByName: [String: InputMember]
 
     /// Whether the IAM action names resource types at all (otherwise "*").
     public var hasResourceTypes: Bool { !resources.isEmpty || !unboundResourceTypes.isEmpty }

@@ -48,29 +48,26 @@ final class URITemplate: Sendable {
 
     /// Matches a raw path (split into still-encoded segments) and decoded
     /// query; returns decoded label values and a specificity score.
-    func match(pathSegments: [Substring], trailingSlash pathHasTrailingSlash: Bool = false,
-               query: [(key: String, value: String)]) -> (labels: [String: String], score: Int)? {
-        // Structure and selectors first; labels are decoded only on a match.
+    /// How well the path and query fit, or nil when they do not. Cheap:
+    /// nothing is decoded or allocated.
+    func score(pathSegments: [Substring], query: [(key: String, value: String)]) -> Int? {
         guard greedy ? pathSegments.count >= minSegments : pathSegments.count == minSegments else { return nil }
         var score = 0
         var i = 0
-        for (n, segment) in segments.enumerated() {
+        for segment in segments {
             switch segment {
             case .literal(let text):
-                guard i < pathSegments.count, pathSegments[i] == text else { return nil }
+                guard pathSegments[i] == text else { return nil }
                 score += 100
                 i += 1
             case .label:
-                guard i < pathSegments.count, !pathSegments[i].isEmpty else { return nil }
+                guard !pathSegments[i].isEmpty else { return nil }
                 score += 10
                 i += 1
             case .greedy:
-                guard n == segments.count - 1, i < pathSegments.count else { return nil }
-                i = pathSegments.count
                 score += 1
             }
         }
-        guard i == pathSegments.count else { return nil }
         for selector in selectors {
             let present = query.contains { $0.key == selector.key && (selector.value == nil || $0.value == selector.value) }
             if present {
@@ -85,8 +82,14 @@ final class URITemplate: Sendable {
            let own = selectors.first(where: { $0.key == "x-id" }), own.value != xid.value {
             return nil
         }
+        return score
+    }
+
+    /// The decoded label values of a path that `score` accepted. A greedy
+    /// label (an S3 key) keeps a trailing slash: "dir/" is its own key.
+    func labels(pathSegments: [Substring], trailingSlash: Bool) -> [String: String] {
         var labels: [String: String] = [:]
-        i = 0
+        var i = 0
         for segment in segments {
             switch segment {
             case .literal: i += 1
@@ -94,11 +97,11 @@ final class URITemplate: Sendable {
                 labels[name] = URIDecoding.decode(pathSegments[i])
                 i += 1
             case .greedy(let name):
-                // A greedy label (an S3 key) keeps a trailing slash: "dir/" is its own key.
-                labels[name] = URIDecoding.decode(pathSegments[i...].joined(separator: "/") + (pathHasTrailingSlash ? "/" : ""))
+                let rest = i == pathSegments.count - 1 ? String(pathSegments[i]) : pathSegments[i...].joined(separator: "/")
+                labels[name] = URIDecoding.decode(trailingSlash ? rest + "/" : rest)
             }
         }
-        return (labels, score)
+        return labels
     }
 }
 
