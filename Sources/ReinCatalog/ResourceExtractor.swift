@@ -121,8 +121,8 @@ struct ResourceExtractor {
             }
             guard !found.isEmpty else { return nil }
             // A value that is already an ARN is the resource itself.
-            let arns = found.filter { $0.utf8.starts(with: "arn:".utf8) }
-            if !arns.isEmpty {
+            if found.contains(where: { $0.utf8.starts(with: "arn:".utf8) }) {
+                let arns = found.filter { $0.utf8.starts(with: "arn:".utf8) }
                 givenARNs += try arns.map { value throws(UnknownReason) in try wholeARN(value, template: template) }
                 found = found.filter { !$0.utf8.starts(with: "arn:".utf8) }
                 if found.isEmpty { continue }
@@ -135,7 +135,7 @@ struct ResourceExtractor {
             values[variable] = found
         }
         if let accessPoint = try accessPointResources(alternative, values: values, s3: s3) { return accessPoint }
-        let named = alternative.paths.filter { $0.variable != "Account" }.map(\.variable)
+        let named = alternative.namedVariables
         if named.isEmpty { return builder.fill(template, [:], account: account) } // e.g. Glue's root catalog
         if named.allSatisfy({ values[$0] == nil }) { return givenARNs }
         guard named.allSatisfy({ values[$0] != nil }) else {

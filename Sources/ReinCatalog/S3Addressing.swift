@@ -23,7 +23,7 @@ struct S3Addressing: Sendable, Equatable {
         if host.utf8.starts(with: "s3.".utf8) {
             let middle = host.dropFirst(3).dropLast(suffix.count)
             if middle.isEmpty { return S3Addressing(style: .path, hostRegion: nil) }
-            if !middle.contains(".") { return S3Addressing(style: .path, hostRegion: String(middle)) }
+            if !middle.utf8.contains(UInt8(ascii: ".")) { return S3Addressing(style: .path, hostRegion: String(middle)) }
         }
         let name = String(host.dropLast(suffix.count)) // e.g. "bucket.s3.us-east-1"
         let labels = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)

@@ -209,6 +209,8 @@ public struct ResourceAlternative: Sendable, Decodable {
     public let condition: String?
     /// The bindings compiled, in a stable order.
     let paths: [(variable: String, path: InputPath)]
+    /// The variables that name the resource (all but an explicit account).
+    let namedVariables: [String]
 
     enum CodingKeys: String, CodingKey { case type = "t", bindings = "b", optional = "o", condition = "if" }
 
@@ -219,6 +221,7 @@ public struct ResourceAlternative: Sendable, Decodable {
         optional = try c.decodeIfPresent(Int.self, forKey: .optional) == 1
         condition = try c.decodeIfPresent(String.self, forKey: .condition)
         paths = bindings.sorted { $0.key < $1.key }.map { ($0.key, InputPath($0.value)) }
+        namedVariables = paths.map(\.variable).filter { $0 != "Account" }
     }
 }
 

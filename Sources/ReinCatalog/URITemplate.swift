@@ -97,8 +97,16 @@ final class URITemplate: Sendable {
                 labels[name] = URIDecoding.decode(pathSegments[i])
                 i += 1
             case .greedy(let name):
-                let rest = i == pathSegments.count - 1 ? String(pathSegments[i]) : pathSegments[i...].joined(separator: "/")
-                labels[name] = URIDecoding.decode(trailingSlash ? rest + "/" : rest)
+                // The rest of the raw path from this segment on (slashes, and a
+                // trailing slash, included): no re-joining.
+                let start = pathSegments[i]
+                if start.base.utf8.count > 0, pathSegments.last?.base == start.base {
+                    let rest = start.base[start.startIndex...]
+                    labels[name] = URIDecoding.decode(trailingSlash || !rest.hasSuffix("/") ? rest : rest.dropLast())
+                } else {
+                    let rest = pathSegments[i...].joined(separator: "/")
+                    labels[name] = URIDecoding.decode(trailingSlash ? rest + "/" : rest)
+                }
             }
         }
         return labels
