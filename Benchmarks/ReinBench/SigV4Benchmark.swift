@@ -6,18 +6,18 @@ import ReinSigV4
 @inline(never)
 func blackHole<T>(_ x: T) { withExtendedLifetime(x) {} }
 
-func measure(_ name: String, iterations: Int, _ body: () -> Void) -> Double {
+func measure(_ name: String, iterations: Int, rounds: Int = 5, _ body: () -> Void) -> Double {
     for _ in 0..<min(1000, iterations / 10) { body() } // warm-up
     let clock = ContinuousClock()
     var best = Double.infinity
-    for _ in 0..<5 {
+    for _ in 0..<rounds {
         let start = clock.now
         for _ in 0..<iterations { body() }
         let elapsed = clock.now - start
         let ns = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
         best = min(best, ns / Double(iterations))
     }
-    print(String(format: "%-46@ %10.2f µs/op  (best of 5 × %d)", name as NSString, best / 1000, iterations))
+    print(String(format: "%-46@ %10.2f µs/op  (best of %d × %d)", name as NSString, best / 1000, rounds, iterations))
     return best
 }
 

@@ -24,8 +24,14 @@ struct ARNBuilder {
 
     /// Expands a template for every combination of variable values.
     func fill(_ template: ARNTemplate, _ values: [String: [String]], account override: String? = nil) -> [String] {
+        fill(template, values.map { ($0.key, $0.value) }, account: override)
+    }
+
+    /// The same, with the few variable values in a small array (no hashing).
+    func fill(_ template: ARNTemplate, _ values: [(String, [String])], account override: String? = nil) -> [String] {
+        func lookup(_ name: String) -> [String]? { values.first { $0.0 == name }?.1 }
         // The common case, one value per variable: build one string.
-        if values.values.allSatisfy({ $0.count == 1 }) {
+        if values.allSatisfy({ $0.1.count == 1 }) {
             var arn = ""
             arn.reserveCapacity(96)
             for part in template.parts {
@@ -35,7 +41,7 @@ struct ARNBuilder {
                 case .variable("Region"): arn += region
                 case .variable("Account"): arn += override ?? account
                 case .variable(let name):
-                    guard let value = values[name]?.first else { return [] }
+                    guard let value = lookup(name)?.first else { return [] }
                     arn += value
                 }
             }
@@ -52,7 +58,7 @@ struct ARNBuilder {
                 case "Partition": options = [partition]
                 case "Region": options = [region]
                 case "Account": options = [override ?? account]
-                default: options = values[name] ?? []
+                default: options = lookup(name) ?? []
                 }
                 if options.count == 1 {
                     for i in results.indices { results[i] += options[0] }

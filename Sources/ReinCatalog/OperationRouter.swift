@@ -10,7 +10,7 @@ struct OperationRouter {
         let service: ServiceModel
         let operation: OperationModel
         let `protocol`: AWSProtocol
-        let labels: [String: String]
+        let labels: LabelValues
         let form: [(key: String, value: String)]
         let s3: S3Addressing?
     }
@@ -130,6 +130,7 @@ struct OperationRouter {
             if case .control? = s3?.style, service.name != "s3control" { continue }
             let proto: AWSProtocol = service.protocols.first(where: \.isREST) ?? .restJSON
             guard let table = service.restRoutes[request.method] else { continue }
+            if let literals = table.firstLiterals, !literals.contains(String(segments.first ?? "")) { continue }
             let exact = table.exact[segments.count] ?? []
             for (n, route) in [exact, table.greedy].joined().enumerated() {
                 if n >= exact.count && route.template.minSegments > segments.count { continue }

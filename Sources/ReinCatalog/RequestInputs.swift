@@ -9,14 +9,14 @@ struct RequestInputs {
     let request: CatalogRequest
     let operation: OperationModel
     let `protocol`: AWSProtocol
-    let labels: [String: String]
+    let labels: LabelValues
     /// Form parameters for query/ec2 (query string plus form body).
     let form: [(key: String, value: String)]
     private var jsonBody: JSONValue?
     private var xmlBody: XMLTree?
     private var bodyParsed = false
 
-    init(request: CatalogRequest, operation: OperationModel, protocol: AWSProtocol, labels: [String: String],
+    init(request: CatalogRequest, operation: OperationModel, protocol: AWSProtocol, labels: LabelValues,
          form: [(key: String, value: String)]) {
         self.request = request
         self.operation = operation

@@ -110,7 +110,7 @@ struct ResourceExtractor {
             return try values.map { value throws(UnknownReason) in try wholeARN(value) }
         }
         guard let template = service.compiledTypes[alternative.type] else { return nil }
-        var values: [String: [String]] = [:]
+        var values: [(String, [String])] = []
         var account: String?
         var givenARNs: [String] = []
         for (variable, path) in alternative.paths {
@@ -132,13 +132,13 @@ struct ResourceExtractor {
                 found = names
                 account = urlAccount ?? account
             }
-            values[variable] = found
+            values.append((variable, found))
         }
         if let accessPoint = try accessPointResources(alternative, values: values, s3: s3) { return accessPoint }
         let named = alternative.namedVariables
         if named.isEmpty { return builder.fill(template, [:], account: account) } // e.g. Glue's root catalog
-        if named.allSatisfy({ values[$0] == nil }) { return givenARNs }
-        guard named.allSatisfy({ values[$0] != nil }) else {
+        if values.isEmpty { return givenARNs }
+        guard values.count == named.count else {
             // Some parts came as a whole ARN and others as names: ambiguous.
             throw UnknownReason(.unresolvedResource, "\(inputs.operation.name) mixes a whole ARN with parts of a resource name")
         }
@@ -180,12 +180,12 @@ struct ResourceExtractor {
     }
 
     /// S3 through an access point: bucket → accesspoint, object → accesspointobject.
-    private func accessPointResources(_ alternative: ResourceAlternative, values: [String: [String]], s3: S3Addressing?) throws(UnknownReason) -> [String]? {
+    private func accessPointResources(_ alternative: ResourceAlternative, values: [(String, [String])], s3: S3Addressing?) throws(UnknownReason) -> [String]? {
         guard service.signingName == "s3", alternative.type == "bucket" || alternative.type == "object" else { return nil }
         guard case .accessPoint(let name, let account)? = s3?.style else { return nil }
         let base = "arn:\(builder.partition):s3:\(builder.region):\(account):accesspoint/\(name)"
         if alternative.type == "bucket" { return [base] }
-        return (values["ObjectName"] ?? []).map { base + "/object/" + $0 }
+        return (values.first { $0.0 == "ObjectName" }?.1 ?? []).map { base + "/object/" + $0 }
     }
 
     /// DynamoDB PartiQL: each statement's verb picks the action, its FROM /

@@ -40,6 +40,11 @@ public final class ServiceModel: Sendable, Decodable {
         for op in operations where !op.s3ExpressControl && !op.deprecated {
             let route = RESTRoute(operation: op, template: URITemplate(op.requestURI))
             var table = byMethod[op.method] ?? RouteTable()
+            if case .literal(let first)? = route.template.segments.first {
+                table.firstLiterals?.insert(first)
+            } else {
+                table.firstLiterals = nil
+            }
             if route.template.greedy {
                 table.greedy.append(route)
             } else {
@@ -81,6 +86,9 @@ public final class ServiceModel: Sendable, Decodable {
     struct RouteTable: Sendable {
         var exact: [Int: [RESTRoute]] = [:]
         var greedy: [RESTRoute] = []
+        /// When every template starts with a literal segment (S3 Control's
+        /// "/v20180820/..."), those literals: other paths skip the table.
+        var firstLiterals: Set<String>? = []
 
         func candidates(segmentCount: Int) -> [RESTRoute] {
             (exact[segmentCount] ?? []) + greedy.filter { $0.template.minSegments <= segmentCount }

@@ -87,8 +87,8 @@ final class URITemplate: Sendable {
 
     /// The decoded label values of a path that `score` accepted. A greedy
     /// label (an S3 key) keeps a trailing slash: "dir/" is its own key.
-    func labels(pathSegments: [Substring], trailingSlash: Bool) -> [String: String] {
-        var labels: [String: String] = [:]
+    func labels(pathSegments: [Substring], trailingSlash: Bool) -> LabelValues {
+        var labels = LabelValues()
         var i = 0
         for segment in segments {
             switch segment {
@@ -110,6 +110,25 @@ final class URITemplate: Sendable {
             }
         }
         return labels
+    }
+}
+
+/// Decoded URI label values: a handful per request, so a small array beats hashing.
+struct LabelValues: Sendable, ExpressibleByDictionaryLiteral {
+    private var items: [(name: String, value: String)] = []
+
+    init() {}
+
+    init(dictionaryLiteral elements: (String, String)...) {
+        items = elements.map { ($0.0, $0.1) }
+    }
+
+    subscript(name: String) -> String? {
+        get { items.first { $0.name == name }?.value }
+        set {
+            items.removeAll { $0.name == name }
+            if let newValue { items.append((name, newValue)) }
+        }
     }
 }
 
