@@ -1,4 +1,5 @@
 import Foundation
+import ReinSigV4
 
 /// A botocore request URI template such as `/{Bucket}/{Key+}?x-id=GetObject`,
 /// compiled for matching against a request's raw path and query.
@@ -132,37 +133,15 @@ struct LabelValues: Sendable, ExpressibleByDictionaryLiteral {
     }
 }
 
-/// Percent-decoding of path segments and query components (no `+` → space).
+/// Percent-decoding of path segments and query components (no `+` → space):
+/// the SigV4 module's decoder, plus form decoding for query-protocol bodies.
 enum URIDecoding {
     static func decode<S: StringProtocol>(_ s: S) -> String {
-        guard s.utf8.contains(UInt8(ascii: "%")) else { return String(s) }
-        let utf8 = Array(s.utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(utf8.count)
-        var i = 0
-        while i < utf8.count {
-            if utf8[i] == UInt8(ascii: "%"), i + 2 < utf8.count, let hi = hex(utf8[i + 1]), let lo = hex(utf8[i + 2]) {
-                out.append(hi << 4 | lo)
-                i += 3
-            } else {
-                out.append(utf8[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        URIEncoding.decode(s)
     }
 
     /// Form decoding (application/x-www-form-urlencoded): `+` is a space.
     static func decodeForm<S: StringProtocol>(_ s: S) -> String {
-        decode(String(s).replacingOccurrences(of: "+", with: " "))
-    }
-
-    private static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x41...0x46: return c - 0x41 + 10
-        case 0x61...0x66: return c - 0x61 + 10
-        default: return nil
-        }
+        URIEncoding.decode(String(s).replacingOccurrences(of: "+", with: " "))
     }
 }
