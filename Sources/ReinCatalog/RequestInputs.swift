@@ -162,8 +162,19 @@ struct RequestInputs {
         }
     }
 
+    /// A body whose declared Content-Type is another format than the
+    /// protocol's is ambiguous: AWS and Rein might read it differently.
+    private func checkDeclaredType(forbidden: [String], expected: String) throws(UnknownReason) {
+        guard let declared = request.headerValues("content-type").first?.lowercased() else { return }
+        if forbidden.contains(where: { declared.hasPrefix($0) }) {
+            throw UnknownReason(.malformedBody, "the body is declared as \(declared.prefix(80)) but \(operation.name) takes \(expected)")
+        }
+    }
+
     private mutating func parsedJSON() throws(UnknownReason) -> JSONValue {
         if let jsonBody { return jsonBody }
+        try checkDeclaredType(forbidden: ["application/x-www-form-urlencoded", "application/xml", "text/xml", "multipart/"],
+                              expected: `protocol` == .rpcV2CBOR ? "CBOR" : "JSON")
         let bytes = try bodyBytes()
         let value: JSONValue
         if bytes.isEmpty {
@@ -183,6 +194,8 @@ struct RequestInputs {
 
     private mutating func parsedXML() throws(UnknownReason) -> XMLTree {
         if let xmlBody { return xmlBody }
+        try checkDeclaredType(forbidden: ["application/json", "application/x-amz-json", "application/x-www-form-urlencoded", "application/cbor"],
+                              expected: "XML")
         let bytes = try bodyBytes()
         do {
             let tree = try XMLTree.parse(bytes)

@@ -201,3 +201,21 @@ extension RequestAnalyzerTests {
         #expect(String(decoding: jsonDenied.body, as: UTF8.self).contains("AccessDeniedException"))
     }
 }
+
+extension RequestAnalyzerTests {
+    /// A body declared as one format but read as another is unknown.
+    @Test func declaredTypeMustMatchTheProtocol() {
+        let form = Self.unknown(Self.request("POST", "/", service: "dynamodb",
+                                             headers: [("X-Amz-Target", "DynamoDB_20120810.PutItem"),
+                                                       ("Content-Type", "application/x-www-form-urlencoded")],
+                                             body: #"{"TableName":"T"}"#))
+        #expect(form?.kind == .malformedBody)
+        let json = Self.unknown(Self.request("POST", "/b?delete", service: "s3", headers: [("Content-Type", "application/json")],
+                                             body: "<Delete><Object><Key>k</Key></Object></Delete>"))
+        #expect(json?.kind == .malformedBody)
+        // The protocol's own types are fine.
+        #expect(Self.known(Self.request("POST", "/", service: "dynamodb",
+                                        headers: [("X-Amz-Target", "DynamoDB_20120810.PutItem"), ("Content-Type", "application/x-amz-json-1.0")],
+                                        body: #"{"TableName":"T"}"#)) != nil)
+    }
+}
