@@ -17,6 +17,9 @@ public struct SigV4Signer: Sendable {
         /// Exactly these lower-case names (plus the date and token headers
         /// the signer itself sets).
         case only([String])
+        /// These lower-case names, known to be present (a verified request's
+        /// signed headers): no scan of the request is needed.
+        case exactly([String])
     }
 
     /// Headers botocore never signs: hop-by-hop headers, and those that
@@ -155,7 +158,7 @@ public struct SigV4Signer: Sendable {
             names.append("x-amz-content-sha256")
         }
         let output = sign(&request, credentials: broker, region: verified.scope.region, service: verified.scope.service,
-                          time: time, payloadHash: payloadHash, headers: .only(names))
+                          time: time, payloadHash: payloadHash, headers: .exactly(names))
         return (request, output)
     }
 
@@ -167,6 +170,14 @@ public struct SigV4Signer: Sendable {
     }
 
     private func signedHeaderNames(_ request: SignableRequest, selection: HeaderSelection, extra: [String]) -> [String] {
+        if case .exactly(let known) = selection {
+            var names = known + extra
+            if !isSortedAscending(names) { names.sort(by: <) }
+            var unique: [String] = []
+            unique.reserveCapacity(names.count)
+            for n in names where unique.last != n { unique.append(n) }
+            return unique
+        }
         var names: [String] = []
         names.reserveCapacity(request.headers.count)
         for header in request.headers {
@@ -176,6 +187,8 @@ public struct SigV4Signer: Sendable {
                 include = !Self.unsignableHeaders.contains(header.lowercasedName)
             case .only(let allowed):
                 include = allowed.contains(header.lowercasedName) || extra.contains(header.lowercasedName)
+            case .exactly:
+                include = false
             }
             if include { names.append(header.lowercasedName) }
         }
