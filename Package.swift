@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C shims over the system libraries (distro-patched, FIPS-capable).
@@ -33,6 +34,10 @@ let package = Package(
             resources: [.copy("Resources/aws-catalog.jsonl")]
         ),
         .target(
+            name: "ReinPolicy",
+            dependencies: ["ReinCatalog", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "ReinStore",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
         ),
@@ -40,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "rein",
             dependencies: [
-                "ReinSigV4", "ReinCatalog", "ReinCrypto", "ReinStore", "CReinCurl",
+                "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinStore", "CReinCurl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,5 +60,6 @@ let package = Package(
         .testTarget(name: "ReinSigV4Tests", dependencies: ["ReinSigV4", "ReinCrypto"]),
         .testTarget(name: "ReinStoreTests", dependencies: ["ReinStore"]),
         .testTarget(name: "ReinCatalogTests", dependencies: ["ReinCatalog", "ReinSigV4", "ReinCrypto"]),
+        .testTarget(name: "ReinPolicyTests", dependencies: ["ReinPolicy", "ReinCatalog"]),
     ]
 )

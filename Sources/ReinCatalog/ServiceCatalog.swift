@@ -24,9 +24,10 @@ public final class ServiceCatalog: Sendable {
         public let signingName: String
         public let endpointPrefix: String
         public let targetPrefix: String?
+        public let iamPrefix: String?
 
         enum CodingKeys: String, CodingKey {
-            case name = "n", protocols = "p", signingName = "sn", endpointPrefix = "ep", targetPrefix = "tp"
+            case name = "n", protocols = "p", signingName = "sn", endpointPrefix = "ep", targetPrefix = "tp", iamPrefix = "iam"
         }
     }
 
@@ -123,6 +124,27 @@ public final class ServiceCatalog: Sendable {
         if !models.isEmpty { bySigningNameDecoded.withLock { $0[signingName] = models } }
         return models
     }
+
+    /// Every IAM action name of a prefix (e.g. "s3" → ["AbortMultipartUpload", ...]),
+    /// and the prefix's resource types, for validating allowlists.
+    public func iamActions(prefix: String) -> Set<String> {
+        var names = Set<String>()
+        for (i, e) in entries.enumerated() where e.iamPrefix == prefix {
+            if let m = model(at: i) { names.formUnion(m.iamActions) }
+        }
+        return names
+    }
+
+    public func iamResourceTypes(prefix: String) -> [String: String] {
+        var types: [String: String] = [:]
+        for (i, e) in entries.enumerated() where e.iamPrefix == prefix {
+            if let m = model(at: i) { types.merge(m.resourceTypes) { a, _ in a } }
+        }
+        return types
+    }
+
+    /// Every IAM prefix the catalog knows.
+    public var iamPrefixes: Set<String> { Set(entries.compactMap(\.iamPrefix)) }
 
     /// Whether any service signs with this name (without decoding).
     public func knowsSigningName(_ name: String) -> Bool { bySigningName[name] != nil }

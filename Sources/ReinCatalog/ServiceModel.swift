@@ -14,12 +14,14 @@ public final class ServiceModel: Sendable, Decodable {
     public let iamPrefix: String?
     /// IAM resource type → ARN template, e.g. "object" → "arn:${Partition}:s3:::${BucketName}/${ObjectName}".
     public let resourceTypes: [String: String]
+    /// Every IAM action name of the service's prefix.
+    public let iamActions: [String]
     public let operations: [OperationModel]
 
     enum CodingKeys: String, CodingKey {
         case name = "n", serviceId = "sid", apiVersion = "v", protocols = "p", signingName = "sn"
         case endpointPrefix = "ep", targetPrefix = "tp", jsonVersion = "jv", iamPrefix = "iam"
-        case resourceTypes = "rt", operations = "ops"
+        case resourceTypes = "rt", iamActions = "ia", operations = "ops"
     }
 
     public required init(from decoder: any Decoder) throws {
@@ -34,6 +36,7 @@ public final class ServiceModel: Sendable, Decodable {
         jsonVersion = try c.decodeIfPresent(String.self, forKey: .jsonVersion)
         iamPrefix = try c.decodeIfPresent(String.self, forKey: .iamPrefix)
         resourceTypes = try c.decodeIfPresent([String: String].self, forKey: .resourceTypes) ?? [:]
+        iamActions = try c.decodeIfPresent([String].self, forKey: .iamActions) ?? []
         operations = try c.decode([OperationModel].self, forKey: .operations)
         operationsByName = Dictionary(operations.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var byMethod: [String: RouteTable] = [:]

@@ -15,7 +15,8 @@ Per service:
   sn  SigV4 signing name             ep   endpoint prefix
   tp  JSON target prefix             jv   JSON version
   iam IAM action prefix (null when the IAM reference does not know the service)
-  rt  IAM resource types used by the operations: {type: ARN template}
+  rt  the IAM prefix's resource types: {type: ARN template}
+  ia  every IAM action of the prefix (for validating allowlists), sorted
   ops operations (sorted by name)
 
 Per operation:
@@ -382,6 +383,7 @@ def build_service(service, model, iam, overrides_all):
     if prefix:
         for t, r in iam[prefix]["resources"].items():
             rtypes.setdefault(t, r["arn"])
+    iam_actions = sorted(iam[prefix]["privileges"]) if prefix else []
     return {
         "n": service,
         "sid": meta.get("serviceId"),
@@ -393,6 +395,7 @@ def build_service(service, model, iam, overrides_all):
         "jv": meta.get("jsonVersion"),
         "iam": prefix,
         "rt": dict(sorted(rtypes.items())),
+        "ia": iam_actions,
         "ops": ops,
     }
 
