@@ -35,7 +35,7 @@ let package = Package(
         ),
         .target(
             name: "ReinPolicy",
-            dependencies: ["ReinCatalog", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ReinCatalog", "ReinSigV4", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "ReinStore",

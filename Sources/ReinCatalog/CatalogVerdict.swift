@@ -22,6 +22,17 @@ public struct ResolvedRequest: Sendable, Equatable {
     public let jsonVersion: String?
     public let grants: [ActionResources]
 
+    public init(service: String, signingName: String, region: String, operation: String, protocol: AWSProtocol,
+                jsonVersion: String?, grants: [ActionResources]) {
+        self.service = service
+        self.signingName = signingName
+        self.region = region
+        self.operation = operation
+        self.protocol = `protocol`
+        self.jsonVersion = jsonVersion
+        self.grants = grants
+    }
+
     /// Every action, in the order exercised, without repeats.
     public var actions: [String] {
         var seen = Set<String>()
@@ -43,6 +54,11 @@ public struct ResolvedRequest: Sendable, Equatable {
 public struct ActionResources: Sendable, Equatable {
     public let action: String
     public let resources: [String]
+
+    public init(action: String, resources: [String]) {
+        self.action = action
+        self.resources = resources
+    }
 }
 
 /// Why a request is unknown, in words an operator can act on.

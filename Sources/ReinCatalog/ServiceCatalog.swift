@@ -143,6 +143,17 @@ public final class ServiceCatalog: Sendable {
         return types
     }
 
+    /// The ARN templates of an IAM action's resource types (empty: "*" only).
+    public func resourceTemplates(action: String) -> [String] {
+        let parts = action.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else { return [] }
+        for (i, e) in entries.enumerated() where e.iamPrefix == String(parts[0]) {
+            guard let m = model(at: i), let types = m.iamActionResourceTypes[String(parts[1])] else { continue }
+            return types.compactMap { m.resourceTypes[$0] }
+        }
+        return []
+    }
+
     /// Every IAM prefix the catalog knows.
     public var iamPrefixes: Set<String> { Set(entries.compactMap(\.iamPrefix)) }
 

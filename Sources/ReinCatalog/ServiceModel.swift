@@ -16,12 +16,14 @@ public final class ServiceModel: Sendable, Decodable {
     public let resourceTypes: [String: String]
     /// Every IAM action name of the service's prefix.
     public let iamActions: [String]
+    /// IAM action name → the resource types it can act on.
+    public let iamActionResourceTypes: [String: [String]]
     public let operations: [OperationModel]
 
     enum CodingKeys: String, CodingKey {
         case name = "n", serviceId = "sid", apiVersion = "v", protocols = "p", signingName = "sn"
         case endpointPrefix = "ep", targetPrefix = "tp", jsonVersion = "jv", iamPrefix = "iam"
-        case resourceTypes = "rt", iamActions = "ia", operations = "ops"
+        case resourceTypes = "rt", iamActions = "ia", iamActionResourceTypes = "ir", operations = "ops"
     }
 
     public required init(from decoder: any Decoder) throws {
@@ -37,6 +39,7 @@ public final class ServiceModel: Sendable, Decodable {
         iamPrefix = try c.decodeIfPresent(String.self, forKey: .iamPrefix)
         resourceTypes = try c.decodeIfPresent([String: String].self, forKey: .resourceTypes) ?? [:]
         iamActions = try c.decodeIfPresent([String].self, forKey: .iamActions) ?? []
+        iamActionResourceTypes = try c.decodeIfPresent([String: [String]].self, forKey: .iamActionResourceTypes) ?? [:]
         operations = try c.decode([OperationModel].self, forKey: .operations)
         operationsByName = Dictionary(operations.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var byMethod: [String: RouteTable] = [:]

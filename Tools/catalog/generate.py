@@ -17,6 +17,7 @@ Per service:
   iam IAM action prefix (null when the IAM reference does not know the service)
   rt  the IAM prefix's resource types: {type: ARN template}
   ia  every IAM action of the prefix (for validating allowlists), sorted
+  ir  IAM action -> its resource types (actions without any are absent)
   ops operations (sorted by name)
 
 Per operation:
@@ -384,6 +385,13 @@ def build_service(service, model, iam, overrides_all):
         for t, r in iam[prefix]["resources"].items():
             rtypes.setdefault(t, r["arn"])
     iam_actions = sorted(iam[prefix]["privileges"]) if prefix else []
+    # Each IAM action's resource types, for checking that an allowlist's
+    # resource patterns can ever match the actions they are paired with.
+    action_types = {}
+    for a in iam_actions:
+        types = sorted(t for t in iam[prefix]["privileges"][a]["resource_types"] if t)
+        if types:
+            action_types[a] = types
     return {
         "n": service,
         "sid": meta.get("serviceId"),
@@ -396,6 +404,7 @@ def build_service(service, model, iam, overrides_all):
         "iam": prefix,
         "rt": dict(sorted(rtypes.items())),
         "ia": iam_actions,
+        "ir": action_types,
         "ops": ops,
     }
 
