@@ -12,7 +12,7 @@ struct ReinCommand: ParsableCommand {
             with short-lived broker credentials.
             """,
         version: ReinVersion.current,
-        subcommands: [SigV4Command.self, CatalogCommand.self, VersionCommand.self]
+        subcommands: [SigV4Command.self, CatalogCommand.self, PolicyCommand.self, VersionCommand.self]
     )
 
     static func main() {

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import ReinCatalog
+import ReinPolicy
+import ReinSigV4
+
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Validate, explain and lint task-scoped allowlists.",
+        subcommands: [PolicyValidateCommand.self, PolicyExplainCommand.self])
+}
+
+/// Loads a policy file, printing structural problems the way compilers do.
+enum PolicyFile {
+    static func load(_ path: String) throws -> PolicyDocument {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        let result = PolicyLoader.load(String(decoding: data, as: UTF8.self))
+        for problem in result.problems { printProblem(problem, path: path) }
+        guard let document = result.document else { throw ExitCode(1) }
+        return document
+    }
+
+    static func printProblem(_ problem: PolicyProblem, path: String) {
+        let place = problem.location.map { "\(path):\($0.line):\($0.column)" } ?? path
+        FileHandle.standardError.write(Data("\(place): \(problem.severity.rawValue) \(problem.rule): \(problem.message)\n".utf8))
+    }
+}
+
+/// `rein policy validate FILE`: every problem, with its line and column.
+struct PolicyValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a policy's structure and its actions, ARNs, condition keys and expiry. Exits 1 on any error.")
+
+    @Argument(help: "The policy file (YAML or JSON).")
+    var file: String
+
+    @Option(help: "Validate as of this time (ISO 8601) instead of now.")
+    var at: String?
+
+    func run() throws {
+        let document = try PolicyFile.load(file)
+        let now = try PolicyTime.now(at)
+        let problems = PolicyValidator(catalog: try ServiceCatalog.bundled()).validate(document, now: now)
+        for problem in problems { PolicyFile.printProblem(problem, path: file) }
+        if problems.contains(where: { $0.severity == .error }) { throw ExitCode(1) }
+        print("\(file): valid (\(document.statements.count) statements, agent \(document.agent.id), task \(document.task.id), mode \(document.mode.rawValue))")
+    }
+}
+
+/// `rein policy explain`: the decision for an action/resource, or a captured request, and why.
+struct PolicyExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Show the decision a policy makes for a request, and which statement made it.",
+        discussion: """
+            Give either --action and --resource (each repeatable; every action is paired \
+            with every resource), or --request with a raw HTTP/1.1 request as sent on \
+            the wire (its actions and resources come from the AWS catalog, as in the sidecar).
+            """)
+
+    @Option(help: "The policy file (YAML or JSON).")
+    var policy: String
+
+    @Option(help: "An IAM action, e.g. s3:GetObject.")
+    var action: [String] = []
+
+    @Option(help: "A resource ARN, or *.")
+    var resource: [String] = []
+
+    @Option(help: "A captured raw HTTP request to decide instead.")
+    var request: String?
+
+    @Option(help: "With --request: the broker's account for ARNs (env REIN_ACCOUNT_ID).")
+    var account: String?
+
+    @Option(help: "aws:RequestedRegion (default: the request's, else us-east-1).")
+    var region: String?
+
+    @Option(help: "Decide as of this time (ISO 8601) instead of now.")
+    var at: String?
+
+    @Option(help: "Extra condition key values, key=value (repeatable), e.g. s3:prefix=2026/.")
+    var context: [String] = []
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let document = try PolicyFile.load(policy)
+        let now = try PolicyTime.now(at)
+        var extra: [String: [String]] = [:]
+        for item in context {
+            guard let eq = item.firstIndex(of: "=") else { throw ValidationError("--context takes key=value, got \(item)") }
+            extra[String(item[..<eq]), default: []].append(String(item[item.index(after: eq)...]))
+        }
+        let verdict: CatalogVerdict
+        var requestRegion = region ?? "us-east-1"
+        if let request {
+            guard let account = account ?? ProcessInfo.processInfo.environment["REIN_ACCOUNT_ID"] else {
+                throw ValidationError("--request needs --account or REIN_ACCOUNT_ID")
+            }
+            let raw: RawHTTPRequest
+            do { raw = try RawHTTPRequest.parse(try InputFile.read(request)) } catch let e as RawHTTPRequest.ParseError {
+                throw ValidationError(e.description)
+            }
+            let scope: CredentialScope
+            do { scope = try SigV4Authorization.parse(raw.request).scope } catch { throw ValidationError("no SigV4 scope: \(error.message)") }
+            requestRegion = region ?? scope.region
+            let catalogRequest = CatalogRequest(raw.request, body: .bytes(raw.body), scope: scope)
+            verdict = RequestAnalyzer(catalog: try ServiceCatalog.bundled(), accountId: account).analyze(catalogRequest)
+            for (key, name) in [("s3:prefix", "prefix"), ("s3:max-keys", "max-keys"), ("s3:delimiter", "delimiter")] where extra[key] == nil {
+                if let value = raw.request.queryParameters.first(where: { $0.key == name })?.value { extra[key] = [value] }
+            }
+        } else {
+            guard !action.isEmpty, !resource.isEmpty else { throw ValidationError("give --action and --resource, or --request") }
+            verdict = .known(ResolvedRequest(service: "-", signingName: "-", region: requestRegion, operation: "-",
+                                             protocol: .json, jsonVersion: nil,
+                                             grants: action.map { ActionResources(action: $0, resources: resource) }))
+        }
+        let ctx = ConditionContext.standard(now: now, region: requestRegion, agentId: document.agent.id, taskId: document.task.id,
+                                            mode: document.mode, extra: extra)
+        let evaluator = PolicyEvaluator(document)
+        let decision = evaluator.decide(DecisionRequest(verdict: verdict, context: ctx))
+        var pairs: [PairDecision] = []
+        if case .known(let r) = verdict {
+            for g in r.grants {
+                for res in g.resources {
+                    let d = evaluator.decide(action: g.action, resource: res, context: ctx)
+                    pairs.append(PairDecision(action: g.action, resource: res, effect: d.effect.rawValue, statement: d.statementId, reason: d.reason))
+                }
+            }
+        }
+        let report = PolicyExplanation(decision: decision.effect.rawValue, statement: decision.statementId, reason: decision.reason,
+                                       mode: document.mode.rawValue, pairs: pairs)
+        if json {
+            print(try JSONOutput.encode(report))
+        } else {
+            print("DECISION: \(report.decision)\(report.statement.map { " (statement \($0))" } ?? "") — \(report.reason)")
+            for p in pairs { print("  \(p.effect.padding(6)) \(p.action) on \(p.resource)\(p.statement.map { "  [\($0)]" } ?? "")") }
+        }
+        if decision.effect == .deny { throw ExitCode(1) }
+    }
+}
+
+struct PairDecision: Encodable {
+    let action: String
+    let resource: String
+    let effect: String
+    let statement: String?
+    let reason: String
+}
+
+struct PolicyExplanation: Encodable {
+    let decision: String
+    let statement: String?
+    let reason: String
+    let mode: String
+    let pairs: [PairDecision]
+}
+
+enum PolicyTime {
+    static func now(_ at: String?) throws -> Int64 {
+        guard let at else { return Int64(Date().timeIntervalSince1970) }
+        guard let t = AmzDate.parseISO8601(at) else { throw ValidationError("--at must be an ISO 8601 UTC time such as 2026-11-18T00:00:00Z") }
+        return t
+    }
+}
