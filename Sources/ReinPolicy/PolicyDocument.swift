@@ -15,6 +15,11 @@ public struct PolicyDocument: Sendable, Equatable {
     public struct Agent: Sendable, Equatable {
         public var id: String
         public var owner: String
+
+        public init(id: String, owner: String) {
+            self.id = id
+            self.owner = owner
+        }
     }
 
     public struct Task: Sendable, Equatable {
@@ -23,6 +28,13 @@ public struct PolicyDocument: Sendable, Equatable {
         /// Seconds since the epoch (UTC); nil when not given.
         public var notBefore: Int64?
         public var notAfter: Int64?
+
+        public init(id: String, purpose: String, notBefore: Int64? = nil, notAfter: Int64? = nil) {
+            self.id = id
+            self.purpose = purpose
+            self.notBefore = notBefore
+            self.notAfter = notAfter
+        }
     }
 
     public init(agent: Agent, task: Task, mode: PolicyMode, statements: [Statement]) {

@@ -8,7 +8,7 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Validate, explain and lint task-scoped allowlists.",
-        subcommands: [PolicyValidateCommand.self, PolicyExplainCommand.self])
+        subcommands: [PolicyValidateCommand.self, PolicyExplainCommand.self, PolicySessionPolicyCommand.self, PolicySuggestCommand.self])
 }
 
 /// Loads a policy file, printing structural problems the way compilers do.
@@ -165,5 +165,90 @@ enum PolicyTime {
         guard let at else { return Int64(Date().timeIntervalSince1970) }
         guard let t = AmzDate.parseISO8601(at) else { throw ValidationError("--at must be an ISO 8601 UTC time such as 2026-11-18T00:00:00Z") }
         return t
+    }
+}
+
+/// `rein policy session-policy FILE`: the IAM session policy for the broker's AssumeRole.
+struct PolicySessionPolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "session-policy",
+        abstract: "Compile the allowlist into an IAM session policy (defence in depth at AWS).",
+        discussion: """
+            Prints the policy JSON on standard output and, on standard error, how it was \
+            built: exact, or widened (ARNs merged into prefixes, then action level, then \
+            service level) to fit STS's 2,048-character limit. It is never narrower than \
+            the allowlist.
+            """)
+
+    @Argument(help: "The policy file (YAML or JSON).")
+    var file: String
+
+    func run() throws {
+        let document = try PolicyFile.load(file)
+        do {
+            let output = try SessionPolicyCompiler().compile(document)
+            print(output.json)
+            for note in output.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `rein policy suggest --from AUDIT.jsonl`: the minimal allowlist for what was observed.
+struct PolicySuggestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "suggest",
+        abstract: "Suggest the minimal task-scoped allowlist that would have allowed the observed calls.")
+
+    @Option(help: "Audit records, one JSON object per line (rein's audit JSONL).")
+    var from: String
+
+    @Option(help: "Agent id (default: from the records).")
+    var agent: String?
+
+    @Option(help: "Agent owner to write into the policy.")
+    var owner: String = "TODO: owner"
+
+    @Option(help: "Task id (default: from the records).")
+    var task: String?
+
+    @Option(help: "How long the suggested task may run, e.g. 8h or 7d.")
+    var expiresIn: String = "7d"
+
+    @Flag(help: "Merge ARNs into common prefixes (default: exact ARNs).")
+    var prefixes = false
+
+    func run() throws {
+        guard let data = FileManager.default.contents(atPath: from) else { throw ValidationError("cannot read \(from)") }
+        let calls: [ObservedCall]
+        do { calls = try PolicySuggester.read(jsonl: String(decoding: data, as: UTF8.self)) } catch {
+            throw ValidationError("\(from): \(error.description)")
+        }
+        guard !calls.isEmpty else { throw ValidationError("\(from) holds no calls") }
+        guard let seconds = DurationFlag.seconds(expiresIn) else { throw ValidationError("--expires-in must be like 8h or 7d") }
+        let now = Int64(Date().timeIntervalSince1970)
+        let document = PolicySuggester(mergePrefixes: prefixes).suggest(
+            calls,
+            agent: .init(id: agent ?? calls.compactMap(\.agentId).first ?? "agent", owner: owner),
+            task: .init(id: task ?? calls.compactMap(\.taskId).first ?? "task", purpose: "suggested from \(calls.count) observed calls",
+                        notBefore: nil, notAfter: now + seconds))
+        print(PolicySuggester.yaml(document), terminator: "")
+        for finding in PolicyLinter(catalog: try ServiceCatalog.bundled()).lint(document, now: now) {
+            FileHandle.standardError.write(Data("lint: \(finding.severity.rawValue) \(finding.rule) \(finding.title): \(finding.message)\n".utf8))
+        }
+    }
+}
+
+enum DurationFlag {
+    static func seconds(_ text: String) -> Int64? {
+        guard let unit = text.last, let n = Int64(text.dropLast()), n > 0 else { return nil }
+        switch unit {
+        case "m": return n * 60
+        case "h": return n * 3600
+        case "d": return n * 86400
+        default: return nil
+        }
     }
 }

@@ -72,3 +72,36 @@ statements:
     out = json.loads(proc.stdout)
     assert proc.returncode == 0 and out["decision"] == "allow", out
     assert out["pairs"][0]["action"] == "s3:GetObject" and out["pairs"][0]["resource"] == bucket_object
+
+
+def test_session_policy_is_iam_json(rein_bin):
+    proc = rein(rein_bin, "session-policy", str(EXAMPLE))
+    assert proc.returncode == 0, proc.stderr.decode()
+    policy = json.loads(proc.stdout)
+    assert policy["Version"] == "2012-10-17"
+    effects = {s["Sid"]: s["Effect"] for s in policy["Statement"]}
+    assert effects["readsalesdata"] == "Allow" and effects["deletesneedapproval"] == "Allow" and effects["noiam"] == "Deny"
+    assert len(proc.stdout.strip()) <= 2048
+    assert b"exact" in proc.stderr
+
+
+def test_suggest_from_audit_jsonl(rein_bin, tmp_path):
+    audit = tmp_path / "audit.jsonl"
+    audit.write_text("\n".join(json.dumps(r) for r in [
+        {"agent_id": "w", "task_id": "t", "decision": "allow", "grants": [{"action": "s3:GetObject", "resources": ["arn:aws:s3:::b/k1"]}]},
+        {"agent_id": "w", "task_id": "t", "decision": "allow", "grants": [{"action": "sqs:SendMessage", "resources": ["arn:aws:sqs:us-east-1:123456789012:q"]}]},
+        {"agent_id": "w", "task_id": "t", "decision": "deny", "grants": [{"action": "iam:CreateUser", "resources": ["arn:aws:iam::123456789012:user/x"]}]},
+    ]) + "\n")
+    proc = subprocess.run([rein_bin, "policy", "suggest", "--from", str(audit), "--owner", "team@example.com"],
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    suggested = tmp_path / "suggested.yaml"
+    suggested.write_bytes(proc.stdout)
+    text = proc.stdout.decode()
+    assert "s3:GetObject" in text and "sqs:SendMessage" in text and "iam:CreateUser" not in text
+    # The suggestion is a valid policy that allows what was observed.
+    assert rein(rein_bin, "validate", str(suggested)).returncode == 0
+    ok = rein(rein_bin, "explain", "--policy", str(suggested), "--action", "s3:GetObject", "--resource", "arn:aws:s3:::b/k1")
+    assert ok.returncode == 0
+    no = rein(rein_bin, "explain", "--policy", str(suggested), "--action", "s3:GetObject", "--resource", "arn:aws:s3:::b/k2")
+    assert no.returncode == 1
