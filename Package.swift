@@ -53,7 +53,7 @@ let package = Package(
         // Benchmarks print figures; they are never timed unit tests.
         .executableTarget(
             name: "rein-bench",
-            dependencies: ["ReinSigV4", "ReinCatalog", "ReinCrypto"],
+            dependencies: ["ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto"],
             path: "Benchmarks/ReinBench"
         ),
         .testTarget(name: "ReinCryptoTests", dependencies: ["ReinCrypto"]),

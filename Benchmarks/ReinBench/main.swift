@@ -6,8 +6,9 @@ let which = CommandLine.arguments.dropFirst().first ?? "sigv4"
 switch which {
 case "sigv4": runSigV4Benchmark()
 case "catalog": runCatalogBenchmark()
+case "policy": runPolicyBenchmark()
 case "profile-catalog": profileCatalog(CommandLine.arguments.dropFirst(2).first ?? "s3")
 default:
-    FileHandle.standardError.write(Data("usage: rein-bench sigv4|catalog\n".utf8))
+    FileHandle.standardError.write(Data("usage: rein-bench sigv4|catalog|policy\n".utf8))
     exit(2)
 }

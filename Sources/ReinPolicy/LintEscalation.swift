@@ -25,10 +25,10 @@ enum LintEscalation {
         }
         return groups.keys.sorted { ($0.order, $0.hold ? 1 : 0) < ($1.order, $1.hold ? 1 : 0) }.compactMap { key in
             guard let anchor = grants.first(where: { $0.order == key.order }), let paths = groups[key] else { return nil }
-            let how = key.hold ? "together with hold statements, " : ""
-            let noun = paths.count == 1 ? "path" : "\(paths.count) paths"
+            let how = key.hold ? ", counting hold statements," : ""
+            let what = paths.count == 1 ? "a privilege-escalation path" : "\(paths.count) privilege-escalation paths"
             return LintFinding(.privilegeEscalation, key.hold ? .warning : .error,
-                               "\(how)\(anchor.subject) completes the privilege-escalation \(noun) \(paths.joined(separator: "; "))",
+                               "\(anchor.subject)\(how) completes \(what): \(paths.joined(separator: "; "))",
                                statement: anchor.statement)
         }
     }

@@ -8,6 +8,9 @@ struct LintResource: Sendable, Equatable {
     let account: Substring?
     /// Everything after the fifth colon (it may itself contain colons).
     let resource: Substring?
+    /// An ARN cut short by a wildcard (`arn:aws:s3:*`): the star swallows
+    /// every field after it.
+    private let openEnded: Bool
 
     init(_ text: String) {
         self.text = text
@@ -21,6 +24,7 @@ struct LintResource: Sendable, Equatable {
             account = nil
             resource = nil
         }
+        openEnded = fields.count < 6 && fields.first == "arn" && (fields.last?.contains("*") ?? false)
     }
 
     var isARN: Bool { resource != nil }
@@ -28,7 +32,7 @@ struct LintResource: Sendable, Equatable {
     /// `*`, or an ARN whose service is open or whose resource part is only
     /// wildcards and separators (`arn:aws:s3:::*`, `arn:aws:s3:::*/*`).
     var isUnbounded: Bool {
-        if LintActionIndex.isAllWildcard(text) { return true }
+        if LintActionIndex.isAllWildcard(text) || openEnded { return true }
         guard let service, let resource else { return false }
         if LintActionIndex.hasWildcard(service) { return true }
         return resource.allSatisfy { "*?/:".contains($0) }

@@ -23,8 +23,9 @@ public final class PolicyEvaluator: Sendable {
         let resources: [WildcardPattern]
         let conditions: [ConditionMatcher]
 
+        /// `action` is lower-cased (actions compare case-insensitively).
         func matches(action: String, resource: String, context: ConditionContext) -> Bool {
-            actions.contains { $0.matches(action) } && resources.contains { $0.matches(resource) }
+            actions.contains { $0.matchesPrepared(action) } && resources.contains { $0.matchesPrepared(resource) }
                 && conditions.allSatisfy { $0.holds(in: context) }
         }
     }
@@ -79,12 +80,12 @@ public final class PolicyEvaluator: Sendable {
 
     /// One (action, resource) pair.
     public func decide(action: String, resource: String, context: ConditionContext) -> Decision {
-        var candidates = byAction[action.lowercased()] ?? []
-        candidates += wildcardStatements
+        let lowered = action.lowercased()
+        let literal = byAction[lowered] ?? []
         var hold: Int?, allow: Int?
-        for i in candidates {
+        for i in [literal, wildcardStatements].joined() {
             let s = statements[i]
-            guard s.matches(action: action, resource: resource, context: context) else { continue }
+            guard s.matches(action: lowered, resource: resource, context: context) else { continue }
             switch s.statement.effect {
             case .deny:
                 return Decision(effect: .deny, statementId: s.statement.id,

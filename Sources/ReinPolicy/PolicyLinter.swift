@@ -111,6 +111,9 @@ public struct PolicyLinter: Sendable {
                 if fullAccess && everyAction.contains(pattern) { continue }
                 serviceWide.append("`\(pattern)` (\(prefixes.count) services)")
             case .actions(let prefix, let names):
+                // A pattern matching nothing names an unknown service or
+                // action: the validator's to report, not a breadth risk.
+                if names.isEmpty { continue }
                 if LintActionIndex.isAllWildcard(action) {
                     serviceWide.append("`\(pattern)` (all \(names.count) \(prefix) actions)")
                 } else if LintActionIndex.hasWildcard(action) && names.count > 1 {

@@ -23,7 +23,17 @@ public struct WildcardPattern: Sendable, Equatable, CustomStringConvertible {
     public var isLiteral: Bool { !text.contains("*") && !text.contains("?") }
 
     public func matches(_ value: String) -> Bool {
-        let v = Array(caseInsensitive ? value.lowercased().utf8 : value.utf8)
+        matchesPrepared(caseInsensitive ? value.lowercased() : value)
+    }
+
+    /// For a value already lower-cased when the pattern is case-insensitive
+    /// (the evaluator lower-cases an action once per decision).
+    public func matchesPrepared(_ value: String) -> Bool {
+        var copy = value
+        return copy.withUTF8 { matches(bytes: $0) }
+    }
+
+    private func matches(bytes v: UnsafeBufferPointer<UInt8>) -> Bool {
         if pieces.count == 1 { return v.count == pieces[0].count && Self.equal(v, 0, pieces[0]) }
         var pos = 0
         for (i, piece) in pieces.enumerated() {
@@ -42,13 +52,13 @@ public struct WildcardPattern: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `?` matches one byte of the value; other bytes must be equal.
-    private static func equal(_ v: [UInt8], _ at: Int, _ piece: [UInt8]) -> Bool {
+    private static func equal(_ v: UnsafeBufferPointer<UInt8>, _ at: Int, _ piece: [UInt8]) -> Bool {
         guard at + piece.count <= v.count else { return false }
         for (k, p) in piece.enumerated() where p != UInt8(ascii: "?") && p != v[at + k] { return false }
         return true
     }
 
-    private static func find(_ piece: [UInt8], in v: [UInt8], from start: Int) -> Int? {
+    private static func find(_ piece: [UInt8], in v: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
         if piece.isEmpty { return start }
         var i = start
         while i + piece.count <= v.count {

@@ -76,6 +76,8 @@ struct PolicyLinterTests {
         (#"{id: s, effect: allow, actions: ["s3:GetObjectT*"], resources: ["arn:aws:s3:::reports/*"]}"#, ["REIN-L003": .note]),
         (#"{id: s, effect: allow, actions: ["s3:GetObject"], resources: ["*"]}"#, ["REIN-L004": .warning]),
         (#"{id: s, effect: allow, actions: ["s3:GetObject"], resources: ["arn:aws:s3:::*"]}"#, ["REIN-L004": .warning]),
+        (#"{id: s, effect: allow, actions: ["s3:GetObject"], resources: ["arn:aws:s3:*"]}"#, ["REIN-L004": .warning]),
+        (#"{id: s, effect: allow, actions: ["s3:ListAllMyBuckets", "sts:GetCallerIdentity"], resources: ["*"]}"#, [:]),
         (#"{id: s, effect: allow, actions: ["sts:AssumeRole"], resources: ["arn:aws:iam::123456789012:role/etl"]}"#,
          ["REIN-L005": .error]),
         (#"{id: s, effect: allow, actions: ["sts:GetSessionToken"], resources: ["*"]}"#, ["REIN-L005": .error]),
@@ -147,7 +149,9 @@ struct PolicyLinterTests {
         let reads = try F.lint([#"{id: s, effect: allow, actions: ["s3:Get*"], resources: ["arn:aws:s3:::reports/*"]}"#])
         #expect(!reads.contains { ["REIN-L005", "REIN-L008", "REIN-L009"].contains($0.rule) })
         let expansion = try #require(reads.first { $0.rule == "REIN-L003" })
-        #expect(expansion.message.contains("GetObject"))
+        let gets = try #require(F.catalog).iamActions(prefix: "s3").filter { $0.hasPrefix("Get") }
+        #expect(gets.count > 20 && gets.contains("GetObject"))
+        #expect(expansion.message.contains("expands to \(gets.count) s3 actions: GetAccelerateConfiguration, "))
 
         let iam = try F.lint([#"{id: s, effect: allow, actions: ["iam:*"], resources: ["arn:aws:iam::123456789012:role/agent"]}"#])
         let escalation = try #require(iam.first { $0.rule == "REIN-L008" })
