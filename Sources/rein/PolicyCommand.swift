@@ -8,7 +8,8 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Validate, explain and lint task-scoped allowlists.",
-        subcommands: [PolicyValidateCommand.self, PolicyExplainCommand.self, PolicySessionPolicyCommand.self, PolicySuggestCommand.self])
+        subcommands: [PolicyValidateCommand.self, PolicyExplainCommand.self, PolicyLintCommand.self, PolicySessionPolicyCommand.self,
+                      PolicySuggestCommand.self])
 }
 
 /// Loads a policy file, printing structural problems the way compilers do.
@@ -250,5 +251,50 @@ enum DurationFlag {
         case "d": return n * 86400
         default: return nil
         }
+    }
+}
+
+/// `rein policy lint FILE`: risky grants, with severity and a stable rule id.
+struct PolicyLintCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lint",
+        abstract: "Find risky grants: wildcards, credential minting, secrets, code execution, escalation paths, exposure, cross-account, expiry.",
+        discussion: "Exits 1 when any finding is an error. --format sarif writes SARIF 2.1.0 for code-scanning tools.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, sarif }
+
+    @Argument(help: "The policy file (YAML or JSON).")
+    var file: String
+
+    @Option(help: "Output format: text or sarif.")
+    var format: Format = .text
+
+    @Option(help: "The broker's AWS account; resources in other accounts are flagged (env REIN_ACCOUNT_ID).")
+    var account: String?
+
+    @Option(help: "Longest task window allowed before a warning, e.g. 8h or 7d.")
+    var maxTaskDuration: String = "7d"
+
+    @Option(help: "Lint as of this time (ISO 8601) instead of now.")
+    var at: String?
+
+    func run() throws {
+        let document = try PolicyFile.load(file)
+        guard let maxSeconds = DurationFlag.seconds(maxTaskDuration) else { throw ValidationError("--max-task-duration must be like 8h or 7d") }
+        let linter = PolicyLinter(catalog: try ServiceCatalog.bundled(), maxTaskSeconds: maxSeconds,
+                                  accountId: account ?? ProcessInfo.processInfo.environment["REIN_ACCOUNT_ID"])
+        let findings = linter.lint(document, now: try PolicyTime.now(at))
+        switch format {
+        case .sarif:
+            print(SARIFReport.render(findings, policyURI: file, toolVersion: ReinVersion.current))
+        case .text:
+            for f in findings {
+                let place = f.location.map { "\(file):\($0.line):\($0.column)" } ?? file
+                print("\(place): \(f.severity.rawValue) \(f.rule) \(f.title): \(f.message)")
+                print("    fix: \(f.remediation)")
+            }
+            print("\(findings.count) finding(s): \(findings.filter { $0.severity == .error }.count) error(s), \(findings.filter { $0.severity == .warning }.count) warning(s)")
+        }
+        if findings.contains(where: { $0.severity == .error }) { throw ExitCode(1) }
     }
 }

@@ -46,7 +46,7 @@ def test_explain_allow_hold_deny(rein_bin):
     assert code == 1 and out["decision"] == "deny" and out["statement"] == "no-iam"
     code, out = decide("s3:ListBucket", "arn:aws:s3:::sales-data", "--context", "s3:prefix=2025/")
     assert code == 1 and out["decision"] == "deny" and "no statement" in out["reason"]
-    code, out = decide("s3:GetObject", "arn:aws:s3:::sales-data/2026/q3.csv", "--at", "2027-06-01T00:00:00Z")
+    code, out = decide("s3:GetObject", "arn:aws:s3:::sales-data/2026/q3.csv", "--at", "2026-12-01T00:00:00Z")
     assert code == 1 and "expired" in out["reason"]
 
 
@@ -105,3 +105,48 @@ def test_suggest_from_audit_jsonl(rein_bin, tmp_path):
     assert ok.returncode == 0
     no = rein(rein_bin, "explain", "--policy", str(suggested), "--action", "s3:GetObject", "--resource", "arn:aws:s3:::b/k2")
     assert no.returncode == 1
+
+
+def test_lint_text_and_sarif(rein_bin, tmp_path):
+    clean = rein(rein_bin, "lint", str(EXAMPLE), "--at", AT)
+    assert clean.returncode == 0 and b"0 finding(s)" in clean.stdout
+    risky = tmp_path / "risky.yaml"
+    risky.write_text("""apiVersion: rein.dev/v1alpha1
+kind: TaskPolicy
+agent: {id: a, owner: o}
+task: {id: t, purpose: p}
+statements:
+  - id: everything
+    effect: allow
+    actions: ["*"]
+    resources: ["*"]
+  - id: mint
+    effect: allow
+    actions: [iam:CreateAccessKey]
+    resources: ["arn:aws:iam::123456789012:user/bot"]
+""")
+    text = rein(rein_bin, "lint", str(risky), "--at", AT)
+    assert text.returncode == 1
+    out = text.stdout.decode()
+    assert "REIN-L001" in out and "REIN-L005" in out and "REIN-L011" in out
+    assert f"{risky}:6:" in out or f"{risky}:6" in out  # the statement's line
+    sarif = json.loads(rein(rein_bin, "lint", str(risky), "--at", AT, "--format", "sarif").stdout)
+    assert sarif["version"] == "2.1.0"
+    rules = {r["ruleId"] for r in sarif["runs"][0]["results"]}
+    assert {"REIN-L001", "REIN-L005", "REIN-L011"} <= rules
+
+
+def test_cli_sarif_validates_against_the_schema(rein_bin, tmp_path):
+    import jsonschema
+    schema = json.loads((REPO / "Tests/interop/schemas/sarif-schema-2.1.0.json").read_text())
+    risky = tmp_path / "r.yaml"
+    risky.write_text("""apiVersion: rein.dev/v1alpha1
+kind: TaskPolicy
+agent: {id: a, owner: o}
+task: {id: t, purpose: p, notAfter: 2026-11-20T00:00:00Z}
+statements:
+  - {id: s, effect: allow, actions: ["s3:*"], resources: ["*"]}
+""")
+    log = json.loads(rein(rein_bin, "lint", str(risky), "--at", AT, "--format", "sarif").stdout)
+    jsonschema.validate(log, schema)
+    assert log["runs"][0]["results"], "expected findings"
