@@ -42,14 +42,23 @@ public struct SessionPolicyCompiler: Sendable {
 
     public struct TooLarge: Error, CustomStringConvertible {
         public let characters: Int
+        /// Set when the allowlist itself grants every action of every service.
+        public var grantsEverything = false
+
         public var description: String {
-            "even widened to service level the session policy has \(characters) characters (STS allows \(SessionPolicyCompiler.maxCharacters)); split the task"
+            if grantsEverything {
+                return "the allowlist grants every action (\"*\"); a session policy would have to as well, and Rein never emits that: narrow the allowlist"
+            }
+            return "even widened to service level the session policy has \(characters) characters (STS allows \(SessionPolicyCompiler.maxCharacters)); split the task"
         }
     }
 
     public init() {}
 
     public func compile(_ document: PolicyDocument) throws(TooLarge) -> Output {
+        if document.statements.contains(where: { $0.effect != .deny && $0.actions.contains { $0 == "*" || $0.hasPrefix("*:") } }) {
+            throw TooLarge(characters: 0, grantsEverything: true)
+        }
         var notes: [String] = []
         if document.statements.contains(where: { $0.effect == .deny && !$0.conditions.isEmpty }) {
             notes.append("conditioned deny statements are left out (an IAM session policy could only make them broader)")

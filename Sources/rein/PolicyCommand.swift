@@ -70,7 +70,7 @@ struct PolicyExplainCommand: ParsableCommand {
     @Option(help: "A resource ARN, or *.")
     var resource: [String] = []
 
-    @Option(help: "A captured raw HTTP request to decide instead.")
+    @Option(help: "A captured request to decide instead: raw HTTP, or an audit record (JSON with grants).")
     var request: String?
 
     @Option(help: "With --request: the broker's account for ARNs (env REIN_ACCOUNT_ID).")
@@ -98,7 +98,12 @@ struct PolicyExplainCommand: ParsableCommand {
         }
         let verdict: CatalogVerdict
         var requestRegion = region ?? "us-east-1"
-        if let request {
+        if let request, let call = try? JSONDecoder().decode(ObservedCall.self, from: Data(try InputFile.read(request))), !call.grants.isEmpty {
+            // A captured call in audit JSON form: its grants as recorded.
+            verdict = .known(ResolvedRequest(service: call.service ?? "-", signingName: "-", region: requestRegion, operation: call.operation ?? "-",
+                                             protocol: .json, jsonVersion: nil,
+                                             grants: call.grants.map { ActionResources(action: $0.action, resources: $0.resources) }))
+        } else if let request {
             guard let account = account ?? ProcessInfo.processInfo.environment["REIN_ACCOUNT_ID"] else {
                 throw ValidationError("--request needs --account or REIN_ACCOUNT_ID")
             }

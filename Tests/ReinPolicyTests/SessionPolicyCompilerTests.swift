@@ -46,6 +46,10 @@ struct SessionPolicyCompilerTests {
     static func checkSupersetCounting(_ yaml: String, seed: UInt64, requireChecks: Bool,
                                       sourceLocation: Testing.SourceLocation) throws -> (output: SessionPolicyCompiler.Output, checked: Int) {
         let document = try #require(PolicyLoader.load(yaml).document, sourceLocation: sourceLocation)
+        if document.statements.contains(where: { $0.effect != .deny && $0.actions.contains("*") }) {
+            // Refused by design (see allowlistGrantingEverythingIsRefused); nothing to compare.
+            return (SessionPolicyCompiler.Output(json: "", level: .exact, notes: [], statements: []), 0)
+        }
         let output = try SessionPolicyCompiler().compile(document)
         #expect(output.json.count <= SessionPolicyCompiler.maxCharacters, sourceLocation: sourceLocation)
         #expect(!output.statements.contains { $0.effect == .allow && $0.actions.contains("*") && !document.statements.contains { $0.actions.contains("*") } },
@@ -137,5 +141,20 @@ extension SessionPolicyCompilerTests {
             total += try Self.checkSupersetCounting(yaml, seed: UInt64(100 + i), requireChecks: false, sourceLocation: #_sourceLocation).checked
         }
         #expect(total > 400, "only \(total) allowed requests were compared")
+    }
+}
+
+extension SessionPolicyCompilerTests {
+    /// An allowlist that grants every action cannot be compiled: the session
+    /// policy would need "*", which Rein never emits.
+    @Test func allowlistGrantingEverythingIsRefused() throws {
+        let yaml = "apiVersion: rein.dev/v1alpha1\nkind: TaskPolicy\nagent: {id: a, owner: o}\ntask: {id: t, purpose: p}\nstatements:\n  - {id: all, effect: allow, actions: [\"*\"], resources: [\"*\"]}\n"
+        let document = try #require(PolicyLoader.load(yaml).document)
+        do {
+            _ = try SessionPolicyCompiler().compile(document)
+            Issue.record("compiled an allowlist that grants everything")
+        } catch {
+            #expect(error.grantsEverything)
+        }
     }
 }

@@ -150,3 +150,22 @@ statements:
     log = json.loads(rein(rein_bin, "lint", str(risky), "--at", AT, "--format", "sarif").stdout)
     jsonschema.validate(log, schema)
     assert log["runs"][0]["results"], "expected findings"
+
+
+def test_explain_a_captured_audit_record(rein_bin, tmp_path):
+    rec = tmp_path / "call.json"
+    rec.write_text(json.dumps({"service": "s3", "operation": "CopyObject", "decision": "allow", "grants": [
+        {"action": "s3:PutObject", "resources": ["arn:aws:s3:::sales-reports/q3/copy.csv"]},
+        {"action": "s3:GetObject", "resources": ["arn:aws:s3:::sales-data/2026/q3.csv"]}]}))
+    proc = rein(rein_bin, "explain", "--policy", str(EXAMPLE), "--request", str(rec), "--region", "eu-west-1", "--at", AT, "--json")
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 0 and out["decision"] == "allow", out
+    assert [p["statement"] for p in out["pairs"]] == ["write-report", "read-sales-data"]
+
+
+def test_session_policy_refuses_an_allowlist_granting_everything(rein_bin, tmp_path):
+    p = tmp_path / "all.yaml"
+    p.write_text("apiVersion: rein.dev/v1alpha1\nkind: TaskPolicy\nagent: {id: a, owner: o}\ntask: {id: t, purpose: p}\n"
+                 "statements:\n  - {id: all, effect: allow, actions: ['*'], resources: ['*']}\n")
+    proc = rein(rein_bin, "session-policy", str(p))
+    assert proc.returncode == 1 and b"grants every action" in proc.stderr
