@@ -234,9 +234,9 @@ public enum PolicyLoader {
     }
 }
 
-/// `30s`, `15m`, `1h`, `7d` → seconds.
-enum DurationText {
-    static func seconds(_ text: String) -> Int64? {
+/// `30s`, `15m`, `1h`, `7d` → seconds (policy quotas and CLI flags alike).
+public enum DurationText {
+    public static func seconds(_ text: String) -> Int64? {
         guard let unit = text.last, let n = Int64(text.dropLast()), n > 0 else { return nil }
         switch unit {
         case "s": return n

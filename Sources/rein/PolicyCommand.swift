@@ -233,7 +233,7 @@ struct PolicySuggestCommand: ParsableCommand {
             throw ValidationError("\(from): \(error.description)")
         }
         guard !calls.isEmpty else { throw ValidationError("\(from) holds no calls") }
-        guard let seconds = DurationFlag.seconds(expiresIn) else { throw ValidationError("--expires-in must be like 8h or 7d") }
+        guard let seconds = DurationText.seconds(expiresIn) else { throw ValidationError("--expires-in must be like 8h or 7d") }
         let now = Int64(Date().timeIntervalSince1970)
         let document = PolicySuggester(mergePrefixes: prefixes).suggest(
             calls,
@@ -247,17 +247,6 @@ struct PolicySuggestCommand: ParsableCommand {
     }
 }
 
-enum DurationFlag {
-    static func seconds(_ text: String) -> Int64? {
-        guard let unit = text.last, let n = Int64(text.dropLast()), n > 0 else { return nil }
-        switch unit {
-        case "m": return n * 60
-        case "h": return n * 3600
-        case "d": return n * 86400
-        default: return nil
-        }
-    }
-}
 
 /// `rein policy lint FILE`: risky grants, with severity and a stable rule id.
 struct PolicyLintCommand: ParsableCommand {
@@ -285,7 +274,7 @@ struct PolicyLintCommand: ParsableCommand {
 
     func run() throws {
         let document = try PolicyFile.load(file)
-        guard let maxSeconds = DurationFlag.seconds(maxTaskDuration) else { throw ValidationError("--max-task-duration must be like 8h or 7d") }
+        guard let maxSeconds = DurationText.seconds(maxTaskDuration) else { throw ValidationError("--max-task-duration must be like 8h or 7d") }
         let linter = PolicyLinter(catalog: try ServiceCatalog.bundled(), maxTaskSeconds: maxSeconds,
                                   accountId: account ?? ProcessInfo.processInfo.environment["REIN_ACCOUNT_ID"])
         let findings = linter.lint(document, now: try PolicyTime.now(at))
