@@ -53,7 +53,15 @@ public struct SessionPolicyCompiler: Sendable {
         }
     }
 
-    public init() {}
+    /// The character budget. STS also limits the policy's *packed* size (a
+    /// compressed form, shared with session tags) that only STS can compute:
+    /// when AssumeRole answers PackedPolicyTooLarge, the broker recompiles
+    /// with a smaller budget, which widens the policy one level further.
+    public let maxCharacters: Int
+
+    public init(maxCharacters: Int = SessionPolicyCompiler.maxCharacters) {
+        self.maxCharacters = min(maxCharacters, SessionPolicyCompiler.maxCharacters)
+    }
 
     public func compile(_ document: PolicyDocument) throws(TooLarge) -> Output {
         if document.statements.contains(where: { $0.effect != .deny && $0.actions.contains { $0 == "*" || $0.hasPrefix("*:") } }) {
@@ -71,7 +79,7 @@ public struct SessionPolicyCompiler: Sendable {
             let statements = self.statements(document, level: level)
             let json = Self.render(statements)
             last = json.count
-            if json.count <= Self.maxCharacters {
+            if json.count <= maxCharacters {
                 return Output(json: json, level: level, notes: notes + [level.note], statements: statements)
             }
         }

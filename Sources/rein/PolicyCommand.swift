@@ -189,10 +189,13 @@ struct PolicySessionPolicyCommand: ParsableCommand {
     @Argument(help: "The policy file (YAML or JSON).")
     var file: String
 
+    @Option(help: "Character budget (at most 2048); lower it when STS reports PackedPolicyTooLarge.")
+    var maxCharacters: Int = SessionPolicyCompiler.maxCharacters
+
     func run() throws {
         let document = try PolicyFile.load(file)
         do {
-            let output = try SessionPolicyCompiler().compile(document)
+            let output = try SessionPolicyCompiler(maxCharacters: maxCharacters).compile(document)
             print(output.json)
             for note in output.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         } catch {

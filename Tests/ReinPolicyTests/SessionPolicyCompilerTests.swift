@@ -158,3 +158,14 @@ extension SessionPolicyCompilerTests {
         }
     }
 }
+
+extension SessionPolicyCompilerTests {
+    /// A smaller budget (after STS reports PackedPolicyTooLarge) widens further.
+    @Test func smallerBudgetWidensFurther() throws {
+        let document = try #require(PolicyLoader.load(PolicyEvaluatorTests.example).document)
+        let full = try SessionPolicyCompiler().compile(document)
+        let tight = try SessionPolicyCompiler(maxCharacters: full.json.count - 1).compile(document)
+        #expect(tight.level > full.level)
+        #expect(tight.json.count < full.json.count)
+    }
+}
