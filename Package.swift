@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
     ],
     targets: [
         // C shims over the system libraries (distro-patched, FIPS-capable).
@@ -41,11 +43,40 @@ let package = Package(
             name: "ReinStore",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // TLS termination and certificate minting on system OpenSSL (bytes in, bytes out; no sockets).
+        .target(name: "ReinTLS", dependencies: ["CReinOpenSSL", .product(name: "Logging", package: "swift-log")]),
+        // Outbound HTTP over system libcurl: a blocking client and a streaming multi-handle engine.
+        .target(name: "ReinUpstream", dependencies: ["CReinCurl", .product(name: "Logging", package: "swift-log")]),
+        // Broker credentials: the provider chain that signs what Rein forwards.
+        .target(
+            name: "ReinBroker",
+            dependencies: [
+                "ReinSigV4", "ReinUpstream", "ReinPolicy", "ReinCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The audit record and the sink interface (JSONL now; the spool of the audit issue later).
+        .target(name: "ReinAudit", dependencies: ["ReinCrypto"]),
+        // Service: the NIO sidecar.
+        .target(
+            name: "ReinSidecar",
+            dependencies: [
+                "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinUpstream",
+                "ReinBroker", "ReinAudit", "CReinOpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // The CLI parses arguments and calls libraries.
         .executableTarget(
             name: "rein",
             dependencies: [
                 "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinStore", "CReinCurl",
+                "ReinSidecar", "ReinTLS", "ReinBroker", "ReinAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -61,5 +92,18 @@ let package = Package(
         .testTarget(name: "ReinStoreTests", dependencies: ["ReinStore"]),
         .testTarget(name: "ReinCatalogTests", dependencies: ["ReinCatalog", "ReinSigV4", "ReinCrypto"]),
         .testTarget(name: "ReinPolicyTests", dependencies: ["ReinPolicy", "ReinCatalog"]),
+        .testTarget(name: "ReinTLSTests", dependencies: ["ReinTLS", "CReinOpenSSL"]),
+        .testTarget(name: "ReinUpstreamTests", dependencies: ["ReinUpstream"]),
+        .testTarget(name: "ReinBrokerTests", dependencies: ["ReinBroker", "ReinUpstream", "ReinSigV4"]),
+        .testTarget(name: "ReinAuditTests", dependencies: ["ReinAudit"]),
+        .testTarget(
+            name: "ReinSidecarTests",
+            dependencies: [
+                "ReinSidecar", "ReinSigV4", "ReinAudit", "ReinPolicy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ]
 )

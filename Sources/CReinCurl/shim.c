@@ -36,3 +36,34 @@ CURLcode CReinCurl_setopt_pointer(CURL *h, CURLoption opt, void *value) {
 CURLcode CReinCurl_getinfo_long(CURL *h, CURLINFO info, long *value) {
     return curl_easy_getinfo(h, info, value);
 }
+
+CURLcode CReinCurl_setopt_write_function(CURL *h, CReinCurl_data_callback fn) {
+    return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fn);
+}
+
+CURLcode CReinCurl_setopt_header_function(CURL *h, CReinCurl_data_callback fn) {
+    return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, fn);
+}
+
+CURLcode CReinCurl_setopt_read_function(CURL *h, CReinCurl_data_callback fn) {
+    return curl_easy_setopt(h, CURLOPT_READFUNCTION, fn);
+}
+
+CURLcode CReinCurl_setopt_off_t(CURL *h, CURLoption opt, curl_off_t value) {
+    return curl_easy_setopt(h, opt, value);
+}
+
+CURLMcode CReinCurl_multi_setopt_long(CURLM *m, CURLMoption opt, long value) {
+    return curl_multi_setopt(m, opt, value);
+}
+
+CURLcode CReinCurl_getinfo_off_t(CURL *h, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(h, info, value);
+}
+
+size_t CReinCurl_write_pause_code(void) { return CURL_WRITEFUNC_PAUSE; }
+size_t CReinCurl_read_pause_code(void) { return CURL_READFUNC_PAUSE; }
+size_t CReinCurl_read_abort_code(void) { return CURL_READFUNC_ABORT; }
+int CReinCurl_pause_recv_bit(void) { return CURLPAUSE_RECV; }
+int CReinCurl_pause_send_bit(void) { return CURLPAUSE_SEND; }
+long CReinCurl_http_version_1_1(void) { return CURL_HTTP_VERSION_1_1; }

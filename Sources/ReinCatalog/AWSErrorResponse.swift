@@ -174,7 +174,7 @@ public struct AWSErrorResponse: Sendable, Equatable {
     // MARK: - Pieces
 
     /// The code without a `namespace#` prefix or `:detail` suffix.
-    static func bareCode(_ code: String) -> String {
+    public static func bareCode(_ code: String) -> String {
         var s = Substring(code)
         if let colon = s.firstIndex(of: ":") { s = s[..<colon] }
         if let hash = s.lastIndex(of: "#") { s = s[s.index(after: hash)...] }

@@ -249,8 +249,8 @@ public enum DurationText {
 }
 
 /// `500MiB`, `10GB`, `1024` → bytes.
-enum ByteSizeText {
-    static func bytes(_ text: String) -> Int64? {
+public enum ByteSizeText {
+    public static func bytes(_ text: String) -> Int64? {
         let units: [(String, Int64)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("TiB", 1 << 40),
                                         ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000), ("B", 1)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {

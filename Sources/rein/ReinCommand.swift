@@ -1,8 +1,9 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 @main
-struct ReinCommand: ParsableCommand {
+struct ReinCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rein",
         abstract: "Keep an AI agent's AWS access on a short rein.",
@@ -12,18 +13,22 @@ struct ReinCommand: ParsableCommand {
             with short-lived broker credentials.
             """,
         version: ReinVersion.current,
-        subcommands: [SigV4Command.self, CatalogCommand.self, PolicyCommand.self, VersionCommand.self]
+        subcommands: [SidecarCommand.self, CACommand.self, SigV4Command.self, CatalogCommand.self, PolicyCommand.self, VersionCommand.self]
     )
 
-    static func main() {
+    static func main() async {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
+            handler.logLevel = ProcessInfo.processInfo.environment["REIN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch {
             exit(withError: error)
         }

@@ -60,4 +60,6 @@ unsigned long CReinOpenSSL_version_number(void);
 /* 1 when a FIPS provider can be loaded on this system. */
 int CReinOpenSSL_fips_available(void);
 
+#include "CReinOpenSSLTLS.h"
+
 #endif

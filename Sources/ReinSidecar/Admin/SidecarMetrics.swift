@@ -1,0 +1,70 @@
+import Prometheus
+
+/// The sidecar's Prometheus metrics, served on the admin listener.
+///
+/// Why swift-prometheus: it is the maintained Swift implementation of the
+/// exposition format, with lock-free counters and histograms. Labels are
+/// bounded: decision, service and IAM action come from the catalog (never
+/// from free agent input), so the series count stays finite.
+public final class SidecarMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let latencyBuckets: [Double] = [
+        0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+    ]
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+    }
+
+    private func descriptor(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "rein", metricName: name, unitName: unit, helpText: help)
+    }
+
+    /// One finished request.
+    public func request(decision: String, service: String?, action: String?) {
+        registry.makeCounter(
+            descriptor: descriptor("requests", unit: "total", help: "Agent requests by decision, service and IAM action."),
+            labels: [("decision", decision), ("service", service ?? "unknown"), ("action", action ?? "unknown")]
+        ).increment()
+    }
+
+    /// A phase's latency: verify, decide, upstream or total.
+    public func latency(phase: String, seconds: Double) {
+        registry.makeValueHistogram(
+            descriptor: descriptor("request_phase_duration", unit: "seconds", help: "Latency of each request phase."),
+            labels: [("phase", phase)], buckets: latencyBuckets
+        ).record(seconds)
+    }
+
+    /// An upstream transfer that failed before a complete response.
+    public func upstreamError(kind: String) {
+        registry.makeCounter(
+            descriptor: descriptor("upstream_errors", unit: "total", help: "Upstream failures by kind (connect, tls, timeout, ...)."),
+            labels: [("kind", kind)]
+        ).increment()
+    }
+
+    /// A broker or agent credential refresh.
+    public func credentialRefresh(kind: String, success: Bool) {
+        registry.makeCounter(
+            descriptor: descriptor("credential_refreshes", unit: "total", help: "Credential refreshes by kind and result."),
+            labels: [("kind", kind), ("result", success ? "success" : "failure")]
+        ).increment()
+    }
+
+    /// 1 while static agent keys from configuration are accepted (tests only).
+    public func staticAgentKeys(_ on: Bool) {
+        registry.makeGauge(
+            descriptor: descriptor("static_agent_keys", unit: "enabled", help: "1 when static agent keys from configuration are accepted (tests only)."),
+            labels: []
+        ).set(to: on ? 1.0 : 0.0)
+    }
+
+    public func connections(_ delta: Int) {
+        let gauge = registry.makeGauge(
+            descriptor: descriptor("agent_connections", unit: "open", help: "Open agent connections."), labels: [])
+        if delta > 0 { gauge.increment(by: Double(delta)) } else { gauge.decrement(by: Double(-delta)) }
+    }
+
+    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}

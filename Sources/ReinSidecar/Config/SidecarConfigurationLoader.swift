@@ -1,0 +1,200 @@
+import Foundation
+import ReinPolicy
+import Yams
+
+/// A configuration problem, naming the key (and line) to fix.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let key: String
+    public let message: String
+    public let line: Int?
+
+    public init(key: String, message: String, line: Int? = nil) {
+        self.key = key
+        self.message = message
+        self.line = line
+    }
+
+    public var description: String {
+        if let line { return "configuration: \(key) (line \(line)): \(message)" }
+        return "configuration: \(key): \(message)"
+    }
+}
+
+/// Builds a ``SidecarConfiguration`` from YAML text, the environment and
+/// flag overrides, in that order of increasing precedence.
+public enum SidecarConfigurationLoader {
+    /// Environment variables read, and the key each overrides.
+    public static let environmentKeys: [(variable: String, key: String)] = [
+        ("REIN_LISTEN", "listen"), ("REIN_ADMIN_LISTEN", "admin_listen"),
+        ("REIN_CREDENTIALS_LISTEN", "credentials_listen"), ("REIN_STATE_DIR", "state_dir"),
+        ("REIN_POLICY_FILE", "policy_file"), ("REIN_MODE", "mode"), ("REIN_ACCOUNT_ID", "account_id"),
+        ("REIN_UPSTREAM_ENDPOINT", "upstream.endpoint"), ("REIN_SIDECAR_ID", "sidecar_id"),
+    ]
+
+    private static let knownTopKeys: Set<String> = [
+        "sidecar_id", "listen", "admin_listen", "credentials_listen", "allowed_clients", "state_dir", "policy_file",
+        "mode", "account_id", "agent_credentials", "upstream", "proxy", "broker", "limits", "audit",
+    ]
+
+    public static func load(yaml: String?, environment: [String: String], overrides: [String: String]) throws(ConfigurationError) -> SidecarConfiguration {
+        var config = SidecarConfiguration()
+        if let yaml, !yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            let node: Node?
+            do { node = try Yams.compose(yaml: yaml) } catch {
+                throw ConfigurationError(key: "(file)", message: "not valid YAML: \(error)")
+            }
+            if let node {
+                guard let map = node.mapping else { throw ConfigurationError(key: "(file)", message: "the top level must be a mapping") }
+                try apply(map, to: &config)
+            }
+        }
+        var flat: [String: String] = [:]
+        for (variable, key) in environmentKeys {
+            if let v = environment[variable], !v.isEmpty { flat[key] = v }
+        }
+        for (k, v) in overrides { flat[k] = v }
+        for (key, value) in flat.sorted(by: { $0.key < $1.key }) {
+            try applyScalar(key: key, value: value, line: nil, to: &config)
+        }
+        try validate(config)
+        return config
+    }
+
+    static func apply(_ map: Node.Mapping, to config: inout SidecarConfiguration) throws(ConfigurationError) {
+        for (keyNode, valueNode) in map {
+            guard let key = keyNode.string else { continue }
+            let line = keyNode.mark.map { $0.line }
+            guard knownTopKeys.contains(key) else {
+                throw ConfigurationError(key: key, message: "unknown key (known: \(knownTopKeys.sorted().joined(separator: ", ")))", line: line)
+            }
+            switch key {
+            case "allowed_clients":
+                config.allowedClients = try list(valueNode, key: key).map { (text: String) throws(ConfigurationError) -> CIDRBlock in
+                    guard let block = CIDRBlock(text) else { throw ConfigurationError(key: key, message: "'\(text)' is not a CIDR block", line: line) }
+                    return block
+                }
+            case "broker":
+                do { config.brokerYAML = try Yams.serialize(node: valueNode) } catch {
+                    throw ConfigurationError(key: key, message: "cannot read the broker section: \(error)", line: line)
+                }
+            case "agent_credentials", "upstream", "proxy", "limits", "audit":
+                guard let sub = valueNode.mapping else { throw ConfigurationError(key: key, message: "must be a mapping", line: line) }
+                for (k, v) in sub {
+                    guard let name = k.string else { continue }
+                    let full = "\(key).\(name)"
+                    let subLine = k.mark.map { $0.line }
+                    switch full {
+                    case "agent_credentials.static":
+                        config.staticAgentKeys = try staticKeys(v, line: subLine)
+                    case "proxy.intercept":
+                        config.interceptDomains = try list(v, key: full).map { $0.lowercased() }
+                    case "proxy.passthrough":
+                        config.passthroughHosts = try list(v, key: full).map { $0.lowercased() }
+                    default:
+                        guard let scalar = v.scalar?.string else { throw ConfigurationError(key: full, message: "must be a scalar", line: subLine) }
+                        try applyScalar(key: full, value: scalar, line: subLine, to: &config)
+                    }
+                }
+            default:
+                guard let scalar = valueNode.scalar?.string else { throw ConfigurationError(key: key, message: "must be a scalar", line: line) }
+                try applyScalar(key: key, value: scalar, line: line, to: &config)
+            }
+        }
+    }
+
+    static func applyScalar(key: String, value: String, line: Int?, to c: inout SidecarConfiguration) throws(ConfigurationError) {
+        func address() throws(ConfigurationError) -> ListenAddress {
+            guard let a = ListenAddress(value) else { throw ConfigurationError(key: key, message: "'\(value)' is not host:port", line: line) }
+            return a
+        }
+        func duration() throws(ConfigurationError) -> Int64 {
+            guard let s = DurationText.seconds(value) else { throw ConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 15m or 1h", line: line) }
+            return s
+        }
+        func size() throws(ConfigurationError) -> Int {
+            guard let b = ByteSizeText.bytes(value), b <= Int64(Int32.max) else { throw ConfigurationError(key: key, message: "'\(value)' is not a size such as 64KiB or 8MiB", line: line) }
+            return Int(b)
+        }
+        func bool() throws(ConfigurationError) -> Bool {
+            switch value.lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: throw ConfigurationError(key: key, message: "'\(value)' is not true or false", line: line)
+            }
+        }
+        switch key {
+        case "sidecar_id": c.sidecarId = value
+        case "listen": c.listen = try address()
+        case "admin_listen": c.adminListen = try address()
+        case "credentials_listen": c.credentialsListen = value.isEmpty || value == "off" ? nil : try address()
+        case "state_dir": c.stateDir = value
+        case "policy_file": c.policyFile = value
+        case "mode":
+            guard let m = PolicyMode(rawValue: value) else { throw ConfigurationError(key: key, message: "must be enforce, observe or learn", line: line) }
+            c.mode = m
+        case "account_id":
+            guard value.count == 12, value.allSatisfy(\.isNumber) else { throw ConfigurationError(key: key, message: "must be a 12-digit AWS account id", line: line) }
+            c.accountId = value
+        case "agent_credentials.ttl": c.agentCredentialTTL = try duration()
+        case "agent_credentials.token_file": c.agentTokenFile = value
+        case "upstream.endpoint": c.upstreamEndpoint = value.isEmpty ? nil : value
+        case "upstream.fips": c.fips = try bool()
+        case "upstream.dualstack": c.dualstack = try bool()
+        case "upstream.ca_bundle": c.upstreamCABundle = value
+        case "upstream.connect_timeout": c.upstreamConnectTimeout = try duration()
+        case "upstream.idle_timeout": c.upstreamIdleTimeout = try duration()
+        case "limits.max_connections":
+            guard let n = Int(value), n > 0 else { throw ConfigurationError(key: key, message: "must be a positive integer", line: line) }
+            c.maxConnections = n
+        case "limits.max_header_bytes": c.maxHeaderBytes = try size()
+        case "limits.header_timeout": c.headerTimeout = try duration()
+        case "limits.idle_timeout": c.idleTimeout = try duration()
+        case "limits.max_inspected_body": c.maxInspectedBody = try size()
+        case "limits.clock_skew": c.clockSkew = try duration()
+        case "audit.path": c.auditPath = value
+        case "audit.fsync": c.auditFsync = try bool()
+        default: throw ConfigurationError(key: key, message: "unknown key", line: line)
+        }
+    }
+
+    static func list(_ node: Node, key: String) throws(ConfigurationError) -> [String] {
+        guard let seq = node.sequence else { throw ConfigurationError(key: key, message: "must be a list", line: node.mark?.line) }
+        var out: [String] = []
+        for item in seq {
+            guard let s = item.string else { throw ConfigurationError(key: key, message: "items must be strings", line: item.mark?.line) }
+            out.append(s)
+        }
+        return out
+    }
+
+    static func staticKeys(_ node: Node, line: Int?) throws(ConfigurationError) -> [SidecarConfiguration.StaticAgentKey] {
+        let key = "agent_credentials.static"
+        guard let seq = node.sequence else { throw ConfigurationError(key: key, message: "must be a list", line: line) }
+        var out: [SidecarConfiguration.StaticAgentKey] = []
+        for item in seq {
+            guard let m = item.mapping, let id = m["access_key_id"]?.string, let secret = m["secret_access_key"]?.string else {
+                throw ConfigurationError(key: key, message: "each entry needs access_key_id and secret_access_key", line: item.mark?.line)
+            }
+            out.append(.init(accessKeyId: id, secretAccessKey: secret, sessionToken: m["session_token"]?.string))
+        }
+        return out
+    }
+
+    static func validate(_ c: SidecarConfiguration) throws(ConfigurationError) {
+        if let e = c.upstreamEndpoint {
+            guard let url = URL(string: e), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+                  url.path.isEmpty || url.path == "/", url.query == nil else {
+                throw ConfigurationError(key: "upstream.endpoint", message: "'\(e)' must be an http(s) URL with no path, such as http://127.0.0.1:5000")
+            }
+        }
+        if c.agentCredentialTTL < 900 || c.agentCredentialTTL > 12 * 3600 {
+            throw ConfigurationError(key: "agent_credentials.ttl", message: "must be between 15m and 12h (SDKs refresh 15 minutes before expiry)")
+        }
+        if c.allowedClients.isEmpty {
+            throw ConfigurationError(key: "allowed_clients", message: "must name at least one CIDR block")
+        }
+        if c.sidecarId.isEmpty || c.sidecarId.count > 128 {
+            throw ConfigurationError(key: "sidecar_id", message: "must be 1 to 128 characters")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import NIOHTTP1
+import ReinUpstream
+
+/// One request on its way through the sidecar: what the gate found, the
+/// upstream exchange, and what the audit record will say.
+///
+/// Owned by one connection's event loop; never touched from another thread
+/// (upstream events hop to the loop before they reach it).
+final class Flight {
+    let http: HTTPRequestHead
+    let head: AgentRequestHead
+    let requestId: String
+    let started: UInt64
+    var facts = GateFacts()
+    var expectsContinue = false
+    var sentContinue = false
+    var requestComplete = false
+    var processor: BodyProcessor?
+    var exchange: UpstreamExchange?
+    var upstreamStarted: UInt64 = 0
+    var upstreamNanos: UInt64 = 0
+    var responseStarted = false
+    var responsePaused = false
+    var responseStatus: Int?
+    var awsRequestId: String?
+    var bytesIn: Int64 = 0
+    var bytesOut: Int64 = 0
+    var forwarded = false
+    var failedLocally = false
+    var finished = false
+
+    init(http: HTTPRequestHead, head: AgentRequestHead, requestId: String, started: UInt64) {
+        self.http = http
+        self.head = head
+        self.requestId = requestId
+        self.started = started
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ReinAudit
+import ReinBroker
+import ReinCatalog
+import ReinCrypto
+import ReinPolicy
+import ReinSigV4
+import ReinTLS
+import ReinUpstream
+import Yams
+
+/// Why the sidecar could not start, with what to fix.
+public struct SidecarStartError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Adapts the broker's credential cache to the gate.
+struct BrokerSourceAccess: BrokerCredentialAccess {
+    let source: BrokerCredentialSource
+    func currentBrokerCredentials() -> (credentials: AWSCredentials, source: String)? {
+        source.current().map { ($0.credentials, $0.source) }
+    }
+}
+
+/// Builds a sidecar from its configuration and starts it.
+public enum SidecarLauncher {
+    public static func launch(_ config: SidecarConfiguration, environment: [String: String], logger: Logger) async throws -> RunningSidecar {
+        try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        // The task policy.
+        guard let policyFile = config.policyFile else {
+            throw SidecarStartError("policy_file is not set: give the task allowlist with --policy, REIN_POLICY_FILE or policy_file")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: policyFile, encoding: .utf8) } catch {
+            throw SidecarStartError("cannot read the policy file \(policyFile): \(error.localizedDescription)")
+        }
+        let loaded = PolicyLoader.load(text)
+        guard let document = loaded.document else {
+            throw SidecarStartError("the policy \(policyFile) is invalid:\n" + loaded.problems.map { "  \($0)" }.joined(separator: "\n"))
+        }
+        let live = LivePolicy(document)
+        let metrics = SidecarMetrics()
+
+        // Agent credentials: issued, rotating; static keys only for tests.
+        let staticKeys = config.staticAgentKeys.map { AWSCredentials(accessKeyId: $0.accessKeyId, secretAccessKey: $0.secretAccessKey, sessionToken: $0.sessionToken) }
+        let issuer = AgentCredentialIssuer(ttl: config.agentCredentialTTL, staticKeys: staticKeys,
+                                           notAfter: { live.current.document.task.notAfter })
+        metrics.staticAgentKeys(!staticKeys.isEmpty)
+        if !staticKeys.isEmpty {
+            logger.warning("static agent keys are configured: for tests only; agents in production get rotating credentials from the credentials endpoint",
+                           metadata: ["agent.static_keys": "\(staticKeys.count)"])
+        }
+        let token = try agentToken(path: config.resolvedAgentTokenFile)
+
+        // Broker credentials.
+        let brokerConfig: BrokerConfiguration
+        do {
+            brokerConfig = try YAMLDecoder().decode(BrokerConfiguration.self, from: config.brokerYAML ?? "provider: static\n")
+        } catch {
+            throw SidecarStartError("configuration: broker: \(error)")
+        }
+        let source: BrokerCredentialSource
+        do {
+            source = try BrokerChainFactory.makeSource(
+                brokerConfig, context: BrokerContext(policy: document), env: environment,
+                http: HTTPClient(caBundlePath: config.upstreamCABundle), logger: Logger(label: "rein.broker"),
+                onRefresh: { metrics.credentialRefresh(kind: "broker", success: $0.success) })
+        } catch {
+            throw SidecarStartError("configuration: broker: \(error)")
+        }
+        do {
+            let first = try source.refreshNow()
+            logger.info("broker credentials ready", metadata: ["broker.provider": "\(first.source)",
+                                                               "broker.expiration": "\(first.expiration.map { "\($0)" } ?? "none")"])
+        } catch {
+            // Not fatal: the sidecar starts not-ready and keeps retrying; nothing is forwarded meanwhile.
+            logger.error("broker credentials unavailable; not ready until a refresh succeeds", metadata: ["broker.error": "\(error)"])
+        }
+        source.start()
+
+        // Upstream, audit, gate.
+        let upstream = UpstreamEngine(
+            configuration: UpstreamConfiguration(caBundlePath: config.upstreamCABundle, connectTimeout: .seconds(config.upstreamConnectTimeout),
+                                                 idleTimeout: .seconds(config.upstreamIdleTimeout)),
+            logger: Logger(label: "rein.upstream"))
+        try upstream.start()
+        let sink = try JSONLAuditSink(path: config.resolvedAuditPath, durable: config.auditFsync)
+        let catalog = try ServiceCatalog.bundled()
+        let resolver = try EndpointResolver.bundled()
+        var variant: EndpointResolver.Variant = []
+        if config.fips { variant.insert(.fips) }
+        if config.dualstack { variant.insert(.dualstack) }
+        let settings = RequestGate.Settings(mode: config.mode, upstreamEndpoint: config.upstreamEndpoint.flatMap(URL.init(string:)),
+                                            variant: variant, maxInspectedBody: config.maxInspectedBody, accountId: config.accountId)
+        let gate = RequestGate(settings: settings, credentials: issuer, clockSkew: config.clockSkew, catalog: catalog,
+                               resolver: resolver, policy: live, broker: BrokerSourceAccess(source: source))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        let services = SidecarServices(configuration: config, gate: gate, upstream: upstream, audit: sink, metrics: metrics,
+                                       holds: DenyingHoldGate(), logger: logger, blockingPool: pool)
+
+        // Forward-proxy mode: the per-sidecar CA and SNI-minted leaves.
+        let authority = try CertificateAuthority.loadOrCreate(directory: config.caDirectory)
+        let leaves = LeafCertificateCache(authority: authority)
+        let domains = config.interceptDomains
+        let tls = try TLSServerContext(certificates: leaves, allowServerName: { ProxySupport.isIntercepted($0, domains: domains) })
+        let proxy = ProxySupport(services: services, tls: tls)
+
+        let readiness: @Sendable () -> [String] = {
+            var problems: [String] = []
+            if !source.isReady { problems.append("broker credentials unavailable: \(source.lastError.map { "\($0)" } ?? "not fetched yet")") }
+            if !services.auditHealthy { problems.append("the audit trail cannot be written") }
+            if let notAfter = live.current.document.task.notAfter, notAfter <= Int64(Date().timeIntervalSince1970) {
+                problems.append("the task policy expired")
+            }
+            return problems
+        }
+        let sidecar = Sidecar(services: services, group: group,
+                              credentialsEndpoint: AgentCredentialsEndpoint(issuer: issuer, token: token, metrics: metrics),
+                              proxy: proxy, readiness: readiness)
+        let (bound, channels) = try await sidecar.start()
+        logger.info("rein sidecar listening", metadata: [
+            "listen.agent": "\(bound.agent)", "listen.admin": "\(bound.admin)",
+            "listen.credentials": "\(bound.credentials.map { "\($0)" } ?? "off")",
+            "policy.agent": "\(document.agent.id)", "policy.task": "\(document.task.id)", "mode": "\(config.mode.rawValue)",
+            "upstream": "\(config.upstreamEndpoint ?? "AWS endpoints")",
+        ])
+        return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source,
+                              tokenFile: absolute(config.resolvedAgentTokenFile), caFile: absolute(authority.certificatePath))
+    }
+
+    /// The token agents present to the credentials endpoint: read from its
+    /// file, or generated (mode 0600) on first start.
+    static func agentToken(path: String) throws -> String {
+        if let data = FileManager.default.contents(atPath: path) {
+            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token.count >= 32 else { throw SidecarStartError("the agent token in \(path) is shorter than 32 characters") }
+            return token
+        }
+        let token = CryptoLibrary.randomBytes(count: 32).map { String(format: "%02x", $0) }.joined()
+        guard FileManager.default.createFile(atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw SidecarStartError("cannot write the agent token to \(path)")
+        }
+        return token
+    }
+
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}
+
+/// A started sidecar, with what an agent needs to use it.
+public final class RunningSidecar: Sendable {
+    let sidecar: Sidecar
+    let channels: [any Channel]
+    public let bound: Sidecar.Bound
+    let broker: BrokerCredentialSource
+    public let tokenFile: String
+    public let caFile: String
+
+    init(sidecar: Sidecar, channels: [any Channel], bound: Sidecar.Bound, broker: BrokerCredentialSource, tokenFile: String, caFile: String) {
+        self.sidecar = sidecar
+        self.channels = channels
+        self.bound = bound
+        self.broker = broker
+        self.tokenFile = tokenFile
+        self.caFile = caFile
+    }
+
+    private func url(_ address: SocketAddress) -> String {
+        let host = address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "127.0.0.1"
+        return "http://\(host):\(address.port ?? 0)"
+    }
+
+    /// The environment an agent sets (endpoint mode; no secrets: the token is read from its file).
+    public var agentEnvironment: [(String, String)] {
+        var env = [("AWS_ENDPOINT_URL", url(bound.agent))]
+        if let c = bound.credentials {
+            env.append(("AWS_CONTAINER_CREDENTIALS_FULL_URI", url(c) + "/v1/credentials"))
+            env.append(("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tokenFile))
+        }
+        return env
+    }
+
+    /// The forward-proxy alternative to `AWS_ENDPOINT_URL`.
+    public var proxyEnvironment: [(String, String)] {
+        [("HTTPS_PROXY", url(bound.agent)), ("AWS_CA_BUNDLE", caFile)]
+    }
+
+    /// Returns on SIGTERM or SIGINT.
+    public func waitForShutdownSignal() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let once = SignalOnce(continuation)
+            for sig in [SIGTERM, SIGINT] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { once.fire() }
+                source.resume()
+                once.keep(source)
+            }
+        }
+    }
+
+    /// Stops listening, ends transfers, flushes the audit log.
+    public func shutdown() async {
+        broker.stop()
+        await sidecar.shutdown(channels: channels)
+    }
+}
+
+/// Resumes a continuation exactly once, from whichever signal comes first.
+private final class SignalOnce: @unchecked Sendable {
+    // Guarded by `lock`; signal handlers run on a global queue.
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ c: CheckedContinuation<Void, Never>) { continuation = c }
+
+    func keep(_ s: any DispatchSourceSignal) {
+        lock.lock()
+        sources.append(s)
+        lock.unlock()
+    }
+
+    func fire() {
+        lock.lock()
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume()
+    }
+}

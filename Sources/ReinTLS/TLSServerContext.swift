@@ -1,0 +1,61 @@
+import CReinOpenSSL
+
+/// The server side of the forward proxy's TLS: one OpenSSL `SSL_CTX` shared
+/// by every connection.
+///
+/// TLS 1.2 to 1.3 only, no renegotiation, no compression, server cipher
+/// preference, no session resumption (so every handshake is decided afresh
+/// by `allowServerName`), and ALPN `http/1.1` only (a client that offers
+/// ALPN without it is refused with `no_application_protocol`).
+///
+/// The certificate is chosen per connection from the client's SNI: a name
+/// `allowServerName` accepts gets `identity(name)` installed; a refused name,
+/// an invalid one or no SNI at all fails the handshake with the alert
+/// `unrecognized_name`, since there is no certificate to present.
+///
+/// `@unchecked Sendable`: the `SSL_CTX` is fully configured in `init` and
+/// only used afterwards to create connections, which OpenSSL allows from
+/// any thread; the two closures are `@Sendable`.
+public final class TLSServerContext: @unchecked Sendable {
+    let context: OpaquePointer
+    let allowServerName: @Sendable (String) -> Bool
+    let identity: @Sendable (String) throws(TLSError) -> ServerIdentity
+
+    /// - Parameters:
+    ///   - allowServerName: called on the event loop during each handshake
+    ///     with the lowercase SNI name; it must be quick and must not block.
+    ///   - identity: the certificate to present for an allowed name.
+    public init(allowServerName: @escaping @Sendable (String) -> Bool,
+                identity: @escaping @Sendable (String) throws(TLSError) -> ServerIdentity) throws(TLSError) {
+        OpenSSLErrorQueue.clear()
+        guard let context = CReinOpenSSL_tls_server_ctx_new(sniHandler) else {
+            throw .fromOpenSSL(.contextSetup, "could not create the TLS server context")
+        }
+        self.context = context
+        self.allowServerName = allowServerName
+        self.identity = identity
+    }
+
+    /// A context presenting leaves from `certificates`.
+    public convenience init(certificates: LeafCertificateCache,
+                            allowServerName: @escaping @Sendable (String) -> Bool) throws(TLSError) {
+        try self.init(allowServerName: allowServerName) { (name) throws(TLSError) -> ServerIdentity in
+            try certificates.identity(forServerName: name)
+        }
+    }
+
+    deinit { SSL_CTX_free(context) }
+
+    /// A new server-side connection engine (one per accepted TCP connection).
+    public func makeConnection() throws(TLSError) -> TLSServerConnection {
+        try TLSServerConnection(context: self)
+    }
+}
+
+/// OpenSSL's SNI callback, via the C shim: finds the connection engine in
+/// the SSL's app data and lets it decide.
+private let sniHandler: CReinOpenSSL_sni_handler = { ssl, name, appData in
+    guard let ssl, let appData else { return CREIN_SNI_ERROR }
+    let connection = Unmanaged<TLSServerConnection>.fromOpaque(appData).takeUnretainedValue()
+    return connection.selectIdentity(forRequestedName: name.map { String(cString: $0) }, ssl: ssl)
+}

@@ -1,0 +1,182 @@
+"""Starts moto_server and `rein sidecar` on loopback for the interop tests.
+
+Everything listens on 127.0.0.1 with ports picked here; every process is
+stopped by PID when its fixture ends.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Credentials the broker hands to moto (which checks no signatures).
+BROKER_KEY = "AKIAIOSFODNN7EXAMPLE"
+BROKER_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+ACCOUNT = "123456789012"  # moto's default account
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=30.0, expect=(200,)):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status in expect:
+                    return
+        except urllib.error.HTTPError as e:
+            if e.code in expect:
+                return
+            last = e
+        except Exception as e:  # noqa: BLE001 - still starting
+            last = e
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer in {timeout}s: {last}")
+
+
+def clean_env():
+    """The environment without any AWS/proxy settings the machine presets."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k.lower() not in ("http_proxy", "https_proxy", "no_proxy", "all_proxy")
+           and k not in ("CURL_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")}
+    return env
+
+
+class Moto:
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=clean_env())
+        wait_http(self.url + "/moto-api/")
+
+    def reset(self):
+        urllib.request.urlopen(urllib.request.Request(self.url + "/moto-api/reset", method="POST"), timeout=5).read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def client(self, service, region="us-east-1"):
+        """A boto3 client straight to moto, to inspect its state."""
+        import boto3
+        return boto3.client(service, region_name=region, endpoint_url=self.url,
+                            aws_access_key_id=BROKER_KEY, aws_secret_access_key=BROKER_SECRET)
+
+
+class Sidecar:
+    """A running `rein sidecar` with its own state directory."""
+
+    def __init__(self, rein_bin, upstream, policy_text, mode="enforce", extra_config="", extra_env=None):
+        self.dir = Path(tempfile.mkdtemp(prefix="rein-sidecar-"))
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.creds_port = free_port()
+        (self.dir / "policy.yaml").write_text(policy_text)
+        config = f"""
+listen: 127.0.0.1:{self.port}
+admin_listen: 127.0.0.1:{self.admin_port}
+credentials_listen: 127.0.0.1:{self.creds_port}
+state_dir: {self.dir / 'state'}
+policy_file: {self.dir / 'policy.yaml'}
+mode: {mode}
+account_id: "{ACCOUNT}"
+upstream:
+  endpoint: {upstream}
+broker:
+  provider: static
+  env_prefix: REIN_TEST_BROKER_
+audit:
+  fsync: false
+{extra_config}
+"""
+        (self.dir / "sidecar.yaml").write_text(config)
+        env = clean_env()
+        env["REIN_TEST_BROKER_ACCESS_KEY_ID"] = BROKER_KEY
+        env["REIN_TEST_BROKER_SECRET_ACCESS_KEY"] = BROKER_SECRET
+        env.update(extra_env or {})
+        self.log_path = self.dir / "sidecar.log"
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([rein_bin, "sidecar", "--config", str(self.dir / "sidecar.yaml"),
+                                      "--env-file", str(self.dir / "agent.env")],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        try:
+            wait_http(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=60)
+        except Exception:
+            self.stop()
+            raise RuntimeError("sidecar did not become ready:\n" + self.log_text())
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token_file = str(self.dir / "state" / "agent-token")
+        self.ca_file = str(self.dir / "state" / "ca" / "ca.pem")
+        self.audit_path = self.dir / "state" / "audit.jsonl"
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+    def agent_env(self, proxy=False):
+        """What an agent container sets: credentials endpoint, plus endpoint or proxy mode."""
+        env = clean_env()
+        env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = f"http://127.0.0.1:{self.creds_port}/v1/credentials"
+        env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] = self.token_file
+        env["AWS_DEFAULT_REGION"] = "us-east-1"
+        env["AWS_REGION"] = "us-east-1"
+        if proxy:
+            env["HTTPS_PROXY"] = self.url
+            env["AWS_CA_BUNDLE"] = self.ca_file
+        else:
+            env["AWS_ENDPOINT_URL"] = self.url
+        return env
+
+    def credentials(self):
+        """The agent session credentials, fetched as an SDK would."""
+        token = Path(self.token_file).read_text().strip()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.creds_port}/v1/credentials",
+                                     headers={"Authorization": token})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+    def audit(self):
+        if not self.audit_path.exists():
+            return []
+        return [json.loads(line) for line in self.audit_path.read_text().splitlines() if line.strip()]
+
+    def wait_audit(self, count, timeout=5.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            records = self.audit()
+            if len(records) >= count:
+                return records
+            time.sleep(0.05)
+        return self.audit()
+
+    def metrics(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5) as r:
+            return r.read().decode()

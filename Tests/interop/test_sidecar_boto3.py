@@ -1,0 +1,227 @@
+"""boto3 through `rein sidecar` to moto_server: allowed calls behave as if
+direct, denied calls raise the AWS error and never reach moto, and each call
+leaves one audit record."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+
+import boto3
+import botocore
+import pytest
+from botocore.config import Config
+
+from sidecar_harness import ACCOUNT, Moto, Sidecar
+
+POLICY = f"""
+apiVersion: rein.dev/v1alpha1
+kind: TaskPolicy
+agent: {{id: interop-agent, owner: qa@example.com}}
+task: {{id: interop, purpose: interop tests, notBefore: 2026-01-01T00:00:00Z, notAfter: 2027-12-31T00:00:00Z}}
+mode: enforce
+statements:
+  - id: bucket
+    effect: allow
+    actions: [s3:CreateBucket, s3:ListBucket, s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucketMultipartUploads,
+              s3:AbortMultipartUpload, s3:ListMultipartUploadParts]
+    resources: ["arn:aws:s3:::agent-data", "arn:aws:s3:::agent-data/*"]
+  - id: orders-table
+    effect: allow
+    actions: [dynamodb:CreateTable, dynamodb:PutItem, dynamodb:GetItem, dynamodb:DescribeTable]
+    resources: ["arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders"]
+  - id: whoami
+    effect: allow
+    actions: [sts:GetCallerIdentity]
+    resources: ["*"]
+  - id: jobs-queue
+    effect: allow
+    actions: [sqs:CreateQueue, sqs:SendMessage, sqs:ReceiveMessage, sqs:GetQueueUrl]
+    resources: ["arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"]
+  - id: app-secrets
+    effect: allow
+    actions: [secretsmanager:CreateSecret, secretsmanager:GetSecretValue]
+    resources: ["arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:app/*"]
+  - id: alerts-topic
+    effect: allow
+    actions: [sns:CreateTopic, sns:Publish]
+    resources: ["arn:aws:sns:us-east-1:{ACCOUNT}:alerts"]
+  - id: reports-function
+    effect: allow
+    actions: [lambda:GetFunction, lambda:ListFunctions]
+    resources: ["arn:aws:lambda:us-east-1:{ACCOUNT}:function:report", "*"]
+  - id: never-iam-writes
+    effect: deny
+    actions: [iam:CreateUser]
+    resources: ["*"]
+"""
+
+
+@pytest.fixture(scope="module")
+def moto():
+    m = Moto()
+    yield m
+    m.stop()
+
+
+@pytest.fixture(scope="module")
+def sidecar(rein_bin, moto):
+    s = Sidecar(rein_bin, moto.url, POLICY)
+    yield s
+    s.stop()
+
+
+def agent_session(sidecar):
+    """A boto3 session configured only through the environment an agent gets."""
+    env = sidecar.agent_env()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        session = boto3.session.Session()
+        # Resolve credentials now (container provider), while the env is set.
+        session.get_credentials().get_frozen_credentials()
+        return session
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def client(sidecar, service, **kw):
+    return agent_session(sidecar).client(service, region_name="us-east-1", endpoint_url=sidecar.url,
+                                         config=Config(retries={"max_attempts": 1}), **kw)
+
+
+def test_agent_gets_rotating_session_credentials_not_aws_keys(sidecar):
+    creds = sidecar.credentials()
+    assert creds["AccessKeyId"].startswith("ASIA") and len(creds["AccessKeyId"]) == 20
+    assert creds["Token"] and creds["SecretAccessKey"]
+    assert creds["AccessKeyId"] != "AKIAIOSFODNN7EXAMPLE"
+    frozen = agent_session(sidecar).get_credentials().get_frozen_credentials()
+    assert frozen.access_key.startswith("ASIA")
+
+
+def test_s3_allowed_round_trip_matches_direct(sidecar, moto):
+    s3 = client(sidecar, "s3")
+    s3.create_bucket(Bucket="agent-data")
+    body = os.urandom(300_000)
+    s3.put_object(Bucket="agent-data", Key="dir/obj.bin", Body=body, ContentType="application/octet-stream")
+    got = s3.get_object(Bucket="agent-data", Key="dir/obj.bin")["Body"].read()
+    assert hashlib.sha256(got).hexdigest() == hashlib.sha256(body).hexdigest()
+    listed = s3.list_objects_v2(Bucket="agent-data")
+    direct = moto.client("s3").list_objects_v2(Bucket="agent-data")
+    assert [o["Key"] for o in listed["Contents"]] == [o["Key"] for o in direct["Contents"]] == ["dir/obj.bin"]
+
+
+def test_s3_denied_bucket_raises_access_denied_and_never_reaches_moto(sidecar, moto):
+    s3 = client(sidecar, "s3")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.create_bucket(Bucket="someone-elses-bucket")
+    err = e.value.response["Error"]
+    assert err["Code"] == "AccessDenied"
+    assert "s3:CreateBucket" in err["Message"] and "someone-elses-bucket" in err["Message"]
+    names = [b["Name"] for b in moto.client("s3").list_buckets().get("Buckets", [])]
+    assert "someone-elses-bucket" not in names
+
+
+def test_dynamodb_allowed_and_denied(sidecar, moto):
+    ddb = client(sidecar, "dynamodb")
+    ddb.create_table(TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName="orders", Item={"id": {"S": "1"}, "total": {"N": "42"}})
+    item = ddb.get_item(TableName="orders", Key={"id": {"S": "1"}})["Item"]
+    assert item["total"]["N"] == "42"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ddb.create_table(TableName="payroll", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "table/payroll" in e.value.response["Error"]["Message"]
+    assert "payroll" not in moto.client("dynamodb").list_tables()["TableNames"]
+
+
+def test_sts_sqs_sns_secrets(sidecar, moto):
+    ident = client(sidecar, "sts").get_caller_identity()
+    assert ident["Account"] == ACCOUNT
+    sqs = client(sidecar, "sqs")
+    url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sqs.create_queue(QueueName="other")
+    assert "AccessDenied" in e.value.response["Error"]["Code"]
+    assert not any(u.endswith("/other") for u in moto.client("sqs").list_queues().get("QueueUrls", []))
+    sns = client(sidecar, "sns")
+    arn = sns.create_topic(Name="alerts")["TopicArn"]
+    sns.publish(TopicArn=arn, Message="m")
+    sm = client(sidecar, "secretsmanager")
+    sm.create_secret(Name="app/db", SecretString="s3cr3t")
+    assert sm.get_secret_value(SecretId="app/db")["SecretString"] == "s3cr3t"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sm.create_secret(Name="prod/db", SecretString="x")
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_iam_explicit_deny_and_lambda(sidecar):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(sidecar, "iam").create_user(UserName="backdoor")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    assert "never-iam-writes" in e.value.response["Error"]["Message"] or "iam:CreateUser" in e.value.response["Error"]["Message"]
+    fns = client(sidecar, "lambda").list_functions()
+    assert "Functions" in fns
+
+
+def test_tampered_signature_is_rejected_and_recorded(sidecar, moto):
+    creds = sidecar.credentials()
+    wrong = boto3.client("s3", region_name="us-east-1", endpoint_url=sidecar.url,
+                         aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key="not-the-secret",
+                         aws_session_token=creds["Token"], config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        wrong.create_bucket(Bucket="agent-data-2")
+    assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    real = boto3.client("s3", region_name="us-east-1", endpoint_url=sidecar.url,
+                        aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x",
+                        config=Config(retries={"max_attempts": 1}))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        real.list_buckets()
+    assert e.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+    names = [b["Name"] for b in moto.client("s3").list_buckets().get("Buckets", [])]
+    assert "agent-data-2" not in names
+
+
+def test_every_call_has_one_audit_record(sidecar):
+    before = len(sidecar.audit())
+    s3 = client(sidecar, "s3")
+    s3.list_objects_v2(Bucket="agent-data")
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.list_objects_v2(Bucket="not-allowed")
+    records = sidecar.wait_audit(before + 2)[before:]
+    assert len(records) == 2
+    ok, denied = records
+    assert ok["decision"] == "allow" and ok["forwarded"] is True and ok["operation"] == "ListObjectsV2"
+    assert ok["upstream_status"] == 200 and ok["statement_id"] == "bucket"
+    assert ok["grants"] == [{"action": "s3:ListBucket", "resources": ["arn:aws:s3:::agent-data"]}]
+    assert ok["agent_id"] == "interop-agent" and ok["task_id"] == "interop" and ok["access_key_id"].startswith("ASIA")
+    assert denied["decision"] == "deny" and denied["forwarded"] is False
+    assert denied["grants"][0]["resources"] == ["arn:aws:s3:::not-allowed"]
+    for r in records:
+        text = str(r)
+        assert "SECRET" not in text.upper().replace("SECRETSMANAGER", "")
+
+
+def test_admin_endpoints(sidecar):
+    import urllib.request
+    assert urllib.request.urlopen(f"http://127.0.0.1:{sidecar.admin_port}/healthz").read() == b"ok\n"
+    assert urllib.request.urlopen(f"http://127.0.0.1:{sidecar.admin_port}/readyz").status == 200
+    m = sidecar.metrics()
+    assert 'rein_requests_total{decision="allow",service="s3",action="s3:ListBucket"}' in m
+    assert 'rein_request_phase_duration_seconds_bucket{phase="verify"' in m
+    assert 'rein_credential_refreshes_total{kind="broker",result="success"}' in m
+
+
+def test_credentials_endpoint_requires_the_token(sidecar):
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(f"http://127.0.0.1:{sidecar.creds_port}/v1/credentials", headers={"Authorization": "wrong"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req)
+    assert e.value.code == 401
