@@ -80,7 +80,7 @@ extension AgentHTTPHandler {
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
             let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if closeAfterResponse { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
+            if closeAfterResponse { done.whenComplete { [channel = context.channel] _ in HeadGuardHandler.lingeringClose(channel) } }
             headGuard.awaitHead()
         }
         guard writeAudit else {

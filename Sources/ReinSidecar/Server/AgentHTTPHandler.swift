@@ -194,7 +194,8 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 failBody(flight, error: error, context: context)
             }
         case .discarding:
-            context.close(promise: nil)
+            // The answer went out with Connection: close; the lingering close finishes it.
+            return
         case .holding(let flight):
             flight.requestComplete = true
         case .idle:

@@ -36,6 +36,8 @@ final class HeadGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
     let headerTimeout: TimeAmount
     let idleTimeout: TimeAmount
     private var timer: Scheduled<Void>?
+    /// After a 431, input is drained (not parsed) until the lingering close ends.
+    private var draining = false
     private var headStartedAt: NIODeadline?
 
     init(state: HeadGuardState, maxHeaderBytes: Int, headerTimeout: TimeAmount, idleTimeout: TimeAmount) {
@@ -60,6 +62,7 @@ final class HeadGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if draining { return }
         let buffer = unwrapInboundIn(data)
         let wasAwaiting = state.awaitingHead
         if wasAwaiting {
@@ -73,13 +76,24 @@ final class HeadGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
             var reply = context.channel.allocator.buffer(capacity: 200)
             reply.writeString("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n\(text)")
             state.awaitingHead = false
-            context.writeAndFlush(NIOAny(reply)).whenComplete { [channel = context.channel] _ in channel.close(promise: nil) }
+            draining = true
+            cancelTimer()
+            context.writeAndFlush(NIOAny(reply)).whenComplete { [channel = context.channel] _ in Self.lingeringClose(channel) }
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimer()
         context.fireChannelInactive()
+    }
+
+    /// Closes our side first and the socket a little later, reading (and
+    /// dropping) what the client still sends meanwhile: closing with unread
+    /// input would reset the connection and destroy the answer just sent.
+    static func lingeringClose(_ channel: any Channel, after delay: TimeAmount = .seconds(2)) {
+        channel.close(mode: .output).whenComplete { _ in
+            channel.eventLoop.scheduleTask(in: delay) { channel.close(promise: nil) }
+        }
     }
 
     private func arm(context: ChannelHandlerContext, after delay: TimeAmount, reason: String) {
