@@ -149,8 +149,11 @@ public struct HTTPClient: Sendable {
                 var c = CReinCurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count))
                 if c == CURLE_OK {
                     // COPYPOSTFIELDS copies, so the buffer's lifetime does not matter.
-                    let base = raw.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }
-                    c = CReinCurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, base ?? UnsafeMutableRawPointer(mutating: ""))
+                    if let base = raw.baseAddress {
+                        c = CReinCurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
+                    } else {
+                        c = CReinCurl_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "")
+                    }
                 }
                 if c != CURLE_OK { return c }
             }

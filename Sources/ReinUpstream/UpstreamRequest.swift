@@ -1,10 +1,10 @@
 /// One request for ``UpstreamEngine/execute(_:delegate:)``.
 ///
 /// The headers are sent exactly as given and in this order; the request was signed
-/// over them. libcurl adds only what frames the body when the caller did not give it:
-/// `Content-Length` for ``Body/length(_:)`` and `Transfer-Encoding: chunked` for
-/// ``Body/chunked``, plus `Host` if it is missing. It adds no `Accept`, `Expect`,
-/// `User-Agent` or `Content-Type`.
+/// over them. The only additions are what frames the body, when the caller did not give
+/// it, appended after the given headers: `Content-Length` for ``Body/length(_:)`` and
+/// `Transfer-Encoding: chunked` for ``Body/chunked``; and libcurl's `Host` (first) if it
+/// is missing. No `Accept`, `Expect`, `User-Agent` or `Content-Type` is added.
 public struct UpstreamRequest: Sendable {
     /// How the request body is framed; its bytes come later through ``UpstreamExchange/write(_:)``.
     public enum Body: Sendable, Equatable {

@@ -6,7 +6,7 @@ public struct UpstreamTimings: Sendable, Equatable {
     public var firstByte: Duration
     /// The whole exchange as libcurl measured it.
     public var total: Duration
-    /// Request-body bytes sent (headers excluded).
+    /// Request-body bytes sent (headers and chunk framing excluded).
     public var bytesSent: Int
     /// Response-body bytes received, after de-chunking (headers excluded).
     public var bytesReceived: Int

@@ -22,6 +22,8 @@ final class UpstreamTransfer {
     private(set) var status = 0
     private var responseQueue: [[UInt8]] = []
     private var responseQueued = 0
+    /// Request-body bytes handed to libcurl; CURLINFO_SIZE_UPLOAD would count chunk framing too.
+    private var requestBytesRead = 0
 
     var id: UInt64 { exchange.id }
 
@@ -55,16 +57,34 @@ final class UpstreamTransfer {
     var errorDetail: String { String(cString: errorBuffer) }
 
     private func configure(_ handle: UnsafeMutableRawPointer, _ request: UpstreamRequest, _ configuration: UpstreamConfiguration) throws(UpstreamError) {
+        func append(_ line: String) throws(UpstreamError) {
+            // On allocation failure curl_slist_append returns nil and keeps the old list;
+            // going on would send the request without its signed headers.
+            guard let extended = curl_slist_append(headerList, line) else {
+                throw UpstreamError(kind: .internal, host: host, message: "out of memory building the header list")
+            }
+            headerList = extended
+        }
         for header in request.headers {
-            // "Name;" is libcurl's spelling for a header with an empty value; "Name:" would remove it.
-            let line = header.value.isEmpty ? "\(header.name);" : "\(header.name): \(header.value)"
-            headerList = curl_slist_append(headerList, line)
+            // libcurl drops "Name:" (nothing after the colon but spaces) instead of sending
+            // it; "Name;" is its spelling for a header with an empty value.
+            try append(header.value.trimmingSpaces.isEmpty ? "\(header.name);" : "\(header.name): \(header.value)")
         }
         let given = Set(request.headers.map { $0.name.lowercased() })
         // libcurl adds these by default; an empty value suppresses them. The sidecar
         // answers the agent's 100-continue itself, so upstream never waits for one.
-        if !given.contains("expect") { headerList = curl_slist_append(headerList, "Expect:") }
-        if !given.contains("accept") { headerList = curl_slist_append(headerList, "Accept:") }
+        if !given.contains("expect") { try append("Expect:") }
+        if !given.contains("accept") { try append("Accept:") }
+        // The framing header goes last, after the signed ones. Given here, libcurl sees it
+        // and adds none of its own (it would put Transfer-Encoding right after Host).
+        switch request.body {
+        case .length(let count) where !given.contains("content-length"):
+            try append("Content-Length: \(count)")
+        case .chunked where !given.contains("transfer-encoding"):
+            try append("Transfer-Encoding: chunked")
+        default:
+            break
+        }
 
         let userdata = Unmanaged.passUnretained(self).toOpaque()
         var code = CURLE_OK
@@ -89,6 +109,9 @@ final class UpstreamTransfer {
         set(CReinCurl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
         set(CReinCurl_setopt_long(handle, CURLOPT_TCP_KEEPIDLE, 30))
         set(CReinCurl_setopt_long(handle, CURLOPT_TCP_KEEPINTVL, 15))
+        // AWS front ends close idle connections after about 20 s; a streamed body
+        // cannot be replayed on a connection that died idle, so retire them sooner.
+        set(CReinCurl_setopt_long(handle, CURLOPT_MAXAGE_CONN, 15))
         set(CReinCurl_setopt_long(handle, CURLOPT_BUFFERSIZE, UpstreamConfiguration.receiveChunkBytes))
         set(CReinCurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
         set(CReinCurl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headerList))
@@ -205,6 +228,7 @@ final class UpstreamTransfer {
         case .abort:
             return CReinCurl_read_abort_code()
         case .copied(let count, let notify):
+            requestBytesRead += count
             if notify { delegate.upstreamCanAcceptMoreBody(exchange) }
             return count
         case .end:
@@ -227,7 +251,7 @@ final class UpstreamTransfer {
             connect: .microseconds(offT(CURLINFO_CONNECT_TIME_T)),
             firstByte: .microseconds(offT(CURLINFO_STARTTRANSFER_TIME_T)),
             total: .microseconds(offT(CURLINFO_TOTAL_TIME_T)),
-            bytesSent: Int(offT(CURLINFO_SIZE_UPLOAD_T)),
+            bytesSent: requestBytesRead,
             bytesReceived: Int(offT(CURLINFO_SIZE_DOWNLOAD_T)),
             reusedConnection: connects == 0
         )

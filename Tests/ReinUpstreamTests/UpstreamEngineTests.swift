@@ -25,6 +25,19 @@ struct UpstreamEngineTests {
         #expect(sameHeaders(received, Self.signedHeaders), "upstream saw \(received)")
     }
 
+    @Test func sendsAWhitespaceOnlyValueInsteadOfDroppingTheHeader() throws {
+        let server = try FixtureServer()
+        defer { server.stop() }
+        let engine = try makeEngine()
+        defer { engine.shutdown() }
+
+        let recorder = Recorder()
+        _ = engine.execute(UpstreamRequest(method: "GET", url: server.base + "/echo", headers: [("Host", "h"), ("X-Blank", "  ")]), delegate: recorder)
+        _ = try #require(recorder.wait()).get()
+        let received = try #require(echoedHeaders(recorder.body))
+        #expect(sameHeaders(received, [("Host", "h"), ("X-Blank", "")]), "upstream saw \(received)")
+    }
+
     @Test(arguments: [UpstreamRequest.Body.length(5), .chunked])
     func addsOnlyTheFramingHeader(body: UpstreamRequest.Body) throws {
         let server = try FixtureServer()
@@ -86,7 +99,7 @@ struct UpstreamEngineTests {
         let recorder = Recorder()
         let exchange = engine.execute(UpstreamRequest(method: testCase.method, url: server.base + "/echo", headers: [("Host", "echo.test")], body: testCase.body), delegate: recorder)
         // Three writes of uneven size so the read callback sees chunk boundaries.
-        let cuts = [0, payload.count / 3, payload.count / 3 + 7, payload.count]
+        let cuts = [0, payload.count / 3, min(payload.count, payload.count / 3 + 7), payload.count]
         for (start, end) in zip(cuts, cuts.dropFirst()) where start < end {
             exchange.write(Array(payload[start..<end]))
         }
