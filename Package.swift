@@ -99,8 +99,10 @@ let package = Package(
         .testTarget(
             name: "ReinSidecarTests",
             dependencies: [
-                "ReinSidecar", "ReinSigV4", "ReinAudit", "ReinPolicy",
+                "ReinSidecar", "ReinSigV4", "ReinAudit", "ReinPolicy", "ReinCatalog", "ReinCrypto", "ReinTLS", "CReinOpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]

@@ -73,29 +73,18 @@ public struct AssumeRoleProvider: BrokerCredentialProvider {
         guard baseCredentials.isValid(at: now) else {
             throw BrokerError(provider: name, kind: .expired, message: "the base credentials from \(baseCredentials.source) expired at \(baseCredentials.expiration.map(ISO8601.format) ?? "?")")
         }
-        var budget = 2048
-        var attempt = 0
-        while true {
-            let policy = try context.sessionPolicy?(budget)
-            do {
-                return try sts.credentials(action: "AssumeRole", parameters: parameters(duration: duration, policy: policy),
-                                           signWith: baseCredentials.credentials, now: now)
-            } catch where error.stsCode == "PackedPolicyTooLarge" {
-                guard let policy, attempt < Self.packedPolicyRetries else { throw error }
-                attempt += 1
-                budget = SessionScope.smallerBudget(policyCharacters: min(policy.count, budget), stsMessage: error.message)
-            }
-        }
+        return try sts.credentials(action: "AssumeRole", parameters: parameters(duration: duration),
+                                   sessionPolicy: context.sessionPolicy, retries: Self.packedPolicyRetries,
+                                   signWith: baseCredentials.credentials, now: now)
     }
 
-    /// The AssumeRole form parameters, in a fixed order.
-    func parameters(duration: Int, policy: String?) -> [(String, String)] {
+    /// The AssumeRole form parameters except the session policy, in a fixed order.
+    func parameters(duration: Int) -> [(String, String)] {
         var out: [(String, String)] = [
             ("RoleArn", options.roleArn),
             ("RoleSessionName", options.sessionName ?? SessionScope.sessionName(agentId: context.agentId, taskId: context.taskId)),
             ("DurationSeconds", String(duration)),
         ]
-        if let policy { out.append(("Policy", policy)) }
         if options.setSourceIdentity { out.append(("SourceIdentity", SessionScope.identifier(context.agentId))) }
         if options.tagSession {
             var n = 0

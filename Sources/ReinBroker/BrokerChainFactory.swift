@@ -14,7 +14,7 @@ public enum BrokerChainFactory {
     public static func make(_ config: BrokerConfiguration, context: BrokerContext, env: [String: String],
                             http: HTTPClient) throws(BrokerError) -> any BrokerCredentialProvider {
         try config.validate()
-        return try build(config, path: "broker", context: context, env: env, http: http)
+        return try build(config, path: "broker", context: context, env: env, http: http, inheritedRegion: nil)
     }
 
     /// The provider chain wrapped in its cache, with the configured refresh lead time.
@@ -26,11 +26,12 @@ public enum BrokerChainFactory {
                                       logger: logger, onRefresh: onRefresh)
     }
 
+    /// - Parameter inheritedRegion: a `source` without its own region uses its parent's.
     private static func build(_ config: BrokerConfiguration, path: String, context: BrokerContext, env: [String: String],
-                              http: HTTPClient) throws(BrokerError) -> any BrokerCredentialProvider {
+                              http: HTTPClient, inheritedRegion: String?) throws(BrokerError) -> any BrokerCredentialProvider {
         func value(_ key: String) -> String? { env[key].flatMap { $0.isEmpty ? nil : $0 } }
         func region() throws(BrokerError) -> String {
-            guard let region = config.region ?? value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") else {
+            guard let region = config.region ?? inheritedRegion ?? value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") else {
                 throw .configuration("broker", "\(path).region is not set (nor AWS_REGION or AWS_DEFAULT_REGION): STS needs a region")
             }
             return region
@@ -44,10 +45,11 @@ public enum BrokerChainFactory {
             guard let sourceConfig = config.source, let roleArn = config.roleArn else {
                 throw .configuration("broker", "\(path).role_arn and \(path).source are required for provider assume_role")
             }
-            let base = try build(sourceConfig, path: path + ".source", context: context.forBase, env: env, http: http)
+            let stsRegion = try region()
+            let base = try build(sourceConfig, path: path + ".source", context: context.forBase, env: env, http: http, inheritedRegion: stsRegion)
             let options = AssumeRoleProvider.Options(
                 roleArn: roleArn, sessionName: config.sessionName, externalId: config.externalId,
-                durationSeconds: config.durationSeconds ?? 3600, region: try region(), endpoint: config.stsEndpoint,
+                durationSeconds: config.durationSeconds ?? 3600, region: stsRegion, endpoint: config.stsEndpoint,
                 tagSession: config.tagSession ?? true, setSourceIdentity: config.setSourceIdentity ?? true,
                 timeout: config.timeoutSeconds ?? 10)
             return try AssumeRoleProvider(base: base, options: options, context: context, http: http)

@@ -126,7 +126,8 @@ public final class BrokerCredentialSource: Sendable {
         if due { _ = try? refreshNow() }
     }
 
-    /// Starts the background refresh thread (idempotent).
+    /// Starts the background refresh thread (idempotent). Call ``stop()`` at
+    /// shutdown: the thread keeps the source alive while it waits.
     public func start() {
         let shouldStart = state.withLock { s -> Bool in
             guard !s.running, !s.stopped else { return false }

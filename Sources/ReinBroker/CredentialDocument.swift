@@ -12,6 +12,9 @@ struct CredentialDocument: Decodable {
     var Expiration: String?
     var Code: String?
     var Message: String?
+    /// Some agents write their error fields in lower case.
+    var code: String?
+    var message: String?
 
     /// Decodes a 200 answer into credentials; never echoes the body, which may hold secrets.
     static func credentials(from response: HTTPClientResponse, what: String, provider: String) throws(BrokerError) -> BrokerCredentials {
@@ -19,7 +22,7 @@ struct CredentialDocument: Decodable {
             var message = "\(what) answered HTTP \(response.status)"
             // Error bodies carry no secrets; their message field says what was wrong.
             if let doc = try? JSONDecoder().decode(CredentialDocument.self, from: Data(response.body)) {
-                let detail = [doc.Code, doc.Message].compactMap { $0 }.joined(separator: ": ")
+                let detail = [doc.Code ?? doc.code, doc.Message ?? doc.message].compactMap { $0 }.joined(separator: ": ")
                 if !detail.isEmpty { message += " (\(detail.prefix(300)))" }
             }
             throw BrokerError(provider: provider, kind: .httpStatus(response.status), message: message)

@@ -67,6 +67,27 @@ struct STSClient: Sendable {
         return try Self.parse(response, action: action, provider: provider)
     }
 
+    /// Sends the action with the context's session policy, if any. When STS
+    /// answers `PackedPolicyTooLarge` (the packed size, shared with session
+    /// tags, is something only STS can compute), asks for a policy within a
+    /// smaller budget and tries again, at most `retries` times.
+    func credentials(action: String, parameters: [(String, String)], sessionPolicy: BrokerContext.SessionPolicy?,
+                     retries: Int = 2, signWith credentials: AWSCredentials?, now: Date) throws(BrokerError) -> BrokerCredentials {
+        var budget = 2048
+        var attempt = 0
+        while true {
+            let policy = try sessionPolicy?(budget)
+            do {
+                return try self.credentials(action: action, parameters: parameters + (policy.map { [("Policy", $0)] } ?? []),
+                                            signWith: credentials, now: now)
+            } catch where error.stsCode == "PackedPolicyTooLarge" {
+                guard let policy, attempt < retries else { throw error }
+                attempt += 1
+                budget = SessionScope.smallerBudget(policyCharacters: min(policy.count, budget), stsMessage: error.message)
+            }
+        }
+    }
+
     static func parse(_ response: HTTPClientResponse, action: String, provider: String) throws(BrokerError) -> BrokerCredentials {
         let text = response.bodyText[...]
         if let error = MiniXML.element("Error", in: text), let code = MiniXML.element("Code", in: error).map(MiniXML.unescape) {

@@ -58,14 +58,14 @@ public struct WebIdentityProvider: BrokerCredentialProvider {
     public func fetch(now: Date) throws(BrokerError) -> BrokerCredentials {
         let duration = try SessionScope.duration(configured: options.durationSeconds, now: now, taskExpiry: context.taskExpiry, provider: name)
         let token = try readToken()
-        var parameters: [(String, String)] = [
+        let parameters: [(String, String)] = [
             ("RoleArn", options.roleArn),
             ("RoleSessionName", options.sessionName ?? SessionScope.sessionName(agentId: context.agentId, taskId: context.taskId)),
             ("WebIdentityToken", token),
             ("DurationSeconds", String(duration)),
         ]
-        if let policy = try context.sessionPolicy?(2048) { parameters.append(("Policy", policy)) }
-        return try sts.credentials(action: "AssumeRoleWithWebIdentity", parameters: parameters, signWith: nil, now: now)
+        return try sts.credentials(action: "AssumeRoleWithWebIdentity", parameters: parameters, sessionPolicy: context.sessionPolicy,
+                                   signWith: nil, now: now)
     }
 
     private func readToken() throws(BrokerError) -> String {

@@ -35,15 +35,16 @@ struct BrokerCredentialSourceTests {
     }
 
     @Test func shortSessionsRefreshAtTwoThirdsOfTheirLifetime() throws {
-        let provider = FakeProvider(lifetime: 900)
+        // 600 s: five minutes ahead would be halfway; two thirds is 400 s in.
+        let provider = FakeProvider(lifetime: 600)
         let cache = source(provider)
         let start = clock.now
         try cache.refreshNow()
-        #expect(cache.nextRefresh == start.addingTimeInterval(600))
-        clock.advance(to: 599, from: start)
+        #expect(cache.nextRefresh == start.addingTimeInterval(400))
+        clock.advance(to: 399, from: start)
         cache.refreshIfDue()
         #expect(provider.fetches == 1)
-        clock.advance(to: 600, from: start)
+        clock.advance(to: 400, from: start)
         cache.refreshIfDue()
         #expect(provider.fetches == 2)
     }
@@ -162,3 +163,4 @@ struct BrokerCredentialSourceTests {
         #expect(provider.fetches <= stoppedAt + 1)
     }
 }
+

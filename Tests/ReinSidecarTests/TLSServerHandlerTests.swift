@@ -38,6 +38,9 @@ struct TLSServerHandlerTests {
             client = try MemoryTLSClient(caPEM: authority.certificatePEM, serverName: serverName)
         }
 
+        /// Runs the deferred handler removal, or the pipeline (and the engine) would leak.
+        deinit { _ = try? channel.finish(acceptAlreadyClosed: true) }
+
         /// Moves bytes both ways until nothing moves; rethrows an error the server fired.
         func pump() throws {
             for _ in 0..<10 {

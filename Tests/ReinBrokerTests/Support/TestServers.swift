@@ -51,7 +51,8 @@ final class MetadataServer: @unchecked Sendable {
 
     func stop() {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
+        // SIGKILL: a child may inherit a signal mask that blocks SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
@@ -114,7 +115,7 @@ enum Moto {
         let pid = process.processIdentifier
         pids.withLock { $0.append(pid) }
         atexit {
-            for pid in Moto.pids.withLock({ $0 }) { kill(pid, SIGTERM) }
+            for pid in Moto.pids.withLock({ $0 }) { kill(pid, SIGKILL) }
         }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
@@ -124,7 +125,7 @@ enum Moto {
             guard process.isRunning else { break }
             usleep(100_000)
         }
-        kill(pid, SIGTERM)
+        kill(pid, SIGKILL)
         return .failure(TestServerError(description: "moto_server did not answer GET /moto-api/ on port \(port)"))
     }
 
