@@ -38,3 +38,41 @@ struct JSONLAuditSinkTests {
         #expect(AuditRecord.timestamp(Date(timeIntervalSince1970: 1_795_000_000.1234)) == "2026-11-18T11:06:40.123Z")
     }
 }
+
+struct AuditRecordJSONTests {
+    @Test func handWrittenLineMatchesWhatJSONDecoderReadsBack() throws {
+        var r = AuditRecord(recordId: "id-1", time: "2026-11-29T00:00:00.000Z", sidecarId: "sc", via: "proxy", decision: "deny")
+        r.agentId = "agent \"quoted\" \\ back"
+        r.userAgent = "ua\nwith\tcontrol\u{01}"
+        r.grants = [.init(action: "s3:GetObject", resources: ["arn:aws:s3:::b/k", "arn:aws:s3:::b/ü"])]
+        r.upstreamStatus = 403
+        r.latency = AuditRecord.Latency(verifyMs: 0.0123, decideMs: 1.5, upstreamMs: nil, totalMs: 12.3456)
+        r.bytesIn = 42
+        let line = try r.jsonLine()
+        #expect(line.last == UInt8(ascii: "\n"))
+        let decoded = try JSONDecoder().decode(AuditRecord.self, from: Data(line.dropLast()))
+        #expect(decoded.agentId == r.agentId && decoded.userAgent == r.userAgent && decoded.grants == r.grants)
+        #expect(decoded.upstreamStatus == 403 && decoded.bytesIn == 42 && decoded.forwarded == false)
+        #expect(decoded.latency.verifyMs == 0.012 && decoded.latency.totalMs == 12.346 && decoded.latency.upstreamMs == nil)
+        let text = String(decoding: line, as: UTF8.self)
+        #expect(!text.contains("upstream_host") && !text.contains("\"upstream_ms\""))
+        // Keys come out sorted, as the JSON Lines consumers diff them.
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]).keys.sorted()
+        let order = keys.compactMap { text.range(of: "\"\($0)\":")?.lowerBound }
+        #expect(order == order.sorted())
+    }
+}
+
+struct AuditRecordIdTests {
+    @Test func recordIdsAreVersion4UUIDs() throws {
+        var seen = Set<String>()
+        for _ in 0..<1000 {
+            let id = AuditRecord.newRecordId()
+            let uuid = try #require(UUID(uuidString: id))
+            #expect(id == uuid.uuidString.lowercased())
+            #expect(Array(id)[14] == "4" && "89ab".contains(Array(id)[19]))
+            seen.insert(id)
+        }
+        #expect(seen.count == 1000)
+    }
+}

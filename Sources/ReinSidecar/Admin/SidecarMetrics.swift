@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The sidecar's Prometheus metrics, served on the admin listener.
 ///
@@ -8,12 +9,25 @@ import Prometheus
 /// from free agent input), so the series count stays finite.
 public final class SidecarMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    private let latencyBuckets: [Double] = [
+    private let latencyBuckets: [Double] = SidecarMetrics.buckets
+    static let buckets: [Double] = [
         0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
     ]
 
+    /// Counters by label set, so the hot path does one dictionary lookup
+    /// instead of re-validating the metric name and labels per request.
+    private let requestCounters = Mutex<[String: Counter]>([:])
+    private let phaseHistograms: [String: ValueHistogram]
+
     public init() {
         registry = PrometheusCollectorRegistry()
+        var phases: [String: ValueHistogram] = [:]
+        let descriptor = MetricNameDescriptor(namespace: "rein", metricName: "request_phase_duration", unitName: "seconds",
+                                              helpText: "Latency of each request phase.")
+        for phase in ["verify", "decide", "upstream", "total"] {
+            phases[phase] = registry.makeValueHistogram(descriptor: descriptor, labels: [("phase", phase)], buckets: latencyBuckets)
+        }
+        phaseHistograms = phases
     }
 
     private func descriptor(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
@@ -22,18 +36,21 @@ public final class SidecarMetrics: Sendable {
 
     /// One finished request.
     public func request(decision: String, service: String?, action: String?) {
-        registry.makeCounter(
-            descriptor: descriptor("requests", unit: "total", help: "Agent requests by decision, service and IAM action."),
-            labels: [("decision", decision), ("service", service ?? "unknown"), ("action", action ?? "unknown")]
-        ).increment()
+        let key = "\(decision)|\(service ?? "")|\(action ?? "")"
+        let counter = requestCounters.withLock { cache -> Counter in
+            if let c = cache[key] { return c }
+            let c = registry.makeCounter(
+                descriptor: descriptor("requests", unit: "total", help: "Agent requests by decision, service and IAM action."),
+                labels: [("decision", decision), ("service", service ?? "unknown"), ("action", action ?? "unknown")])
+            cache[key] = c
+            return c
+        }
+        counter.increment()
     }
 
     /// A phase's latency: verify, decide, upstream or total.
     public func latency(phase: String, seconds: Double) {
-        registry.makeValueHistogram(
-            descriptor: descriptor("request_phase_duration", unit: "seconds", help: "Latency of each request phase."),
-            labels: [("phase", phase)], buckets: latencyBuckets
-        ).record(seconds)
+        phaseHistograms[phase]?.record(seconds)
     }
 
     /// An upstream transfer that failed before a complete response.

@@ -14,8 +14,10 @@ extension RequestGate {
     /// works out where it goes: the catalog's endpoint for the verified
     /// service and region, or the configured override. Never the agent's Host.
     func plan(head: AgentRequestHead, signable: SignableRequest, verified: VerifiedRequest, body: [UInt8]?, now: Int64,
-              facts: GateFacts, style: ErrorStyle, requestId: String) -> GateOutcome {
+              facts: GateFacts, requestId: String) -> GateOutcome {
         var facts = facts
+        let catalog = self.catalog
+        var style: ErrorStyle { ErrorStyle.guess(head: head, catalog: catalog) }
         func reject(_ code: String, _ status: Int, _ message: String) -> GateOutcome {
             facts.errorCode = code
             facts.reason = message

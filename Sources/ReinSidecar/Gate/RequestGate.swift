@@ -57,7 +57,14 @@ public struct RequestGate: Sendable {
     /// read the body and call again with it.
     public func decide(_ head: AgentRequestHead, body: [UInt8]?, now: Int64, requestId: String) -> GateOutcome {
         var facts = GateFacts()
-        let style = ErrorStyle.guess(head: head, catalog: catalog)
+        // Only an error answer needs the error style; working it out costs a header parse.
+        var styleCache: ErrorStyle?
+        var style: ErrorStyle {
+            if let styleCache { return styleCache }
+            let s = ErrorStyle.guess(head: head, catalog: catalog)
+            styleCache = s
+            return s
+        }
         func reject(_ code: String, _ status: Int, _ message: String, decision: String = "error") -> GateOutcome {
             facts.decision = decision
             facts.errorCode = AWSErrorResponse.bareCode(code)
@@ -161,7 +168,7 @@ public struct RequestGate: Sendable {
 
         // 4. Re-sign with broker credentials and plan the forward.
         return plan(head: head, signable: signable, verified: verified, body: body, now: now, facts: facts,
-                    style: style, requestId: requestId)
+                    requestId: requestId)
     }
 
     /// Finishes an approved hold: the same checks already passed, so re-sign and forward.
@@ -178,7 +185,7 @@ public struct RequestGate: Sendable {
             return .reject(Rejection(response: style.error(code: "RequestExpired", status: 403, message: "the held request no longer verifies; retry it", requestId: requestId)), facts)
         }
         facts.decision = "hold-approved"
-        return plan(head: head, signable: signable, verified: verified, body: body, now: now, facts: facts, style: style, requestId: requestId)
+        return plan(head: head, signable: signable, verified: verified, body: body, now: now, facts: facts, requestId: requestId)
     }
 
     static func isPresigned(_ request: SignableRequest) -> Bool {

@@ -155,8 +155,15 @@ extension AgentHTTPHandler {
     func upstreamBody(_ flight: Flight, bytes: [UInt8]) {
         guard let context, case .forwarding(let current) = state, current === flight else { return }
         flight.bytesOut += Int64(bytes.count)
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
-        if !context.channel.isWritable, !flight.responsePaused {
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+    }
+
+    /// After a batch of upstream events: one flush, and pause the upstream
+    /// while the agent's socket is full.
+    func upstreamDrained(_ flight: Flight) {
+        guard let context else { return }
+        context.flush()
+        if case .forwarding(let current) = state, current === flight, !context.channel.isWritable, !flight.responsePaused {
             flight.responsePaused = true
             flight.exchange?.pauseResponse()
         }
@@ -239,7 +246,7 @@ extension AgentHTTPHandler {
     func auditRecord(_ flight: Flight) -> AuditRecord {
         let f = flight.facts
         let policy = services.gate.policy.current.document
-        var r = AuditRecord(recordId: UUID().uuidString.lowercased(), time: AuditRecord.timestamp(services.clock()),
+        var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(services.clock()),
                             sidecarId: services.configuration.sidecarId, via: flight.head.via.auditName, decision: f.decision)
         r.agentId = policy.agent.id
         r.taskId = policy.task.id

@@ -121,7 +121,7 @@ final class ProxySupport: Sendable {
     }
 
     private func audit(decision: String, host: String, port: Int, client: String?, reason: String, on loop: any EventLoop) {
-        var r = AuditRecord(recordId: UUID().uuidString.lowercased(), time: AuditRecord.timestamp(services.clock()),
+        var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(services.clock()),
                             sidecarId: services.configuration.sidecarId, via: "tunnel", decision: decision)
         let policy = services.gate.policy.current.document
         r.agentId = policy.agent.id
