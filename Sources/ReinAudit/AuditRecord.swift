@@ -52,8 +52,9 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     public var region: String?
     public var operation: String?
     public var grants: [Grant]
-    /// allow, deny, error; in observe mode a would-be denial is `deny` with
-    /// `forwarded` true and mode `observe`.
+    /// allow, deny, hold, hold-approved, error; in observe and learn modes a
+    /// call enforce mode would refuse is `would-deny` (or `would-hold`) with
+    /// `forwarded` true, which `rein policy suggest` reads as observed need.
     public var decision: String
     public var statementId: String?
     public var reason: String?

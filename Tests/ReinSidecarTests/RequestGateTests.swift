@@ -213,7 +213,7 @@ struct RequestGateTests {
             Issue.record("observe mode forwards")
             return
         }
-        #expect(facts.decision == "deny" && facts.mode == .observe)
+        #expect(facts.decision == "would-deny" && facts.mode == .observe)
     }
 
     @Test func policyModeMayBeNarrowerThanTheSidecarsNeverWider() throws {

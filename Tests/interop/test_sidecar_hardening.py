@@ -300,3 +300,89 @@ broker: {{provider: imds, imds_endpoint: 'http://127.0.0.1:9'}}
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_passthrough_hosts_are_tunnelled_blind_and_audited(rein_bin, moto):
+    import threading
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+
+    def echo():
+        conn, _ = server.accept()
+        with conn:
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    break
+                conn.sendall(data.upper())
+
+    threading.Thread(target=echo, daemon=True).start()
+    s = Sidecar(rein_bin, moto.url, POLICY, extra_config="proxy:\n  passthrough: [127.0.0.1]")
+    try:
+        c = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+        c.sendall(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += c.recv(1024)
+        assert status_of(head) == 200
+        c.sendall(b"not inspected")
+        got = b""
+        while len(got) < len(b"not inspected"):
+            got += c.recv(1024)
+        assert got == b"NOT INSPECTED"
+        c.close()
+        records = [r for r in s.wait_audit(1) if r["via"] == "tunnel"]
+        assert records and records[-1]["decision"] == "allow" and records[-1]["upstream_host"] == f"127.0.0.1:{port}"
+        assert "not inspected" in records[-1]["reason"]
+    finally:
+        s.stop()
+        server.close()
+
+
+def test_sigterm_drains_requests_in_flight(rein_bin):
+    """A call in flight when SIGTERM arrives completes, and is audited, before the sidecar exits."""
+    import http.server
+    import signal
+    import threading
+    import boto3
+    from botocore.config import Config
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            time.sleep(1.5)
+            body = b"<ListBucketResult><Name>hard</Name></ListBucketResult>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("x-amz-request-id", "SLOWREQUEST")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    s = Sidecar(rein_bin, f"http://127.0.0.1:{upstream.server_address[1]}", POLICY)
+    try:
+        creds = s.credentials()
+        s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=s.url, aws_access_key_id=creds["AccessKeyId"],
+                          aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["Token"],
+                          config=Config(retries={"max_attempts": 1}))
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=s3.list_objects_v2(Bucket="hard")))
+        t.start()
+        time.sleep(0.5)
+        s.proc.send_signal(signal.SIGTERM)
+        t.join(timeout=10)
+        assert result["r"]["ResponseMetadata"]["HTTPStatusCode"] == 200
+        assert s.proc.wait(timeout=15) == 0
+        records = s.audit()
+        assert records[-1]["aws_request_id"] == "SLOWREQUEST" and records[-1]["upstream_status"] == 200
+    finally:
+        s.stop()
+        upstream.shutdown()

@@ -145,8 +145,9 @@ public struct RequestGate: Sendable {
         case (.allow, _):
             facts.decision = "allow"
         case (_, .observe), (_, .learn):
-            // Observe logs the would-be denial; learn records for `rein policy suggest`. Both forward.
-            facts.decision = decision.effect == .hold ? "hold" : "deny"
+            // Observe logs the would-be denial; learn records for `rein policy suggest`. Both forward,
+            // and the record says what enforce mode would have done.
+            facts.decision = decision.effect == .hold ? "would-hold" : "would-deny"
         case (.hold, .enforce):
             facts.decision = "hold"
             let hold = HoldRequest(agentId: document.agent.id, taskId: document.task.id,

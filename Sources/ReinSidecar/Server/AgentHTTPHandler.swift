@@ -130,7 +130,8 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let head = AgentRequestHead(method: http.method.rawValue, target: http.uri,
                                     headers: http.headers.map { HTTPHeader($0.name, $0.value) },
                                     clientAddress: clientAddress, via: via)
-        let flight = Flight(http: http, head: head, requestId: SidecarServices.newRequestId(), started: DispatchTime.now().uptimeNanoseconds)
+        let flight = Flight(http: http, head: head, requestId: SidecarServices.newRequestId(), started: DispatchTime.now().uptimeNanoseconds,
+                            inFlight: services.inFlight)
         flight.expectsContinue = http.headers["expect"].contains { $0.lowercased() == "100-continue" }
 
         if let problem = Self.framingProblem(http.headers) {

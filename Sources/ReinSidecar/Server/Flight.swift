@@ -1,4 +1,5 @@
 import NIOHTTP1
+import Synchronization
 import ReinUpstream
 
 /// One request on its way through the sidecar: what the gate found, the
@@ -29,10 +30,25 @@ final class Flight {
     var failedLocally = false
     var finished = false
 
-    init(http: HTTPRequestHead, head: AgentRequestHead, requestId: String, started: UInt64) {
+    /// Counts this request as in flight until it is released (graceful shutdown waits for zero).
+    private let inFlight: InFlightCounter?
+
+    init(http: HTTPRequestHead, head: AgentRequestHead, requestId: String, started: UInt64, inFlight: InFlightCounter? = nil) {
         self.http = http
         self.head = head
         self.requestId = requestId
         self.started = started
+        self.inFlight = inFlight
+        inFlight?.enter()
     }
+
+    deinit { inFlight?.leave() }
+}
+
+/// The number of requests between head and release, for draining on SIGTERM.
+final class InFlightCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    func enter() { count.wrappingAdd(1, ordering: .relaxed) }
+    func leave() { count.wrappingSubtract(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
 }

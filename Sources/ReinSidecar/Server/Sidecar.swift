@@ -55,8 +55,17 @@ public final class Sidecar: Sendable {
     }
 
     /// Stops accepting, lets in-flight exchanges end, and releases resources.
-    public func shutdown(channels: [any Channel]) async {
+    /// Stops accepting, waits up to `grace` for requests in flight to finish
+    /// (their audit records written), then stops the engine and flushes the audit log.
+    public func shutdown(channels: [any Channel], grace: Duration = .seconds(10)) async {
         for c in channels { try? await c.close() }
+        let deadline = ContinuousClock.now + grace
+        while services.inFlight.value > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if services.inFlight.value > 0 {
+            services.logger.warning("shutting down with requests still in flight", metadata: ["requests.in_flight": "\(services.inFlight.value)"])
+        }
         services.upstream.shutdown()
         services.audit.close()
         try? await services.blockingPool.shutdownGracefully()

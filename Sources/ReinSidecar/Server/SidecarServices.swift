@@ -21,6 +21,7 @@ public final class SidecarServices: Sendable {
     public let blockingPool: NIOThreadPool
     public let clock: @Sendable () -> Date
     private let openConnections = Atomic<Int>(0)
+    let inFlight = InFlightCounter()
     private let auditFailed = Atomic<Bool>(false)
 
     public init(configuration: SidecarConfiguration, gate: RequestGate, upstream: UpstreamEngine, audit: any AuditSink,
