@@ -64,12 +64,15 @@ public final class EndpointResolver: Sendable {
         let global: String?
         let endpoints: [String: RegionEndpoint]?
         let hostname: String?
+        /// The legacy (sslCommonName) host template SDKs may still send.
+        let legacy: String?
     }
 
     struct RegionEndpoint: Decodable, Sendable {
         let h: String?
         let cs: CredentialScope?
         let v: [String: String]?
+        let l: String?
 
         struct CredentialScope: Decodable, Sendable {
             let region: String?
@@ -133,6 +136,16 @@ public final class EndpointResolver: Sendable {
             throw ResolveError(message: "refusing the generated upstream host '\(host.prefix(120))'")
         }
         return Endpoint(host: host, signingRegion: signingRegion, partition: partition.partition)
+    }
+
+    /// The legacy host name of a service in a region (`queue.amazonaws.com`
+    /// for SQS in us-east-1), which SDKs still send. A request naming it is
+    /// accepted as naming the service; it is never chosen as the upstream.
+    public func legacyHost(endpointPrefix: String, region: String) -> String? {
+        guard Self.isSafeLabel(region), let partition = partition(of: region),
+              let service = partition.services[endpointPrefix] else { return nil }
+        guard let template = service.endpoints?[region]?.l ?? service.legacy else { return nil }
+        return Self.fill(template, service: endpointPrefix, region: region, dnsSuffix: partition.dnsSuffix).lowercased()
     }
 
     static func fill(_ template: String, service: String, region: String, dnsSuffix: String) -> String {

@@ -3,8 +3,13 @@
 /// service endpoint, or the request is unknown. Hosts outside AWS (endpoint
 /// overrides such as 127.0.0.1) carry no service information and pass.
 enum HostCheck {
-    static func check(host: String?, service: ServiceModel, region: String, s3: S3Addressing?) -> UnknownReason? {
+    static func check(host: String?, service: ServiceModel, region: String, s3: S3Addressing?,
+                      resolver: EndpointResolver? = nil) -> UnknownReason? {
         guard let host, let suffix = S3Addressing.awsSuffix(host) else { return nil }
+        if let resolver, let legacy = resolver.legacyHost(endpointPrefix: service.endpointPrefix, region: region),
+           host.lowercased() == legacy {
+            return nil
+        }
         if let s3 {
             if let hostRegion = s3.hostRegion, hostRegion != region, hostRegion != "us-east-1" || region != "us-east-1" {
                 return UnknownReason(.hostMismatch, "Host \(host) names region \(hostRegion) but the request is signed for \(region)")

@@ -8,11 +8,14 @@ public struct RequestAnalyzer: Sendable {
     /// The broker's AWS account, used in every ARN the request does not name itself.
     public let accountId: String
     public let maxResources: Int
+    /// Endpoint data, so that legacy host names (`queue.amazonaws.com`) are recognised.
+    public let resolver: EndpointResolver?
 
-    public init(catalog: ServiceCatalog, accountId: String, maxResources: Int = 1000) {
+    public init(catalog: ServiceCatalog, accountId: String, maxResources: Int = 1000, resolver: EndpointResolver? = nil) {
         self.catalog = catalog
         self.accountId = accountId
         self.maxResources = maxResources
+        self.resolver = resolver
     }
 
     public func analyze(_ request: CatalogRequest) -> CatalogVerdict {
@@ -39,7 +42,7 @@ public struct RequestAnalyzer: Sendable {
             throw UnknownReason(.unknownService, "no AWS service signs requests as '\(request.scope.service)'")
         }
         let route = try OperationRouter().route(request, candidates: candidates)
-        if let mismatch = HostCheck.check(host: request.host, service: route.service, region: request.scope.region, s3: route.s3) {
+        if let mismatch = HostCheck.check(host: request.host, service: route.service, region: request.scope.region, s3: route.s3, resolver: resolver) {
             throw mismatch
         }
         var inputs = RequestInputs(request: request, operation: route.operation, protocol: route.protocol,

@@ -49,7 +49,7 @@ struct CatalogExplainCommand: ParsableCommand {
         }
         let catalog = try ServiceCatalog.bundled()
         let body: CatalogRequest.Body = raw.body.count <= maxBody ? .bytes(raw.body) : .notBuffered
-        let verdict = RequestAnalyzer(catalog: catalog, accountId: account)
+        let verdict = RequestAnalyzer(catalog: catalog, accountId: account, resolver: try? EndpointResolver.bundled())
             .analyze(CatalogRequest(raw.request, body: body, scope: scope))
         let report = CatalogExplanation(verdict, scope: scope)
         print(json ? try JSONOutput.encode(report) : report.text)

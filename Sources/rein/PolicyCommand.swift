@@ -115,7 +115,7 @@ struct PolicyExplainCommand: ParsableCommand {
             do { scope = try SigV4Authorization.parse(raw.request).scope } catch { throw ValidationError("no SigV4 scope: \(error.message)") }
             requestRegion = region ?? scope.region
             let catalogRequest = CatalogRequest(raw.request, body: .bytes(raw.body), scope: scope)
-            verdict = RequestAnalyzer(catalog: try ServiceCatalog.bundled(), accountId: account).analyze(catalogRequest)
+            verdict = RequestAnalyzer(catalog: try ServiceCatalog.bundled(), accountId: account, resolver: try? EndpointResolver.bundled()).analyze(catalogRequest)
             for (key, name) in [("s3:prefix", "prefix"), ("s3:max-keys", "max-keys"), ("s3:delimiter", "delimiter")] where extra[key] == nil {
                 if let value = raw.request.queryParameters.first(where: { $0.key == name })?.value { extra[key] = [value] }
             }

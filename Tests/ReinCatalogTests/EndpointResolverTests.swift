@@ -41,3 +41,13 @@ struct EndpointResolverTests {
         #expect(e.host == "sqs.eu-north-9.amazonaws.com" && e.partition == "aws")
     }
 }
+
+struct LegacyHostTests {
+    @Test func sqsLegacyQueueHostsAreKnownButNeverTheUpstream() throws {
+        let resolver = try EndpointResolver.bundled()
+        #expect(resolver.legacyHost(endpointPrefix: "sqs", region: "us-east-1") == "queue.amazonaws.com")
+        #expect(resolver.legacyHost(endpointPrefix: "sqs", region: "eu-west-1") == "eu-west-1.queue.amazonaws.com")
+        #expect(resolver.legacyHost(endpointPrefix: "dynamodb", region: "us-east-1") == nil)
+        #expect(try resolver.resolve(endpointPrefix: "sqs", region: "us-east-1").host == "sqs.us-east-1.amazonaws.com")
+    }
+}

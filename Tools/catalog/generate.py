@@ -476,6 +476,8 @@ def generate_endpoints():
                     e["h"] = ep["hostname"]
                 if "credentialScope" in ep:
                     e["cs"] = ep["credentialScope"]
+                if "sslCommonName" in ep:
+                    e["l"] = ep["sslCommonName"]
                 vs = {"+".join(sorted(v["tags"])): v["hostname"] for v in ep.get("variants", []) if "hostname" in v}
                 if vs:
                     e["v"] = dict(sorted(vs.items()))
@@ -485,6 +487,10 @@ def generate_endpoints():
                 entry["endpoints"] = eps
             if "defaults" in svc and "hostname" in svc["defaults"]:
                 entry["hostname"] = svc["defaults"]["hostname"]
+            # Legacy names SDKs still send (queue.amazonaws.com for SQS):
+            # accepted as a request's Host, never chosen as the upstream.
+            if "defaults" in svc and "sslCommonName" in svc["defaults"]:
+                entry["legacy"] = svc["defaults"]["sslCommonName"]
             if entry:
                 services[name] = entry
         partitions.append({

@@ -47,7 +47,7 @@ public struct RequestGate: Sendable {
         verifier = SigV4Verifier(credentials: credentials, allowedClockSkew: clockSkew)
         signer = SigV4Signer()
         self.catalog = catalog
-        analyzer = RequestAnalyzer(catalog: catalog, accountId: settings.accountId)
+        analyzer = RequestAnalyzer(catalog: catalog, accountId: settings.accountId, resolver: resolver)
         self.resolver = resolver
         self.policy = policy
         self.broker = broker
