@@ -299,6 +299,10 @@ def build_service(service, model, iam, overrides_all):
     protocols = meta.get("protocols") or [meta["protocol"]]
     protocols = sorted(protocols, key=lambda p: BOTOCORE_PROTOCOL_PREFERENCE.index(p)
                        if p in BOTOCORE_PROTOCOL_PREFERENCE else 99)
+    # Services that moved from query to JSON (SQS, CloudWatch) still accept
+    # query requests, which older SDKs (AWS CLI v2.9, Go v1) send: route them too.
+    if "awsQueryCompatible" in meta and "query" not in protocols:
+        protocols = protocols + ["query"]
     op_names = sorted(model["operations"])
     prefix = choose_iam_prefix(service, meta, op_names, iam, svc_over)
     link_index = doc_link_index(iam[prefix]["privileges"], svc_over.get("iam_links") == "control") if prefix else {}

@@ -33,8 +33,14 @@ struct ErrorStyle: Sendable {
     static func guess(head: AgentRequestHead, catalog: ServiceCatalog) -> ErrorStyle {
         let signing = credentialService(head) ?? "s3"
         let model = catalog.services(signingName: signing).first
-        return ErrorStyle(awsProtocol: model?.protocols.first ?? (signing == "s3" ? .restXML : .query),
-                          signingName: signing, service: model?.name, jsonVersion: model?.jsonVersion)
+        var proto = model?.protocols.first ?? (signing == "s3" ? .restXML : .query)
+        // A query-compatible JSON service (SQS) answers a query request in query's XML.
+        if let model, model.protocols.contains(.query), proto != .query, head.firstValue("x-amz-target") == nil,
+           (head.firstValue("content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") ?? false)
+            || head.target.contains("Action=") {
+            proto = .query
+        }
+        return ErrorStyle(awsProtocol: proto, signingName: signing, service: model?.name, jsonVersion: model?.jsonVersion)
     }
 
     /// The service from `Credential=AK/date/region/service/aws4_request`, unverified:
