@@ -22,3 +22,7 @@ def rein_bin():
         subprocess.run(["swift", "build", "--product", "rein"], cwd=REPO, check=True)
     assert path.is_file(), f"{path} missing after swift build"
     return str(path)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long-running test (e.g. 1 GiB streaming); runs by default, deselect with -m 'not slow'")

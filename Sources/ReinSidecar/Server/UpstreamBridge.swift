@@ -17,10 +17,20 @@ final class UpstreamBridge: UpstreamDelegate {
         case finished(Result<UpstreamTimings, UpstreamError>)
     }
 
+    /// Response bytes allowed to wait for the event loop before libcurl is paused.
+    static let queueLimit = 1 << 20
+
+    private struct Pending {
+        var events: [Event] = []
+        var bytes = 0
+        /// libcurl was paused here because the queue grew past the limit.
+        var pausedForQueue = false
+    }
+
     let handler: NIOLoopBound<AgentHTTPHandler>
     let flight: NIOLoopBound<Flight>
     let eventLoop: any EventLoop
-    private let pending = Mutex<UnsafeTransfer<[Event]>>(UnsafeTransfer([]))
+    private let pending = Mutex<UnsafeTransfer<Pending>>(UnsafeTransfer(Pending()))
 
     init(handler: NIOLoopBound<AgentHTTPHandler>, flight: NIOLoopBound<Flight>, eventLoop: any EventLoop) {
         self.handler = handler
@@ -28,21 +38,31 @@ final class UpstreamBridge: UpstreamDelegate {
         self.eventLoop = eventLoop
     }
 
-    private func push(_ event: Event) {
-        let first = pending.withLock { queue -> Bool in
-            var events = queue.value
-            events.append(event)
-            queue = UnsafeTransfer(events)
-            return events.count == 1
+    /// Queues an event; the first one of a batch schedules the drain. A body
+    /// that outruns the event loop pauses libcurl here, on the curl thread,
+    /// so the queue (and the sidecar's memory) stays bounded.
+    private func push(_ event: Event, exchange: UpstreamExchange) {
+        let (first, pause) = pending.withLock { box -> (Bool, Bool) in
+            var p = box.value
+            p.events.append(event)
+            if case .body(let bytes) = event { p.bytes += bytes.count }
+            var pause = false
+            if p.bytes > Self.queueLimit, !p.pausedForQueue {
+                p.pausedForQueue = true
+                pause = true
+            }
+            box = UnsafeTransfer(p)
+            return (p.events.count == 1, pause)
         }
+        if pause { exchange.pauseResponse() }
         if first { eventLoop.execute { self.drain() } }
     }
 
     private func drain() {
-        let events = pending.withLock { queue -> [Event] in
-            let events = queue.value
-            queue = UnsafeTransfer([])
-            return events
+        let (events, wasPaused) = pending.withLock { box -> ([Event], Bool) in
+            let p = box.value
+            box = UnsafeTransfer(Pending())
+            return (p.events, p.pausedForQueue)
         }
         let handler = self.handler.value
         let flight = self.flight.value
@@ -55,18 +75,21 @@ final class UpstreamBridge: UpstreamDelegate {
             }
         }
         handler.upstreamDrained(flight)
+        // Paused for the queue: resume now that it is empty, unless the agent's
+        // socket is full (then the handler resumes when it drains).
+        if wasPaused, !flight.responsePaused { flight.exchange?.resumeResponse() }
     }
 
     func didReceiveHead(_ exchange: UpstreamExchange, status: Int, headers: [(name: String, value: String)]) {
-        push(.head(status, headers))
+        push(.head(status, headers), exchange: exchange)
     }
 
-    func didReceiveBody(_ exchange: UpstreamExchange, bytes: [UInt8]) { push(.body(bytes)) }
+    func didReceiveBody(_ exchange: UpstreamExchange, bytes: [UInt8]) { push(.body(bytes), exchange: exchange) }
 
-    func upstreamCanAcceptMoreBody(_ exchange: UpstreamExchange) { push(.canAcceptMore) }
+    func upstreamCanAcceptMoreBody(_ exchange: UpstreamExchange) { push(.canAcceptMore, exchange: exchange) }
 
     func didFinish(_ exchange: UpstreamExchange, result: Result<UpstreamTimings, UpstreamError>) {
-        push(.finished(result))
+        push(.finished(result), exchange: exchange)
     }
 }
 
