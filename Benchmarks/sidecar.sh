@@ -246,3 +246,16 @@ done
 
 mkdir -p Benchmarks/results
 python3 "$here/report.py" "$work/runs.tsv" "$work/info" | tee Benchmarks/results/sidecar.md
+
+# The README carries the latest table between its markers.
+python3 - README.md Benchmarks/results/sidecar.md <<'PY'
+import sys
+readme, table = sys.argv[1], open(sys.argv[2]).read().strip()
+text = open(readme).read()
+start, end = "<!-- sidecar-bench:start -->", "<!-- sidecar-bench:end -->"
+if start in text and end in text:
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    open(readme, "w").write(f"{head}{start}\n{table}\n{end}{tail}")
+    print("sidecar bench: README table updated", file=sys.stderr)
+PY
