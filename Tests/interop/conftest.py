@@ -26,3 +26,12 @@ def rein_bin():
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running test (e.g. 1 GiB streaming); runs by default, deselect with -m 'not slow'")
+
+
+@pytest.fixture(scope="module")
+def moto():
+    """One moto_server per test module, stopped by PID at the module's end."""
+    from sidecar_harness import Moto
+    m = Moto()
+    yield m
+    m.stop()

@@ -155,6 +155,21 @@ audit:
             env["AWS_ENDPOINT_URL"] = self.url
         return env
 
+    def agent_session(self, proxy=False):
+        """A boto3 session configured only through the environment an agent
+        gets; its credentials are fetched now, while that environment is set."""
+        import boto3
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(self.agent_env(proxy=proxy))
+        try:
+            session = boto3.session.Session()
+            session.get_credentials().get_frozen_credentials()
+            return session
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
     def credentials(self):
         """The agent session credentials, fetched as an SDK would."""
         token = Path(self.token_file).read_text().strip()

@@ -13,7 +13,7 @@ import botocore
 import pytest
 from botocore.config import Config
 
-from sidecar_harness import ACCOUNT, Moto, Sidecar
+from sidecar_harness import ACCOUNT, Sidecar
 
 POLICY = f"""
 apiVersion: rein.dev/v1alpha1
@@ -59,13 +59,6 @@ statements:
 
 
 @pytest.fixture(scope="module")
-def moto():
-    m = Moto()
-    yield m
-    m.stop()
-
-
-@pytest.fixture(scope="module")
 def sidecar(rein_bin, moto):
     s = Sidecar(rein_bin, moto.url, POLICY)
     yield s
@@ -73,19 +66,7 @@ def sidecar(rein_bin, moto):
 
 
 def agent_session(sidecar):
-    """A boto3 session configured only through the environment an agent gets."""
-    env = sidecar.agent_env()
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        session = boto3.session.Session()
-        # Resolve credentials now (container provider), while the env is set.
-        session.get_credentials().get_frozen_credentials()
-        return session
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    return sidecar.agent_session()
 
 
 def client(sidecar, service, **kw):

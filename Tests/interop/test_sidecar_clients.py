@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from client_support import Tally, client_env, denied, ok, random_file, run, sha256_file
-from sidecar_harness import ACCOUNT, Moto, Sidecar, clean_env
+from sidecar_harness import ACCOUNT, Sidecar, clean_env
 
 POLICY = f"""
 apiVersion: rein.dev/v1alpha1
@@ -79,13 +79,6 @@ statements:
 MODES = ["endpoint", "proxy"]
 CLI_FLAVOURS = ["v1-endpoint", "v1-proxy", "v2-endpoint", "v2-proxy"]
 CLI_V2 = "/usr/bin/aws"  # Debian's awscli (v2); a pip `aws` (v1) may come first on PATH
-
-
-@pytest.fixture(scope="module")
-def moto():
-    m = Moto()
-    yield m
-    m.stop()
 
 
 @pytest.fixture(scope="module")

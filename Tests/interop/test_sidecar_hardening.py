@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from sidecar_harness import ACCOUNT, Moto, Sidecar
+from sidecar_harness import ACCOUNT, Sidecar
 
 POLICY = f"""
 apiVersion: rein.dev/v1alpha1
@@ -36,12 +36,9 @@ limits:
 """
 
 
-@pytest.fixture(scope="module")
-def moto():
-    m = Moto()
-    m.client("s3").create_bucket(Bucket="hard")
-    yield m
-    m.stop()
+@pytest.fixture(scope="module", autouse=True)
+def hard_bucket(moto):
+    moto.client("s3").create_bucket(Bucket="hard")
 
 
 @pytest.fixture(scope="module")

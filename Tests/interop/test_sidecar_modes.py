@@ -1,7 +1,6 @@
 """observe and learn modes: a would-be denial is forwarded and recorded;
 learn's audit trail feeds `rein policy suggest`."""
 
-import os
 import subprocess
 
 import boto3
@@ -9,7 +8,7 @@ import botocore
 import pytest
 from botocore.config import Config
 
-from sidecar_harness import Moto, Sidecar
+from sidecar_harness import Sidecar
 
 POLICY = """
 apiVersion: rein.dev/v1alpha1
@@ -25,24 +24,8 @@ statements:
 """
 
 
-@pytest.fixture(scope="module")
-def moto():
-    m = Moto()
-    yield m
-    m.stop()
-
-
 def s3_through(sidecar):
-    env = sidecar.agent_env()
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        session = boto3.session.Session()
-        session.get_credentials().get_frozen_credentials()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    session = sidecar.agent_session()
     return session.client("s3", region_name="us-east-1", endpoint_url=sidecar.url, config=Config(retries={"max_attempts": 1}))
 
 

@@ -25,7 +25,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
 from client_support import Tally, client_env, ok, random_file, run, sha256_file
-from sidecar_harness import Moto, Sidecar, clean_env
+from sidecar_harness import Sidecar, clean_env
 
 POLICY = """
 apiVersion: rein.dev/v1alpha1
@@ -45,13 +45,6 @@ BUCKET = "agent-stream"
 MB = 1_000_000
 MiB = 1 << 20
 MODES = ["endpoint", "proxy"]
-
-
-@pytest.fixture(scope="module")
-def moto():
-    m = Moto()
-    yield m
-    m.stop()
 
 
 @pytest.fixture(scope="module")
