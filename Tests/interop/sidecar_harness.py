@@ -181,7 +181,10 @@ audit:
     def audit(self):
         if not self.audit_path.exists():
             return []
-        return [json.loads(line) for line in self.audit_path.read_text().splitlines() if line.strip()]
+        text = self.audit_path.read_text()
+        # A line still being appended has no newline yet: it is not a record yet.
+        complete = text[: text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
     def wait_audit(self, count, timeout=5.0):
         deadline = time.time() + timeout
