@@ -135,3 +135,72 @@ def client_env(sidecar, tmp, proxy=False):
     env["AWS_PAGER"] = ""
     env["HOME"] = str(tmp)
     return env
+
+
+from sidecar_harness import ACCOUNT  # noqa: E402
+
+# The task policy the client tests run under: agent-*, orders-*, jobs-*,
+# alerts-* and app/* are allowed; anything else is denied.
+CLIENT_POLICY = f"""
+apiVersion: rein.dev/v1alpha1
+kind: TaskPolicy
+agent: {{id: interop-agent, owner: qa@example.com}}
+task: {{id: interop, purpose: client interop tests, notBefore: 2026-01-01T00:00:00Z, notAfter: 2027-12-31T00:00:00Z}}
+mode: enforce
+statements:
+  - id: agent-buckets
+    effect: allow
+    # s3:PutObjectAcl because rclone sends `x-amz-acl: private` on every upload.
+    actions: [s3:CreateBucket, s3:ListBucket, s3:GetObject, s3:PutObject, s3:PutObjectAcl, s3:DeleteObject,
+              s3:GetBucketLocation, s3:ListBucketMultipartUploads, s3:AbortMultipartUpload, s3:ListMultipartUploadParts]
+    resources: ["arn:aws:s3:::agent-*", "arn:aws:s3:::agent-*/*"]
+  - id: list-buckets
+    effect: allow
+    actions: [s3:ListAllMyBuckets]
+    resources: ["*"]
+  - id: orders-tables
+    effect: allow
+    actions: [dynamodb:CreateTable, dynamodb:PutItem, dynamodb:GetItem, dynamodb:DescribeTable]
+    resources: ["arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/orders-*"]
+  - id: whoami
+    effect: allow
+    actions: [sts:GetCallerIdentity]
+    resources: ["*"]
+  - id: jobs-queues
+    effect: allow
+    actions: [sqs:CreateQueue, sqs:SendMessage, sqs:ReceiveMessage, sqs:GetQueueUrl]
+    resources: ["arn:aws:sqs:us-east-1:{ACCOUNT}:jobs-*"]
+  - id: alerts-topics
+    effect: allow
+    actions: [sns:CreateTopic, sns:Publish]
+    resources: ["arn:aws:sns:us-east-1:{ACCOUNT}:alerts-*"]
+  - id: app-secrets
+    effect: allow
+    actions: [secretsmanager:CreateSecret, secretsmanager:GetSecretValue]
+    resources: ["arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:app/*"]
+  - id: report-function
+    effect: allow
+    actions: [lambda:GetFunction]
+    resources: ["arn:aws:lambda:us-east-1:{ACCOUNT}:function:report"]
+  - id: list-functions
+    effect: allow
+    actions: [lambda:ListFunctions]
+    resources: ["*"]
+  - id: iam-read
+    effect: allow
+    actions: [iam:ListUsers]
+    resources: ["*"]
+  - id: never-iam-writes
+    effect: deny
+    actions: [iam:CreateUser]
+    resources: ["*"]
+"""
+
+
+def bucket_names(moto):
+    return [b["Name"] for b in moto.client("s3").list_buckets().get("Buckets", [])]
+
+
+def moto_keys(moto, bucket):
+    listed = moto.client("s3").list_objects_v2(Bucket=bucket)
+    return {o["Key"]: (o["Size"], o["ETag"]) for o in listed.get("Contents", [])}
