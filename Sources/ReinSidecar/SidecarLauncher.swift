@@ -144,7 +144,7 @@ public enum SidecarLauncher {
             guard token.count >= 32 else { throw SidecarStartError("the agent token in \(path) is shorter than 32 characters") }
             return token
         }
-        let token = CryptoLibrary.randomBytes(count: 32).map { String(format: "%02x", $0) }.joined()
+        let token = Hex.encode(CryptoLibrary.randomBytes(count: 32))
         guard FileManager.default.createFile(atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw SidecarStartError("cannot write the agent token to \(path)")
         }

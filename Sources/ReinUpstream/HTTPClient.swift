@@ -121,14 +121,10 @@ public struct HTTPClient: Sendable {
         var code = CURLE_OK
         func set(_ c: CURLcode) { if code == CURLE_OK { code = c } }
         set(CReinCurl_setopt_string(handle, CURLOPT_URL, request.url))
-        set(CReinCurl_setopt_string(handle, CURLOPT_PROXY, ""))
-        set(CReinCurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
-        set(CReinCurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
-        set(CReinCurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        set(CurlSafety.apply(handle, caBundlePath: caBundlePath))
         set(CReinCurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, Int(request.timeout * 1000))))
         set(CReinCurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(min(request.timeout, 5) * 1000))))
         set(CReinCurl_setopt_pointer(handle, CURLOPT_HTTPHEADER, list))
-        if let ca = caBundlePath { set(CReinCurl_setopt_string(handle, CURLOPT_CAINFO, ca)) }
         set(CReinCurl_setopt_write_function(handle, responseBodyCallback))
         set(CReinCurl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
         set(CReinCurl_setopt_header_function(handle, responseHeaderCallback))
@@ -175,24 +171,17 @@ public struct HTTPClient: Sendable {
 private final class ResponseSink {
     let limit: Int
     var body: [UInt8] = []
-    var headers: [(name: String, value: String)] = []
     var overflowed = false
+    private var parser = ResponseHeadParser()
+    /// The final response's head (interim 1xx blocks are skipped by the parser).
+    private(set) var head: ResponseHeadParser.Head?
 
     init(limit: Int) { self.limit = limit }
 
-    /// Headers of the final response only (interim 100 Continue blocks reset them).
-    var finalHeaders: [(name: String, value: String)] { headers }
+    var finalHeaders: [(name: String, value: String)] { head?.headers ?? [] }
 
-    func appendHeaderLine(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("HTTP/") {
-            headers.removeAll()
-            return
-        }
-        guard let colon = trimmed.firstIndex(of: ":") else { return }
-        let name = String(trimmed[..<colon])
-        let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        headers.append((name, value))
+    func consumeHeaderLine(_ line: UnsafeRawBufferPointer) {
+        if let complete = parser.consume(line) { head = complete }
     }
 }
 
@@ -212,7 +201,6 @@ private func responseHeaderCallback(_ ptr: UnsafeMutablePointer<CChar>?, _ size:
     guard let userdata, let ptr else { return 0 }
     let sink = Unmanaged<ResponseSink>.fromOpaque(userdata).takeUnretainedValue()
     let length = size * count
-    let line = ptr.withMemoryRebound(to: UInt8.self, capacity: length) { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) }
-    sink.appendHeaderLine(line)
+    sink.consumeHeaderLine(UnsafeRawBufferPointer(start: ptr, count: length))
     return length
 }

@@ -90,18 +90,10 @@ final class UpstreamTransfer {
         var code = CURLE_OK
         func set(_ c: CURLcode) { if code == CURLE_OK { code = c } }
         set(CReinCurl_setopt_string(handle, CURLOPT_URL, request.url))
-        // Never the environment's proxy: the agent must not be able to re-route Rein.
-        set(CReinCurl_setopt_string(handle, CURLOPT_PROXY, ""))
-        set(CReinCurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
-        set(CReinCurl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
-        set(CReinCurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
-        set(CReinCurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        set(CurlSafety.apply(handle, caBundlePath: configuration.caBundlePath))
         // The path was signed as given; "/a/../b" must not become "/b".
         set(CReinCurl_setopt_long(handle, CURLOPT_PATH_AS_IS, 1))
         set(CReinCurl_setopt_long(handle, CURLOPT_HTTP_VERSION, CReinCurl_http_version_1_1()))
-        set(CReinCurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
-        set(CReinCurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
-        if let ca = configuration.caBundlePath { set(CReinCurl_setopt_string(handle, CURLOPT_CAINFO, ca)) }
         set(CReinCurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeout.curlMilliseconds))
         if let total = configuration.totalTimeout { set(CReinCurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, total.curlMilliseconds)) }
         set(CReinCurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1))

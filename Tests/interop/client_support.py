@@ -137,7 +137,9 @@ def client_env(sidecar, tmp, proxy=False):
     return env
 
 
-from sidecar_harness import ACCOUNT  # noqa: E402
+import pytest  # noqa: E402
+
+from sidecar_harness import ACCOUNT, Sidecar  # noqa: E402
 
 # The task policy the client tests run under: agent-*, orders-*, jobs-*,
 # alerts-* and app/* are allowed; anything else is denied.
@@ -204,3 +206,19 @@ def bucket_names(moto):
 def moto_keys(moto, bucket):
     listed = moto.client("s3").list_objects_v2(Bucket=bucket)
     return {o["Key"]: (o["Size"], o["ETag"]) for o in listed.get("Contents", [])}
+
+
+MODES = ["endpoint", "proxy"]
+
+
+@pytest.fixture(scope="module")
+def sidecar(rein_bin, moto):
+    """One sidecar per test module under CLIENT_POLICY."""
+    s = Sidecar(rein_bin, moto.url, CLIENT_POLICY)
+    yield s
+    s.stop()
+
+
+@pytest.fixture()
+def tmp(tmp_path):
+    return tmp_path

@@ -14,25 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from client_support import CLIENT_POLICY, Tally, bucket_names, client_env, denied, moto_keys, ok, random_file, run, sha256_file
-from sidecar_harness import ACCOUNT, Sidecar
+from client_support import Tally, bucket_names, client_env, denied, moto_keys, ok, random_file, run, sha256_file
+from client_support import sidecar, tmp  # noqa: F401  (shared pytest fixtures)
+from sidecar_harness import ACCOUNT
 
 CLI_FLAVOURS = ["v1-endpoint", "v1-proxy", "v2-endpoint", "v2-proxy"]
 CLI_V2 = "/usr/bin/aws"  # Debian's awscli (v2); a pip `aws` (v1) may come first on PATH
 
-MODES = ["endpoint", "proxy"]
-
-
-@pytest.fixture(scope="module")
-def sidecar(rein_bin, moto):
-    s = Sidecar(rein_bin, moto.url, CLIENT_POLICY)
-    yield s
-    s.stop()
-
-
-@pytest.fixture()
-def tmp(tmp_path):
-    return tmp_path
 
 
 

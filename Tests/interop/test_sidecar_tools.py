@@ -10,22 +10,10 @@ import shutil
 
 import pytest
 
-from client_support import CLIENT_POLICY, Tally, bucket_names, denied, moto_keys, ok, random_file, run, sha256_file
-from sidecar_harness import ACCOUNT, Sidecar, clean_env
+from client_support import MODES, Tally, bucket_names, denied, moto_keys, ok, random_file, run, sha256_file
+from client_support import sidecar, tmp  # noqa: F401  (shared pytest fixtures)
+from sidecar_harness import ACCOUNT, clean_env
 
-MODES = ["endpoint", "proxy"]
-
-
-@pytest.fixture(scope="module")
-def sidecar(rein_bin, moto):
-    s = Sidecar(rein_bin, moto.url, CLIENT_POLICY)
-    yield s
-    s.stop()
-
-
-@pytest.fixture()
-def tmp(tmp_path):
-    return tmp_path
 
 
 

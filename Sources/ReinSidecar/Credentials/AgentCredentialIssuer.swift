@@ -58,8 +58,10 @@ public final class AgentCredentialIssuer: CredentialLookup {
         if let limit, limit <= now { return nil }
         return state.withLock { s -> Issued in
             s.live = s.live.filter { $0.value.expiration > now }
-            if let current = s.current, current.expiration - now > rotateBefore || (limit != nil && current.expiration >= limit!) {
-                if current.expiration > now { return current }
+            // Keep the current set while it has time left, or when it already runs to the task's end.
+            if let current = s.current, current.expiration > now,
+               current.expiration - now > rotateBefore || current.expiration >= (limit ?? .max) {
+                return current
             }
             var expiration = now + ttl
             if let limit { expiration = min(expiration, limit) }

@@ -98,9 +98,11 @@ final class HeadGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func arm(context: ChannelHandlerContext, after delay: TimeAmount, reason: String) {
         cancelTimer()
-        timer = context.eventLoop.scheduleTask(in: delay) { [weak self] in
-            guard let self, self.state.awaitingHead else { return }
-            context.close(promise: nil)
+        let state = NIOLoopBound(self.state, eventLoop: context.eventLoop)
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: delay) {
+            guard state.value.awaitingHead else { return }
+            channel.close(promise: nil)
         }
     }
 
