@@ -383,3 +383,50 @@ def test_sigterm_drains_requests_in_flight(rein_bin):
     finally:
         s.stop()
         upstream.shutdown()
+
+
+def test_ca_export_prints_the_sidecar_ca_and_keeps_its_key_private(rein_bin, sidecar, tmp_path):
+    import os
+    import stat
+    import subprocess
+    state = sidecar.dir / "state"
+    out = subprocess.run([rein_bin, "ca", "export", "--state-dir", str(state)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == (state / "ca" / "ca.pem").read_text().strip()
+    assert out.stdout.startswith("-----BEGIN CERTIFICATE-----")
+    assert stat.S_IMODE(os.stat(state / "ca" / "ca.key").st_mode) == 0o600
+    # A fresh state directory gets a new CA, as the sidecar's first start would.
+    fresh = subprocess.run([rein_bin, "ca", "export", "--state-dir", str(tmp_path / "s")], capture_output=True, text=True)
+    assert fresh.returncode == 0 and fresh.stdout != out.stdout
+
+
+def test_plain_http_absolute_form_proxy_request_is_verified_and_forwarded(sidecar, moto):
+    """An agent using the sidecar as a plain-http proxy: GET http://host/path."""
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    moto.client("s3").put_object(Bucket="hard", Key="plain.txt", Body=b"via plain proxy", ContentType="text/plain")
+    creds = sidecar.credentials()
+    host = "hard.s3.us-east-1.amazonaws.com"
+    req = botocore.awsrequest.AWSRequest(method="GET", url=f"http://{host}/plain.txt")
+    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["Token"]),
+                              "s3", "us-east-1").add_auth(req)
+    head = f"GET http://{host}/plain.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in req.headers.items() if k.lower() != "host") + "\r\n"
+    response = exchange(sidecar.port, head.encode())
+    assert status_of(response) == 200, response[:400]
+    assert response.endswith(b"via plain proxy")
+    record = [r for r in sidecar.wait_audit(1) if r.get("operation") == "GetObject"][-1]
+    assert record["via"] == "proxy" and record["decision"] == "allow"
+    assert record["grants"][0]["resources"] == ["arn:aws:s3:::hard/plain.txt"]
+
+
+def test_static_agent_keys_are_flagged(rein_bin, moto):
+    s = Sidecar(rein_bin, moto.url, POLICY, extra_config=(
+        "agent_credentials:\n  static:\n    - {access_key_id: AKIDSTATICTESTKEY000, secret_access_key: test-only-secret}"))
+    try:
+        assert "rein_static_agent_keys_enabled 1" in s.metrics()
+        assert "static agent keys are configured: for tests only" in s.log_text()
+        assert "test-only-secret" not in s.log_text()
+    finally:
+        s.stop()
