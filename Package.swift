@@ -24,6 +24,10 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
         .target(
+            name: "CReinZlib",
+            linkerSettings: [.linkedLibrary("z")]
+        ),
+        .target(
             name: "CReinCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
@@ -39,9 +43,14 @@ let package = Package(
             name: "ReinPolicy",
             dependencies: ["ReinCatalog", "ReinSigV4", .product(name: "Yams", package: "Yams")]
         ),
+        // SQLite (GRDB) stores: the sidecar's audit spool and the collector's store.
         .target(
             name: "ReinStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ReinAudit", "ReinCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // TLS termination and certificate minting on system OpenSSL (bytes in, bytes out; no sockets).
         .target(name: "ReinTLS", dependencies: ["CReinOpenSSL", .product(name: "Logging", package: "swift-log")]),
@@ -55,14 +64,34 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The audit record and the sink interface (JSONL now; the spool of the audit issue later).
-        .target(name: "ReinAudit", dependencies: ["ReinCrypto"]),
+        // The audit record, its hash chain and signed checkpoints, batch encoding and exports.
+        .target(name: "ReinAudit", dependencies: ["ReinCrypto", "CReinZlib"]),
+        // The collector's HTTP API, spoken over libcurl: shipper, registration, policy fetch, CLI.
+        .target(
+            name: "ReinCollectorClient",
+            dependencies: [
+                "ReinAudit", "ReinStore", "ReinUpstream", "ReinCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Service: the central collector (ingest, verification, query, policies, fleet).
+        .target(
+            name: "ReinCollector",
+            dependencies: [
+                "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "CReinOpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // Service: the NIO sidecar.
         .target(
             name: "ReinSidecar",
             dependencies: [
                 "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinUpstream",
-                "ReinBroker", "ReinAudit", "CReinOpenSSL",
+                "ReinBroker", "ReinAudit", "ReinStore", "ReinCollectorClient", "CReinOpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -76,7 +105,7 @@ let package = Package(
             name: "rein",
             dependencies: [
                 "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinStore", "CReinCurl",
-                "ReinSidecar", "ReinTLS", "ReinBroker", "ReinAudit",
+                "ReinSidecar", "ReinTLS", "ReinBroker", "ReinAudit", "ReinCollector", "ReinCollectorClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -84,18 +113,25 @@ let package = Package(
         // Benchmarks print figures; they are never timed unit tests.
         .executableTarget(
             name: "rein-bench",
-            dependencies: ["ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto"],
+            dependencies: ["ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinAudit", "ReinStore", "ReinCollector"],
             path: "Benchmarks/ReinBench"
         ),
         .testTarget(name: "ReinCryptoTests", dependencies: ["ReinCrypto"]),
         .testTarget(name: "ReinSigV4Tests", dependencies: ["ReinSigV4", "ReinCrypto"]),
-        .testTarget(name: "ReinStoreTests", dependencies: ["ReinStore"]),
+        .testTarget(name: "ReinStoreTests", dependencies: ["ReinStore", "ReinAudit", "ReinCrypto"]),
         .testTarget(name: "ReinCatalogTests", dependencies: ["ReinCatalog", "ReinSigV4", "ReinCrypto"]),
         .testTarget(name: "ReinPolicyTests", dependencies: ["ReinPolicy", "ReinCatalog"]),
         .testTarget(name: "ReinTLSTests", dependencies: ["ReinTLS", "CReinOpenSSL"]),
         .testTarget(name: "ReinUpstreamTests", dependencies: ["ReinUpstream"]),
         .testTarget(name: "ReinBrokerTests", dependencies: ["ReinBroker", "ReinUpstream", "ReinSigV4"]),
-        .testTarget(name: "ReinAuditTests", dependencies: ["ReinAudit"]),
+        .testTarget(name: "ReinAuditTests", dependencies: ["ReinAudit", "ReinCrypto"]),
+        .testTarget(
+            name: "ReinCollectorTests",
+            dependencies: [
+                "ReinCollector", "ReinCollectorClient", "ReinStore", "ReinAudit", "ReinCrypto", "ReinPolicy",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "ReinSidecarTests",
             dependencies: [

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev openssl
+apt_packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev openssl
               # real AWS clients the sidecar interop tests drive (AWS CLI v2 is Debian's awscli)
               curl s3cmd rclone restic awscli
               # upstream, reverse proxy and load generator for Benchmarks/sidecar.sh

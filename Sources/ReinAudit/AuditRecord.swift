@@ -5,9 +5,11 @@ import Foundation
 /// Why this shape: field names follow CloudTrail's vocabulary where one
 /// exists (event time, source address, user agent, request id) so security
 /// teams recognise it, and `grants` is exactly what `rein policy suggest`
-/// reads (`ObservedCall`). The audit issue adds the hash chain and record
-/// ids; this version is the sidecar's local trail. Secrets never appear:
-/// the record holds the agent's access key id, never a secret, token or body.
+/// reads (`ObservedCall`). Each record carries its place in the sidecar's
+/// hash chain (`sequence`, `prev_hash`, `hash`; see ``AuditChain``) so that
+/// the collector can prove nothing was edited, dropped or reordered.
+/// Secrets never appear: the record holds the agent's access key id, never a
+/// secret, token or body. docs/audit-schema.md documents every field.
 public struct AuditRecord: Sendable, Codable, Equatable {
     public struct Grant: Sendable, Codable, Equatable {
         public var action: String
@@ -22,23 +24,34 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     public struct Latency: Sendable, Codable, Equatable {
         public var verifyMs: Double?
         public var decideMs: Double?
+        public var holdMs: Double?
         public var upstreamMs: Double?
         public var totalMs: Double?
-        public init(verifyMs: Double? = nil, decideMs: Double? = nil, upstreamMs: Double? = nil, totalMs: Double? = nil) {
+        public init(verifyMs: Double? = nil, decideMs: Double? = nil, holdMs: Double? = nil, upstreamMs: Double? = nil, totalMs: Double? = nil) {
             self.verifyMs = verifyMs
             self.decideMs = decideMs
+            self.holdMs = holdMs
             self.upstreamMs = upstreamMs
             self.totalMs = totalMs
         }
         enum CodingKeys: String, CodingKey {
-            case verifyMs = "verify_ms", decideMs = "decide_ms", upstreamMs = "upstream_ms", totalMs = "total_ms"
+            case verifyMs = "verify_ms", decideMs = "decide_ms", holdMs = "hold_ms", upstreamMs = "upstream_ms", totalMs = "total_ms"
         }
     }
 
-    public static let schemaVersion = "rein.audit/v1alpha1"
+    public static let schemaVersion = "rein.audit/v1"
 
     public var schema: String = AuditRecord.schemaVersion
     public var recordId: String
+    /// What happened: `call` (an AWS call through the sidecar), `policy-change`,
+    /// `access-denied` (a refused collector API call), and the hold events.
+    public var event: String = "call"
+    /// Position in the sidecar's chain, from 1; 0 until ``AuditChain`` seals it.
+    public var sequence: Int64 = 0
+    /// The previous record's `hash` (64 zeros for the first record).
+    public var prevHash: String?
+    /// SHA-256 (hex) of this record's line without the `hash` key.
+    public var hash: String?
     public var time: String
     public var sidecarId: String
     public var agentId: String?
@@ -65,6 +78,14 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     public var upstreamStatus: Int?
     public var awsRequestId: String?
     public var brokerSource: String?
+    /// The broker role ARN and STS session name the call was re-signed as.
+    public var brokerRole: String?
+    public var brokerSession: String?
+    /// Who approved a held call, and the scoped grant that allowed it.
+    public var approver: String?
+    public var grantId: String?
+    /// The version of the task policy that decided (central allowlists).
+    public var policyVersion: String?
     public var bytesIn: Int64
     public var bytesOut: Int64
     public var latency: Latency
@@ -83,16 +104,59 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, recordId = "record_id", time, sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id"
+        case schema, recordId = "record_id", event, sequence, prevHash = "prev_hash", hash, time, sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id"
         case accessKeyId = "access_key_id", sourceAddress = "source_address", userAgent = "user_agent", via
         case service, region, operation, grants, decision, statementId = "statement_id", reason, mode, forwarded
         case errorCode = "error_code", upstreamHost = "upstream_host", upstreamStatus = "upstream_status"
-        case awsRequestId = "aws_request_id", brokerSource = "broker_source", bytesIn = "bytes_in", bytesOut = "bytes_out"
+        case awsRequestId = "aws_request_id", brokerSource = "broker_source", brokerRole = "broker_role"
+        case brokerSession = "broker_session", approver, grantId = "grant_id", policyVersion = "policy_version", bytesIn = "bytes_in", bytesOut = "bytes_out"
         case latency
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try c.decode(String.self, forKey: .schema)
+        recordId = try c.decode(String.self, forKey: .recordId)
+        event = try c.decodeIfPresent(String.self, forKey: .event) ?? "call"
+        sequence = try c.decodeIfPresent(Int64.self, forKey: .sequence) ?? 0
+        prevHash = try c.decodeIfPresent(String.self, forKey: .prevHash)
+        hash = try c.decodeIfPresent(String.self, forKey: .hash)
+        time = try c.decode(String.self, forKey: .time)
+        sidecarId = try c.decode(String.self, forKey: .sidecarId)
+        agentId = try c.decodeIfPresent(String.self, forKey: .agentId)
+        taskId = try c.decodeIfPresent(String.self, forKey: .taskId)
+        accessKeyId = try c.decodeIfPresent(String.self, forKey: .accessKeyId)
+        sourceAddress = try c.decodeIfPresent(String.self, forKey: .sourceAddress)
+        userAgent = try c.decodeIfPresent(String.self, forKey: .userAgent)
+        via = try c.decode(String.self, forKey: .via)
+        service = try c.decodeIfPresent(String.self, forKey: .service)
+        region = try c.decodeIfPresent(String.self, forKey: .region)
+        operation = try c.decodeIfPresent(String.self, forKey: .operation)
+        grants = try c.decodeIfPresent([Grant].self, forKey: .grants) ?? []
+        decision = try c.decode(String.self, forKey: .decision)
+        statementId = try c.decodeIfPresent(String.self, forKey: .statementId)
+        reason = try c.decodeIfPresent(String.self, forKey: .reason)
+        mode = try c.decodeIfPresent(String.self, forKey: .mode)
+        forwarded = try c.decodeIfPresent(Bool.self, forKey: .forwarded) ?? false
+        errorCode = try c.decodeIfPresent(String.self, forKey: .errorCode)
+        upstreamHost = try c.decodeIfPresent(String.self, forKey: .upstreamHost)
+        upstreamStatus = try c.decodeIfPresent(Int.self, forKey: .upstreamStatus)
+        awsRequestId = try c.decodeIfPresent(String.self, forKey: .awsRequestId)
+        brokerSource = try c.decodeIfPresent(String.self, forKey: .brokerSource)
+        brokerRole = try c.decodeIfPresent(String.self, forKey: .brokerRole)
+        brokerSession = try c.decodeIfPresent(String.self, forKey: .brokerSession)
+        approver = try c.decodeIfPresent(String.self, forKey: .approver)
+        grantId = try c.decodeIfPresent(String.self, forKey: .grantId)
+        policyVersion = try c.decodeIfPresent(String.self, forKey: .policyVersion)
+        bytesIn = try c.decodeIfPresent(Int64.self, forKey: .bytesIn) ?? 0
+        bytesOut = try c.decodeIfPresent(Int64.self, forKey: .bytesOut) ?? 0
+        latency = try c.decodeIfPresent(Latency.self, forKey: .latency) ?? Latency()
     }
 
     /// The record as one line of JSON: keys sorted (so lines diff cleanly),
     /// absent values omitted, latencies in milliseconds to the microsecond.
+    /// `hash` is never part of this line: ``AuditChain`` hashes exactly these
+    /// bytes and appends `"hash"` as the last key (``chainedLine()``).
     ///
     /// Why by hand: this runs for every request, and Foundation's encoder
     /// costs tens of microseconds per record; the output is the same JSON
@@ -102,13 +166,18 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         w.open()
         w.string("access_key_id", accessKeyId)
         w.string("agent_id", agentId)
+        w.string("approver", approver)
         w.string("aws_request_id", awsRequestId)
+        w.string("broker_role", brokerRole)
+        w.string("broker_session", brokerSession)
         w.string("broker_source", brokerSource)
         w.int("bytes_in", bytesIn)
         w.int("bytes_out", bytesOut)
         w.string("decision", decision)
         w.string("error_code", errorCode)
+        w.string("event", event)
         w.bool("forwarded", forwarded)
+        w.string("grant_id", grantId)
         w.key("grants")
         w.raw("[")
         for (i, g) in grants.enumerated() {
@@ -126,7 +195,7 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         w.key("latency")
         w.raw("{")
         var first = true
-        for (name, value) in [("decide_ms", latency.decideMs), ("total_ms", latency.totalMs),
+        for (name, value) in [("decide_ms", latency.decideMs), ("hold_ms", latency.holdMs), ("total_ms", latency.totalMs),
                               ("upstream_ms", latency.upstreamMs), ("verify_ms", latency.verifyMs)] {
             guard let value else { continue }
             if !first { w.raw(",") }
@@ -138,10 +207,13 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         w.raw("}")
         w.string("mode", mode)
         w.string("operation", operation)
+        w.string("policy_version", policyVersion)
+        w.string("prev_hash", prevHash)
         w.string("reason", reason)
         w.string("record_id", recordId)
         w.string("region", region)
         w.string("schema", schema)
+        w.int("sequence", sequence)
         w.string("service", service)
         w.string("sidecar_id", sidecarId)
         w.string("source_address", sourceAddress)
@@ -154,6 +226,16 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         w.string("via", via)
         w.close()
         return w.bytes
+    }
+
+    /// The line as shipped and exported: ``jsonLine()`` with `"hash"` added
+    /// as the last key, so the hashed bytes are recovered by cutting it off.
+    public func chainedLine() throws -> [UInt8] {
+        var line = try jsonLine()
+        guard let hash else { return line }
+        line.removeLast(2) // "}\n"
+        line += Array(",\"hash\":\"\(hash)\"}\n".utf8)
+        return line
     }
 
     /// A random (version 4) UUID in lower case, from two draws of the

@@ -60,6 +60,16 @@ unsigned long CReinOpenSSL_version_number(void);
 /* 1 when a FIPS provider can be loaded on this system. */
 int CReinOpenSSL_fips_available(void);
 
+/*
+ * Ed25519 (audit checkpoints). Keys are raw 32-byte values, as RFC 8032
+ * writes them; signatures are 64 bytes. Return 1 on success.
+ */
+int CReinOpenSSL_ed25519_generate(uint8_t private_key[32], uint8_t public_key[32]);
+int CReinOpenSSL_ed25519_public_from_private(const uint8_t private_key[32], uint8_t public_key[32]);
+int CReinOpenSSL_ed25519_sign(const uint8_t private_key[32], const void *msg, size_t len, uint8_t signature[64]);
+/* Returns 1 when the signature is valid, 0 when not (or on error). */
+int CReinOpenSSL_ed25519_verify(const uint8_t public_key[32], const void *msg, size_t len, const uint8_t signature[64]);
+
 #include "CReinOpenSSLTLS.h"
 
 #endif

@@ -1,0 +1,54 @@
+import Foundation
+import ReinCrypto
+
+/// A signed statement of a sidecar's chain head: "my record `sequence` has
+/// hash `hash`", signed with the sidecar's Ed25519 key.
+///
+/// Why: the chain alone proves internal consistency, but whoever can rewrite
+/// the whole spool could rebuild a consistent chain. A checkpoint signed with
+/// a key whose public half the collector registered fixes the head at a
+/// point in time; rewriting history then breaks a signature. This is
+/// CloudTrail's digest-file model, made per sidecar.
+public struct AuditCheckpoint: Sendable, Codable, Equatable {
+    public static let schemaVersion = "rein.checkpoint/v1"
+
+    public var schema: String = AuditCheckpoint.schemaVersion
+    public var sidecarId: String
+    public var sequence: Int64
+    public var hash: String
+    public var time: String
+    /// The signing key's public half (hex), as registered with the collector.
+    public var publicKey: String
+    /// Ed25519 signature (hex) over ``signingPayload``.
+    public var signature: String
+
+    enum CodingKeys: String, CodingKey {
+        case schema, sidecarId = "sidecar_id", sequence, hash, time, publicKey = "public_key", signature
+    }
+
+    /// The exact bytes signed: the schema and the four facts, one per line.
+    public static func signingPayload(sidecarId: String, sequence: Int64, hash: String, time: String) -> [UInt8] {
+        Array("\(schemaVersion)\n\(sidecarId)\n\(sequence)\n\(hash)\n\(time)\n".utf8)
+    }
+
+    public static func sign(sidecarId: String, sequence: Int64, hash: String, time: String,
+                            key: Ed25519PrivateKey) throws(CryptoError) -> AuditCheckpoint {
+        let sig = try key.signature(for: signingPayload(sidecarId: sidecarId, sequence: sequence, hash: hash, time: time))
+        return AuditCheckpoint(sidecarId: sidecarId, sequence: sequence, hash: hash, time: time,
+                               publicKey: key.publicKey.description, signature: Hex.encode(sig))
+    }
+
+    /// True when the signature is valid for `key` (the registered key, never
+    /// the one the checkpoint names about itself).
+    public func isSigned(by key: Ed25519PublicKey) -> Bool {
+        guard let sig = Hex.decode(signature) else { return false }
+        return key.isValidSignature(sig, for: Self.signingPayload(sidecarId: sidecarId, sequence: sequence, hash: hash, time: time))
+    }
+
+    /// One line of JSON with sorted keys, newline-terminated.
+    public func jsonLine() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self)) + [UInt8(ascii: "\n")]
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// A shipped record line taken apart: the exact bytes that were hashed, the
+/// hash the sidecar claimed, and the decoded record.
+///
+/// Why cut rather than re-encode: the collector must hash the bytes the
+/// sidecar hashed. Re-encoding a decoded record could differ in escaping or
+/// number format, so the `"hash"` key, always last and of fixed length, is
+/// cut off the end to recover the original line.
+public struct ChainedLine: Sendable {
+    public let body: [UInt8]
+    public let claimedHash: String
+    public let record: AuditRecord
+
+    public static let suffixLength = 75 // ,"hash":"<64 hex>"}
+
+    public init<Bytes: Collection>(parsing line: Bytes) throws(AuditLineError) where Bytes.Element == UInt8 {
+        var bytes = Array(line)
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        guard bytes.count > Self.suffixLength + 2 else { throw AuditLineError(reason: "line too short to be a chained audit record") }
+        let suffix = bytes[(bytes.count - Self.suffixLength)...]
+        let prefix = Array(",\"hash\":\"".utf8)
+        guard suffix.starts(with: prefix), suffix.last == UInt8(ascii: "}"),
+              suffix[suffix.endIndex - 2] == UInt8(ascii: "\"") else {
+            throw AuditLineError(reason: "the line does not end with its \"hash\" key")
+        }
+        let hex = suffix.dropFirst(prefix.count).dropLast(2)
+        guard hex.count == 64, hex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw AuditLineError(reason: "the hash is not 64 lower-case hex digits")
+        }
+        claimedHash = String(decoding: hex, as: UTF8.self)
+        body = Array(bytes[..<(bytes.count - Self.suffixLength)]) + [UInt8(ascii: "}"), UInt8(ascii: "\n")]
+        do {
+            record = try JSONDecoder().decode(AuditRecord.self, from: Data(bytes))
+        } catch {
+            throw AuditLineError(reason: "not an audit record: \(error)")
+        }
+        guard record.schema == AuditRecord.schemaVersion else {
+            throw AuditLineError(reason: "schema \(record.schema) (expected \(AuditRecord.schemaVersion))")
+        }
+    }
+
+    /// The hash the line's bytes actually have.
+    public var computedHash: String { AuditChain.hash(of: body) }
+}
+
+/// A line that is not a well-formed chained audit record.
+public struct AuditLineError: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public init(reason: String) { self.reason = reason }
+    public var description: String { "malformed audit line: \(reason)" }
+}

@@ -1,0 +1,38 @@
+/// Why a call to the collector failed.
+///
+/// Why typed: the shipper retries `unreachable` and `server` with backoff,
+/// gives up on `rejected` (the batch itself is wrong, so retrying cannot
+/// help and the spool keeps it for an operator), and the CLI prints
+/// `message`, which never contains the bearer token.
+public struct CollectorClientError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        /// No answer: connection refused, timeout, TLS failure.
+        case unreachable
+        /// 401/403: the token is missing, unknown or lacks the role.
+        case accessDenied
+        /// 4xx other than auth: the request is wrong and retrying will not help.
+        case rejected
+        /// 404.
+        case notFound
+        /// 5xx: try again later.
+        case server
+        /// An answer that is not what the API documents.
+        case protocolError
+    }
+
+    public let kind: Kind
+    public let status: Int?
+    public let message: String
+
+    public init(kind: Kind, status: Int? = nil, message: String) {
+        self.kind = kind
+        self.status = status
+        self.message = message
+    }
+
+    public var retryable: Bool { kind == .unreachable || kind == .server }
+
+    public var description: String {
+        "collector \(kind.rawValue)\(status.map { " (HTTP \($0))" } ?? ""): \(message)"
+    }
+}
