@@ -23,11 +23,14 @@ public struct CollectorClientError: Error, Sendable, CustomStringConvertible {
     public let kind: Kind
     public let status: Int?
     public let message: String
+    /// The answer's body, when there was one (e.g. a policy push's lint findings).
+    public let body: [UInt8]
 
-    public init(kind: Kind, status: Int? = nil, message: String) {
+    public init(kind: Kind, status: Int? = nil, message: String, body: [UInt8] = []) {
         self.kind = kind
         self.status = status
         self.message = message
+        self.body = body
     }
 
     public var retryable: Bool { kind == .unreachable || kind == .server }

@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Moves a sidecar's spooled audit records to the collector: batches capped
+/// by count, bytes and time, gzip over libcurl, at-least-once.
+///
+/// Why this shape: records leave the spool only after the collector's 200
+/// says they are durable there, so a crash on either side re-sends at worst
+/// (the collector drops duplicates by record id). Failures back off
+/// exponentially with full jitter so a fleet does not stampede a collector
+/// that just came back. Registration (the checkpoint key) happens before the
+/// first batch, and heartbeats ride on the same thread.
+public final class AuditShipper: Sendable {
+    public struct Settings: Sendable {
+        public var maxRecords: Int
+        public var maxBytes: Int
+        /// Seconds between shipments when fewer than `maxRecords` are waiting.
+        public var interval: Double
+        public var heartbeatInterval: Double
+        public var backoffBase: Double
+        public var backoffMax: Double
+
+        public init(maxRecords: Int = 1000, maxBytes: Int = 8 << 20, interval: Double = 1, heartbeatInterval: Double = 15,
+                    backoffBase: Double = 0.5, backoffMax: Double = 30) {
+            self.maxRecords = maxRecords
+            self.maxBytes = maxBytes
+            self.interval = interval
+            self.heartbeatInterval = heartbeatInterval
+            self.backoffBase = backoffBase
+            self.backoffMax = backoffMax
+        }
+    }
+
+    /// What the shipper has done, for metrics, readiness and logs.
+    public struct Status: Sendable, Equatable {
+        public var registered = false
+        public var shippedRecords: Int64 = 0
+        public var shippedBatches: Int64 = 0
+        public var consecutiveFailures = 0
+        public var lastError: String?
+        public var lastSuccess: Date?
+    }
+
+    private struct State {
+        var running = false
+        var stopping = false
+        var wake = false
+        var status = Status()
+    }
+
+    private let client: CollectorClient
+    private let sidecarId: String
+    private let spool: any ShippableSpool
+    private let settings: Settings
+    private let logger: Logger
+    private let registration: CollectorMessages.Registration?
+    private let heartbeat: (@Sendable () -> CollectorMessages.Heartbeat)?
+    private let state = Mutex(State())
+    private let condition = NSCondition()
+
+    public init(client: CollectorClient, sidecarId: String, spool: any ShippableSpool, settings: Settings = Settings(),
+                registration: CollectorMessages.Registration?, heartbeat: (@Sendable () -> CollectorMessages.Heartbeat)?,
+                logger: Logger) {
+        self.client = client
+        self.sidecarId = sidecarId
+        self.spool = spool
+        self.settings = settings
+        self.registration = registration
+        self.heartbeat = heartbeat
+        self.logger = logger
+    }
+
+    public var status: Status { state.withLock { $0.status } }
+
+    /// Starts the shipping thread (once).
+    public func start() {
+        let started = state.withLock { s -> Bool in
+            if s.running { return false }
+            s.running = true
+            return true
+        }
+        guard started else { return }
+        let thread = Thread { [self] in run() }
+        thread.name = "rein-audit-shipper"
+        thread.start()
+    }
+
+    /// Ships soon (a batch filled up) instead of at the next interval.
+    public func nudge() {
+        condition.lock()
+        state.withLock { $0.wake = true }
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Stops after the current call; `drain` ships what is spooled first
+    /// (bounded by `deadline` seconds).
+    public func stop(drain: Bool = true, deadline: Double = 5) {
+        if drain {
+            let end = Date().addingTimeInterval(deadline)
+            while Date() < end, (try? shipOnce()) == true {}
+        }
+        condition.lock()
+        state.withLock {
+            $0.stopping = true
+            $0.wake = true
+        }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Sleeps up to `seconds` unless woken; returns false when stopping.
+    private func pause(_ seconds: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let until = Date().addingTimeInterval(seconds)
+        while true {
+            let (stopping, woken) = state.withLock { s -> (Bool, Bool) in
+                let w = s.wake
+                s.wake = false
+                return (s.stopping, w)
+            }
+            if stopping { return false }
+            if woken || !condition.wait(until: until) { return !state.withLock { $0.stopping } }
+        }
+    }
+
+    private func run() {
+        var nextHeartbeat = Date()
+        var backoff = 0
+        while !state.withLock({ $0.stopping }) {
+            do {
+                try ensureRegistered()
+                if let heartbeat, Date() >= nextHeartbeat {
+                    try client.heartbeat(heartbeat())
+                    nextHeartbeat = Date().addingTimeInterval(settings.heartbeatInterval)
+                }
+                var more = true
+                while more, !state.withLock({ $0.stopping }) { more = try shipOnce() }
+                backoff = 0
+                if !pause(settings.interval) { break }
+            } catch {
+                backoff += 1
+                let delay = Self.backoffDelay(attempt: backoff, base: settings.backoffBase, max: settings.backoffMax)
+                let text = "\(error)"
+                state.withLock {
+                    $0.status.consecutiveFailures = backoff
+                    $0.status.lastError = text
+                }
+                logger.warning("cannot reach the collector; the records stay spooled", metadata: [
+                    "collector": "\(client.baseURL)", "error": "\(text)", "retry_in_s": "\(String(format: "%.2f", delay))",
+                    "attempt": "\(backoff)",
+                ])
+                if !pause(delay) { break }
+            }
+        }
+        state.withLock { $0.running = false }
+    }
+
+    private func ensureRegistered() throws {
+        guard let registration, !state.withLock({ $0.status.registered }) else { return }
+        let receipt = try client.register(registration)
+        state.withLock { $0.status.registered = true }
+        logger.info("registered with the collector", metadata: [
+            "collector": "\(client.baseURL)", "sidecar_id": "\(sidecarId)", "key_status": "\(receipt.keyStatus)",
+            "public_key": "\(registration.publicKey)",
+        ])
+    }
+
+    /// Ships one batch; true when one was shipped (so more may be waiting).
+    @discardableResult
+    public func shipOnce() throws -> Bool {
+        guard let batch = try spool.nextShipment(maxRecords: settings.maxRecords, maxBytes: settings.maxBytes) else { return false }
+        let receipt = try client.ship(sidecarId: sidecarId, lines: batch.lines)
+        try spool.acknowledgeShipment(throughSequence: batch.throughSequence)
+        state.withLock {
+            $0.status.shippedRecords += Int64(batch.recordCount)
+            $0.status.shippedBatches += 1
+            $0.status.consecutiveFailures = 0
+            $0.status.lastError = nil
+            $0.status.lastSuccess = Date()
+        }
+        if receipt.findings > 0 {
+            logger.error("the collector flagged integrity findings in a shipped batch", metadata: [
+                "findings": "\(receipt.findings)", "through_sequence": "\(batch.throughSequence)",
+            ])
+        }
+        logger.debug("shipped audit batch", metadata: [
+            "records": "\(batch.recordCount)", "accepted": "\(receipt.accepted)", "duplicates": "\(receipt.duplicates)",
+            "through_sequence": "\(batch.throughSequence)",
+        ])
+        return true
+    }
+
+    /// Exponential backoff with full jitter: uniform in [d/2, d], d = min(max, base·2^(n−1)).
+    public static func backoffDelay(attempt: Int, base: Double, max: Double) -> Double {
+        let exp = base * pow(2, Double(Swift.min(attempt, 30) - 1))
+        let d = Swift.min(max, exp)
+        return Double.random(in: (d / 2)...d)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import ReinUpstream
+
+/// The collector's HTTP API (docs/collector-api.md) over system libcurl.
+///
+/// Why blocking: every caller is off the request path (the shipper's thread,
+/// the policy fetcher's thread, the CLI), so a synchronous libcurl easy
+/// handle per call is the simplest correct tool. The bearer token is held
+/// here and never appears in a description, error or log line.
+public struct CollectorClient: Sendable, CustomStringConvertible {
+    public let baseURL: String
+    private let token: String
+    private let http: HTTPClient
+    public var timeout: Double
+
+    public init(baseURL: String, token: String, caBundlePath: String? = nil, timeout: Double = 30) throws(CollectorClientError) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+            throw CollectorClientError(kind: .rejected, message: "the collector URL must start with http:// or https:// (got \(baseURL.debugDescription))")
+        }
+        let t = token.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !t.isEmpty, !t.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+            throw CollectorClientError(kind: .rejected, message: "the collector token is empty or spans lines")
+        }
+        self.baseURL = base
+        self.token = t
+        self.timeout = timeout
+        http = HTTPClient(caBundlePath: caBundlePath, maxResponseBytes: 256 << 20)
+    }
+
+    /// Reads the token from a file (trailing newline ignored), as Kubernetes
+    /// mounts secrets; the file must not be readable by others.
+    public static func token(fromFile path: String) throws(CollectorClientError) -> String {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw CollectorClientError(kind: .rejected, message: "cannot read the collector token file \(path): \(String(cString: strerror(errno)))")
+        }
+        if st.st_mode & 0o077 != 0 {
+            throw CollectorClientError(kind: .rejected, message: "the collector token file \(path) is readable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CollectorClientError(kind: .rejected, message: "cannot read the collector token file \(path)")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public var description: String { "CollectorClient(\(baseURL), token: <redacted>)" }
+
+    // MARK: - raw exchange
+
+    /// Sends one request and maps transport failures and error statuses to
+    /// ``CollectorClientError``; `accept` lists statuses that are answers.
+    public func exchange(_ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8] = [],
+                         headers: [(name: String, value: String)] = [], accept: Set<Int> = [200],
+                         timeout: Double? = nil) throws(CollectorClientError) -> HTTPClientResponse {
+        var url = baseURL + path
+        if !query.isEmpty {
+            url += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
+        }
+        var all = headers
+        all.append((name: "Authorization", value: "Bearer \(token)"))
+        if !body.isEmpty, !all.contains(where: { $0.name.lowercased() == "content-type" }) {
+            all.append((name: "Content-Type", value: "application/json"))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try http.send(HTTPClientRequest(method: method, url: url, headers: all, body: body, timeout: timeout ?? self.timeout))
+        } catch {
+            throw CollectorClientError(kind: .unreachable, message: "\(method) \(path): \(error.message)")
+        }
+        if accept.contains(response.status) { return response }
+        let message = Self.errorMessage(response) ?? "HTTP \(response.status)"
+        let kind: CollectorClientError.Kind
+        switch response.status {
+        case 401, 403: kind = .accessDenied
+        case 404: kind = .notFound
+        case 400..<500: kind = .rejected
+        case 500...: kind = .server
+        default: kind = .protocolError
+        }
+        throw CollectorClientError(kind: kind, status: response.status, message: "\(method) \(path): \(message)", body: response.body)
+    }
+
+    static func errorMessage(_ response: HTTPClientResponse) -> String? {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
+            let text = response.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)
+            return text.isEmpty ? nil : String(text.prefix(500))
+        }
+        let code = obj["code"] as? String
+        let message = obj["message"] as? String
+        switch (code, message) {
+        case let (c?, m?): return "\(c): \(m)"
+        case let (c?, nil): return c
+        case let (nil, m?): return m
+        default: return nil
+        }
+    }
+
+    static func escape(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+
+    func json<T: Decodable>(_ type: T.Type, _ response: HTTPClientResponse, _ what: String) throws(CollectorClientError) -> T {
+        do { return try JSONDecoder().decode(T.self, from: Data(response.body)) } catch {
+            throw CollectorClientError(kind: .protocolError, status: response.status, message: "\(what): unexpected answer: \(error)")
+        }
+    }
+
+    func encode<T: Encodable>(_ value: T) throws(CollectorClientError) -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        do { return Array(try e.encode(value)) } catch {
+            throw CollectorClientError(kind: .protocolError, message: "cannot encode the request: \(error)")
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Keeps a sidecar's task policy in step with the collector.
+///
+/// Why long-poll by default: a central change (a tightened allowlist, a
+/// rollback) should reach every sidecar in seconds, without a fleet polling
+/// every second. Each fetched document is handed to `apply`, which validates
+/// and swaps it in atomically; only a document that applied is written as
+/// the last-known-good file (atomically, mode 0600), so a sidecar that
+/// starts while the collector is down starts from the last policy it
+/// actually enforced.
+public final class PolicyFetcher: Sendable {
+    public enum Mode: String, Sendable { case longPoll = "long-poll", interval }
+
+    /// What `apply` reports: applied, or refused with a reason.
+    public typealias Apply = @Sendable (_ text: String, _ version: String) -> Result<Void, PolicyApplyRefusal>
+
+    private struct State {
+        var etag: String?
+        var stopping = false
+        var appliedVersion: String?
+        var lastError: String?
+    }
+
+    private let client: CollectorClient
+    private let agentId: String
+    private let mode: Mode
+    private let interval: Double
+    private let lastKnownGoodPath: String
+    private let apply: Apply
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    public init(client: CollectorClient, agentId: String, mode: Mode, interval: Double, lastKnownGoodPath: String,
+                initialVersion: String?, apply: @escaping Apply, logger: Logger) {
+        self.client = client
+        self.agentId = agentId
+        self.mode = mode
+        self.interval = interval
+        self.lastKnownGoodPath = lastKnownGoodPath
+        self.apply = apply
+        self.logger = logger
+        state = Mutex(State(etag: initialVersion.map { "\"\($0)\"" }, appliedVersion: initialVersion))
+    }
+
+    /// The version of the last document that applied.
+    public var appliedVersion: String? { state.withLock { $0.appliedVersion } }
+
+    public func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "rein-policy-fetch"
+        thread.start()
+    }
+
+    public func stop() { state.withLock { $0.stopping = true } }
+
+    /// One fetch (long-polling up to `wait` seconds); true when a new version applied.
+    @discardableResult
+    public func fetchOnce(wait: Int) throws(CollectorClientError) -> Bool {
+        let etag = state.withLock { $0.etag }
+        switch try client.fetchPolicy(agentId: agentId, etag: etag, wait: wait) {
+        case .notModified, .none:
+            return false
+        case .document(let text, let version, let newTag):
+            // Whatever happens, do not fetch this same version again in a loop.
+            state.withLock { $0.etag = newTag }
+            switch apply(text, version) {
+            case .success:
+                do {
+                    try Self.writeAtomically(text, to: lastKnownGoodPath)
+                } catch {
+                    logger.error("policy applied but the last-known-good copy could not be written", metadata: [
+                        "path": "\(lastKnownGoodPath)", "error": "\(error)",
+                    ])
+                }
+                state.withLock { $0.appliedVersion = version }
+                logger.info("applied the collector's policy", metadata: ["agent_id": "\(agentId)", "version": "\(version)"])
+                return true
+            case .failure(let refusal):
+                logger.error("refused the collector's policy; keeping the current one", metadata: [
+                    "agent_id": "\(agentId)", "version": "\(version)", "reason": "\(refusal.reason)",
+                ])
+                return false
+            }
+        }
+    }
+
+    private func run() {
+        var failures = 0
+        while !state.withLock({ $0.stopping }) {
+            do {
+                try fetchOnce(wait: mode == .longPoll ? 25 : 0)
+                failures = 0
+                if mode == .interval { Thread.sleep(forTimeInterval: interval) }
+            } catch {
+                failures += 1
+                state.withLock { $0.lastError = "\(error)" }
+                let delay = AuditShipper.backoffDelay(attempt: failures, base: 1, max: 30)
+                logger.warning("cannot fetch the policy from the collector; enforcing the current one", metadata: [
+                    "error": "\(error)", "retry_in_s": "\(String(format: "%.1f", delay))",
+                ])
+                Thread.sleep(forTimeInterval: delay)
+            }
+        }
+    }
+
+    /// Writes `text` to a temporary file in the same directory and renames
+    /// it over `path`, so a reader never sees half a policy.
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PolicyApplyRefusal(reason: "cannot create \(tmp): \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                close(fd)
+                unlink(tmp)
+                throw PolicyApplyRefusal(reason: "cannot write \(tmp): \(String(cString: strerror(errno)))")
+            }
+            off += n
+        }
+        fsync(fd)
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw PolicyApplyRefusal(reason: "cannot rename \(tmp) to \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

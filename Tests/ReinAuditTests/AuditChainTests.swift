@@ -1,0 +1,106 @@
+import Foundation
+import ReinCrypto
+import Testing
+@testable import ReinAudit
+
+/// Builds a sealed chain of `count` records for one sidecar.
+func sealedChain(_ count: Int, sidecar: String = "sc-1") throws -> [SealedRecord] {
+    var chain = AuditChain()
+    return try (1...count).map { i in
+        var r = AuditRecord(recordId: "rec-\(i)", time: "2026-11-29T00:00:0\(i % 10).000Z", sidecarId: sidecar, via: "endpoint",
+                            decision: i % 3 == 0 ? "deny" : "allow")
+        r.agentId = "agent-a"
+        r.operation = "GetObject"
+        r.grants = [AuditRecord.Grant(action: "s3:GetObject", resources: ["arn:aws:s3:::bucket/k\(i)"])]
+        r.reason = "line \"\(i)\"\nwith escapes \\ ü"
+        return try chain.seal(&r)
+    }
+}
+
+func parse(_ s: SealedRecord) throws -> ChainedLine { try ChainedLine(parsing: s.line) }
+
+@Suite struct AuditChainTests {
+    @Test func sealingLinksEachRecordToThePreviousOne() throws {
+        let records = try sealedChain(4)
+        #expect(records.map(\.sequence) == [1, 2, 3, 4])
+        let lines = try records.map(parse)
+        #expect(lines[0].record.prevHash == AuditChain.genesis)
+        for i in 1..<lines.count {
+            #expect(lines[i].record.prevHash == records[i - 1].hash)
+        }
+        for (line, sealed) in zip(lines, records) {
+            #expect(line.claimedHash == sealed.hash)
+            #expect(line.computedHash == sealed.hash)
+            #expect(line.record.hash == sealed.hash)
+            #expect(line.record.reason?.contains("ü") == true)
+        }
+    }
+
+    @Test func theHashCoversTheLineWithoutItsHashKey() throws {
+        var chain = AuditChain()
+        var r = AuditRecord(recordId: "x", time: "2026-11-29T00:00:00.000Z", sidecarId: "s", via: "endpoint", decision: "allow")
+        let sealed = try chain.seal(&r)
+        r.hash = nil
+        let body = try r.jsonLine()
+        #expect(AuditChain.hash(of: body) == sealed.hash)
+        #expect(SHA256.hash(body).hex == sealed.hash)
+        let text = String(decoding: sealed.line, as: UTF8.self)
+        #expect(text.hasSuffix(",\"hash\":\"\(sealed.hash)\"}\n"))
+        #expect(!String(decoding: body, as: UTF8.self).contains("\"hash\""))
+    }
+
+    @Test func aCleanChainVerifiesWithNoFindings() throws {
+        var v = ChainVerifier(sidecarId: "sc-1")
+        for s in try sealedChain(20) { #expect(v.admit(try parse(s)).isEmpty) }
+        #expect(v.head.lastSequence == 20)
+    }
+
+    @Test func anEditedRecordIsFlaggedAtItsOwnSequenceOnly() throws {
+        var records = try sealedChain(6)
+        let text = String(decoding: records[2].line, as: UTF8.self).replacingOccurrences(of: "\"decision\":\"deny\"", with: "\"decision\":\"allow\"")
+        records[2] = SealedRecord(sequence: 3, recordId: "rec-3", hash: records[2].hash, line: Array(text.utf8))
+        var v = ChainVerifier(sidecarId: "sc-1")
+        let findings = try records.flatMap { v.admit(try parse($0)) }
+        #expect(findings.count == 1)
+        #expect(findings.first?.kind == .hashMismatch)
+        #expect(findings.first?.sequence == 3)
+    }
+
+    @Test func aDeletedRecordIsAGapAtItsSequence() throws {
+        var records = try sealedChain(6)
+        records.remove(at: 3) // sequence 4
+        var v = ChainVerifier(sidecarId: "sc-1")
+        let findings = try records.flatMap { v.admit(try parse($0)) }
+        #expect(findings.map(\.kind) == [.gap])
+        #expect(findings.first?.sequence == 4)
+    }
+
+    @Test func swappedRecordsAreFlaggedAsOutOfOrder() throws {
+        var records = try sealedChain(6)
+        records.swapAt(1, 2) // 1, 3, 2, 4, …
+        var v = ChainVerifier(sidecarId: "sc-1")
+        let findings = try records.flatMap { v.admit(try parse($0)) }
+        #expect(findings.map(\.kind) == [.gap, .outOfOrder])
+        #expect(findings.allSatisfy { $0.sequence == 2 })
+    }
+
+    @Test func aReplacedRecordWithARecomputedHashBreaksTheNextLink() throws {
+        var records = try sealedChain(5)
+        // Re-seal a forged record 3 on a chain rebuilt up to record 2.
+        var chain = AuditChain(lastSequence: 2, lastHash: records[1].hash)
+        var forged = try parse(records[2]).record
+        forged.decision = "allow"
+        forged.reason = "forged"
+        records[2] = try chain.seal(&forged)
+        var v = ChainVerifier(sidecarId: "sc-1")
+        let findings = try records.flatMap { v.admit(try parse($0)) }
+        #expect(findings.map(\.kind) == [.chainBreak])
+        #expect(findings.first?.sequence == 4)
+    }
+
+    @Test func malformedLinesAreRefusedWithAReason() {
+        #expect(throws: AuditLineError.self) { try ChainedLine(parsing: Array("{\"a\":1}\n".utf8)) }
+        let noHash = Array(String(repeating: "x", count: 120).utf8)
+        #expect(throws: AuditLineError.self) { try ChainedLine(parsing: noHash) }
+    }
+}
