@@ -7,9 +7,10 @@ import ReinSigV4
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
-        abstract: "Validate, explain and lint task-scoped allowlists.",
+        abstract: "Validate, explain and lint task-scoped allowlists, and manage them centrally on the collector.",
         subcommands: [PolicyValidateCommand.self, PolicyExplainCommand.self, PolicyLintCommand.self, PolicySessionPolicyCommand.self,
-                      PolicySuggestCommand.self])
+                      PolicySuggestCommand.self, PolicyPushCommand.self, PolicyListCommand.self, PolicyShowCommand.self,
+                      PolicyDiffCommand.self, PolicyHistoryCommand.self, PolicyRollbackCommand.self])
 }
 
 /// Loads a policy file, printing structural problems the way compilers do.

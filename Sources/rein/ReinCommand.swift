@@ -13,7 +13,8 @@ struct ReinCommand: AsyncParsableCommand {
             with short-lived broker credentials.
             """,
         version: ReinVersion.current,
-        subcommands: [SidecarCommand.self, CACommand.self, SigV4Command.self, CatalogCommand.self, PolicyCommand.self, VersionCommand.self]
+        subcommands: [SidecarCommand.self, CACommand.self, SigV4Command.self, CatalogCommand.self, PolicyCommand.self, AuditCommand.self,
+                      FleetCommand.self, VersionCommand.self]
     )
 
     static func main() async {

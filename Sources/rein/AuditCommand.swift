@@ -1,0 +1,187 @@
+import ArgumentParser
+import Foundation
+import ReinAudit
+import ReinCollectorClient
+
+/// `rein audit …`: the collector's audit trail from the command line.
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Query, follow, export and verify the audit trail.",
+        subcommands: [AuditQueryCommand.self, AuditTailCommand.self, AuditExportCommand.self, AuditVerifyCommand.self,
+                      AuditFindingsCommand.self])
+}
+
+/// The record filters every query command shares (docs/collector-api.md).
+struct AuditFilters: ParsableArguments {
+    @Option(help: "Only this sidecar.") var sidecar: String?
+    @Option(help: "Only this agent.") var agent: String?
+    @Option(help: "Only this task.") var task: String?
+    @Option(help: "Only calls needing this IAM action, e.g. s3:GetObject.") var action: String?
+    @Option(help: "Only calls on resources starting with this ARN prefix.") var resourcePrefix: String?
+    @Option(help: "Only this decision: allow, deny, would-deny, hold-approved, hold-denied, hold-expired, error.") var decision: String?
+    @Option(help: "Only this event type: call, policy-change, access-denied, …") var event: String?
+    @Option(help: "From this time: RFC 3339, or a duration back from now such as 24h or 7d.") var since: String?
+    @Option(help: "Until this time (RFC 3339 or a duration back from now).") var until: String?
+
+    var query: [(String, String)] {
+        let pairs: [(String, String?)] = [("sidecar", sidecar), ("agent", agent), ("task", task), ("action", action),
+                                          ("resource_prefix", resourcePrefix), ("decision", decision), ("event", event),
+                                          ("since", since), ("until", until)]
+        return pairs.compactMap { k, v in v.map { (k, $0) } }
+    }
+}
+
+enum AuditOutput: String, ExpressibleByArgument, CaseIterable {
+    case table, jsonl, ocsf, cloudtrail
+}
+
+/// Prints records for a person: one aligned line each.
+enum AuditTable {
+    static let header = ["TIME", "DECISION", "AGENT", "TASK", "OPERATION", "RESOURCE", "STATUS", "SIDECAR#SEQ"]
+
+    static func row(_ r: AuditRecord) -> [String] {
+        let resource = r.grants.first?.resources.first ?? ""
+        let status = r.upstreamStatus.map(String.init) ?? r.errorCode ?? ""
+        let op = r.operation.map { "\(r.service ?? "?"):\($0)" } ?? r.event
+        return [r.time, r.decision, r.agentId ?? "", r.taskId ?? "", op, resource, status, "\(r.sidecarId)#\(r.sequence)"]
+    }
+
+    static func print(_ rows: [[String]]) {
+        let widths = (0..<header.count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        for row in rows {
+            Swift.print(row.enumerated().map { i, v in i == row.count - 1 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  "))
+        }
+    }
+
+    static func records(_ body: [UInt8]) -> [AuditRecord] {
+        body.split(separator: UInt8(ascii: "\n")).compactMap { try? ChainedLine(parsing: $0).record }
+    }
+}
+
+/// `rein audit query`: one page of matching records.
+struct AuditQueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "query", abstract: "Print the records matching the filters.")
+    @OptionGroup var filters: AuditFilters
+    @Option(help: "At most this many records.") var limit: Int = 100
+    @Option(help: "table, jsonl, ocsf or cloudtrail.") var output: AuditOutput = .table
+    @OptionGroup var collector: CollectorOptions
+
+    func run() throws {
+        var q = filters.query + [("limit", String(limit))]
+        if output != .table { q.append(("format", output.rawValue)) }
+        do {
+            let page = try collector.client().records(q)
+            if output == .table {
+                AuditTable.print([AuditTable.header] + AuditTable.records(page.body).map(AuditTable.row))
+            } else {
+                FileHandle.standardOutput.write(Data(page.body))
+            }
+        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+    }
+}
+
+/// `rein audit tail`: new records as they arrive (long-poll).
+struct AuditTailCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tail", abstract: "Follow new records as sidecars ship them (Ctrl-C stops).")
+    @OptionGroup var filters: AuditFilters
+    @Option(help: "table or jsonl.") var output: AuditOutput = .table
+    @Option(help: "Stop after this many seconds (default: follow until interrupted).") var forSeconds: Double?
+    @OptionGroup var collector: CollectorOptions
+
+    func run() throws {
+        let client = try collector.client(timeout: 90)
+        var cursor: String?
+        var base = filters.query
+        if filters.since == nil { base.append(("since", "5m")) }
+        let end = forSeconds.map { Date().addingTimeInterval($0) }
+        if output == .table { AuditTable.print([AuditTable.header]) }
+        while end.map({ Date() < $0 }) ?? true {
+            var q = base + [("limit", "1000")]
+            if let cursor { q += [("after", cursor), ("wait", String(Int(min(25, max(1, end.map { $0.timeIntervalSinceNow } ?? 25)))))] }
+            do {
+                let page = try client.records(q)
+                if output == .table {
+                    let rows = AuditTable.records(page.body).map(AuditTable.row)
+                    if !rows.isEmpty { AuditTable.print(rows) }
+                } else {
+                    FileHandle.standardOutput.write(Data(page.body))
+                }
+                cursor = page.nextCursor ?? cursor
+            } catch {
+                if !error.retryable { throw CollectorFailure.exit(error) }
+                FileHandle.standardError.write(Data("rein: \(error); retrying\n".utf8))
+                Thread.sleep(forTimeInterval: 2)
+            }
+        }
+    }
+}
+
+/// `rein audit export`: every matching record, page by page, to stdout or a file.
+struct AuditExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Export matching records as JSONL (chained, verifiable offline), OCSF (class 6003) or CloudTrail.")
+    @OptionGroup var filters: AuditFilters
+    @Option(help: "jsonl, ocsf or cloudtrail.") var format: AuditOutput = .jsonl
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var outputFile: String?
+    @OptionGroup var collector: CollectorOptions
+
+    func run() throws {
+        guard format != .table else { throw ValidationError("--format is jsonl, ocsf or cloudtrail") }
+        let client = try collector.client(timeout: 120)
+        var out = Data()
+        var cursor: String?
+        var count = 0
+        var cloudTrail: [Any] = []
+        repeat {
+            var q = filters.query + [("limit", "10000")]
+            if format == .ocsf { q.append(("format", "ocsf")) }
+            if let cursor { q.append(("after", cursor)) }
+            let page: (body: [UInt8], nextCursor: String?)
+            do { page = try client.records(q) } catch { throw CollectorFailure.exit(error) }
+            let lines = page.body.split(separator: UInt8(ascii: "\n"))
+            if lines.isEmpty { break }
+            count += lines.count
+            if format == .cloudtrail {
+                cloudTrail += lines.compactMap { try? ChainedLine(parsing: $0).record }.map(AuditExport.cloudTrail)
+            } else {
+                for l in lines { out.append(contentsOf: l); out.append(UInt8(ascii: "\n")) }
+            }
+            FileHandle.standardError.write(Data("rein: exported \(count) records\r".utf8))
+            guard let next = page.nextCursor, next != cursor else { break }
+            cursor = next
+        } while true
+        FileHandle.standardError.write(Data("\n".utf8))
+        if format == .cloudtrail {
+            out = Data(try AuditExport.jsonBytes(["Records": cloudTrail])) + Data("\n".utf8)
+        }
+        if let outputFile {
+            guard FileManager.default.createFile(atPath: outputFile, contents: out, attributes: [.posixPermissions: 0o600]) else {
+                throw ValidationError("cannot write \(outputFile)")
+            }
+        } else {
+            FileHandle.standardOutput.write(out)
+        }
+    }
+}
+
+/// `rein audit findings`: integrity findings the collector stored.
+struct AuditFindingsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "findings", abstract: "Print the integrity findings (gaps, edits, reorders, bad signatures).")
+    @Option(help: "Only this sidecar.") var sidecar: String?
+    @Option(help: "From this time (RFC 3339 or a duration such as 7d).") var since: String?
+    @OptionGroup var collector: CollectorOptions
+
+    func run() throws {
+        let q = [("sidecar", sidecar), ("since", since)].compactMap { k, v in v.map { (k, $0) } }
+        do {
+            let body = try collector.client().getJSON("/v1/audit/findings", query: q)
+            let findings = (try? JSONDecoder().decode([IntegrityFinding].self, from: Data(body))) ?? []
+            if findings.isEmpty { print("no integrity findings") }
+            for f in findings { print(f.description) }
+            if !findings.isEmpty { throw ExitCode(1) }
+        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import ReinCollectorClient
+
+/// How a CLI command reaches the collector: flags, then `REIN_COLLECTOR_*`
+/// variables, as the AWS CLI and kubectl resolve theirs.
+///
+/// Why a token file: tokens are secrets, so they come from a file (a mounted
+/// Kubernetes secret) or the environment, never from a flag that `ps` shows.
+struct CollectorOptions: ParsableArguments {
+    @Option(name: .customLong("collector"), help: "The collector's URL (REIN_COLLECTOR_URL).")
+    var url: String?
+
+    @Option(help: "A file holding the bearer token, mode 0600 (REIN_COLLECTOR_TOKEN_FILE; or the token in REIN_COLLECTOR_TOKEN).")
+    var tokenFile: String?
+
+    @Option(help: "A PEM CA bundle for the collector's TLS certificate (REIN_COLLECTOR_CA_FILE).")
+    var caFile: String?
+
+    func client(timeout: Double = 30) throws -> CollectorClient {
+        let env = ProcessInfo.processInfo.environment
+        guard let base = url ?? env["REIN_COLLECTOR_URL"], !base.isEmpty else {
+            throw ValidationError("give --collector URL or set REIN_COLLECTOR_URL")
+        }
+        let token: String
+        if let file = tokenFile ?? env["REIN_COLLECTOR_TOKEN_FILE"] {
+            token = try CollectorClient.token(fromFile: file)
+        } else if let t = env["REIN_COLLECTOR_TOKEN"], !t.isEmpty {
+            token = t
+        } else {
+            throw ValidationError("give --token-file FILE, or set REIN_COLLECTOR_TOKEN_FILE or REIN_COLLECTOR_TOKEN")
+        }
+        return try CollectorClient(baseURL: base, token: token, caBundlePath: caFile ?? env["REIN_COLLECTOR_CA_FILE"], timeout: timeout)
+    }
+}
+
+/// Prints a collector error the way the rest of the CLI prints problems, and exits 1.
+enum CollectorFailure {
+    static func exit(_ error: any Error) -> ExitCode {
+        FileHandle.standardError.write(Data("rein: \(error)\n".utf8))
+        return ExitCode(1)
+    }
+}
