@@ -7,8 +7,10 @@ switch which {
 case "sigv4": runSigV4Benchmark()
 case "catalog": runCatalogBenchmark()
 case "policy": runPolicyBenchmark()
+case "spool": runSpoolBenchmark()
+case "collector": runCollectorBenchmark()
 case "profile-catalog": profileCatalog(CommandLine.arguments.dropFirst(2).first ?? "s3")
 default:
-    FileHandle.standardError.write(Data("usage: rein-bench sigv4|catalog|policy\n".utf8))
+    FileHandle.standardError.write(Data("usage: rein-bench sigv4|catalog|policy|spool|collector\n".utf8))
     exit(2)
 }

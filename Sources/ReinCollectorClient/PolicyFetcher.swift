@@ -70,6 +70,7 @@ public final class PolicyFetcher: Sendable {
             case .success:
                 do {
                     try Self.writeAtomically(text, to: lastKnownGoodPath)
+                    try Self.writeAtomically(version + "\n", to: lastKnownGoodPath + ".version")
                 } catch {
                     logger.error("policy applied but the last-known-good copy could not be written", metadata: [
                         "path": "\(lastKnownGoodPath)", "error": "\(error)",

@@ -8,6 +8,7 @@ import ReinCatalog
 import ReinCrypto
 import ReinPolicy
 import ReinSigV4
+import ReinStore
 import ReinTLS
 import ReinUpstream
 import Yams
@@ -29,23 +30,20 @@ struct BrokerSourceAccess: BrokerCredentialAccess {
 
 /// Builds a sidecar from its configuration and starts it.
 public enum SidecarLauncher {
-    public static func launch(_ config: SidecarConfiguration, environment: [String: String], logger: Logger) async throws -> RunningSidecar {
+    public static func launch(_ config: SidecarConfiguration, environment: [String: String], version: String = "dev",
+                              logger: Logger) async throws -> RunningSidecar {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        // The task policy.
-        guard let policyFile = config.policyFile else {
-            throw SidecarStartError("policy_file is not set: give the task allowlist with --policy, REIN_POLICY_FILE or policy_file")
-        }
-        let text: String
-        do { text = try String(contentsOfFile: policyFile, encoding: .utf8) } catch {
-            throw SidecarStartError("cannot read the policy file \(policyFile): \(error.localizedDescription)")
-        }
-        let loaded = PolicyLoader.load(text)
+        // The task policy: the file, or (with a collector) the last-known-good central copy.
+        let initial = try CollectorLink.initialPolicy(config, logger: logger)
+        let loaded = PolicyLoader.load(initial.text)
         guard let document = loaded.document else {
-            throw SidecarStartError("the policy \(policyFile) is invalid:\n" + loaded.problems.map { "  \($0)" }.joined(separator: "\n"))
+            throw SidecarStartError("the policy \(initial.origin) is invalid:\n" + loaded.problems.map { "  \($0)" }.joined(separator: "\n"))
         }
         let live = LivePolicy(document)
         let metrics = SidecarMetrics()
+        // The audit spool first: nothing is served without a trail.
+        let (spool, mirror) = try openAudit(config, logger: logger)
 
         // Agent credentials: issued, rotating; static keys only for tests.
         let staticKeys = config.staticAgentKeys.map { AWSCredentials(accessKeyId: $0.accessKeyId, secretAccessKey: $0.secretAccessKey, sessionToken: $0.sessionToken) }
@@ -90,7 +88,6 @@ public enum SidecarLauncher {
                                                  idleTimeout: .seconds(config.upstreamIdleTimeout)),
             logger: Logger(label: "rein.upstream"))
         try upstream.start()
-        let sink = try JSONLAuditSink(path: config.resolvedAuditPath, durable: config.auditFsync)
         let catalog = try ServiceCatalog.bundled()
         let resolver = try EndpointResolver.bundled()
         var variant: EndpointResolver.Variant = []
@@ -103,8 +100,9 @@ public enum SidecarLauncher {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
-        let services = SidecarServices(configuration: config, gate: gate, upstream: upstream, audit: sink, metrics: metrics,
+        let services = SidecarServices(configuration: config, gate: gate, upstream: upstream, spool: spool, mirror: mirror, metrics: metrics,
                                        holds: DenyingHoldGate(), logger: logger, blockingPool: pool)
+        services.policyVersion = initial.version
 
         // Forward-proxy mode: the per-sidecar CA and SNI-minted leaves.
         let authority = try CertificateAuthority.loadOrCreate(directory: config.caDirectory)
@@ -117,6 +115,10 @@ public enum SidecarLauncher {
             var problems: [String] = []
             if !source.isReady { problems.append("broker credentials unavailable: \(source.lastError.map { "\($0)" } ?? "not fetched yet")") }
             if !services.auditHealthy { problems.append("the audit trail cannot be written") }
+            let spooled = spool.stats
+            if spooled.full, !config.auditDropWhenFull {
+                problems.append("the audit spool is full (\(spooled.bytes) of \(spooled.maxBytes) bytes): waiting for the collector to acknowledge records")
+            }
             if let notAfter = live.current.document.task.notAfter, notAfter <= Int64(Date().timeIntervalSince1970) {
                 problems.append("the task policy expired")
             }
@@ -132,8 +134,41 @@ public enum SidecarLauncher {
             "policy.agent": "\(document.agent.id)", "policy.task": "\(document.task.id)", "mode": "\(config.mode.rawValue)",
             "upstream": "\(config.upstreamEndpoint ?? "AWS endpoints")",
         ])
-        return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source,
+        // The collector: ship the trail, register the checkpoint key, heartbeat, fetch the policy.
+        let link = config.collector.isEnabled
+            ? try CollectorLink.start(config: config, services: services, live: live, catalog: catalog, version: version,
+                                      readiness: readiness, logger: logger)
+            : nil
+        return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source, link: link,
                               tokenFile: absolute(config.resolvedAgentTokenFile), caFile: absolute(authority.certificatePath))
+    }
+
+    /// Opens the audit spool with the sidecar's checkpoint key, and the
+    /// readable JSONL copy it feeds.
+    static func openAudit(_ config: SidecarConfiguration, logger: Logger) throws -> (AuditSpool, AuditMirror) {
+        let key = try AuditSigningKey.loadOrCreate(path: config.auditSigningKeyPath)
+        let mirror = try AuditMirror(path: config.auditMirrorPath, logger: logger)
+        let spool: AuditSpool
+        do {
+            spool = try AuditSpool(
+                configuration: AuditSpoolConfiguration(
+                    path: config.resolvedAuditSpoolPath, sidecarId: config.sidecarId, signingKey: key, fullSync: config.auditFsync,
+                    maxBytes: config.auditSpoolMaxBytes, dropWhenFull: config.auditDropWhenFull,
+                    checkpointEveryRecords: config.auditCheckpointEveryRecords, checkpointInterval: config.auditCheckpointInterval),
+                logger: logger, onDurable: { mirror.append($0) })
+        } catch {
+            throw SidecarStartError("audit: \(error)")
+        }
+        let stats = spool.stats
+        logger.info("audit spool open", metadata: [
+            "audit.spool": "\(spool.path)", "audit.public_key": "\(spool.publicKey)", "audit.sidecar_id": "\(spool.sidecarId)",
+            "audit.records": "\(stats.records)", "audit.bytes": "\(stats.bytes)", "audit.max_bytes": "\(stats.maxBytes)",
+            "audit.last_sequence": "\(stats.lastSequence)", "audit.recovered_intents": "\(spool.recoveredIntents)",
+        ])
+        if config.auditDropWhenFull {
+            logger.warning("audit.drop_when_full is set: when the spool is full, records are dropped instead of refusing requests")
+        }
+        return (spool, mirror)
     }
 
     /// The token agents present to the credentials endpoint: read from its
@@ -162,14 +197,20 @@ public final class RunningSidecar: Sendable {
     let channels: [any Channel]
     public let bound: Sidecar.Bound
     let broker: BrokerCredentialSource
+    /// The shipper and policy fetcher, when a collector is configured.
+    public let link: CollectorLink?
     public let tokenFile: String
     public let caFile: String
+    /// The spool, metrics and configuration (the shipper is wired to `services.spool`).
+    public var services: SidecarServices { sidecar.services }
 
-    init(sidecar: Sidecar, channels: [any Channel], bound: Sidecar.Bound, broker: BrokerCredentialSource, tokenFile: String, caFile: String) {
+    init(sidecar: Sidecar, channels: [any Channel], bound: Sidecar.Bound, broker: BrokerCredentialSource, link: CollectorLink?,
+         tokenFile: String, caFile: String) {
         self.sidecar = sidecar
         self.channels = channels
         self.bound = bound
         self.broker = broker
+        self.link = link
         self.tokenFile = tokenFile
         self.caFile = caFile
     }
@@ -208,10 +249,10 @@ public final class RunningSidecar: Sendable {
         }
     }
 
-    /// Stops listening, ends transfers, flushes the audit log.
+    /// Stops listening, ends transfers, closes the audit spool.
     public func shutdown() async {
         broker.stop()
-        await sidecar.shutdown(channels: channels)
+        await sidecar.shutdown(channels: channels, beforeSpoolCloses: { [link] in link?.stop() })
     }
 }
 

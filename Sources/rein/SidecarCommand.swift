@@ -60,7 +60,7 @@ struct SidecarCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let logger = Logger(label: "rein.sidecar")
-        let running = try await SidecarLauncher.launch(configuration, environment: environment, logger: logger)
+        let running = try await SidecarLauncher.launch(configuration, environment: environment, version: ReinVersion.current, logger: logger)
         func lines(_ env: [(String, String)]) -> String {
             env.map { "export \($0.0)=\(Self.shellQuote($0.1))\n" }.joined()
         }

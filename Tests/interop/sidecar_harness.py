@@ -83,13 +83,17 @@ class Moto:
 class Sidecar:
     """A running `rein sidecar` with its own state directory."""
 
-    def __init__(self, rein_bin, upstream, policy_text, mode="enforce", extra_config="", extra_env=None):
+    def __init__(self, rein_bin, upstream, policy_text, mode="enforce", extra_config="", extra_env=None, audit_config="",
+                 sidecar_id=None):
+        self.rein_bin = rein_bin
         self.dir = Path(tempfile.mkdtemp(prefix="rein-sidecar-"))
         self.port = free_port()
         self.admin_port = free_port()
         self.creds_port = free_port()
         (self.dir / "policy.yaml").write_text(policy_text)
+        id_line = f"sidecar_id: {sidecar_id}" if sidecar_id else ""
         config = f"""
+{id_line}
 listen: 127.0.0.1:{self.port}
 admin_listen: 127.0.0.1:{self.admin_port}
 credentials_listen: 127.0.0.1:{self.creds_port}
@@ -104,27 +108,37 @@ broker:
   env_prefix: REIN_TEST_BROKER_
 audit:
   fsync: false
+{audit_config}
 {extra_config}
 """
         (self.dir / "sidecar.yaml").write_text(config)
-        env = clean_env()
-        env["REIN_TEST_BROKER_ACCESS_KEY_ID"] = BROKER_KEY
-        env["REIN_TEST_BROKER_SECRET_ACCESS_KEY"] = BROKER_SECRET
-        env.update(extra_env or {})
+        self.env = clean_env()
+        self.env["REIN_TEST_BROKER_ACCESS_KEY_ID"] = BROKER_KEY
+        self.env["REIN_TEST_BROKER_SECRET_ACCESS_KEY"] = BROKER_SECRET
+        self.env.update(extra_env or {})
         self.log_path = self.dir / "sidecar.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([rein_bin, "sidecar", "--config", str(self.dir / "sidecar.yaml"),
-                                      "--env-file", str(self.dir / "agent.env")],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        try:
-            wait_http(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=60)
-        except Exception:
-            self.stop()
-            raise RuntimeError("sidecar did not become ready:\n" + self.log_text())
+        self.start()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token_file = str(self.dir / "state" / "agent-token")
         self.ca_file = str(self.dir / "state" / "ca" / "ca.pem")
         self.audit_path = self.dir / "state" / "audit.jsonl"
+
+    def start(self, ready=True):
+        """Starts (or restarts) the process on the same state directory."""
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([self.rein_bin, "sidecar", "--config", str(self.dir / "sidecar.yaml"),
+                                      "--env-file", str(self.dir / "agent.env")],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        try:
+            wait_http(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=60, expect=(200,) if ready else (200, 503))
+        except Exception:
+            self.stop()
+            raise RuntimeError("sidecar did not become ready:\n" + self.log_text())
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.log.close()
 
     def log_text(self):
         try:

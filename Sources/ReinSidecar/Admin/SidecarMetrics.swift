@@ -1,4 +1,5 @@
 import Prometheus
+import ReinStore
 import Synchronization
 
 /// The sidecar's Prometheus metrics, served on the admin listener.
@@ -81,6 +82,36 @@ public final class SidecarMetrics: Sendable {
         let gauge = registry.makeGauge(
             descriptor: descriptor("agent_connections", unit: "open", help: "Open agent connections."), labels: [])
         if delta > 0 { gauge.increment(by: Double(delta)) } else { gauge.decrement(by: Double(-delta)) }
+    }
+
+    /// The spool's depth, size and fullness, set when /metrics is scraped.
+    public func spool(_ stats: SpoolStats) {
+        registry.makeGauge(descriptor: descriptor("audit_spool_depth", unit: "records", help: "Audit records spooled and not yet acknowledged by the collector."),
+                           labels: []).set(to: Double(stats.records))
+        registry.makeGauge(descriptor: descriptor("audit_spool", unit: "bytes", help: "Bytes of spooled audit lines (records, checkpoints, intents); the cap counts these."),
+                           labels: []).set(to: Double(stats.bytes))
+        registry.makeGauge(descriptor: descriptor("audit_spool_max", unit: "bytes", help: "The audit spool's cap (audit.spool_max_bytes)."),
+                           labels: []).set(to: Double(stats.maxBytes))
+        registry.makeGauge(descriptor: descriptor("audit_spool_intents", unit: "open", help: "Forwarded calls whose outcome is not recorded yet."),
+                           labels: []).set(to: Double(stats.intents))
+        registry.makeGauge(descriptor: descriptor("audit_spool", unit: "full", help: "1 while the audit spool is full and requests are refused (or records dropped)."),
+                           labels: []).set(to: stats.full ? 1.0 : 0.0)
+    }
+
+    /// An audit write that failed: `full` (the cap) or `storage` (SQLite).
+    public func auditWriteFailure(kind: String) {
+        registry.makeCounter(
+            descriptor: descriptor("audit_write_failures", unit: "total", help: "Audit records that could not be stored, by kind (full, storage)."),
+            labels: [("kind", kind)]
+        ).increment()
+    }
+
+    /// A record dropped because the spool was full and audit.drop_when_full is set.
+    public func auditDropped() {
+        registry.makeCounter(
+            descriptor: descriptor("audit_dropped_records", unit: "total", help: "Audit records dropped because the spool was full (audit.drop_when_full)."),
+            labels: []
+        ).increment()
     }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }

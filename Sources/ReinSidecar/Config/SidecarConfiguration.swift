@@ -6,7 +6,8 @@ import Yams
 ///
 /// Precedence, as in the AWS CLI and kubectl: a flag beats an environment
 /// variable, which beats the file, which beats the default. Durations are
-/// `30s`/`15m`/`1h`; sizes are `64KiB`/`8MiB`. Every key:
+/// `30s`/`15m`/`1h` (intervals also `500ms`); sizes are `64KiB`/`8MiB`
+/// (the spool cap also `256Mi`/`1Gi`). Every key:
 ///
 /// ```yaml
 /// sidecar_id: web-agent-1           # default: the host name
@@ -14,7 +15,7 @@ import Yams
 /// admin_listen: 127.0.0.1:7475      # /healthz /readyz /metrics (REIN_ADMIN_LISTEN)
 /// credentials_listen: 127.0.0.1:7476  # ECS container-credentials endpoint (REIN_CREDENTIALS_LISTEN)
 /// allowed_clients: [127.0.0.0/8, ::1/128]  # CIDRs allowed to connect to the agent listeners
-/// state_dir: .rein                  # CA, agent token, audit log (REIN_STATE_DIR)
+/// state_dir: .rein                  # CA, agent token, audit spool and key (REIN_STATE_DIR)
 /// policy_file: policy.yaml          # the task allowlist (REIN_POLICY_FILE)
 /// mode: enforce                     # enforce | observe | learn (REIN_MODE)
 /// account_id: "123456789012"        # the account ARNs are built in (REIN_ACCOUNT_ID)
@@ -42,8 +43,25 @@ import Yams
 ///   max_inspected_body: 8MiB        # bodies that must be read before deciding (non-S3 APIs)
 ///   clock_skew: 15m
 /// audit:
-///   path: .rein/audit.jsonl
-///   fsync: true
+///   spool_path: .rein/audit-spool.db  # the durable SQLite spool (default: state_dir/audit-spool.db)
+///   fsync: true                     # synchronous FULL commits; false = NORMAL (benchmarks only)
+///   spool_max_bytes: 256Mi          # cap on spooled bytes; when full, requests get 503 and /readyz fails
+///   drop_when_full: false           # opt-in loss: drop (count, log) records instead of failing closed
+///   checkpoint_every_records: 1000  # sign the chain head after this many records...
+///   checkpoint_interval: 60s        # ...or this long, whichever comes first
+///   # state_dir/audit.jsonl is a readable copy of the chain (not fsynced);
+///   # state_dir/audit-signing.key is the checkpoint key (created on first start, 0600)
+/// collector:                        # off unless url is set (the shipper, policy fetch, heartbeats)
+///   url: https://collector:7480     # http or https (REIN_COLLECTOR_URL)
+///   token_file: /run/secrets/rein-token  # the sidecar's bearer token (REIN_COLLECTOR_TOKEN_FILE)
+///   agent_id: billing-agent         # fetch this agent's central policy when there is no policy_file
+///                                   # and no last-known-good copy yet (REIN_AGENT_ID)
+///   ca_file: /etc/rein/collector-ca.pem  # trust for the collector's TLS (default: the system store)
+///   batch_max_records: 1000
+///   batch_max_interval: 1s
+///   policy_fetch: long-poll         # long-poll | interval
+///   policy_interval: 30s
+///   heartbeat_interval: 15s
 /// ```
 public struct SidecarConfiguration: Sendable {
     public struct StaticAgentKey: Sendable, Equatable {
@@ -80,8 +98,13 @@ public struct SidecarConfiguration: Sendable {
     public var idleTimeout: Int64
     public var maxInspectedBody: Int
     public var clockSkew: Int64
-    public var auditPath: String?
     public var auditFsync: Bool
+    public var auditSpoolPath: String?
+    public var auditSpoolMaxBytes: Int64
+    public var auditDropWhenFull: Bool
+    public var auditCheckpointEveryRecords: Int
+    public var auditCheckpointInterval: Duration
+    public var collector: CollectorSettings
 
     public init() {
         sidecarId = ProcessInfo.processInfo.hostName
@@ -111,12 +134,21 @@ public struct SidecarConfiguration: Sendable {
         idleTimeout = 120
         maxInspectedBody = 8 << 20
         clockSkew = 900
-        auditPath = nil
         auditFsync = true
+        auditSpoolPath = nil
+        auditSpoolMaxBytes = 256 << 20
+        auditDropWhenFull = false
+        auditCheckpointEveryRecords = 1000
+        auditCheckpointInterval = .seconds(60)
+        collector = CollectorSettings()
     }
 
-    /// The audit log path, defaulting into the state directory.
-    public var resolvedAuditPath: String { auditPath ?? (stateDir as NSString).appendingPathComponent("audit.jsonl") }
+    /// The audit spool, defaulting into the state directory.
+    public var resolvedAuditSpoolPath: String { auditSpoolPath ?? (stateDir as NSString).appendingPathComponent("audit-spool.db") }
+    /// The readable JSONL copy of the chain (best effort, not the record of truth).
+    public var auditMirrorPath: String { (stateDir as NSString).appendingPathComponent("audit.jsonl") }
+    /// The checkpoint signing key (hex seed, mode 0600).
+    public var auditSigningKeyPath: String { (stateDir as NSString).appendingPathComponent("audit-signing.key") }
     public var resolvedAgentTokenFile: String { agentTokenFile ?? (stateDir as NSString).appendingPathComponent("agent-token") }
     public var caDirectory: String { (stateDir as NSString).appendingPathComponent("ca") }
 }

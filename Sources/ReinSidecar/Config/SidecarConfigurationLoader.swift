@@ -29,11 +29,13 @@ public enum SidecarConfigurationLoader {
         ("REIN_CREDENTIALS_LISTEN", "credentials_listen"), ("REIN_STATE_DIR", "state_dir"),
         ("REIN_POLICY_FILE", "policy_file"), ("REIN_MODE", "mode"), ("REIN_ACCOUNT_ID", "account_id"),
         ("REIN_UPSTREAM_ENDPOINT", "upstream.endpoint"), ("REIN_SIDECAR_ID", "sidecar_id"),
+        ("REIN_COLLECTOR_URL", "collector.url"), ("REIN_COLLECTOR_TOKEN_FILE", "collector.token_file"),
+        ("REIN_AGENT_ID", "collector.agent_id"),
     ]
 
     private static let knownTopKeys: Set<String> = [
         "sidecar_id", "listen", "admin_listen", "credentials_listen", "allowed_clients", "state_dir", "policy_file",
-        "mode", "account_id", "agent_credentials", "upstream", "proxy", "broker", "limits", "audit",
+        "mode", "account_id", "agent_credentials", "upstream", "proxy", "broker", "limits", "audit", "collector",
     ]
 
     public static func load(yaml: String?, environment: [String: String], overrides: [String: String]) throws(ConfigurationError) -> SidecarConfiguration {
@@ -77,7 +79,7 @@ public enum SidecarConfigurationLoader {
                 do { config.brokerYAML = try Yams.serialize(node: valueNode) } catch {
                     throw ConfigurationError(key: key, message: "cannot read the broker section: \(error)", line: line)
                 }
-            case "agent_credentials", "upstream", "proxy", "limits", "audit":
+            case "agent_credentials", "upstream", "proxy", "limits", "audit", "collector":
                 guard let sub = valueNode.mapping else { throw ConfigurationError(key: key, message: "must be a mapping", line: line) }
                 for (k, v) in sub {
                     guard let name = k.string else { continue }
@@ -115,6 +117,16 @@ public enum SidecarConfigurationLoader {
             guard let b = ByteSizeText.bytes(value), b <= Int64(Int32.max) else { throw ConfigurationError(key: key, message: "'\(value)' is not a size such as 64KiB or 8MiB", line: line) }
             return Int(b)
         }
+        func interval() throws(ConfigurationError) -> Duration {
+            guard let d = IntervalText.duration(value) else {
+                throw ConfigurationError(key: key, message: "'\(value)' is not a duration such as 500ms, 10s or 2m", line: line)
+            }
+            return d
+        }
+        func positive() throws(ConfigurationError) -> Int {
+            guard let n = Int(value), n > 0 else { throw ConfigurationError(key: key, message: "'\(value)' is not a positive integer", line: line) }
+            return n
+        }
         func bool() throws(ConfigurationError) -> Bool {
             switch value.lowercased() {
             case "true", "yes", "on", "1": return true
@@ -143,16 +155,36 @@ public enum SidecarConfigurationLoader {
         case "upstream.ca_bundle": c.upstreamCABundle = value
         case "upstream.connect_timeout": c.upstreamConnectTimeout = try duration()
         case "upstream.idle_timeout": c.upstreamIdleTimeout = try duration()
-        case "limits.max_connections":
-            guard let n = Int(value), n > 0 else { throw ConfigurationError(key: key, message: "must be a positive integer", line: line) }
-            c.maxConnections = n
+        case "limits.max_connections": c.maxConnections = try positive()
         case "limits.max_header_bytes": c.maxHeaderBytes = try size()
         case "limits.header_timeout": c.headerTimeout = try duration()
         case "limits.idle_timeout": c.idleTimeout = try duration()
         case "limits.max_inspected_body": c.maxInspectedBody = try size()
         case "limits.clock_skew": c.clockSkew = try duration()
-        case "audit.path": c.auditPath = value
+        case "audit.path":
+            throw ConfigurationError(key: key, message: "replaced by audit.spool_path (the durable SQLite spool); "
+                                     + "a readable copy of the chain is still written to state_dir/audit.jsonl", line: line)
         case "audit.fsync": c.auditFsync = try bool()
+        case "audit.spool_path": c.auditSpoolPath = value
+        case "audit.spool_max_bytes":
+            guard let b = CapacityText.bytes(value) else { throw ConfigurationError(key: key, message: "'\(value)' is not a size such as 256Mi, 1Gi or 64MiB", line: line) }
+            c.auditSpoolMaxBytes = b
+        case "audit.drop_when_full": c.auditDropWhenFull = try bool()
+        case "audit.checkpoint_every_records": c.auditCheckpointEveryRecords = try positive()
+        case "audit.checkpoint_interval": c.auditCheckpointInterval = try interval()
+        case "collector.url": c.collector.url = value.isEmpty ? nil : value
+        case "collector.agent_id": c.collector.agentId = value.isEmpty ? nil : value
+        case "collector.token_file": c.collector.tokenFile = value.isEmpty ? nil : value
+        case "collector.ca_file": c.collector.caFile = value.isEmpty ? nil : value
+        case "collector.batch_max_records": c.collector.batchMaxRecords = try positive()
+        case "collector.batch_max_interval": c.collector.batchMaxInterval = try interval()
+        case "collector.policy_fetch":
+            guard let f = CollectorSettings.PolicyFetch(rawValue: value) else {
+                throw ConfigurationError(key: key, message: "must be long-poll or interval", line: line)
+            }
+            c.collector.policyFetch = f
+        case "collector.policy_interval": c.collector.policyInterval = try interval()
+        case "collector.heartbeat_interval": c.collector.heartbeatInterval = try interval()
         default: throw ConfigurationError(key: key, message: "unknown key", line: line)
         }
     }
@@ -192,6 +224,14 @@ public enum SidecarConfigurationLoader {
         }
         if c.allowedClients.isEmpty {
             throw ConfigurationError(key: "allowed_clients", message: "must name at least one CIDR block")
+        }
+        if let u = c.collector.url {
+            guard let url = URL(string: u), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+                throw ConfigurationError(key: "collector.url", message: "'\(u)' must be an http(s) URL such as https://collector.internal:7480")
+            }
+            if c.collector.tokenFile == nil {
+                throw ConfigurationError(key: "collector.token_file", message: "is required when collector.url is set (the collector accepts no anonymous sidecar)")
+            }
         }
         if c.sidecarId.isEmpty || c.sidecarId.count > 128 {
             throw ConfigurationError(key: "sidecar_id", message: "must be 1 to 128 characters")

@@ -18,7 +18,7 @@ extension AgentHTTPHandler {
             state = .buffering(flight, limit: limit, body: [])
         case .forward(let plan, let facts):
             flight.facts = facts
-            startForward(plan, flight: flight, context: context)
+            beginForward(plan, flight: flight, context: context)
         case .hold(let request, let facts):
             flight.facts = facts
             state = .holding(flight)
@@ -54,14 +54,15 @@ extension AgentHTTPHandler {
         }
     }
 
-    private func sendContinueIfExpected(_ flight: Flight, context: ChannelHandlerContext) {
+    func sendContinueIfExpected(_ flight: Flight, context: ChannelHandlerContext) {
         guard flight.expectsContinue, !flight.sentContinue, flight.head.hasBody else { return }
         flight.sentContinue = true
         context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: flight.http.version, status: .continue))), promise: nil)
     }
 
     /// Answers without forwarding. The audit record is durable before the
-    /// answer leaves (a denial is never unrecorded).
+    /// answer leaves (a denial is never unrecorded); when it cannot be
+    /// stored, the agent gets a 503 instead and nothing else happens.
     func reject(_ flight: Flight, response: AWSErrorResponse, context: ChannelHandlerContext, keepFacts: Bool = false, writeAudit: Bool = true) {
         if !keepFacts { flight.facts.decision = "error"; flight.facts.errorCode = response.code }
         if flight.facts.errorCode == nil { flight.facts.errorCode = response.code }
@@ -71,35 +72,47 @@ extension AgentHTTPHandler {
         let unreadBody = flight.head.hasBody && !flight.requestComplete
         if unreadBody { closeAfterResponse = true }
         state = unreadBody ? .discarding : .idle
-        var headers = HTTPHeaders(response.headers.map { ($0.0, $0.1) })
-        if closeAfterResponse || !flight.http.isKeepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(version: flight.http.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
         flight.bytesOut = Int64(response.body.count)
-        let write: () -> Void = { [self] in
-            guard self.context != nil else { return }
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
-            let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if closeAfterResponse { done.whenComplete { [channel = context.channel] _ in HeadGuardHandler.lingeringClose(channel) } }
-            headGuard.awaitHead()
-        }
         guard writeAudit else {
-            write()
+            send(response, flight: flight, context: context)
             return
         }
+        flight.finished = true
         let record = auditRecord(flight)
+        let ticket = flight.ticket
+        flight.ticket = nil
         services.metrics.request(decision: record.decision, service: record.service, action: record.grants.first?.action)
-        let loop = context.eventLoop
-        let bound = NIOLoopBound(write, eventLoop: loop)
-        services.record(record, on: loop).whenComplete { [channel = context.channel] result in
+        let bound = NIOLoopBound((self, context, flight), eventLoop: context.eventLoop)
+        services.record(record, completing: ticket, on: context.eventLoop).whenComplete { result in
+            let (handler, context, flight) = bound.value
             switch result {
-            case .success: bound.value()
-            case .failure: channel.close(promise: nil)
+            case .success:
+                handler.send(response, flight: flight, context: context)
+            case .failure(let error):
+                handler.closeAfterResponse = true
+                let style = ErrorStyle.guess(head: flight.head, catalog: handler.services.gate.catalog)
+                handler.send(style.error(code: "ServiceUnavailable", status: 503, message: handler.services.auditFailureMessage(error),
+                                         requestId: flight.requestId), flight: flight, context: context)
             }
         }
     }
 
-    private func startForward(_ plan: ForwardPlan, flight: Flight, context: ChannelHandlerContext) {
+    /// Writes a complete error answer (closing afterwards when asked to).
+    func send(_ response: AWSErrorResponse, flight: Flight, context: ChannelHandlerContext) {
+        guard self.context != nil else { return }
+        var headers = HTTPHeaders(response.headers.map { ($0.0, $0.1) })
+        if closeAfterResponse || !flight.http.isKeepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: flight.http.version, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if closeAfterResponse { done.whenComplete { [channel = context.channel] _ in HeadGuardHandler.lingeringClose(channel) } }
+        headGuard.awaitHead()
+    }
+
+    /// Sends the request upstream; its intent is already durable. Body bytes
+    /// that arrived while the intent was written go first.
+    func startForward(_ plan: ForwardPlan, flight: Flight, context: ChannelHandlerContext, pending: [ByteBuffer] = []) {
         let bodyMode: UpstreamRequest.Body
         var pendingBody: [UInt8]?
         switch plan.body {
@@ -129,7 +142,15 @@ extension AgentHTTPHandler {
         } else if case .none = bodyMode {
             exchange.finish()
         } else {
-            sendContinueIfExpected(flight, context: context)
+            for buffer in pending {
+                guard case .forwarding(let current) = state, current === flight else { return }
+                forwardBody(buffer, flight: flight, context: context)
+            }
+            if flight.requestComplete {
+                finishBody(flight, context: context)
+            } else {
+                sendContinueIfExpected(flight, context: context)
+            }
         }
     }
 
@@ -206,73 +227,11 @@ extension AgentHTTPHandler {
                 flight.responseStatus = 503
             }
         }
-        finishAudit(flight, context: context)
+        finishAudit(flight, on: context.eventLoop)
         if case .forwarding(let current) = state, current === flight {
             state = flight.requestComplete ? .idle : .discarding
             headGuard.awaitHead()
         }
-    }
-
-    /// Writes the audit record of a forwarded request (after the response).
-    func finishAudit(_ flight: Flight, context: ChannelHandlerContext) {
-        guard !flight.finished else { return }
-        flight.finished = true
-        let record = auditRecord(flight)
-        services.metrics.request(decision: record.decision, service: record.service, action: record.grants.first?.action)
-        services.metrics.latency(phase: "verify", seconds: Double(flight.facts.verifyNanos) / 1e9)
-        services.metrics.latency(phase: "decide", seconds: Double(flight.facts.decideNanos) / 1e9)
-        if flight.forwarded { services.metrics.latency(phase: "upstream", seconds: Double(flight.upstreamNanos) / 1e9) }
-        services.metrics.latency(phase: "total", seconds: Double(DispatchTime.now().uptimeNanoseconds - flight.started) / 1e9)
-        _ = services.record(record, on: context.eventLoop)
-    }
-
-    /// The agent went away or the connection closed mid-request.
-    func abandonFlight(reason: String) {
-        let flight: Flight
-        switch state {
-        case .forwarding(let f), .holding(let f), .buffering(let f, _, _): flight = f
-        case .idle, .discarding: return
-        }
-        state = .idle
-        flight.exchange?.cancel()
-        flight.exchange = nil
-        if !flight.finished, let context {
-            flight.facts.errorCode = flight.facts.errorCode ?? "ClientClosed"
-            flight.facts.reason = flight.facts.reason ?? reason
-            finishAudit(flight, context: context)
-        }
-    }
-
-    func auditRecord(_ flight: Flight) -> AuditRecord {
-        let f = flight.facts
-        let policy = services.gate.policy.current.document
-        var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(services.clock()),
-                            sidecarId: services.configuration.sidecarId, via: flight.head.via.auditName, decision: f.decision)
-        r.agentId = policy.agent.id
-        r.taskId = policy.task.id
-        r.accessKeyId = f.accessKeyId
-        r.sourceAddress = flight.head.clientAddress
-        r.userAgent = flight.head.firstValue("user-agent").map { String($0.prefix(256)) }
-        r.service = f.service
-        r.region = f.region
-        r.operation = f.operation
-        r.grants = f.grants.map { AuditRecord.Grant(action: $0.action, resources: $0.resources) }
-        r.statementId = f.statementId
-        r.reason = f.reason
-        r.mode = f.mode?.rawValue
-        r.forwarded = flight.forwarded
-        r.errorCode = f.errorCode
-        r.upstreamHost = f.upstreamHost
-        r.upstreamStatus = flight.forwarded ? flight.responseStatus : nil
-        r.awsRequestId = flight.awsRequestId ?? (flight.forwarded ? nil : flight.requestId)
-        r.brokerSource = f.brokerSource
-        r.bytesIn = flight.bytesIn
-        r.bytesOut = flight.bytesOut
-        r.latency = AuditRecord.Latency(
-            verifyMs: Double(f.verifyNanos) / 1e6, decideMs: Double(f.decideNanos) / 1e6,
-            upstreamMs: flight.forwarded ? Double(flight.upstreamNanos) / 1e6 : nil,
-            totalMs: Double(DispatchTime.now().uptimeNanoseconds - flight.started) / 1e6)
-        return r
     }
 
     /// A plain-text answer for listener-level problems (not an AWS call).

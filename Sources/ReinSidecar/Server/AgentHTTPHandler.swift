@@ -32,6 +32,9 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case idle
         /// Reading a body the gate must see before deciding.
         case buffering(Flight, limit: Int, body: [UInt8])
+        /// Allowed: waiting for the intent to be durable before anything goes
+        /// upstream; body bytes that arrive meanwhile wait in `pending`.
+        case recordingIntent(Flight, ForwardPlan, pending: [ByteBuffer])
         /// The request is with the upstream; the body (if any) streams through.
         case forwarding(Flight)
         /// Waiting for a person (holds); the body is not read meanwhile.
@@ -140,10 +143,10 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 .error(code: "InvalidRequest", status: 400, message: problem, requestId: flight.requestId), context: context)
             return
         }
-        guard services.auditHealthy else {
+        if let refusal = services.auditRefusal() {
             flight.facts.reason = "audit trail unavailable"
             reject(flight, response: ErrorStyle.guess(head: head, catalog: services.gate.catalog)
-                .error(code: "ServiceUnavailable", status: 503, message: "Rein cannot write its audit trail, so it forwards nothing (fail closed)", requestId: flight.requestId),
+                .error(code: "ServiceUnavailable", status: 503, message: refusal, requestId: flight.requestId),
                 context: context, writeAudit: false)
             return
         }
@@ -164,15 +167,10 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             body.append(contentsOf: buffer.readableBytesView)
             state = .buffering(flight, limit: limit, body: body)
         case .forwarding(let flight):
-            guard let processor = flight.processor, let exchange = flight.exchange else { return }
-            do {
-                let out = try processor.consume(Array(buffer.readableBytesView))
-                if !out.isEmpty, !exchange.write(out) {
-                    context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-                }
-            } catch {
-                failBody(flight, error: error, context: context)
-            }
+            forwardBody(buffer, flight: flight, context: context)
+        case .recordingIntent(let flight, let plan, var pending):
+            pending.append(buffer)
+            state = .recordingIntent(flight, plan, pending: pending)
         case .holding, .idle, .discarding:
             return
         }
@@ -186,14 +184,10 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             handle(services.gate.decide(flight.head, body: body, now: now, requestId: flight.requestId), flight: flight, context: context, body: body)
         case .forwarding(let flight):
             flight.requestComplete = true
-            guard let processor = flight.processor, let exchange = flight.exchange else { return }
-            do {
-                let out = try processor.finish()
-                if !out.isEmpty { _ = exchange.write(out) }
-                exchange.finish()
-            } catch {
-                failBody(flight, error: error, context: context)
-            }
+            finishBody(flight, context: context)
+        case .recordingIntent(let flight, _, _):
+            // The body ends upstream once forwarding starts.
+            flight.requestComplete = true
         case .discarding:
             // The answer went out with Connection: close; the lingering close finishes it.
             return
@@ -201,6 +195,31 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             flight.requestComplete = true
         case .idle:
             return
+        }
+    }
+
+    /// Passes agent body bytes through the signature checks to the upstream.
+    func forwardBody(_ buffer: ByteBuffer, flight: Flight, context: ChannelHandlerContext) {
+        guard let processor = flight.processor, let exchange = flight.exchange else { return }
+        do {
+            let out = try processor.consume(Array(buffer.readableBytesView))
+            if !out.isEmpty, !exchange.write(out) {
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            }
+        } catch {
+            failBody(flight, error: error, context: context)
+        }
+    }
+
+    /// Ends the upstream body once the agent's has ended (and verified).
+    func finishBody(_ flight: Flight, context: ChannelHandlerContext) {
+        guard let processor = flight.processor, let exchange = flight.exchange else { return }
+        do {
+            let out = try processor.finish()
+            if !out.isEmpty { _ = exchange.write(out) }
+            exchange.finish()
+        } catch {
+            failBody(flight, error: error, context: context)
         }
     }
 
@@ -214,7 +233,7 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         flight.facts.reason = error.message
         if flight.responseStarted {
             context.close(promise: nil)
-            finishAudit(flight, context: context)
+            finishAudit(flight, on: context.eventLoop)
             return
         }
         flight.failedLocally = true

@@ -1,6 +1,8 @@
 import NIOHTTP1
-import Synchronization
+import ReinAudit
+import ReinStore
 import ReinUpstream
+import Synchronization
 
 /// One request on its way through the sidecar: what the gate found, the
 /// upstream exchange, and what the audit record will say.
@@ -11,8 +13,12 @@ final class Flight {
     let http: HTTPRequestHead
     let head: AgentRequestHead
     let requestId: String
+    /// The audit record's id: the intent and the final record share it.
+    let recordId = AuditRecord.newRecordId()
     let started: UInt64
     var facts = GateFacts()
+    /// The durable intent of a forwarded call, until its record completes it.
+    var ticket: IntentTicket?
     var expectsContinue = false
     var sentContinue = false
     var requestComplete = false

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ReinAudit
+import ReinStore
 import ReinTLS
 
 /// Forward-proxy mode: `CONNECT` to an AWS name is terminated with Rein's
@@ -39,18 +40,18 @@ final class ProxySupport: Sendable {
         let client = context.channel.remoteAddress?.ipAddress
         if Self.isIntercepted(host, domains: intercept) {
             guard port == 443 else {
-                audit(decision: "deny", host: host, port: port, client: client, reason: "AWS endpoints are reached on port 443 only", on: context.eventLoop)
-                handler.respondPlain(context: context, status: .forbidden, message: "Rein intercepts AWS endpoints on port 443 only", close: true)
+                refuse(record(decision: "deny", host: host, port: port, client: client, reason: "AWS endpoints are reached on port 443 only"),
+                       status: .forbidden, message: "Rein intercepts AWS endpoints on port 443 only", context: context, handler: handler)
                 return
             }
             intercept(context: context, head: head, host: host, handler: handler)
         } else if passthrough.contains(host) || passthrough.contains("\(host):\(port)") {
             tunnel(context: context, head: head, host: host, port: port, handler: handler)
         } else {
-            audit(decision: "deny", host: host, port: port, client: client,
-                  reason: "CONNECT target is neither an AWS endpoint nor in proxy.passthrough", on: context.eventLoop)
-            handler.respondPlain(context: context, status: .forbidden,
-                                 message: "Rein refuses CONNECT to \(host):\(port): only AWS endpoints (and proxy.passthrough hosts) are reachable", close: true)
+            refuse(record(decision: "deny", host: host, port: port, client: client,
+                          reason: "CONNECT target is neither an AWS endpoint nor in proxy.passthrough"),
+                   status: .forbidden, message: "Rein refuses CONNECT to \(host):\(port): only AWS endpoints (and proxy.passthrough hosts) are reachable",
+                   context: context, handler: handler)
         }
     }
 
@@ -87,9 +88,26 @@ final class ProxySupport: Sendable {
         return future
     }
 
-    /// A blind TCP tunnel to an allow-listed host, audited as one record.
+    /// A blind TCP tunnel to an allow-listed host, audited as one record:
+    /// its intent is durable before the upstream connection is opened.
     private func tunnel(context: ChannelHandlerContext, head: HTTPRequestHead, host: String, port: Int, handler: AgentHTTPHandler) {
-        let client = context.channel.remoteAddress?.ipAddress
+        let intent = record(decision: "allow", host: host, port: port, client: context.channel.remoteAddress?.ipAddress,
+                            reason: "proxy.passthrough (not inspected)")
+        let services = self.services
+        let bound = NIOLoopBound((handler, context), eventLoop: context.eventLoop)
+        services.recordIntent(intent, on: context.eventLoop).whenComplete { [self] result in
+            let (handler, context) = bound.value
+            switch result {
+            case .failure(let error):
+                handler.respondPlain(context: context, status: .serviceUnavailable, message: services.auditFailureMessage(error), close: true)
+            case .success(let ticket):
+                connectTunnel(context: context, head: head, host: host, port: port, handler: handler, intent: intent, ticket: ticket)
+            }
+        }
+    }
+
+    private func connectTunnel(context: ChannelHandlerContext, head: HTTPRequestHead, host: String, port: Int, handler: AgentHTTPHandler,
+                               intent: AuditRecord, ticket: IntentTicket?) {
         let agentChannel = context.channel
         let pipeline = context.pipeline
         let services = self.services
@@ -97,14 +115,22 @@ final class ProxySupport: Sendable {
         ClientBootstrap(group: context.eventLoop)
             .connectTimeout(.seconds(services.configuration.upstreamConnectTimeout))
             .connect(host: host, port: port)
-            .whenComplete { [self] result in
-                let (handler, context) = bound.value
+            .whenComplete { result in
                 switch result {
                 case .failure(let error):
-                    audit(decision: "error", host: host, port: port, client: client, reason: "tunnel connect failed: \(error)", on: agentChannel.eventLoop)
-                    handler.respondPlain(context: context, status: .badGateway, message: "cannot reach \(host):\(port)", close: true)
+                    var failed = intent
+                    failed.decision = "error"
+                    failed.forwarded = false
+                    failed.reason = "tunnel connect failed: \(error)"
+                    services.metrics.request(decision: failed.decision, service: "tunnel", action: nil)
+                    services.record(failed, completing: ticket, on: agentChannel.eventLoop).whenComplete { _ in
+                        let (handler, context) = bound.value
+                        handler.respondPlain(context: context, status: .badGateway, message: "cannot reach \(host):\(port)", close: true)
+                    }
                 case .success(let upstream):
-                    audit(decision: "allow", host: host, port: port, client: client, reason: "proxy.passthrough (not inspected)", on: agentChannel.eventLoop)
+                    let context = bound.value.1
+                    services.metrics.request(decision: intent.decision, service: "tunnel", action: nil)
+                    _ = services.record(intent, completing: ticket, on: agentChannel.eventLoop)
                     let established = HTTPResponseHead(version: head.version, status: .ok, headers: HTTPHeaders([("Content-Length", "0")]))
                     context.write(NIOAny(HTTPServerResponsePart.head(established)), promise: nil)
                     let flushed = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
@@ -120,7 +146,24 @@ final class ProxySupport: Sendable {
             }
     }
 
-    private func audit(decision: String, host: String, port: Int, client: String?, reason: String, on loop: any EventLoop) {
+    /// Records a refused CONNECT, then answers: the refusal is durable before
+    /// the agent sees it, and a 503 replaces it when it cannot be stored.
+    private func refuse(_ record: AuditRecord, status: HTTPResponseStatus, message: String, context: ChannelHandlerContext, handler: AgentHTTPHandler) {
+        services.metrics.request(decision: record.decision, service: "tunnel", action: nil)
+        let services = self.services
+        let bound = NIOLoopBound((handler, context), eventLoop: context.eventLoop)
+        services.record(record, on: context.eventLoop).whenComplete { result in
+            let (handler, context) = bound.value
+            switch result {
+            case .success:
+                handler.respondPlain(context: context, status: status, message: message, close: true)
+            case .failure(let error):
+                handler.respondPlain(context: context, status: .serviceUnavailable, message: services.auditFailureMessage(error), close: true)
+            }
+        }
+    }
+
+    private func record(decision: String, host: String, port: Int, client: String?, reason: String) -> AuditRecord {
         var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(services.clock()),
                             sidecarId: services.configuration.sidecarId, via: "tunnel", decision: decision)
         let policy = services.gate.policy.current.document
@@ -130,7 +173,6 @@ final class ProxySupport: Sendable {
         r.upstreamHost = "\(host):\(port)"
         r.reason = reason
         r.forwarded = decision == "allow"
-        services.metrics.request(decision: decision, service: "tunnel", action: nil)
-        _ = services.record(r, on: loop)
+        return r
     }
 }

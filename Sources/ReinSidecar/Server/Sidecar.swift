@@ -54,10 +54,11 @@ public final class Sidecar: Sendable {
         return (Bound(agent: a, admin: m, credentials: credentialsAddress), channels)
     }
 
-    /// Stops accepting, lets in-flight exchanges end, and releases resources.
     /// Stops accepting, waits up to `grace` for requests in flight to finish
-    /// (their audit records written), then stops the engine and flushes the audit log.
-    public func shutdown(channels: [any Channel], grace: Duration = .seconds(10)) async {
+    /// (their audit records written), then stops the engine, runs
+    /// `beforeSpoolCloses` (the shipper's last drain) and closes the spool
+    /// (which commits what is queued and signs a last checkpoint).
+    public func shutdown(channels: [any Channel], grace: Duration = .seconds(10), beforeSpoolCloses: @Sendable () -> Void = {}) async {
         for c in channels { try? await c.close() }
         let deadline = ContinuousClock.now + grace
         while services.inFlight.value > 0, ContinuousClock.now < deadline {
@@ -67,7 +68,9 @@ public final class Sidecar: Sendable {
             services.logger.warning("shutting down with requests still in flight", metadata: ["requests.in_flight": "\(services.inFlight.value)"])
         }
         services.upstream.shutdown()
-        services.audit.close()
+        beforeSpoolCloses()
+        services.spool.close()
+        services.mirror?.close()
         try? await services.blockingPool.shutdownGracefully()
         try? await group.shutdownGracefully()
     }
@@ -138,6 +141,7 @@ public final class Sidecar: Sendable {
             let text = "not ready:\n" + problems.map { "- \($0)\n" }.joined()
             return .init(status: .serviceUnavailable, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
         case "/metrics":
+            services.metrics.spool(services.spool.stats)
             return .init(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: services.metrics.exposition())
         default:
             return .init(status: .notFound, contentType: "text/plain; charset=utf-8", body: Array("not found: try /healthz, /readyz or /metrics\n".utf8))

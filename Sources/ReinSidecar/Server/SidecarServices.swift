@@ -4,33 +4,57 @@ import NIOCore
 import NIOPosix
 import ReinAudit
 import ReinCatalog
+import ReinStore
 import ReinUpstream
 import Synchronization
 
 /// What every connection handler shares: the gate, the upstream engine, the
-/// audit sink, metrics and readiness. Created once per sidecar.
+/// audit spool, metrics and readiness. Created once per sidecar.
 public final class SidecarServices: Sendable {
     public let configuration: SidecarConfiguration
     public let gate: RequestGate
     public let upstream: UpstreamEngine
-    public let audit: any AuditSink
+    /// The durable audit spool; the shipper reads and acknowledges it.
+    public let spool: AuditSpool
+    /// The checkpoint key's public half (hex), to register with the collector.
+    public let auditPublicKey: String
     public let metrics: SidecarMetrics
     public let holds: any HoldGate
     public let logger: Logger
-    /// Audit writes run here, off the event loops (they fsync).
+    /// Blocking work off the event loops.
     public let blockingPool: NIOThreadPool
     public let clock: @Sendable () -> Date
+    /// The readable JSONL copy of the chain, closed at shutdown.
+    let mirror: AuditMirror?
     private let openConnections = Atomic<Int>(0)
     let inFlight = InFlightCounter()
     private let auditFailed = Atomic<Bool>(false)
+    private let spoolWasFull = Atomic<Bool>(false)
+    private let policyVersionBox = Mutex<String?>(nil)
 
-    public init(configuration: SidecarConfiguration, gate: RequestGate, upstream: UpstreamEngine, audit: any AuditSink,
-                metrics: SidecarMetrics, holds: any HoldGate, logger: Logger, blockingPool: NIOThreadPool,
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+    /// The central policy version in force (nil for a local policy file);
+    /// every audit record names it.
+    public var policyVersion: String? {
+        get { policyVersionBox.withLock { $0 } }
+        set { policyVersionBox.withLock { $0 = newValue } }
+    }
+
+    public convenience init(configuration: SidecarConfiguration, gate: RequestGate, upstream: UpstreamEngine, spool: AuditSpool,
+                            metrics: SidecarMetrics, holds: any HoldGate, logger: Logger, blockingPool: NIOThreadPool,
+                            clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(configuration: configuration, gate: gate, upstream: upstream, spool: spool, mirror: nil, metrics: metrics,
+                  holds: holds, logger: logger, blockingPool: blockingPool, clock: clock)
+    }
+
+    init(configuration: SidecarConfiguration, gate: RequestGate, upstream: UpstreamEngine, spool: AuditSpool, mirror: AuditMirror?,
+         metrics: SidecarMetrics, holds: any HoldGate, logger: Logger, blockingPool: NIOThreadPool,
+         clock: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
         self.gate = gate
         self.upstream = upstream
-        self.audit = audit
+        self.spool = spool
+        self.mirror = mirror
+        auditPublicKey = spool.publicKey.description
         self.metrics = metrics
         self.holds = holds
         self.logger = logger
@@ -38,31 +62,91 @@ public final class SidecarServices: Sendable {
         self.clock = clock
     }
 
-    /// False once an audit write failed: the sidecar then refuses requests
-    /// (fails closed) and /readyz reports it.
+    /// False once the spool failed to store a record (not for a full spool,
+    /// which passes): the sidecar then refuses requests (fails closed) and
+    /// /readyz reports it.
     public var auditHealthy: Bool { !auditFailed.load(ordering: .relaxed) }
 
-    /// Writes an audit record on the blocking pool; the future fails when the
-    /// record could not be made durable.
-    func record(_ record: AuditRecord, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        if !configuration.auditFsync {
-            // Without fsync a record is one append(2): cheaper inline than a thread hop.
-            do {
-                try audit.record(record)
-                return eventLoop.makeSucceededVoidFuture()
-            } catch {
-                auditFailed.store(true, ordering: .relaxed)
-                logger.error("audit write failed; refusing further requests", metadata: ["audit.error": "\(error)"])
-                return eventLoop.makeFailedFuture(error)
+    /// Why requests are refused before any work, or nil when the audit
+    /// trail can take them: a failed spool, or a full one (until space returns).
+    func auditRefusal() -> String? {
+        if !auditHealthy { return "Rein cannot write its audit trail, so it forwards nothing (fail closed)" }
+        let stats = spool.stats
+        if stats.full, !configuration.auditDropWhenFull { return Self.spoolFullMessage(stats) }
+        return nil
+    }
+
+    /// What the agent reads when the spool is full.
+    static func spoolFullMessage(_ stats: SpoolStats) -> String {
+        "Rein's audit spool is full (\(stats.bytes) of \(stats.maxBytes) bytes); it forwards nothing until the collector catches up"
+    }
+
+    /// The answer for a request refused because its audit record could not
+    /// be written: full, or failed.
+    func auditFailureMessage(_ error: any Error) -> String {
+        if let e = error as? AuditSpoolError, case .full = e { return Self.spoolFullMessage(spool.stats) }
+        return "Rein cannot write its audit trail, so it forwards nothing (fail closed)"
+    }
+
+    /// Seals `record` into the spool (completing `ticket`, the call's
+    /// intent, when given). The future succeeds once the record is durable
+    /// (or was dropped by the operator's `drop_when_full`), and fails when it
+    /// could not be stored; the caller then answers 503 and forwards nothing.
+    func record(_ record: AuditRecord, completing ticket: IntentTicket? = nil, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        let done: @Sendable (Result<SealedRecord, AuditSpoolError>) -> Void = { [self] result in
+            switch result {
+            case .success:
+                spoolWasFull.store(false, ordering: .relaxed)
+                promise.succeed()
+            case .failure(let error):
+                if auditFailure(error) { promise.fail(error) } else { promise.succeed() }
             }
         }
-        let sink = audit
-        let future = blockingPool.runIfActive(eventLoop: eventLoop) { try sink.record(record) }
-        future.whenFailure { [self] error in
-            self.auditFailed.store(true, ordering: .relaxed)
-            self.logger.error("audit write failed; refusing further requests", metadata: ["audit.error": "\(error)"])
+        if let ticket {
+            spool.complete(ticket, with: record, completion: done)
+        } else {
+            spool.append(record, completion: done)
         }
-        return future
+        return promise.futureResult
+    }
+
+    /// Makes the intent of a call about to be forwarded durable. The future
+    /// gives the ticket to complete afterwards (nil when `drop_when_full`
+    /// dropped it) and fails when nothing may be forwarded.
+    func recordIntent(_ record: AuditRecord, on eventLoop: any EventLoop) -> EventLoopFuture<IntentTicket?> {
+        let promise = eventLoop.makePromise(of: IntentTicket?.self)
+        spool.appendIntent(record) { [self] result in
+            switch result {
+            case .success(let ticket):
+                spoolWasFull.store(false, ordering: .relaxed)
+                promise.succeed(ticket)
+            case .failure(let error):
+                if auditFailure(error) { promise.fail(error) } else { promise.succeed(nil) }
+            }
+        }
+        return promise.futureResult
+    }
+
+    /// Counts and logs a failed write; true when the request must fail
+    /// (false for a record the operator chose to drop).
+    private func auditFailure(_ error: AuditSpoolError) -> Bool {
+        switch error {
+        case .dropped:
+            metrics.auditDropped()
+            return false
+        case .full:
+            metrics.auditWriteFailure(kind: "full")
+            if !spoolWasFull.exchange(true, ordering: .relaxed) {
+                logger.error("audit spool full: refusing requests until the collector acknowledges records", metadata: ["audit.error": "\(error)"])
+            }
+            return true
+        default:
+            metrics.auditWriteFailure(kind: "storage")
+            auditFailed.store(true, ordering: .relaxed)
+            logger.error("audit write failed; refusing further requests", metadata: ["audit.error": "\(error)"])
+            return true
+        }
     }
 
     /// Admits a new connection when under the limit.

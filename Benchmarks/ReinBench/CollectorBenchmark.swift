@@ -1,0 +1,224 @@
+import Foundation
+import ReinAudit
+import ReinStore
+
+/// Collector figures: ingest records/s into SQLite in batches of 1,000
+/// (parse + hash + verify + store: on one thread, and with parsing
+/// overlapped with storing, as the collector's thread pool does with
+/// concurrent requests; and the store alone on pre-parsed batches), and
+/// query latency over 1M records for an agent + day filter (plus a few
+/// other filters). Prints a Markdown table at the end.
+func runCollectorBenchmark() {
+    print("Rein collector benchmark (SQLite WAL, synchronous=FULL, batches of 1,000)")
+    let arguments = CommandLine.arguments.dropFirst(2)
+    let total = arguments.first.flatMap(Int.init) ?? 1_000_000
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rein-collector-bench-\(getpid())")
+    try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var table: [(String, String)] = []
+    func report(_ name: String, _ value: String) {
+        print("  \(name): \(value)")
+        table.append((name, value))
+    }
+    func rate(_ n: Double, _ seconds: Double) -> String { grouped(Int((n / seconds).rounded())) + " records/s" }
+
+    // 1. Parse cost alone.
+    let sample = CollectorBenchData.batches(sidecars: 1, batchesPerSidecar: 20, dayCount: 1)
+    let parseNs = bestOf(3) {
+        for (sidecar, body) in sample { blackHole(try! AuditBatch.parse(ndjson: body, sidecarId: sidecar)) }
+    } / Double(sample.count * 1000)
+    report("parse + hash (scanner, SHA-256), per record", String(format: "%.2f µs", parseNs / 1000))
+
+    // 2. One thread: parse, then store, one batch after another.
+    let sequential = CollectorBenchData.batches(sidecars: 4, batchesPerSidecar: 50, dayCount: 1)
+    do {
+        let store = try! SQLiteCollectorStore(path: directory.appendingPathComponent("sequential.sqlite").path)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var cpu = 0.0
+        for (sidecar, body) in sequential {
+            let batch = try! AuditBatch.parse(ndjson: body, sidecarId: sidecar)
+            let c0 = threadCPUSeconds()
+            _ = try! store.ingest(batch, at: 0)
+            cpu += threadCPUSeconds() - c0
+        }
+        let n = Double(sequential.count * 1000)
+        report("ingest on one thread, 200,000 records", rate(n, (clock.now - start).seconds)
+               + String(format: " (store: %.2f µs CPU per record)", cpu * 1e6 / n))
+    }
+
+    // 3. The store alone, on pre-parsed batches.
+    do {
+        let batches = sequential.prefix(100).map { try! AuditBatch.parse(ndjson: $0.1, sidecarId: $0.0) }
+        let store = try! SQLiteCollectorStore(path: directory.appendingPathComponent("store-only.sqlite").path)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let c0 = threadCPUSeconds()
+        for batch in batches { _ = try! store.ingest(batch, at: 0) }
+        let cpu = threadCPUSeconds() - c0
+        let n = Double(batches.count * 1000)
+        report("store alone (pre-parsed), 100,000 records", rate(n, (clock.now - start).seconds)
+               + String(format: " (%.2f µs CPU per record)", cpu * 1e6 / n))
+    }
+
+    // 4. `total` records, parsing overlapped with storing.
+    let batchCount = total / 1000
+    let sidecars = 10
+    print("  generating \(total) records (\(sidecars) sidecars/agents, 10 days)…")
+    let bodies = CollectorBenchData.batches(sidecars: sidecars, batchesPerSidecar: batchCount / sidecars, dayCount: 10)
+    let path = directory.appendingPathComponent("pipelined.sqlite").path
+    let store = try! SQLiteCollectorStore(path: path)
+    let (seconds, writerCPU) = pipelinedIngest(bodies, store: store)
+    let n = Double(bodies.count * 1000)
+    report("ingest, parse overlapped with store, \(grouped(bodies.count * 1000)) records", rate(n, seconds)
+           + String(format: " (writer: %.2f µs CPU per record)", writerCPU * 1e6 / n))
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    report("database size after \(grouped(bodies.count * 1000)) records", String(format: "%.0f MiB", Double(size) / 1_048_576))
+
+    // 5. Query latency over those records.
+    let dayStart = CollectorBenchData.firstDay + 3 * 86_400_000
+    var query = RecordQuery(agentId: "agent-3", since: dayStart, until: dayStart + 86_400_000)
+    let firstPage = bestOf(5) { blackHole(try! store.records(query)) }
+    var pages = 0
+    var rows = 0
+    let all = bestOf(3) {
+        query.after = 0
+        pages = 0
+        rows = 0
+        while true {
+            let page = try! store.records(query)
+            if page.records.isEmpty { break }
+            rows += page.records.count
+            pages += 1
+            query.after = page.nextCursor
+        }
+    }
+    report("query agent + day, first page (1,000 records)", String(format: "%.2f ms", firstPage / 1e6))
+    report("query agent + day, all \(grouped(rows)) records (\(pages) pages)", String(format: "%.2f ms", all / 1e6))
+    let day = RecordQuery(since: dayStart, until: dayStart + 86_400_000)
+    report("query one day, all agents, first page", String(format: "%.2f ms", bestOf(5) { blackHole(try! store.records(day)) } / 1e6))
+    let denials = RecordQuery(decision: "deny")
+    report("query decision=deny, first page", String(format: "%.2f ms", bestOf(5) { blackHole(try! store.records(denials)) } / 1e6))
+    let tail = RecordQuery(agentId: "agent-3", after: try! store.latestCursor() - 5000)
+    report("query agent, tail after a recent cursor", String(format: "%.2f ms", bestOf(5) { blackHole(try! store.records(tail)) } / 1e6))
+
+    print("\n| figure | value |\n|---|---:|")
+    for (name, value) in table { print("| \(name) | \(value) |") }
+}
+
+private func grouped(_ n: Int) -> String {
+    let digits = Array(String(n))
+    var out = ""
+    for (i, d) in digits.enumerated() {
+        if i > 0, (digits.count - i) % 3 == 0 { out += "," }
+        out.append(d)
+    }
+    return out
+}
+
+/// Parses on this thread while a second thread stores the previous batch,
+/// as the collector's thread pool does with concurrent requests.
+private func pipelinedIngest(_ bodies: [(String, [UInt8])], store: SQLiteCollectorStore) -> (seconds: Double, writerCPU: Double) {
+    let queue = DispatchQueue(label: "rein.bench.writer")
+    let group = DispatchGroup()
+    let inFlight = DispatchSemaphore(value: 2)
+    let cpu = CPUAccumulator()
+    let clock = ContinuousClock()
+    let start = clock.now
+    for (sidecar, body) in bodies {
+        let batch = try! AuditBatch.parse(ndjson: body, sidecarId: sidecar)
+        inFlight.wait()
+        group.enter()
+        queue.async {
+            let c0 = threadCPUSeconds()
+            _ = try! store.ingest(batch, at: 0)
+            cpu.add(threadCPUSeconds() - c0)
+            inFlight.signal()
+            group.leave()
+        }
+    }
+    group.wait()
+    return ((clock.now - start).seconds, cpu.total)
+}
+
+/// Sums CPU seconds from the writer queue (serial, but read from the main thread at the end).
+private final class CPUAccumulator: @unchecked Sendable {
+    // Written only on the serial writer queue; read after group.wait(), which orders it.
+    private(set) var total = 0.0
+    func add(_ seconds: Double) { total += seconds }
+}
+
+/// Realistic sealed records (~1 KB lines, like an S3 GetObject through the sidecar).
+enum CollectorBenchData {
+    static let firstDay: Int64 = 1_772_323_200_000 // 2026-03-01T00:00:00Z
+
+    /// `(sidecar id, NDJSON body of 1,000 records)` per batch, sidecars interleaved.
+    static func batches(sidecars: Int, batchesPerSidecar: Int, dayCount: Int) -> [(String, [UInt8])] {
+        var chains = [AuditChain](repeating: AuditChain(), count: sidecars)
+        var out: [(String, [UInt8])] = []
+        let perSidecar = batchesPerSidecar * 1000
+        for b in 0..<batchesPerSidecar {
+            for s in 0..<sidecars {
+                let sidecar = "sc-\(s)"
+                var body: [UInt8] = []
+                body.reserveCapacity(1_100_000)
+                for k in 0..<1000 {
+                    let n = b * 1000 + k
+                    let ms = firstDay + Int64(n) * Int64(dayCount) * 86_400_000 / Int64(perSidecar)
+                    var r = record(n: n, sidecar: sidecar, agent: "agent-\(s)", time: RFC3339Time.string(milliseconds: ms))
+                    body += try! chains[s].seal(&r).line
+                }
+                out.append((sidecar, body))
+            }
+        }
+        return out
+    }
+
+    static func record(n: Int, sidecar: String, agent: String, time: String) -> AuditRecord {
+        var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: time, sidecarId: sidecar, via: "endpoint",
+                            decision: n % 50 == 0 ? "deny" : "allow")
+        r.agentId = agent
+        r.taskId = "task-\(n / 20_000)"
+        r.accessKeyId = "ASIAEXAMPLE123456789"
+        r.sourceAddress = "10.0.0.7"
+        r.userAgent = "aws-cli/2.15.0 Python/3.11.6 Linux/6.1 botocore/2.4"
+        r.service = "s3"
+        r.region = "eu-west-1"
+        r.operation = "GetObject"
+        r.grants = [.init(action: "s3:GetObject", resources: ["arn:aws:s3:::bucket-\(n % 10)/reports/2026/\(n).csv"])]
+        r.statementId = "read-reports"
+        r.mode = "enforce"
+        r.forwarded = true
+        r.upstreamHost = "bucket.s3.eu-west-1.amazonaws.com"
+        r.upstreamStatus = 200
+        r.awsRequestId = "REQ\(n)"
+        r.brokerRole = "arn:aws:iam::123456789012:role/rein-broker"
+        r.brokerSession = "rein-\(agent)"
+        r.policyVersion = "3"
+        r.bytesOut = 2048
+        r.latency = .init(verifyMs: 0.02, decideMs: 0.003, upstreamMs: 12.5, totalMs: 13.1)
+        return r
+    }
+}
+
+/// Best wall time of `rounds` runs, in nanoseconds.
+private func bestOf(_ rounds: Int, _ body: () -> Void) -> Double {
+    let clock = ContinuousClock()
+    var best = Duration.seconds(1_000_000)
+    for _ in 0..<rounds {
+        let start = clock.now
+        body()
+        best = min(best, clock.now - start)
+    }
+    return best.seconds * 1e9
+}
+
+private extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+private func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}

@@ -1,0 +1,164 @@
+import Foundation
+import ReinAudit
+import ReinCrypto
+import ReinStore
+import Synchronization
+
+/// A record as the sidecar writes for an allowed S3 GetObject.
+func spoolBenchmarkRecord(_ i: Int) -> AuditRecord {
+    var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(Date()), sidecarId: "bench-sidecar",
+                        via: "endpoint", decision: "allow")
+    r.agentId = "bench-agent"
+    r.taskId = "sidecar-bench"
+    r.accessKeyId = "ASIAAGENTKEY0000TEST"
+    r.sourceAddress = "127.0.0.1"
+    r.userAgent = "Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0 os/linux#6.1.0 md/arch#x86_64 lang/python#3.11.2 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.0"
+    r.service = "s3"
+    r.region = "eu-west-1"
+    r.operation = "GetObject"
+    r.grants = [.init(action: "s3:GetObject", resources: ["arn:aws:s3:::bench-bucket/reports/2026/q3/obj-\(i).json"])]
+    r.statementId = "read-bench-objects"
+    r.reason = "allowed by statement read-bench-objects"
+    r.mode = "enforce"
+    r.forwarded = true
+    r.upstreamHost = "bench-bucket.s3.eu-west-1.amazonaws.com"
+    r.upstreamStatus = 200
+    r.awsRequestId = "4442587FB7D0A2F9"
+    r.brokerSource = "static"
+    r.bytesOut = 1024
+    r.latency = .init(verifyMs: 0.012, decideMs: 0.003, upstreamMs: 0.310, totalMs: 0.402)
+    return r
+}
+
+/// Failed writes, counted from the spool's completions.
+final class FailureCount: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+/// One spool scenario's figures.
+struct SpoolFigures {
+    var requests = 0
+    var seconds = 0.0
+    var cpuSeconds = 0.0
+    var failures = 0
+    /// Durable writes (records, intents, completions) per transaction.
+    var writesPerCommit = 0.0
+    var microsPerRequest: Double { seconds * 1e6 / Double(max(1, requests)) }
+    var cpuMicrosPerRequest: Double { cpuSeconds * 1e6 / Double(max(1, requests)) }
+    var requestsPerSecond: Double { Double(requests) / max(seconds, 1e-9) }
+}
+
+private func cpuSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// Drives a fresh spool for about `duration` seconds with `inFlight`
+/// requests outstanding, as the sidecar's event loops do: each request
+/// builds its record and waits (asynchronously) for it to be durable; with
+/// `intents`, each waits for its intent, then completes it without waiting
+/// (an allowed, forwarded call; the record follows the response).
+func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, key: Ed25519PrivateKey) -> SpoolFigures {
+    let dir = NSTemporaryDirectory() + "rein-bench-spool-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let spool: AuditSpool
+    do {
+        spool = try AuditSpool(configuration: AuditSpoolConfiguration(path: dir + "/audit-spool.db", sidecarId: "bench-sidecar", signingKey: key,
+                                                                      fullSync: fullSync, maxBytes: 64 << 30))
+    } catch {
+        fatalError("cannot open the bench spool: \(error)")
+    }
+    let window = DispatchSemaphore(value: inFlight)
+    let completions = DispatchGroup()
+    let failures = FailureCount()
+    let clock = ContinuousClock()
+    let cpuStart = cpuSeconds()
+    let start = clock.now
+    let end = start + .milliseconds(Int(duration * 1000))
+    var issued = 0
+    while clock.now < end {
+        window.wait()
+        issued += 1
+        let record = spoolBenchmarkRecord(issued)
+        if intents {
+            // As the sidecar does: the intent is on the request's path (the
+            // call waits for it); the final record is written after the
+            // response and nobody waits for it.
+            completions.enter()
+            spool.appendIntent(record) { result in
+                guard case .success(let ticket) = result else {
+                    failures.value.add(1, ordering: .relaxed)
+                    window.signal()
+                    completions.leave()
+                    return
+                }
+                window.signal()
+                var done = record
+                done.bytesIn = 0
+                spool.complete(ticket, with: done) { result in
+                    if case .failure = result { failures.value.add(1, ordering: .relaxed) }
+                    completions.leave()
+                }
+            }
+        } else {
+            spool.append(record) { result in
+                if case .failure = result { failures.value.add(1, ordering: .relaxed) }
+                window.signal()
+            }
+        }
+    }
+    for _ in 0..<inFlight { window.wait() }
+    completions.wait()
+    let elapsed = clock.now - start
+    for _ in 0..<inFlight { window.signal() } // libdispatch refuses to free a semaphore below its initial value
+    let writes = Double(issued * (intents ? 2 : 1))
+    let figures = SpoolFigures(requests: issued,
+                               seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                               cpuSeconds: cpuSeconds() - cpuStart, failures: failures.value.load(ordering: .relaxed),
+                               writesPerCommit: writes / Double(max(1, spool.stats.commits)))
+    spool.close()
+    return figures
+}
+
+/// Sidecar audit cost per request: build the record, its line and hash, and
+/// make it durable in the spool, alone and with 32 requests in flight
+/// (group commit amortises the fsync).
+func runSpoolBenchmark() {
+    print("Rein audit spool benchmark")
+    var chain = AuditChain()
+    let sealNs = measure("build record + line + SHA-256 (in memory)", iterations: 20_000) {
+        var r = spoolBenchmarkRecord(1)
+        blackHole(try? chain.seal(&r))
+    }
+    var probeChain = AuditChain()
+    var probe = spoolBenchmarkRecord(1)
+    let lineBytes = (try? probeChain.seal(&probe).line.count) ?? 0
+    guard let key = try? Ed25519PrivateKey() else { fatalError("no Ed25519 key") }
+    let duration = Double(ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_SECONDS"] ?? "") ?? 3
+    let scenarios: [(name: String, key: String, fullSync: Bool, inFlight: Int, intents: Bool)] = [
+        ("record, synchronous FULL, 1 in flight", "full_c1", true, 1, false),
+        ("record, synchronous FULL, 32 in flight", "full_c32", true, 32, false),
+        ("intent + complete, FULL, 1 in flight", "intent_full_c1", true, 1, true),
+        ("intent + complete, FULL, 32 in flight", "intent_full_c32", true, 32, true),
+        ("record, synchronous NORMAL, 1 in flight", "normal_c1", false, 1, false),
+        ("record, synchronous NORMAL, 32 in flight", "normal_c32", false, 32, false),
+    ]
+    var results = [String(format: "seal_us=%.2f", sealNs / 1000), "line_bytes=\(lineBytes)"]
+    var table = ["| scenario | µs per request (wall, amortised) | requests/s | CPU µs per request | writes per commit | failures |",
+                 "|---|---:|---:|---:|---:|---:|"]
+    let only = ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_ONLY"] // one scenario key, for profiling
+    for s in scenarios where only == nil || only == s.key {
+        let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, key: key)
+        print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request  %5.1f writes/commit  (%d requests%@)",
+                     s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.writesPerCommit, f.requests,
+                     (f.failures > 0 ? ", \(f.failures) FAILED" : "") as NSString))
+        results.append(String(format: "%@_us=%.2f %@_rps=%.0f %@_cpu_us=%.2f", s.key as NSString, f.microsPerRequest, s.key as NSString,
+                              f.requestsPerSecond, s.key as NSString, f.cpuMicrosPerRequest))
+        table.append(String(format: "| %@ | %.1f | %.0f | %.1f | %.1f | %d |", s.name as NSString, f.microsPerRequest, f.requestsPerSecond,
+                            f.cpuMicrosPerRequest, f.writesPerCommit, f.failures))
+    }
+    print("RESULT " + results.joined(separator: " ") + " target_us=20.00")
+    print("TABLE")
+    for line in table { print(line) }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Audit spool benchmark: the sidecar's audit cost per request (build the
+# record, its JSON line and SHA-256 hash, and make it durable in the SQLite
+# spool), with one request in flight and with 32 (group commit amortises the
+# fsync), for plain records and for intent + completion (an allowed call).
+# Release build; prints figures only and never fails on a number. Writes
+# Benchmarks/results/spool.md. The spool lives in $TMPDIR (default /tmp): run
+# it on the disk the sidecar's state_dir will use. REIN_BENCH_SCRATCH picks
+# the SwiftPM scratch path (default .build); REIN_BENCH_SPOOL_SECONDS the
+# length of each scenario (default 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch=${REIN_BENCH_SCRATCH:-.build}
+swift build -c release --product rein-bench --scratch-path "$scratch" >/dev/null
+bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/rein-bench"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+load=$(cut -d' ' -f1-3 /proc/loadavg | sed 's/ /, /g')
+"$bin" spool | tee "$out"
+
+mkdir -p Benchmarks/results
+{
+    echo "# Audit spool: cost per request"
+    echo
+    sed -n '/^TABLE$/,$p' "$out" | tail -n +2
+    echo
+    result=$(grep '^RESULT ' "$out")
+    seal=$(sed -n 's/.*seal_us=\([0-9.]*\).*/\1/p' <<<"$result")
+    c32=$(sed -n 's/.* full_c32_us=\([0-9.]*\).*/\1/p' <<<"$result")
+    c1=$(sed -n 's/.* full_c1_us=\([0-9.]*\).*/\1/p' <<<"$result")
+    met() { awk -v v="$1" 'BEGIN { if (v <= 20) print "met"; else print "**not met**" }'; }
+    echo "Target: sidecar audit cost ≤ 20 µs per request. Synchronous FULL, 32 in flight: ${c32} µs ($(met "$c32")); 1 in flight: ${c1} µs ($(met "$c1"): one fsync per request)."
+    echo "Building the record, its line and its hash alone: ${seal} µs. Records are about $(sed -n 's/.*line_bytes=\([0-9]*\).*/\1/p' <<<"$result") bytes."
+    echo
+    echo "$(date -u +%F), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) ($(nproc) cores), load average before the run $load; SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 || echo '(system)'), WAL; spool on $(df -P "${TMPDIR:-/tmp}" | awk 'NR == 2 {print $1}'). Each scenario runs ${REIN_BENCH_SPOOL_SECONDS:-3} s on a fresh spool, one producer thread keeping N requests in flight (as the event loops do); 'µs per request' is wall time divided by requests, 'CPU' is the process's CPU time divided by requests. Intent + complete is two durable writes per request (the intent before forwarding, the record after the response)."
+} >Benchmarks/results/spool.md
+echo "spool bench: wrote Benchmarks/results/spool.md" >&2

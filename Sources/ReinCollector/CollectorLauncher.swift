@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ReinCatalog
+import ReinStore
+
+/// Builds a collector from its configuration and starts it: state
+/// directory, SQLite store, the collector's own audit chain, the HTTP
+/// server and the retention job.
+public enum CollectorLauncher {
+    /// - Parameter routes: extra routes (the holds module), added to the standard table.
+    public static func launch(_ configuration: CollectorConfiguration, logger: Logger,
+                              routes: [CollectorRoute] = []) async throws -> RunningCollector {
+        if configuration.tlsEnabled {
+            // See the report of the collector issue: ReinTLS has no public way to load a
+            // certificate and key from files, and its context requires SNI.
+            throw CollectorStartError("TLS termination in the collector is not available yet: remove tls.certificate and tls.key and terminate TLS in front of it (a load balancer or sidecar proxy)")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.stateDir, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw CollectorStartError("cannot create state_dir \(configuration.stateDir): \(error.localizedDescription)")
+        }
+        let store: SQLiteCollectorStore
+        do {
+            store = try SQLiteCollectorStore(path: configuration.resolvedDatabase, logger: Logger(label: "rein.collector.store"))
+        } catch {
+            throw CollectorStartError("cannot open the collector database \(configuration.resolvedDatabase): \(error)")
+        }
+        let catalog: ServiceCatalog
+        do { catalog = try ServiceCatalog.bundled() } catch {
+            throw CollectorStartError("cannot load the AWS catalog for policy validation: \(error)")
+        }
+        let trail = try CollectorAuditTrail(store: store, logger: logger)
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        let services = CollectorServices(configuration: configuration, store: store, trail: trail,
+                                         policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger)
+        var router = CollectorRouter.standard()
+        for route in routes { router.add(route) }
+        let server = CollectorServer(services: services, router: router)
+        let address: SocketAddress
+        do {
+            address = try await server.start()
+        } catch {
+            await server.shutdown(grace: .zero)
+            throw CollectorStartError("cannot listen on \(configuration.listen): \(error)")
+        }
+        let retention = RetentionJob(services: services)
+        let running = RunningCollector(server: server, address: address, retention: retention)
+        logger.info("rein collector listening", metadata: [
+            "listen": "\(running.url)", "database": "\(configuration.resolvedDatabase)", "tokens": "\(configuration.tokens.count)",
+            "retention.days": "\(configuration.retention / 86_400)", "fleet.silent_after_s": "\(configuration.silentAfter)",
+        ])
+        return running
+    }
+}
+
+/// A started collector.
+public final class RunningCollector: Sendable {
+    public let server: CollectorServer
+    public let address: SocketAddress
+    let retention: RetentionJob
+
+    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob) {
+        self.server = server
+        self.address = address
+        self.retention = retention
+    }
+
+    /// `http://host:port` of the bound listener.
+    public var url: String {
+        let host = address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "127.0.0.1"
+        return "http://\(host):\(address.port ?? 0)"
+    }
+
+    /// Returns on SIGTERM or SIGINT.
+    public func waitForShutdownSignal() async {
+        await ShutdownSignal.wait()
+    }
+
+    /// Stops listening, lets requests in flight finish, stops retention.
+    public func shutdown() async {
+        retention.stop()
+        await server.shutdown()
+        server.services.logger.info("rein collector stopped")
+    }
+}

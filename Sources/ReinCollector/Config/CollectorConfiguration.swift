@@ -1,0 +1,63 @@
+import Foundation
+
+/// Everything `rein collector` needs, with defaults.
+///
+/// The YAML file's keys (every one optional except `tokens`):
+///
+/// ```yaml
+/// listen: 127.0.0.1:7700          # host:port; [::1]:7700 for IPv6; port 0 picks a free one
+/// state_dir: /var/lib/rein-collector   # default ./.rein-collector; created 0700
+/// database: /var/lib/rein-collector/collector.sqlite   # default <state_dir>/collector.sqlite
+/// tls:                            # optional: TLS termination on system OpenSSL
+///   certificate: /etc/rein/collector.pem   # PEM chain, leaf first
+///   key: /etc/rein/collector-key.pem       # PEM private key, mode 0600
+/// retention: 400d                 # records received longer ago are deleted daily (findings stay)
+/// fleet:
+///   silent_after: 2m              # a sidecar with no heartbeat or batch for this long is "silent"
+/// tokens:                         # API tokens, by SHA-256 (`rein collector hash-token`)
+///   - name: sidecar-billing       # the actor in audit events
+///     roles: [sidecar]            # sidecar, admin, approver, auditor
+///     sha256: 9f86d0…             # 64 hex digits
+///     agents: [billing-agent]     # sidecar tokens: the agents it may serve
+///   - name: bob
+///     roles: [approver]
+///     sha256: …
+///     owns_agents: [billing-agent]  # approvers: separation of duties (the holds issue)
+/// ```
+///
+/// Durations are `30s`, `2m`, `1h` or `400d`. Environment variables
+/// (`REIN_COLLECTOR_LISTEN`, `REIN_COLLECTOR_STATE_DIR`, `REIN_COLLECTOR_DATABASE`,
+/// `REIN_COLLECTOR_TLS_CERTIFICATE`, `REIN_COLLECTOR_TLS_KEY`,
+/// `REIN_COLLECTOR_RETENTION`, `REIN_COLLECTOR_SILENT_AFTER`) override the
+/// file, and command-line flags override both (``CollectorConfigurationLoader``).
+/// Tokens come from the file only.
+public struct CollectorConfiguration: Sendable, Equatable {
+    public var listen = ListenAddress(host: "127.0.0.1", port: 7700)
+    public var stateDir = "./.rein-collector"
+    /// Nil: `<stateDir>/collector.sqlite`.
+    public var database: String?
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// Seconds.
+    public var retention: Int64 = 400 * 86_400
+    /// Seconds.
+    public var silentAfter: Int64 = 120
+    public var tokens: [CollectorToken] = []
+
+    /// Batches are capped at 64 MiB decompressed (docs/collector-api.md).
+    public var maxBatchBytes = 64 << 20
+    /// Other request bodies (policy pushes, registrations).
+    public var maxRequestBytes = 4 << 20
+    /// How often retention runs.
+    public var retentionInterval: Duration = .seconds(86_400)
+
+    public init() {}
+
+    /// The database path actually used.
+    public var resolvedDatabase: String {
+        if let database { return database }
+        return (stateDir.hasSuffix("/") ? stateDir : stateDir + "/") + "collector.sqlite"
+    }
+
+    public var tlsEnabled: Bool { tlsCertificate != nil && tlsKey != nil }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import ReinCrypto
+import ReinPolicy
+import Yams
+
+/// Builds a ``CollectorConfiguration`` from YAML text, the environment and
+/// flag overrides, in that order of increasing precedence, and validates it.
+///
+/// Why strict: a typo in a security service's configuration (an unknown
+/// key, a role name misspelt) must stop it at start-up with the key and the
+/// line, not run it with a default the operator did not mean.
+public enum CollectorConfigurationLoader {
+    /// Environment variables read, and the key each overrides.
+    public static let environmentKeys: [(variable: String, key: String)] = [
+        ("REIN_COLLECTOR_LISTEN", "listen"), ("REIN_COLLECTOR_STATE_DIR", "state_dir"),
+        ("REIN_COLLECTOR_DATABASE", "database"), ("REIN_COLLECTOR_TLS_CERTIFICATE", "tls.certificate"),
+        ("REIN_COLLECTOR_TLS_KEY", "tls.key"), ("REIN_COLLECTOR_RETENTION", "retention"),
+        ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"),
+    ]
+
+    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens"]
+    private static let tokenKeys: Set<String> = ["name", "roles", "sha256", "agents", "owns_agents"]
+
+    public static func load(yaml: String?, environment: [String: String] = [:],
+                            overrides: [String: String] = [:]) throws(CollectorConfigurationError) -> CollectorConfiguration {
+        var config = CollectorConfiguration()
+        if let yaml, !yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            let node: Node?
+            do { node = try Yams.compose(yaml: yaml) } catch {
+                throw CollectorConfigurationError(key: "(file)", message: "not valid YAML: \(error)")
+            }
+            if let node {
+                guard let map = node.mapping else {
+                    throw CollectorConfigurationError(key: "(file)", message: "the top level must be a mapping", line: line(node))
+                }
+                try apply(map, to: &config)
+            }
+        }
+        var flat: [String: String] = [:]
+        for (variable, key) in environmentKeys {
+            if let v = environment[variable], !v.isEmpty { flat[key] = v }
+        }
+        for (k, v) in overrides where !v.isEmpty { flat[k] = v }
+        for (key, value) in flat.sorted(by: { $0.key < $1.key }) {
+            try applyScalar(key: key, value: value, line: nil, to: &config)
+        }
+        try validate(config)
+        return config
+    }
+
+    static func line(_ node: Node) -> Int? { node.mark.map { $0.line } }
+
+    static func apply(_ map: Node.Mapping, to config: inout CollectorConfiguration) throws(CollectorConfigurationError) {
+        for (keyNode, valueNode) in map {
+            let line = line(keyNode)
+            guard let key = keyNode.string, topKeys.contains(key) else {
+                throw CollectorConfigurationError(key: keyNode.string ?? "?", message: "unknown key (known: \(topKeys.sorted().joined(separator: ", ")))", line: line)
+            }
+            switch key {
+            case "tls", "fleet":
+                guard let section = valueNode.mapping else {
+                    throw CollectorConfigurationError(key: key, message: "must be a mapping", line: line)
+                }
+                let allowed: Set<String> = key == "tls" ? ["certificate", "key"] : ["silent_after"]
+                for (subKey, subValue) in section {
+                    let name = subKey.string ?? "?"
+                    guard allowed.contains(name) else {
+                        throw CollectorConfigurationError(key: "\(key).\(name)", message: "unknown key (known: \(allowed.sorted().joined(separator: ", ")))", line: Self.line(subKey))
+                    }
+                    guard let text = subValue.string else {
+                        throw CollectorConfigurationError(key: "\(key).\(name)", message: "must be a single value", line: Self.line(subKey))
+                    }
+                    try applyScalar(key: "\(key).\(name)", value: text, line: Self.line(subKey), to: &config)
+                }
+            case "tokens":
+                guard let list = valueNode.sequence else {
+                    throw CollectorConfigurationError(key: key, message: "must be a list of tokens", line: line)
+                }
+                config.tokens = []
+                for (index, item) in list.enumerated() {
+                    config.tokens.append(try token(item, index: index))
+                }
+            default:
+                guard let text = valueNode.string else {
+                    throw CollectorConfigurationError(key: key, message: "must be a single value", line: line)
+                }
+                try applyScalar(key: key, value: text, line: line, to: &config)
+            }
+        }
+    }
+
+    static func token(_ node: Node, index: Int) throws(CollectorConfigurationError) -> CollectorToken {
+        let place = "tokens[\(index)]"
+        guard let map = node.mapping else {
+            throw CollectorConfigurationError(key: place, message: "must be a mapping with name, roles and sha256", line: line(node))
+        }
+        for keyNode in map.keys where !tokenKeys.contains(keyNode.string ?? "") {
+            throw CollectorConfigurationError(key: "\(place).\(keyNode.string ?? "?")",
+                                              message: "unknown key (known: \(tokenKeys.sorted().joined(separator: ", ")))", line: line(keyNode))
+        }
+        func string(_ key: String) throws(CollectorConfigurationError) -> String {
+            guard let value = map[key]?.string, !value.isEmpty else {
+                throw CollectorConfigurationError(key: "\(place).\(key)", message: "is required", line: line(node))
+            }
+            return value
+        }
+        func list(_ key: String) throws(CollectorConfigurationError) -> [String] {
+            guard let value = map[key] else { return [] }
+            if let single = value.string { return [single] }
+            guard let items = value.sequence else {
+                throw CollectorConfigurationError(key: "\(place).\(key)", message: "must be a list", line: line(value))
+            }
+            var out: [String] = []
+            for item in items {
+                guard let s = item.string, !s.isEmpty else {
+                    throw CollectorConfigurationError(key: "\(place).\(key)", message: "entries must be non-empty strings", line: line(item))
+                }
+                out.append(s)
+            }
+            return out
+        }
+        let name = try string("name")
+        let hash = try string("sha256").lowercased()
+        guard hash.count == 64, Hex.decode(hash) != nil else {
+            throw CollectorConfigurationError(key: "\(place).sha256", message: "must be 64 hex digits (made with `rein collector hash-token`), not a token", line: map["sha256"].flatMap(line))
+        }
+        var roles: Set<CollectorRole> = []
+        for text in try list("roles") {
+            guard let role = CollectorRole(rawValue: text) else {
+                throw CollectorConfigurationError(key: "\(place).roles", message: "unknown role '\(text)' (known: \(CollectorRole.allCases.map(\.rawValue).joined(separator: ", ")))", line: map["roles"].flatMap(line))
+            }
+            roles.insert(role)
+        }
+        guard !roles.isEmpty else {
+            throw CollectorConfigurationError(key: "\(place).roles", message: "at least one role is required", line: line(node))
+        }
+        let agents = Set(try list("agents"))
+        if roles.contains(.sidecar), agents.isEmpty {
+            throw CollectorConfigurationError(key: "\(place).agents", message: "a sidecar token must list the agents it serves", line: line(node))
+        }
+        return CollectorToken(name: name, roles: roles, sha256: hash, agents: agents, ownsAgents: Set(try list("owns_agents")))
+    }
+
+    static func applyScalar(key: String, value: String, line: Int?, to config: inout CollectorConfiguration) throws(CollectorConfigurationError) {
+        switch key {
+        case "listen":
+            guard let address = ListenAddress(value) else {
+                throw CollectorConfigurationError(key: key, message: "'\(value)' is not host:port", line: line)
+            }
+            config.listen = address
+        case "state_dir": config.stateDir = value
+        case "database": config.database = value
+        case "tls.certificate": config.tlsCertificate = value
+        case "tls.key": config.tlsKey = value
+        case "retention", "fleet.silent_after":
+            guard let seconds = DurationText.seconds(value) else {
+                throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 2m, 1h or 400d", line: line)
+            }
+            if key == "retention" { config.retention = seconds } else { config.silentAfter = seconds }
+        default:
+            throw CollectorConfigurationError(key: key, message: "unknown key", line: line)
+        }
+    }
+
+    static func validate(_ config: CollectorConfiguration) throws(CollectorConfigurationError) {
+        guard !config.tokens.isEmpty else {
+            throw CollectorConfigurationError(key: "tokens", message: "no API tokens are configured: every request would be refused (add tokens made with `rein collector hash-token`)")
+        }
+        var names = Set<String>()
+        var hashes = Set<String>()
+        for token in config.tokens {
+            guard names.insert(token.name).inserted else {
+                throw CollectorConfigurationError(key: "tokens", message: "the name '\(token.name)' is used twice: audit events could not tell the tokens apart")
+            }
+            guard hashes.insert(token.sha256).inserted else {
+                throw CollectorConfigurationError(key: "tokens", message: "two tokens ('\(token.name)' and another) have the same sha256")
+            }
+        }
+        if (config.tlsCertificate == nil) != (config.tlsKey == nil) {
+            throw CollectorConfigurationError(key: config.tlsCertificate == nil ? "tls.certificate" : "tls.key",
+                                              message: "tls.certificate and tls.key must be set together")
+        }
+        guard config.retention >= 86_400 else {
+            throw CollectorConfigurationError(key: "retention", message: "must be at least 1d")
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import ReinStore
+
+/// The route table and the checks every request passes through: route
+/// lookup, bearer-token authentication, the route's roles; then the handler.
+///
+/// Why authorisation lives here: a refusal has to be answered the same way
+/// everywhere (`401`/`403` with `AccessDenied`) and recorded as an
+/// `access-denied` event every time; doing it once means a new route cannot
+/// forget to.
+public struct CollectorRouter: Sendable {
+    public private(set) var routes: [CollectorRoute] = []
+
+    public init(routes: [CollectorRoute] = []) {
+        self.routes = routes
+    }
+
+    /// Every route of docs/collector-api.md (without holds, which plug in with ``add(_:)``).
+    public static func standard() -> CollectorRouter {
+        CollectorRouter(routes: HealthRoutes.routes + SidecarRoutes.routes + AuditRoutes.routes + PolicyRoutes.routes)
+    }
+
+    /// Adds a route; a route for the same method and pattern replaces the old one.
+    public mutating func add(_ route: CollectorRoute) {
+        routes.removeAll { $0.method == route.method && $0.pattern == route.pattern }
+        routes.append(route)
+    }
+
+    public func handle(_ request: CollectorRequest, services: CollectorServices) async -> CollectorResponse {
+        let path = request.path.split(separator: "/", omittingEmptySubsequences: true).map {
+            String($0).removingPercentEncoding ?? String($0)
+        }
+        var pathMatched = false
+        var found: (CollectorRoute, [String: String])?
+        for route in routes {
+            guard let parameters = route.match(path) else { continue }
+            pathMatched = true
+            if route.method == request.method {
+                found = (route, parameters)
+                break
+            }
+        }
+        guard let (route, parameters) = found else {
+            return pathMatched ? .error(.methodNotAllowed, code: "MethodNotAllowed", message: "\(request.method.rawValue) is not allowed on \(request.path)")
+                : .notFound("no route \(request.method.rawValue) \(request.path)")
+        }
+        var principal: CollectorPrincipal?
+        if !route.roles.isEmpty {
+            switch services.authenticator.authenticate(authorization: request.header("Authorization")) {
+            case .missing:
+                return await services.refuse(request: request, route: route, principal: nil, status: .unauthorized,
+                                             reason: "no bearer token")
+            case .unknown:
+                return await services.refuse(request: request, route: route, principal: nil, status: .unauthorized,
+                                             reason: "the bearer token matches no configured token")
+            case .authenticated(let p):
+                guard !p.roles.isDisjoint(with: route.roles) else {
+                    let needed = route.roles.map(\.rawValue).sorted().joined(separator: " or ")
+                    return await services.refuse(request: request, route: route, principal: p, status: .forbidden,
+                                                 reason: "token \(p.name) lacks the role \(needed) for \(route.method.rawValue) \(route.pattern)")
+                }
+                principal = p
+            }
+        }
+        let call = CollectorCall(request: request, principal: principal, parameters: parameters, route: route, services: services)
+        do {
+            return try await route.handler(call)
+        } catch let error as CollectorAPIError {
+            return error.response
+        } catch let error as CollectorStoreError {
+            if case .database = error {
+                services.logger.error("collector store failed", metadata: ["route": "\(route.pattern)", "error": "\(error)"])
+            }
+            return CollectorAPIError.from(error).response
+        } catch {
+            services.logger.error("request failed", metadata: ["route": "\(route.pattern)", "error": "\(error)"])
+            return .error(.internalServerError, code: "InternalError", message: "the collector failed to answer; see its log")
+        }
+    }
+}

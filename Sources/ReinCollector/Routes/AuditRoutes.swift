@@ -1,0 +1,288 @@
+import Foundation
+import ReinAudit
+import ReinPolicy
+import ReinStore
+
+/// Audit batches in; records, findings and verification out.
+enum AuditRoutes {
+    static var routes: [CollectorRoute] {
+        [
+            CollectorRoute(.POST, "/v1/audit/batches", roles: [.sidecar], handler: ingest),
+            CollectorRoute(.GET, "/v1/audit/records", roles: [.auditor], handler: AuditRoutes.records),
+            CollectorRoute(.GET, "/v1/audit/findings", roles: [.auditor], handler: findings),
+            CollectorRoute(.GET, "/v1/audit/verify", roles: [.auditor], handler: verify),
+        ]
+    }
+
+    struct IngestAnswer: Encodable {
+        let accepted: Int
+        let duplicates: Int
+        let checkpoints: Int
+        let findings: Int
+        let throughSequence: Int64
+        enum CodingKeys: String, CodingKey {
+            case accepted, duplicates, checkpoints, findings, throughSequence = "through_sequence"
+        }
+    }
+
+    // MARK: POST /v1/audit/batches
+
+    @Sendable static func ingest(_ call: CollectorCall) async throws -> CollectorResponse {
+        guard let principal = call.principal else { return await call.deny("no token") }
+        guard let sidecarId = call.request.header("X-Rein-Sidecar-Id"), !sidecarId.isEmpty else {
+            throw CollectorAPIError.badRequest("the X-Rein-Sidecar-Id header is required")
+        }
+        if sidecarId == CollectorAuditTrail.sidecarId {
+            return await call.deny("the sidecar id '\(sidecarId)' is reserved for the collector's own audit chain")
+        }
+        try SidecarRoutes.validateSidecarId(sidecarId)
+        let services = call.services
+        let limit = services.configuration.maxBatchBytes
+        let encoding = call.request.header("Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? "identity"
+        let raw = call.request.body
+        // Decompress and parse off the event loop: both cost milliseconds per batch.
+        let parsed: Result<AuditBatch, CollectorAPIError> = try await services.blocking {
+            let body: [UInt8]
+            switch encoding {
+            case "gzip", "x-gzip":
+                if let size = Self.gzipDeclaredSize(raw), size > limit {
+                    return .failure(.tooLarge("the batch is \(size) bytes decompressed; batches are capped at \(limit) bytes"))
+                }
+                do { body = try Gzip.decompress(raw, limit: limit) } catch {
+                    return .failure(.badRequest("the gzip body does not decompress (corrupt, or more than \(limit) bytes)"))
+                }
+            case "identity", "":
+                guard raw.count <= limit else { return .failure(.tooLarge("batches are capped at \(limit) bytes")) }
+                body = raw
+            default:
+                return .failure(.badRequest("Content-Encoding \(encoding) is not supported (use gzip or identity)"))
+            }
+            do {
+                return .success(try AuditBatch.parse(ndjson: body, sidecarId: sidecarId))
+            } catch {
+                return .failure(.badRequest("malformed batch: \(error)"))
+            }
+        }
+        let batch = try parsed.get()
+
+        // The whole batch must be this sidecar's, for agents this token serves.
+        for item in batch.items {
+            switch item {
+            case .record(let r):
+                if r.sidecarId != sidecarId {
+                    return await call.deny("a record of the batch for sidecar \(sidecarId) names sidecar \(r.sidecarId)")
+                }
+                if let agent = r.agentId, !principal.serves(agent: agent) {
+                    return await call.deny("token \(principal.name) does not serve agent \(agent) (record \(r.sequence) of sidecar \(sidecarId))", agentId: agent)
+                }
+            case .checkpoint(let checkpoint, _):
+                if checkpoint.sidecarId != sidecarId {
+                    return await call.deny("a checkpoint of the batch for sidecar \(sidecarId) names sidecar \(checkpoint.sidecarId)")
+                }
+            }
+        }
+        let store = services.store
+        if let known = try await services.blocking({ try store.sidecar(sidecarId) }), let owner = known.agentId,
+           !principal.serves(agent: owner) {
+            return await call.deny("sidecar \(sidecarId) is registered for agent \(owner), which token \(principal.name) does not serve", agentId: owner)
+        }
+
+        let now = services.nowMillis
+        let outcome = try await services.blocking { try store.ingest(batch, at: now) }
+        if outcome.accepted > 0 { services.recordsChanged.signal() }
+        services.logIntegrity(outcome.findings)
+        services.logger.debug("batch ingested", metadata: [
+            "sidecar.id": "\(sidecarId)", "batch.accepted": "\(outcome.accepted)", "batch.duplicates": "\(outcome.duplicates)",
+            "batch.findings": "\(outcome.findings.count)", "batch.through_sequence": "\(outcome.throughSequence)",
+        ])
+        return .json(IngestAnswer(accepted: outcome.accepted, duplicates: outcome.duplicates, checkpoints: outcome.checkpoints,
+                                  findings: outcome.findings.count, throughSequence: outcome.throughSequence))
+    }
+
+    /// The uncompressed size a gzip member declares (ISIZE, its last four
+    /// bytes), so that an oversized batch is refused before inflating it.
+    static func gzipDeclaredSize(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 18 else { return nil }
+        let n = bytes.count
+        return Int(bytes[n - 4]) | Int(bytes[n - 3]) << 8 | Int(bytes[n - 2]) << 16 | Int(bytes[n - 1]) << 24
+    }
+
+    // MARK: GET /v1/audit/records
+
+    @Sendable static func records(_ call: CollectorCall) async throws -> CollectorResponse {
+        let q = call.request.query
+        let services = call.services
+        let now = services.nowMillis
+        var query = RecordQuery()
+        query.sidecarId = q["sidecar"].nonEmpty
+        query.agentId = q["agent"].nonEmpty
+        query.taskId = q["task"].nonEmpty
+        query.action = q["action"].nonEmpty
+        query.resourcePrefix = q["resource_prefix"].nonEmpty
+        query.decision = q["decision"].nonEmpty
+        query.event = q["event"].nonEmpty
+        query.since = try q["since"].nonEmpty.map { try time($0, name: "since", now: now) }
+        query.until = try q["until"].nonEmpty.map { try time($0, name: "until", now: now) }
+        if let after = q["after"].nonEmpty {
+            guard let cursor = Int64(after), cursor >= 0 else { throw CollectorAPIError.badRequest("after must be a cursor from X-Rein-Next-Cursor") }
+            query.after = cursor
+        }
+        query.limit = try integer(q["limit"], name: "limit", default: RecordQuery.defaultLimit, range: 1...Int.max)
+        query.limit = min(query.limit, RecordQuery.maximumLimit)
+        let wait = min(try integer(q["wait"], name: "wait", default: 0, range: 0...Int.max), 60)
+        let format = q["format"].nonEmpty ?? "jsonl"
+        guard ["jsonl", "ocsf", "cloudtrail"].contains(format) else {
+            throw CollectorAPIError.badRequest("format must be jsonl, ocsf or cloudtrail")
+        }
+
+        let store = services.store
+        let deadline = ContinuousClock.now + .seconds(wait)
+        var page: RecordPage
+        while true {
+            let generation = services.recordsChanged.generation
+            let current = query
+            page = try await services.blocking { try store.records(current) }
+            if !page.records.isEmpty || wait == 0 || services.recordsChanged.isClosed { break }
+            // Nothing newer yet: the cursor may still move past records the filters exclude.
+            query.after = page.nextCursor
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { break }
+            await services.recordsChanged.wait(since: generation, timeout: remaining)
+        }
+        let body: [UInt8]
+        let contentType: String
+        switch format {
+        case "jsonl":
+            var out: [UInt8] = []
+            out.reserveCapacity(page.records.reduce(0) { $0 + $1.line.count + 1 })
+            for r in page.records {
+                out += r.line
+                out.append(UInt8(ascii: "\n"))
+            }
+            body = out
+            contentType = "application/x-ndjson"
+        case "ocsf":
+            var out: [UInt8] = []
+            for r in page.records {
+                out += try AuditExport.jsonBytes(AuditExport.ocsf(try decode(r.line)))
+                out.append(UInt8(ascii: "\n"))
+            }
+            body = out
+            contentType = "application/x-ndjson"
+        default:
+            let events = try page.records.map { AuditExport.cloudTrail(try decode($0.line)) }
+            body = try AuditExport.jsonBytes(["Records": events])
+            contentType = "application/json"
+        }
+        return CollectorResponse(status: .ok, headers: [("Content-Type", contentType), ("X-Rein-Next-Cursor", String(page.nextCursor))],
+                                 body: body)
+    }
+
+    static func decode(_ line: [UInt8]) throws -> AuditRecord {
+        try JSONDecoder().decode(AuditRecord.self, from: Data(line))
+    }
+
+    /// RFC 3339, or a duration (`24h`) meaning that long before now.
+    static func time(_ text: String, name: String, now: Int64) throws -> Int64 {
+        if let ms = RFC3339Time.milliseconds(text) { return ms }
+        if let seconds = DurationText.seconds(text) { return now - seconds * 1000 }
+        throw CollectorAPIError.badRequest("\(name) must be an RFC 3339 time or a duration such as 24h")
+    }
+
+    static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = text.nonEmpty else { return value }
+        guard let n = Int(text), range.contains(n) else { throw CollectorAPIError.badRequest("\(name) must be a whole number ≥ \(range.lowerBound)") }
+        return n
+    }
+
+    // MARK: GET /v1/audit/findings
+
+    struct FindingBody: Encodable {
+        let stored: StoredFinding
+        enum CodingKeys: String, CodingKey {
+            case id, kind, sidecarId = "sidecar_id", sequence, recordId = "record_id", detail, foundAt = "found_at"
+        }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(stored.id, forKey: .id)
+            try c.encode(stored.finding.kind.rawValue, forKey: .kind)
+            try c.encode(stored.finding.sidecarId, forKey: .sidecarId)
+            try c.encode(stored.finding.sequence, forKey: .sequence)
+            try c.encode(stored.finding.recordId, forKey: .recordId)
+            try c.encode(stored.finding.detail, forKey: .detail)
+            try c.encode(RFC3339Time.string(milliseconds: stored.foundAt), forKey: .foundAt)
+        }
+    }
+
+    @Sendable static func findings(_ call: CollectorCall) async throws -> CollectorResponse {
+        let q = call.request.query
+        let services = call.services
+        let sidecar = q["sidecar"].nonEmpty
+        let since = try q["since"].nonEmpty.map { try time($0, name: "since", now: services.nowMillis) }
+        let limit = min(try integer(q["limit"], name: "limit", default: 1000, range: 1...Int.max), RecordQuery.maximumLimit)
+        let found = try await services.blocking { [store = services.store] in
+            try store.findings(sidecarId: sidecar, since: since, limit: limit)
+        }
+        return .json(found.map(FindingBody.init))
+    }
+
+    // MARK: GET /v1/audit/verify
+
+    struct VerifyAnswer: Encodable {
+        let report: ChainVerificationReport
+        enum CodingKeys: String, CodingKey {
+            case sidecarId = "sidecar_id", from, to, records, checkpoints, ok, findings
+        }
+        struct Finding: Encodable {
+            let finding: IntegrityFinding
+            enum CodingKeys: String, CodingKey { case kind, sidecarId = "sidecar_id", sequence, recordId = "record_id", detail }
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(finding.kind.rawValue, forKey: .kind)
+                try c.encode(finding.sidecarId, forKey: .sidecarId)
+                try c.encode(finding.sequence, forKey: .sequence)
+                try c.encode(finding.recordId, forKey: .recordId)
+                try c.encode(finding.detail, forKey: .detail)
+            }
+        }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(report.sidecarId, forKey: .sidecarId)
+            try c.encode(report.from, forKey: .from)
+            try c.encode(report.to, forKey: .to)
+            try c.encode(report.records, forKey: .records)
+            try c.encode(report.checkpoints, forKey: .checkpoints)
+            try c.encode(report.ok, forKey: .ok)
+            try c.encode(report.findings.map(Finding.init), forKey: .findings)
+        }
+    }
+
+    @Sendable static func verify(_ call: CollectorCall) async throws -> CollectorResponse {
+        let q = call.request.query
+        guard let sidecar = q["sidecar"].nonEmpty else { throw CollectorAPIError.badRequest("sidecar is required") }
+        func sequence(_ name: String) throws -> Int64? {
+            guard let text = q[name].nonEmpty else { return nil }
+            guard let n = Int64(text), n >= 1 else { throw CollectorAPIError.badRequest("\(name) must be a sequence number ≥ 1") }
+            return n
+        }
+        let from = try sequence("from")
+        let to = try sequence("to")
+        let services = call.services
+        let report = try await services.blocking { [store = services.store] in try store.verify(sidecarId: sidecar, from: from, to: to) }
+        if !report.ok {
+            services.logger.warning("re-verification found problems", metadata: [
+                "sidecar.id": "\(sidecar)", "verify.from": "\(report.from)", "verify.to": "\(report.to)",
+                "verify.findings": "\(report.findings.count)",
+            ])
+        }
+        return .json(VerifyAnswer(report: report))
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// Nil for nil or an empty string.
+    var nonEmpty: String? {
+        guard let self, !self.isEmpty else { return nil }
+        return self
+    }
+}

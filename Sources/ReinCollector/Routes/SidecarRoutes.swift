@@ -1,0 +1,147 @@
+import Foundation
+import ReinStore
+
+/// Sidecar registration, heartbeats and the fleet view.
+enum SidecarRoutes {
+    static var routes: [CollectorRoute] {
+        [
+            CollectorRoute(.POST, "/v1/sidecars/register", roles: [.sidecar], handler: register),
+            CollectorRoute(.POST, "/v1/sidecars/heartbeat", roles: [.sidecar], handler: heartbeat),
+            CollectorRoute(.GET, "/v1/fleet", roles: [.auditor, .admin], handler: fleet),
+        ]
+    }
+
+    struct RegisterBody: Decodable {
+        let sidecarId: String
+        let agentId: String
+        let taskId: String?
+        let publicKey: String
+        let version: String?
+        enum CodingKeys: String, CodingKey {
+            case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", publicKey = "public_key", version
+        }
+    }
+
+    struct RegisterAnswer: Encodable {
+        let sidecarId: String
+        let keyStatus: String
+        enum CodingKeys: String, CodingKey { case sidecarId = "sidecar_id", keyStatus = "key_status" }
+    }
+
+    struct HeartbeatBody: Decodable {
+        let sidecarId: String
+        let agentId: String
+        let taskId: String?
+        let policyVersion: String?
+        let spoolDepth: Int64?
+        let spoolBytes: Int64?
+        let lastSequence: Int64?
+        let ready: Bool?
+        enum CodingKeys: String, CodingKey {
+            case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
+            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence", ready
+        }
+    }
+
+    /// Checks that the caller's token serves `agent` and that `sidecarId`,
+    /// when already known, belongs to an agent the token serves; nil when allowed.
+    static func refusal(_ call: CollectorCall, sidecarId: String, agent: String) async throws -> CollectorResponse? {
+        guard let principal = call.principal else { return await call.deny("no token") }
+        try validateSidecarId(sidecarId)
+        guard principal.serves(agent: agent) else {
+            return await call.deny("token \(principal.name) does not serve agent \(agent)", agentId: agent)
+        }
+        let store = call.services.store
+        if let known = try await call.services.blocking({ try store.sidecar(sidecarId) }), let owner = known.agentId,
+           !principal.serves(agent: owner) {
+            return await call.deny("sidecar \(sidecarId) is registered for agent \(owner), which token \(principal.name) does not serve", agentId: owner)
+        }
+        return nil
+    }
+
+    static func validateSidecarId(_ id: String) throws {
+        guard !id.isEmpty, id.utf8.count <= 128, !id.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw CollectorAPIError.badRequest("sidecar_id must be 1 to 128 characters without spaces")
+        }
+        guard id != CollectorAuditTrail.sidecarId else {
+            throw CollectorAPIError.badRequest("the sidecar id '\(id)' is reserved for the collector's own audit chain")
+        }
+    }
+
+    @Sendable static func register(_ call: CollectorCall) async throws -> CollectorResponse {
+        let body = try call.decodeBody(RegisterBody.self)
+        if let refusal = try await refusal(call, sidecarId: body.sidecarId, agent: body.agentId) { return refusal }
+        let key = body.publicKey.lowercased()
+        guard key.count == 64, key.allSatisfy({ $0.isHexDigit }) else {
+            throw CollectorAPIError.badRequest("public_key must be the Ed25519 public key as 64 hex digits")
+        }
+        let registration = SidecarRegistration(sidecarId: body.sidecarId, agentId: body.agentId, taskId: body.taskId,
+                                               publicKey: key, version: body.version, registeredBy: call.actor)
+        let services = call.services
+        let now = services.nowMillis
+        let outcome = try await services.blocking { [store = services.store] in try store.register(registration, at: now) }
+        let answer = RegisterAnswer(sidecarId: body.sidecarId, keyStatus: outcome.status.rawValue)
+        if outcome.status == .mismatch {
+            services.logIntegrity(outcome.finding.map { [$0] } ?? [])
+            return .json(answer, status: .conflict)
+        }
+        services.logger.info("sidecar registered", metadata: ["sidecar.id": "\(body.sidecarId)", "agent.id": "\(body.agentId)",
+                                                              "key.status": "\(outcome.status.rawValue)"])
+        return .json(answer)
+    }
+
+    @Sendable static func heartbeat(_ call: CollectorCall) async throws -> CollectorResponse {
+        let body = try call.decodeBody(HeartbeatBody.self)
+        if let refusal = try await refusal(call, sidecarId: body.sidecarId, agent: body.agentId) { return refusal }
+        let beat = SidecarHeartbeat(sidecarId: body.sidecarId, agentId: body.agentId, taskId: body.taskId,
+                                    policyVersion: body.policyVersion, spoolDepth: body.spoolDepth, spoolBytes: body.spoolBytes,
+                                    lastSequence: body.lastSequence, ready: body.ready)
+        let services = call.services
+        let now = services.nowMillis
+        try await services.blocking { [store = services.store] in try store.heartbeat(beat, at: now) }
+        return .json(["sidecar_id": body.sidecarId])
+    }
+
+    /// One fleet entry (docs/collector-api.md: `GET /v1/fleet`).
+    struct FleetEntry: Encodable {
+        let entry: SidecarEntry
+        let status: String
+
+        enum CodingKeys: String, CodingKey {
+            case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
+            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence"
+            case storedSequence = "stored_sequence", lastSeen = "last_seen", status, findings
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(entry.sidecarId, forKey: .sidecarId)
+            try c.encode(entry.agentId, forKey: .agentId)
+            try c.encode(entry.taskId, forKey: .taskId)
+            try c.encode(entry.policyVersion, forKey: .policyVersion)
+            try c.encode(entry.spoolDepth, forKey: .spoolDepth)
+            try c.encode(entry.spoolBytes, forKey: .spoolBytes)
+            try c.encode(entry.reportedSequence, forKey: .lastSequence)
+            try c.encode(entry.storedSequence, forKey: .storedSequence)
+            try c.encode(entry.lastSeen.map(RFC3339Time.string(milliseconds:)), forKey: .lastSeen)
+            try c.encode(status, forKey: .status)
+            try c.encode(entry.findings, forKey: .findings)
+        }
+    }
+
+    /// `silent` when the last heartbeat or batch is older than `fleet.silent_after`.
+    static func status(of entry: SidecarEntry, now: Int64, silentAfter seconds: Int64) -> String {
+        guard let seen = entry.lastSeen, now - seen <= seconds * 1000 else { return "silent" }
+        return "ok"
+    }
+
+    @Sendable static func fleet(_ call: CollectorCall) async throws -> CollectorResponse {
+        let services = call.services
+        let entries = try await services.blocking { [store = services.store] in try store.sidecars() }
+        let now = services.nowMillis
+        let fleet = entries.filter { $0.sidecarId != CollectorAuditTrail.sidecarId }.map {
+            FleetEntry(entry: $0, status: status(of: $0, now: now, silentAfter: services.configuration.silentAfter))
+        }
+        return .json(fleet)
+    }
+}

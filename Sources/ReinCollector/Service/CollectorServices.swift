@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import NIOHTTP1
+import NIOPosix
+import ReinAudit
+import ReinStore
+import Synchronization
+
+/// What every route handler shares: configuration, the store (reached
+/// through a thread pool), the authenticator, the collector's own audit
+/// trail, the long-poll signals and the policy gate.
+///
+/// Why a thread pool: SQLite calls block; event loops must not, so every
+/// store call goes through ``blocking(_:)``.
+public final class CollectorServices: Sendable {
+    public let configuration: CollectorConfiguration
+    public let store: any CollectorStore
+    public let authenticator: CollectorAuthenticator
+    public let trail: CollectorAuditTrail
+    public let policyGate: PolicyGate
+    /// Signalled when records were stored.
+    public let recordsChanged = ChangeSignal()
+    /// Signalled when a policy version was stored.
+    public let policiesChanged = ChangeSignal()
+    public let logger: Logger
+    let threadPool: NIOThreadPool
+    /// The clock, injected for tests.
+    let now: @Sendable () -> Date
+    let inFlight = Atomic<Int>(0)
+
+    public init(configuration: CollectorConfiguration, store: any CollectorStore, trail: CollectorAuditTrail,
+                policyGate: PolicyGate, threadPool: NIOThreadPool, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.configuration = configuration
+        self.store = store
+        authenticator = CollectorAuthenticator(tokens: configuration.tokens)
+        self.trail = trail
+        self.policyGate = policyGate
+        self.threadPool = threadPool
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Epoch milliseconds now.
+    public var nowMillis: Int64 { RFC3339Time.milliseconds(of: now()) }
+
+    /// Runs blocking work (SQLite) on the thread pool.
+    public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await threadPool.runIfActive(body)
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw CollectorAPIError(.serviceUnavailable, code: "Unavailable", message: "the collector is shutting down")
+        }
+    }
+
+    /// Appends an event to the collector's own chain; failures are logged, not thrown.
+    public func audit(_ record: AuditRecord) async {
+        let time = nowMillis
+        do {
+            let outcome = try await blocking { [trail] in try trail.append(record, at: time) }
+            recordsChanged.signal()
+            logIntegrity(outcome.findings)
+        } catch {
+            logger.error("could not record a collector audit event", metadata: ["audit.event": "\(record.event)", "error": "\(error)"])
+        }
+    }
+
+    /// Answers 401/403 `AccessDenied`, after logging the refusal and
+    /// recording it as an `access-denied` event.
+    public func refuse(request: CollectorRequest, route: CollectorRoute, principal: CollectorPrincipal?,
+                       status: HTTPResponseStatus, reason: String, agentId: String? = nil) async -> CollectorResponse {
+        let actor = principal?.name ?? "(no valid token)"
+        let routeName = "\(route.method.rawValue) \(route.pattern)"
+        logger.notice("access denied", metadata: ["token.name": "\(actor)", "route": "\(routeName)",
+                                                  "client.address": "\(request.remoteAddress ?? "?")", "reason": "\(reason)"])
+        await audit(CollectorAuditTrail.accessDenied(actor: actor, route: routeName, status: Int(status.code), reason: reason,
+                                                     agentId: agentId, sourceAddress: request.remoteAddress,
+                                                     userAgent: request.header("User-Agent"), time: now()))
+        return .error(status, code: "AccessDenied", message: reason)
+    }
+
+    /// The alert: every integrity finding is logged at error level.
+    public func logIntegrity(_ findings: [StoredFinding]) {
+        for stored in findings {
+            let f = stored.finding
+            logger.error("audit integrity finding", metadata: [
+                "finding.id": "\(stored.id)", "finding.kind": "\(f.kind.rawValue)", "sidecar.id": "\(f.sidecarId)",
+                "audit.sequence": "\(f.sequence.map(String.init) ?? "-")", "audit.record_id": "\(f.recordId ?? "-")",
+                "finding.detail": "\(f.detail)",
+            ])
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import ReinCatalog
+import ReinCollectorClient
+import ReinPolicy
+import ReinStore
+
+/// The sidecar's side of the collector: the audit shipper (with
+/// registration and heartbeats) and the central policy fetcher.
+///
+/// Why one owner: both use the same token and client, both start after the
+/// listeners are up and stop before the spool closes, and the policy they
+/// apply is what every audit record's `policy_version` names.
+public final class CollectorLink: Sendable {
+    public let shipper: AuditShipper
+    public let fetcher: PolicyFetcher
+
+    /// Where the last policy that applied is kept (and its version beside it).
+    public static func lastKnownGoodPath(_ config: SidecarConfiguration) -> String {
+        (config.stateDir as NSString).appendingPathComponent("policy.last-known-good.yaml")
+    }
+
+    /// The policy a sidecar starts with. With a collector, the last-known-good
+    /// copy wins over `policy_file` (it is what was last enforced centrally);
+    /// with neither, the collector is asked once, and the sidecar refuses to
+    /// start without a policy (fail closed).
+    static func initialPolicy(_ config: SidecarConfiguration, logger: Logger) throws -> (text: String, origin: String, version: String?) {
+        if config.collector.isEnabled {
+            let lkg = lastKnownGoodPath(config)
+            if let data = FileManager.default.contents(atPath: lkg) {
+                let version = FileManager.default.contents(atPath: lkg + ".version")
+                    .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+                logger.info("starting from the last-known-good central policy", metadata: ["policy.path": "\(lkg)", "policy.version": "\(version ?? "?")"])
+                return (String(decoding: data, as: UTF8.self), lkg, version)
+            }
+        }
+        if let file = config.policyFile {
+            do { return (try String(contentsOfFile: file, encoding: .utf8), file, nil) } catch {
+                throw SidecarStartError("cannot read the policy file \(file): \(error.localizedDescription)")
+            }
+        }
+        guard config.collector.isEnabled, let agent = config.collector.agentId else {
+            throw SidecarStartError("no task policy: set policy_file (--policy, REIN_POLICY_FILE), or collector.url with collector.agent_id to fetch it centrally")
+        }
+        let client = try makeClient(config.collector)
+        do {
+            switch try client.fetchPolicy(agentId: agent, etag: nil, wait: 0) {
+            case .document(let text, let version, _):
+                return (text, "\(client.baseURL) (agent \(agent))", version)
+            case .notModified, .none:
+                throw SidecarStartError("the collector has no policy for agent \(agent), and no policy_file is set")
+            }
+        } catch let error as CollectorClientError {
+            throw SidecarStartError("no task policy: the collector is unreachable (\(error)) and there is no last-known-good copy or policy_file")
+        }
+    }
+
+    static func makeClient(_ settings: CollectorSettings) throws -> CollectorClient {
+        guard let url = settings.url else { throw SidecarStartError("collector.url is not set") }
+        guard let tokenFile = settings.tokenFile else {
+            throw SidecarStartError("collector.token_file is not set: the sidecar authenticates to the collector with a bearer token from a file")
+        }
+        do {
+            return try CollectorClient(baseURL: url, token: try CollectorClient.token(fromFile: tokenFile), caBundlePath: settings.caFile)
+        } catch {
+            throw SidecarStartError("collector: \(error)")
+        }
+    }
+
+    /// Starts shipping, heartbeats and policy fetches.
+    static func start(config: SidecarConfiguration, services: SidecarServices, live: LivePolicy, catalog: ServiceCatalog,
+                      version: String, readiness: @escaping @Sendable () -> [String], logger: Logger) throws -> CollectorLink {
+        let settings = config.collector
+        let client = try makeClient(settings)
+        let document = live.current.document
+        let agentId = document.agent.id
+        let spool = services.spool
+        let registration = CollectorMessages.Registration(
+            sidecarId: config.sidecarId, agentId: agentId, taskId: document.task.id, publicKey: services.auditPublicKey, version: version)
+        let shipper = AuditShipper(
+            client: client, sidecarId: config.sidecarId, spool: spool,
+            settings: .init(maxRecords: settings.batchMaxRecords, interval: seconds(settings.batchMaxInterval),
+                            heartbeatInterval: seconds(settings.heartbeatInterval)),
+            registration: registration,
+            heartbeat: { [services] in
+                let stats = spool.stats
+                let current = live.current.document
+                return CollectorMessages.Heartbeat(
+                    sidecarId: config.sidecarId, agentId: current.agent.id, taskId: current.task.id, policyVersion: services.policyVersion,
+                    spoolDepth: stats.records, spoolBytes: stats.bytes, lastSequence: stats.lastSequence, ready: readiness().isEmpty)
+            },
+            logger: Logger(label: "rein.shipper"))
+        let apply: PolicyFetcher.Apply = { [services] text, version in
+            let loaded = PolicyLoader.load(text)
+            guard let next = loaded.document else {
+                return .failure(PolicyApplyRefusal(reason: "it does not load: " + loaded.problems.map { "\($0)" }.joined(separator: "; ")))
+            }
+            guard next.agent.id == agentId else {
+                return .failure(PolicyApplyRefusal(reason: "it is for agent \(next.agent.id), this sidecar serves \(agentId)"))
+            }
+            let errors = PolicyValidator(catalog: catalog).validate(next, now: Int64(Date().timeIntervalSince1970)).filter { $0.severity == .error }
+            guard errors.isEmpty else {
+                return .failure(PolicyApplyRefusal(reason: "it is invalid: " + errors.map { "\($0)" }.joined(separator: "; ")))
+            }
+            live.replace(with: next)
+            services.policyVersion = version
+            return .success(())
+        }
+        let fetcher = PolicyFetcher(
+            client: client, agentId: agentId, mode: settings.policyFetch == .interval ? .interval : .longPoll,
+            interval: seconds(settings.policyInterval), lastKnownGoodPath: lastKnownGoodPath(config),
+            initialVersion: services.policyVersion, apply: apply, logger: Logger(label: "rein.policy-fetch"))
+        shipper.start()
+        fetcher.start()
+        logger.info("collector link started", metadata: [
+            "collector": "\(client.baseURL)", "policy_fetch": "\(settings.policyFetch.rawValue)",
+            "batch_max_records": "\(settings.batchMaxRecords)",
+        ])
+        return CollectorLink(shipper: shipper, fetcher: fetcher)
+    }
+
+    init(shipper: AuditShipper, fetcher: PolicyFetcher) {
+        self.shipper = shipper
+        self.fetcher = fetcher
+    }
+
+    /// Stops fetching and ships what is spooled (bounded), before the spool closes.
+    public func stop() {
+        fetcher.stop()
+        shipper.stop(drain: true, deadline: 5)
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        let c = d.components
+        return Double(c.seconds) + Double(c.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import ReinAudit
+
+/// One sidecar's shipped batch, parsed: record lines and checkpoint lines in
+/// chain order, as `POST /v1/audit/batches` carries them.
+///
+/// Why parse outside the store: parsing and hashing are the costly part of
+/// ingest and need no database, so the collector does them on any thread
+/// while the single SQLite writer stores the previous batch.
+public struct AuditBatch: Sendable {
+    public enum Item: Sendable {
+        case record(IngestRecord)
+        /// A checkpoint and its line as shipped.
+        case checkpoint(AuditCheckpoint, line: [UInt8])
+    }
+
+    /// The sidecar the batch is from (the `X-Rein-Sidecar-Id` header).
+    public let sidecarId: String
+    public var items: [Item]
+
+    public init(sidecarId: String, items: [Item]) {
+        self.sidecarId = sidecarId
+        self.items = items
+    }
+
+    public var records: [IngestRecord] {
+        items.compactMap { if case .record(let r) = $0 { r } else { nil } }
+    }
+
+    /// Parses NDJSON: one record or checkpoint per line; blank lines are skipped.
+    ///
+    /// - Throws: ``AuditBatchError`` naming the first malformed line (1-based).
+    public static func parse(ndjson body: [UInt8], sidecarId: String) throws(AuditBatchError) -> AuditBatch {
+        var items: [Item] = []
+        items.reserveCapacity(body.count / 700 + 1)
+        var lineNumber = 0
+        var start = 0
+        while start < body.count {
+            let end = body[start...].firstIndex(of: UInt8(ascii: "\n")) ?? body.count
+            lineNumber += 1
+            let slice = body[start..<end]
+            start = end + 1
+            if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            items.append(try item(slice, lineNumber: lineNumber))
+        }
+        return AuditBatch(sidecarId: sidecarId, items: items)
+    }
+
+    /// A record line ends with its `"hash"` key; anything else must be a checkpoint.
+    private static func item(_ slice: ArraySlice<UInt8>, lineNumber: Int) throws(AuditBatchError) -> Item {
+        var trimmed = slice
+        while let last = trimmed.last, last == 0x20 || last == 0x09 || last == 0x0D { trimmed.removeLast() }
+        let marker = Array(",\"hash\":\"".utf8)
+        let looksLikeRecord = trimmed.count > ChainedLine.suffixLength
+            && trimmed[(trimmed.endIndex - ChainedLine.suffixLength)...].starts(with: marker)
+        if looksLikeRecord {
+            do {
+                return .record(try IngestRecord(line: trimmed))
+            } catch {
+                throw AuditBatchError(line: lineNumber, reason: error.reason)
+            }
+        }
+        let checkpoint: AuditCheckpoint
+        do {
+            checkpoint = try JSONDecoder().decode(AuditCheckpoint.self, from: Data(trimmed))
+        } catch {
+            throw AuditBatchError(line: lineNumber, reason: "neither a chained audit record (it does not end with its \"hash\" key) nor a checkpoint: \(error)")
+        }
+        guard checkpoint.schema == AuditCheckpoint.schemaVersion else {
+            throw AuditBatchError(line: lineNumber, reason: "checkpoint schema \(checkpoint.schema) (expected \(AuditCheckpoint.schemaVersion))")
+        }
+        return .checkpoint(checkpoint, line: Array(trimmed))
+    }
+}

@@ -1,0 +1,69 @@
+import ReinAudit
+
+/// Where the collector keeps audit records, integrity findings, the sidecar
+/// registry and central policies.
+///
+/// Why a protocol: SQLite (``SQLiteCollectorStore``) is the embedded
+/// default; a PostgreSQL store for larger fleets implements this same
+/// interface and nothing above it changes. Every method is synchronous and
+/// may block on I/O: callers run them off event loops (the collector uses a
+/// thread pool). Times are epoch milliseconds, passed in so that tests and
+/// replays control the clock.
+///
+/// Contract for implementations:
+/// - ``ingest(_:at:)`` is one transaction: records, checkpoints, findings,
+///   the sidecar's chain head and the batch's bookkeeping commit together or
+///   not at all, and are durable when it returns.
+/// - Ingest is idempotent by record id; records are never dropped: every
+///   problem becomes a stored finding.
+/// - Cursors only grow, also across restarts and retention deletes.
+public protocol CollectorStore: Sendable {
+    // MARK: audit trail
+
+    /// Stores a parsed batch for `batch.sidecarId`, verifying it against the
+    /// sidecar's chain (resumed from the stored head) and checkpoints
+    /// (against the pinned key and the stored hashes).
+    func ingest(_ batch: AuditBatch, at now: Int64) throws(CollectorStoreError) -> IngestOutcome
+
+    /// One page of records matching `query`, in cursor order.
+    func records(_ query: RecordQuery) throws(CollectorStoreError) -> RecordPage
+
+    /// The newest ingest cursor (0 when nothing was ever stored).
+    func latestCursor() throws(CollectorStoreError) -> Int64
+
+    /// Stored findings, oldest first, optionally for one sidecar and since a time.
+    func findings(sidecarId: String?, since: Int64?, limit: Int) throws(CollectorStoreError) -> [StoredFinding]
+
+    /// Stores findings that did not come from a batch (a key mismatch at registration).
+    func addFindings(_ findings: [IntegrityFinding], evidence: [UInt8]?, at now: Int64) throws(CollectorStoreError) -> [StoredFinding]
+
+    /// Replays one sidecar's stored records with sequence in `from...to` (in
+    /// the order they arrived) through ``ChainVerifier``, and re-checks the
+    /// stored checkpoints in that range.
+    func verify(sidecarId: String, from: Int64?, to: Int64?) throws(CollectorStoreError) -> ChainVerificationReport
+
+    /// Deletes records received before `cutoff` (epoch ms); findings stay.
+    /// Returns how many records were deleted.
+    func deleteRecords(receivedBefore cutoff: Int64) throws(CollectorStoreError) -> Int
+
+    // MARK: sidecars
+
+    func register(_ registration: SidecarRegistration, at now: Int64) throws(CollectorStoreError) -> SidecarRegistration.Outcome
+    func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError)
+    func sidecar(_ sidecarId: String) throws(CollectorStoreError) -> SidecarEntry?
+    func sidecars() throws(CollectorStoreError) -> [SidecarEntry]
+
+    // MARK: policies
+
+    /// Stores the agent's next version.
+    func addPolicyVersion(_ draft: PolicyDraft) throws(CollectorStoreError) -> PolicyVersion
+    /// Stores a new version whose document is `version`'s; `notFound` when there is no such version.
+    func rollbackPolicy(agentId: String, toVersion version: Int64, author: String, message: String,
+                        at now: Int64) throws(CollectorStoreError) -> PolicyVersion
+    func currentPolicy(agentId: String) throws(CollectorStoreError) -> PolicyVersion?
+    func policyVersion(agentId: String, version: Int64) throws(CollectorStoreError) -> PolicyVersion?
+    /// Every version of one agent's policy, newest first.
+    func policyHistory(agentId: String) throws(CollectorStoreError) -> [PolicyVersion]
+    /// The current version of every agent's policy, by agent id.
+    func currentPolicies() throws(CollectorStoreError) -> [PolicyVersion]
+}

@@ -1,0 +1,24 @@
+/// Why a collector store operation failed.
+///
+/// Why typed: the HTTP layer maps each case to a status (`notFound` → 404,
+/// `conflict` → 409, `invalid` → 400, `database` → 500) without parsing
+/// messages, and a PostgreSQL store reports the same cases.
+public enum CollectorStoreError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The database failed (I/O, corruption, a full disk); retrying later may help.
+    case database(operation: String, message: String)
+    /// The thing asked for does not exist (an agent's policy version, a sidecar).
+    case notFound(String)
+    /// The request contradicts stored state.
+    case conflict(String)
+    /// The request itself is wrong.
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .database(let operation, let message): "collector store: \(operation) failed: \(message)"
+        case .notFound(let m): "not found: \(m)"
+        case .conflict(let m): "conflict: \(m)"
+        case .invalid(let m): "invalid: \(m)"
+        }
+    }
+}

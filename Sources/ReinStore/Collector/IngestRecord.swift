@@ -1,0 +1,107 @@
+import Foundation
+import ReinAudit
+import ReinCrypto
+
+/// One shipped record line, taken apart for ingest: the line as stored, the
+/// hash it claims, the hash its bytes really have, and the fields the
+/// collector indexes.
+///
+/// Why not ``ChainedLine``: that decodes the whole record with
+/// `JSONDecoder`, which is too slow for ingest at 100k records/s. The fields
+/// come from ``AuditLineScanner`` (with `ChainedLine` as the fallback and the
+/// final word on what is well-formed), and the hash is cut off exactly as
+/// `ChainedLine` cuts it, so both see the same hashed bytes.
+public struct IngestRecord: Sendable {
+    /// The chained line without its trailing newline.
+    public let line: [UInt8]
+    public let claimedHash: String
+    public let computedHash: String
+    public let recordId: String
+    public let sidecarId: String
+    public let sequence: Int64
+    public let prevHash: String?
+    public let time: String
+    /// `time` in epoch milliseconds, nil when it is not RFC 3339.
+    public let timeMillis: Int64?
+    public let agentId: String?
+    public let taskId: String?
+    public let event: String
+    public let decision: String
+    public let grants: [AuditRecord.Grant]
+
+    /// Parses one line (a trailing newline is allowed).
+    ///
+    /// - Throws: the reason the line is not a chained `rein.audit/v1` record.
+    public init<Bytes: Collection>(line bytes: Bytes) throws(AuditLineError) where Bytes.Element == UInt8 {
+        var line = Array(bytes)
+        if line.last == UInt8(ascii: "\n") { line.removeLast() }
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        let hashes = try Self.hashes(of: line)
+        let fields = line.withUnsafeBufferPointer { AuditLineScanner.scan($0) }
+        if let f = fields {
+            self.init(line: line, claimedHash: hashes.claimed, computedHash: hashes.computed, recordId: f.recordId,
+                      sidecarId: f.sidecarId, sequence: f.sequence, prevHash: f.prevHash, time: f.time, agentId: f.agentId,
+                      taskId: f.taskId, event: f.event, decision: f.decision, grants: f.grants)
+        } else {
+            // The decoder decides: it either rejects the line or reads what the scanner would not.
+            let r = try ChainedLine(parsing: line).record
+            self.init(line: line, claimedHash: hashes.claimed, computedHash: hashes.computed, recordId: r.recordId,
+                      sidecarId: r.sidecarId, sequence: r.sequence, prevHash: r.prevHash, time: r.time, agentId: r.agentId,
+                      taskId: r.taskId, event: r.event, decision: r.decision, grants: r.grants)
+        }
+    }
+
+    /// A record just sealed by an ``AuditChain`` (the collector's own events).
+    public init(sealed: SealedRecord) throws(AuditLineError) {
+        try self.init(line: sealed.line)
+    }
+
+    private init(line: [UInt8], claimedHash: String, computedHash: String, recordId: String, sidecarId: String,
+                 sequence: Int64, prevHash: String?, time: String, agentId: String?, taskId: String?, event: String,
+                 decision: String, grants: [AuditRecord.Grant]) {
+        self.line = line
+        self.claimedHash = claimedHash
+        self.computedHash = computedHash
+        self.recordId = recordId
+        self.sidecarId = sidecarId
+        self.sequence = sequence
+        self.prevHash = prevHash
+        self.time = time
+        timeMillis = RFC3339Time.milliseconds(time)
+        self.agentId = agentId
+        self.taskId = taskId
+        self.event = event
+        self.decision = decision
+        self.grants = grants
+    }
+
+    /// The full ``ChainedLine``, for the verifier's slow path (a record that
+    /// does not simply extend the chain).
+    public func chainedLine() throws(AuditLineError) -> ChainedLine {
+        try ChainedLine(parsing: line)
+    }
+
+    /// The claimed hash (cut off the end, as ``ChainedLine`` does) and the
+    /// hash of the remaining bytes closed with `}` and a newline.
+    private static func hashes(of bytes: [UInt8]) throws(AuditLineError) -> (claimed: String, computed: String) {
+        let suffixLength = ChainedLine.suffixLength
+        guard bytes.count > suffixLength + 2 else { throw AuditLineError(reason: "line too short to be a chained audit record") }
+        let cut = bytes.count - suffixLength
+        let prefix = Array(",\"hash\":\"".utf8)
+        guard bytes[cut...].starts(with: prefix), bytes[bytes.count - 1] == UInt8(ascii: "}"),
+              bytes[bytes.count - 2] == UInt8(ascii: "\"") else {
+            throw AuditLineError(reason: "the line does not end with its \"hash\" key")
+        }
+        let hex = bytes[(cut + prefix.count)..<(bytes.count - 2)]
+        guard hex.count == 64, hex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw AuditLineError(reason: "the hash is not 64 lower-case hex digits")
+        }
+        let computed = bytes.withUnsafeBytes { raw -> Digest in
+            let hasher = SHA256Hasher()
+            hasher.update(UnsafeRawBufferPointer(rebasing: raw[..<cut]))
+            hasher.update([UInt8(ascii: "}"), UInt8(ascii: "\n")])
+            return hasher.finalize()
+        }
+        return (String(decoding: hex, as: UTF8.self), computed.hex)
+    }
+}

@@ -1,0 +1,75 @@
+import GRDB
+import ReinAudit
+
+/// The sidecar registry: pinned keys, heartbeat facts and chain heads.
+extension SQLiteCollectorStore {
+    public func register(_ registration: SidecarRegistration, at now: Int64) throws(CollectorStoreError) -> SidecarRegistration.Outcome {
+        let key = registration.publicKey.lowercased()
+        return try write("register sidecar") { db in
+            let pinned = try String.fetchOne(db, sql: "SELECT public_key FROM sidecars WHERE sidecar_id = ?",
+                                             arguments: [registration.sidecarId])
+            if let pinned, pinned != key {
+                try db.execute(sql: "UPDATE sidecars SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?) WHERE sidecar_id = ?",
+                               arguments: [now, registration.sidecarId])
+                let finding = IntegrityFinding(
+                    kind: .unknownKey, sidecarId: registration.sidecarId, sequence: nil,
+                    detail: "sidecar \(registration.sidecarId) registered again (token \(registration.registeredBy)) with key \(key.prefix(16))…, not the pinned \(pinned.prefix(16))…; the pinned key stays")
+                let stored = try Self.insertFindings([(finding, nil)], at: now, db: db)
+                return .init(status: .mismatch, finding: stored.first)
+            }
+            try db.execute(sql: """
+                INSERT INTO sidecars (sidecar_id, agent_id, task_id, public_key, version, registered_by, registered_ms, last_seen_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = excluded.agent_id, task_id = excluded.task_id,
+                    public_key = excluded.public_key, version = excluded.version, registered_by = excluded.registered_by,
+                    registered_ms = coalesce(registered_ms, excluded.registered_ms),
+                    last_seen_ms = max(coalesce(last_seen_ms, 0), excluded.last_seen_ms)
+                """, arguments: [registration.sidecarId, registration.agentId, registration.taskId, key, registration.version,
+                                 registration.registeredBy, now, now])
+            return .init(status: pinned == nil ? .registered : .matches, finding: nil)
+        }
+    }
+
+    public func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError) {
+        try write("heartbeat") { db in
+            try db.execute(sql: """
+                INSERT INTO sidecars (sidecar_id, agent_id, task_id, policy_version, spool_depth, spool_bytes, reported_sequence,
+                                      ready, heartbeat_ms, last_seen_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = excluded.agent_id,
+                    task_id = coalesce(excluded.task_id, task_id), policy_version = excluded.policy_version,
+                    spool_depth = excluded.spool_depth, spool_bytes = excluded.spool_bytes,
+                    reported_sequence = excluded.reported_sequence, ready = excluded.ready, heartbeat_ms = excluded.heartbeat_ms,
+                    last_seen_ms = max(coalesce(last_seen_ms, 0), excluded.last_seen_ms)
+                """, arguments: [heartbeat.sidecarId, heartbeat.agentId, heartbeat.taskId, heartbeat.policyVersion,
+                                 heartbeat.spoolDepth, heartbeat.spoolBytes, heartbeat.lastSequence, heartbeat.ready,
+                                 now, now])
+        }
+    }
+
+    private static let sidecarColumns = """
+        SELECT s.*, (SELECT count(*) FROM findings f WHERE f.sidecar_id = s.sidecar_id) AS finding_count FROM sidecars s
+        """
+
+    public func sidecar(_ sidecarId: String) throws(CollectorStoreError) -> SidecarEntry? {
+        try read("read sidecar") { db in
+            try Row.fetchOne(db, sql: Self.sidecarColumns + " WHERE s.sidecar_id = ?", arguments: [sidecarId]).map(Self.entry)
+        }
+    }
+
+    public func sidecars() throws(CollectorStoreError) -> [SidecarEntry] {
+        try read("read fleet") { db in
+            try Row.fetchAll(db, sql: Self.sidecarColumns + " ORDER BY s.sidecar_id").map(Self.entry)
+        }
+    }
+
+    static func entry(_ row: Row) -> SidecarEntry {
+        SidecarEntry(sidecarId: row["sidecar_id"], agentId: row["agent_id"], taskId: row["task_id"], publicKey: row["public_key"],
+                     version: row["version"], registeredBy: row["registered_by"], policyVersion: row["policy_version"],
+                     spoolDepth: row["spool_depth"], spoolBytes: row["spool_bytes"], reportedSequence: row["reported_sequence"],
+                     storedSequence: row["stored_sequence"], lastSeen: row["last_seen_ms"],
+                     ready: (row["ready"] as Int64?).map { $0 != 0 },
+                     head: AuditChain(lastSequence: row["head_sequence"], lastHash: row["head_hash"]),
+                     findings: row["finding_count"])
+    }
+}

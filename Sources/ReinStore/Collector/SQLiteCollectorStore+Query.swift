@@ -1,0 +1,201 @@
+import Foundation
+import GRDB
+import ReinAudit
+
+/// Reading records and findings.
+///
+/// Queries run in one read transaction: the newest cursor is read first and
+/// bounds the scan, so the returned next cursor never skips a record that
+/// committed meanwhile. How rows are found depends on the filters:
+/// - a tail (few records after `after`): the cursor range, every filter checked per row;
+/// - an agent or task: their `(…, time_ms)` indexes;
+/// - time, action or resource prefix (and no agent or task): the blocks of
+///   `record_blocks` that can hold matches, scanned in cursor order;
+/// - otherwise the cursor range (with the sidecar index and the partial
+///   indexes for rare decisions and events).
+extension SQLiteCollectorStore {
+    public func records(_ query: RecordQuery) throws(CollectorStoreError) -> RecordPage {
+        try read("query records") { db in
+            let newest = try Self.newestCursor(db)
+            let limit = min(max(query.limit, 1), RecordQuery.maximumLimit)
+            var records: [RecordPage.Record] = []
+            let usesZones = query.agentId == nil && query.taskId == nil
+                && (query.since != nil || query.until != nil || query.action != nil || query.resourcePrefix.map { !$0.isEmpty } == true)
+            if newest - query.after > tailSpan, usesZones {
+                for range in try Self.candidateRanges(query, newest: newest, db: db) {
+                    let filter = RecordFilter(query, useIndexes: false)
+                    let rows = try Row.fetchCursor(db, sql: """
+                        SELECT cursor, line FROM records WHERE cursor BETWEEN ? AND ?\(filter.sql) ORDER BY cursor LIMIT ?
+                        """, arguments: [range.lowerBound, range.upperBound] + filter.arguments + [limit - records.count])
+                    while let row = try rows.next() { records.append(Self.record(row)) }
+                    if records.count == limit { break }
+                }
+            } else {
+                let filter = RecordFilter(query, useIndexes: newest - query.after > tailSpan)
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT cursor, line FROM records WHERE cursor > ? AND cursor <= ?\(filter.sql) ORDER BY cursor LIMIT ?
+                    """, arguments: [query.after, newest] + filter.arguments + [limit])
+                while let row = try rows.next() { records.append(Self.record(row)) }
+            }
+            // A short page examined everything up to `newest`.
+            let next = records.count == limit ? records[records.count - 1].cursor : newest
+            return RecordPage(records: records, nextCursor: max(next, query.after))
+        }
+    }
+
+    static func record(_ row: Row) -> RecordPage.Record {
+        RecordPage.Record(cursor: row[0], line: (row[1] as Data?).map { [UInt8]($0) } ?? [])
+    }
+
+    /// The cursor ranges (whole blocks, adjacent blocks merged) that can hold
+    /// records matching the query's time, action and resource filters.
+    static func candidateRanges(_ query: RecordQuery, newest: Int64, db: Database) throws -> [ClosedRange<Int64>] {
+        let first = (query.after + 1) / blockSize
+        let last = newest / blockSize
+        func blocks(_ condition: String, _ arguments: StatementArguments) throws -> Set<Int64> {
+            var sql = "SELECT block FROM record_blocks WHERE \(condition) AND block BETWEEN ? AND ?"
+            var args = arguments + [first, last]
+            if let since = query.since {
+                sql += " AND max_time >= ?"
+                args += [since]
+            }
+            if let until = query.until {
+                sql += " AND min_time < ?"
+                args += [until]
+            }
+            return Set(try Int64.fetchAll(db, sql: sql, arguments: args))
+        }
+        var candidates: Set<Int64>?
+        func narrow(_ found: Set<Int64>) { candidates = candidates.map { $0.intersection(found) } ?? found }
+        if query.since != nil || query.until != nil { narrow(try blocks("kind = 'time' AND value = ''", [])) }
+        if let action = query.action { narrow(try blocks("kind = 'action' AND value = ?", [action])) }
+        if let prefix = query.resourcePrefix, !prefix.isEmpty {
+            let head = resourceHead(prefix)
+            if head == prefix {
+                // Every resource with this prefix has a head with this prefix.
+                if let upper = upperBound(ofPrefix: prefix) {
+                    narrow(try blocks("kind = 'resource' AND value >= ? AND value < ?", [prefix, upper]))
+                } else {
+                    narrow(try blocks("kind = 'resource' AND value >= ?", [prefix]))
+                }
+            } else {
+                narrow(try blocks("kind = 'resource' AND value = ?", [head]))
+            }
+        }
+        var ranges: [ClosedRange<Int64>] = []
+        for block in (candidates ?? []).sorted() {
+            let low = max(block * blockSize, query.after + 1)
+            let high = min(block * blockSize + blockSize - 1, newest)
+            guard low <= high else { continue }
+            if let previous = ranges.last, previous.upperBound + 1 == low {
+                ranges[ranges.count - 1] = previous.lowerBound...high
+            } else {
+                ranges.append(low...high)
+            }
+        }
+        return ranges
+    }
+
+    /// The WHERE terms (after the cursor bounds) for a query's filters.
+    struct RecordFilter {
+        var sql = ""
+        var arguments: StatementArguments = []
+
+        /// - Parameter useIndexes: false writes `+column` so that SQLite
+        ///   keeps to the cursor range instead of an index.
+        init(_ query: RecordQuery, useIndexes: Bool) {
+            let p = useIndexes ? "" : "+"
+            func equal(_ column: String, _ value: String?) {
+                guard let value else { return }
+                sql += " AND \(p)\(column) = ?"
+                arguments += [value]
+            }
+            equal("sidecar_id", query.sidecarId)
+            equal("agent_id", query.agentId)
+            equal("task_id", query.taskId)
+            equal("decision", query.decision)
+            equal("event", query.event)
+            if useIndexes {
+                // The literal terms let SQLite use the partial indexes for rare values.
+                if let decision = query.decision, decision != "allow" { sql += " AND decision <> 'allow'" }
+                if let event = query.event, event != "call" { sql += " AND event <> 'call'" }
+            }
+            if let since = query.since {
+                sql += " AND \(p)time_ms >= ?"
+                arguments += [since]
+            }
+            if let until = query.until {
+                sql += " AND \(p)time_ms < ?"
+                arguments += [until]
+            }
+            if let action = query.action {
+                sql += " AND EXISTS (SELECT 1 FROM record_grants g WHERE g.cursor = records.cursor AND g.action = ?)"
+                arguments += [action]
+            }
+            if let prefix = query.resourcePrefix, !prefix.isEmpty {
+                sql += " AND EXISTS (SELECT 1 FROM record_grants g WHERE g.cursor = records.cursor AND g.resource >= ?"
+                arguments += [prefix]
+                if let upper = SQLiteCollectorStore.upperBound(ofPrefix: prefix) {
+                    sql += " AND g.resource < ?"
+                    arguments += [upper]
+                }
+                sql += ")"
+            }
+        }
+    }
+
+    public func latestCursor() throws(CollectorStoreError) -> Int64 {
+        try read("latest cursor") { db in try Self.newestCursor(db) }
+    }
+
+    /// The newest cursor ever handed out: the high-water mark kept in
+    /// `collector_meta` (which survives retention emptying the table).
+    static func newestCursor(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: """
+            SELECT max(coalesce((SELECT max(cursor) FROM records), 0),
+                       coalesce((SELECT value FROM collector_meta WHERE key = 'cursor'), 0))
+            """) ?? 0
+    }
+
+    /// The smallest string greater than every string that starts with
+    /// `prefix` (in SQLite's byte order): the prefix with its last scalar
+    /// incremented. Nil when no such string exists.
+    static func upperBound(ofPrefix prefix: String) -> String? {
+        var scalars = Array(prefix.unicodeScalars)
+        while let last = scalars.popLast() {
+            var next = last.value + 1
+            if (0xD800...0xDFFF).contains(next) { next = 0xE000 }
+            if let s = Unicode.Scalar(next) {
+                scalars.append(s)
+                var out = String.UnicodeScalarView()
+                out.append(contentsOf: scalars)
+                return String(out)
+            }
+        }
+        return nil
+    }
+
+    public func findings(sidecarId: String?, since: Int64?, limit: Int) throws(CollectorStoreError) -> [StoredFinding] {
+        try read("query findings") { db in
+            var sql = "SELECT id, kind, sidecar_id, sequence, record_id, detail, found_ms, evidence FROM findings WHERE 1"
+            var arguments: StatementArguments = []
+            if let sidecarId {
+                sql += " AND sidecar_id = ?"
+                arguments += [sidecarId]
+            }
+            if let since {
+                sql += " AND found_ms >= ?"
+                arguments += [since]
+            }
+            sql += " ORDER BY id LIMIT ?"
+            arguments += [max(1, limit)]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                let kind = IntegrityFinding.Kind(rawValue: row["kind"]) ?? .malformed
+                let finding = IntegrityFinding(kind: kind, sidecarId: row["sidecar_id"], sequence: row["sequence"],
+                                               recordId: row["record_id"], detail: row["detail"])
+                let evidence = (row["evidence"] as Data?).map { [UInt8]($0) }
+                return StoredFinding(id: row["id"], finding: finding, foundAt: row["found_ms"], evidence: evidence)
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import GRDB
+
+/// Retention: records go by the time the collector received them, so a
+/// sidecar's clock (or a forged `time`) cannot shorten how long they are
+/// kept. Findings, checkpoints and chain heads stay.
+extension SQLiteCollectorStore {
+    /// Rows deleted per transaction, so that ingest never waits long for the writer.
+    static let retentionChunk: Int64 = 20_000
+
+    public func deleteRecords(receivedBefore cutoff: Int64) throws(CollectorStoreError) -> Int {
+        let bound: Int64? = try read("retention") { db in
+            try Int64.fetchOne(db, sql: "SELECT max(last_cursor) FROM batches WHERE received_ms < ?", arguments: [cutoff])
+        }
+        guard let bound else { return 0 }
+        var deleted = 0
+        while true {
+            let n: Int = try write("retention") { db in
+                guard let low = try Int64.fetchOne(db, sql: "SELECT min(cursor) FROM records"), low <= bound else { return 0 }
+                let high = min(bound, low + Self.retentionChunk - 1)
+                try db.execute(sql: "DELETE FROM records WHERE cursor <= ?", arguments: [high])
+                let count = db.changesCount
+                try db.execute(sql: "DELETE FROM record_grants WHERE cursor <= ?", arguments: [high])
+                // Blocks wholly below the bound; a block it splits keeps its (now wider) summary.
+                try db.execute(sql: "DELETE FROM record_blocks WHERE block < ?", arguments: [(high + 1) / Self.blockSize])
+                return count
+            }
+            deleted += n
+            if n == 0 { break }
+        }
+        _ = try write("retention") { db in
+            try db.execute(sql: "DELETE FROM batches WHERE received_ms < ?", arguments: [cutoff])
+            // Refresh the query planner's statistics now and then (cheap when nothing changed much).
+            try db.execute(sql: "PRAGMA optimize")
+        }
+        if deleted > 0 { logger.info("retention deleted records", metadata: ["records.deleted": "\(deleted)"]) }
+        return deleted
+    }
+}

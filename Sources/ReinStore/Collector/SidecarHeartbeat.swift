@@ -1,0 +1,24 @@
+/// A sidecar's periodic report (`POST /v1/sidecars/heartbeat`), kept for the fleet view.
+public struct SidecarHeartbeat: Sendable, Equatable {
+    public var sidecarId: String
+    public var agentId: String
+    public var taskId: String?
+    public var policyVersion: String?
+    public var spoolDepth: Int64?
+    public var spoolBytes: Int64?
+    /// The last sequence the sidecar has written (shipped or not).
+    public var lastSequence: Int64?
+    public var ready: Bool?
+
+    public init(sidecarId: String, agentId: String, taskId: String? = nil, policyVersion: String? = nil, spoolDepth: Int64? = nil,
+                spoolBytes: Int64? = nil, lastSequence: Int64? = nil, ready: Bool? = nil) {
+        self.sidecarId = sidecarId
+        self.agentId = agentId
+        self.taskId = taskId
+        self.policyVersion = policyVersion
+        self.spoolDepth = spoolDepth
+        self.spoolBytes = spoolBytes
+        self.lastSequence = lastSequence
+        self.ready = ready
+    }
+}

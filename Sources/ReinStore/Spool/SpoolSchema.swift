@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import ReinAudit
+
+/// The spool's tables, and what they hold when the spool is opened.
+///
+/// Why a `meta` row: shipped records are deleted, so the chain head cannot
+/// be read back from the records table. The head is rewritten in the same
+/// transaction as every insert, which makes it exactly as durable as the
+/// records it describes; a restart continues the chain where it stopped.
+///
+/// Why `record_id` has no index: record ids are random UUIDs, so an index
+/// would rewrite a random B-tree page per record in every commit (the WAL
+/// would carry one 4 KiB page per record). Ids are unique by construction
+/// (the sidecar draws one per call), and the collector's ingest is
+/// idempotent by record id anyway.
+///
+/// Why checkpoints have their own increasing id: a time-based checkpoint
+/// can name a record that is already in a batch on its way to the
+/// collector. Acknowledging that batch must not delete a checkpoint the
+/// batch did not carry, so acknowledgement is bounded by the highest
+/// checkpoint id handed out, not only by sequence.
+enum SpoolSchema {
+    static let version = 1
+
+    static func create(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS records (
+                seq INTEGER PRIMARY KEY,
+                record_id TEXT NOT NULL,
+                hash TEXT NOT NULL,
+                line BLOB NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS intents (
+                id INTEGER PRIMARY KEY,
+                record_id TEXT NOT NULL,
+                line BLOB NOT NULL,
+                created TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS checkpoints (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                seq INTEGER NOT NULL UNIQUE,
+                line BLOB NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS meta (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                schema_version INTEGER NOT NULL,
+                sidecar_id TEXT NOT NULL,
+                last_sequence INTEGER NOT NULL,
+                last_hash TEXT NOT NULL,
+                checkpoint_sequence INTEGER NOT NULL DEFAULT 0
+            );
+            """)
+    }
+
+    /// What is stored: the head and the sizes the cap counts.
+    struct Contents {
+        var sidecarId: String?
+        var chain = AuditChain()
+        var records: Int64 = 0
+        var recordBytes: Int64 = 0
+        var intents: Int64 = 0
+        var intentBytes: Int64 = 0
+        var checkpoints: Int64 = 0
+        var checkpointBytes: Int64 = 0
+        /// The sequence the newest checkpoint named (shipped or not; 0: none yet).
+        var lastCheckpointSequence: Int64 = 0
+
+        var isEmpty: Bool { records == 0 && intents == 0 && checkpoints == 0 }
+        var bytes: Int64 { recordBytes + intentBytes + checkpointBytes }
+    }
+
+    static func load(_ db: Database) throws -> Contents {
+        var c = Contents()
+        if let row = try Row.fetchOne(db, sql: "SELECT sidecar_id, last_sequence, last_hash, checkpoint_sequence FROM meta WHERE id = 1") {
+            c.sidecarId = row["sidecar_id"]
+            c.chain = AuditChain(lastSequence: row["last_sequence"], lastHash: row["last_hash"])
+            c.lastCheckpointSequence = row["checkpoint_sequence"]
+        }
+        func sizes(_ table: String) throws -> (Int64, Int64) {
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM \(table)")
+            return (row?[0] ?? 0, row?[1] ?? 0)
+        }
+        (c.records, c.recordBytes) = try sizes("records")
+        (c.intents, c.intentBytes) = try sizes("intents")
+        (c.checkpoints, c.checkpointBytes) = try sizes("checkpoints")
+        return c
+    }
+
+    /// Writes the chain head, whose chain it is, and what the last checkpoint named.
+    static func saveHead(_ db: Database, sidecarId: String, chain: AuditChain, checkpointSequence: Int64) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO meta (id, schema_version, sidecar_id, last_sequence, last_hash, checkpoint_sequence) VALUES (1, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET sidecar_id = excluded.sidecar_id, last_sequence = excluded.last_sequence,
+                last_hash = excluded.last_hash, checkpoint_sequence = excluded.checkpoint_sequence
+            """).execute(arguments: [version, sidecarId, chain.lastSequence, chain.lastHash, checkpointSequence])
+    }
+
+    /// The intents a crash left behind, oldest first.
+    static func intents(_ db: Database) throws -> [(id: Int64, recordId: String, line: [UInt8])] {
+        try Row.fetchAll(db, sql: "SELECT id, record_id, line FROM intents ORDER BY id").map { row in
+            (row["id"], row["record_id"], [UInt8](row["line"] as Data))
+        }
+    }
+}

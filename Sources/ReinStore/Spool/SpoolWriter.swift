@@ -1,0 +1,379 @@
+import Foundation
+import GRDB
+import Logging
+import ReinAudit
+import ReinCrypto
+import Synchronization
+
+/// The one thread that writes a spool, committing queued operations in
+/// groups.
+///
+/// Why one thread and group commit: a durable commit costs an fsync, which
+/// is far more than sealing a record. Callers queue operations; the writer
+/// takes everything queued, seals and inserts it in one transaction, commits
+/// once, and only then calls each completion. Under load one fsync covers
+/// many requests; alone, a request pays exactly one. One writer also makes
+/// the chain order, the byte count and the checkpoint cadence plain
+/// sequential code.
+final class SpoolWriter: @unchecked Sendable {
+    // Why @unchecked is safe: `queue`, `closing` and `stopped` are read and
+    // written only while `condition` is locked; `state` and `lastCheckpointAt`
+    // belong to the writer thread (and to `init`, before the thread starts);
+    // `published` is a Mutex; everything else is immutable.
+
+    enum Operation {
+        case append(AuditRecord, @Sendable (Result<SealedRecord, AuditSpoolError>) -> Void)
+        /// An intent's record id and line (encoded by the caller: it does not depend on the chain).
+        case intent(String, [UInt8], @Sendable (Result<IntentTicket, AuditSpoolError>) -> Void)
+        case complete(IntentTicket, AuditRecord, @Sendable (Result<SealedRecord, AuditSpoolError>) -> Void)
+        /// Through this sequence; checkpoints only up to this id (the last one handed out).
+        case acknowledge(Int64, Int64, @Sendable (Result<Int, AuditSpoolError>) -> Void)
+        case checkpoint(@Sendable (Result<AuditCheckpoint?, AuditSpoolError>) -> Void)
+
+        func fail(_ error: AuditSpoolError) {
+            switch self {
+            case .append(_, let c), .complete(_, _, let c): c(.failure(error))
+            case .intent(_, _, let c): c(.failure(error))
+            case .acknowledge(_, _, let c): c(.failure(error))
+            case .checkpoint(let c): c(.failure(error))
+            }
+        }
+    }
+
+    /// What the writer knows; copied per group and kept only if the group commits.
+    struct State {
+        var chain: AuditChain
+        var records: Int64
+        var intents: Int64
+        var checkpoints: Int64
+        var bytes: Int64
+        /// Records sealed since the last checkpoint.
+        var sinceCheckpoint: Int
+        /// The sequence the last checkpoint named.
+        var checkpointedSequence: Int64
+        /// The size of the last refused record, until it would fit again.
+        var refusedNeed: Int?
+        var dropped: Int64
+        var commits: Int64 = 0
+    }
+
+    let configuration: AuditSpoolConfiguration
+    private let pool: DatabasePool
+    private let logger: Logger
+    private let onDurable: (@Sendable ([SealedRecord]) -> Void)?
+    private let clock = ContinuousClock()
+
+    private let condition = NSCondition()
+    private var queue: [Operation] = []
+    private var closing = false
+    private var stopped = false
+
+    private var state: State
+    private var lastCheckpointAt: ContinuousClock.Instant
+    private var lastDropLog: ContinuousClock.Instant?
+    let published: Mutex<SpoolStats>
+    private let thread = Mutex<pthread_t?>(nil)
+
+    init(configuration: AuditSpoolConfiguration, pool: DatabasePool, contents: SpoolSchema.Contents, logger: Logger,
+         onDurable: (@Sendable ([SealedRecord]) -> Void)?) {
+        self.configuration = configuration
+        self.pool = pool
+        self.logger = logger
+        self.onDurable = onDurable
+        state = State(chain: contents.chain, records: contents.records, intents: contents.intents, checkpoints: contents.checkpoints,
+                      bytes: contents.bytes, sinceCheckpoint: Int(contents.chain.lastSequence - contents.lastCheckpointSequence),
+                      checkpointedSequence: contents.lastCheckpointSequence, refusedNeed: nil, dropped: 0)
+        lastCheckpointAt = clock.now
+        published = Mutex(SpoolStats())
+        publish()
+    }
+
+    /// Starts the writer thread.
+    func start() {
+        let thread = Thread { [self] in self.loop() }
+        thread.name = "rein.audit-spool"
+        thread.start()
+    }
+
+    /// Queues an operation; fails it at once when the spool is closing.
+    func enqueue(_ op: Operation) {
+        condition.lock()
+        if closing {
+            condition.unlock()
+            op.fail(.closed(path: configuration.path))
+            return
+        }
+        queue.append(op)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// True on the writer thread (inside a completion), where waiting for
+    /// the writer would wait forever.
+    var isWriterThread: Bool {
+        thread.withLock { t in t.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// Commits what is queued, writes a last checkpoint, stops the thread;
+    /// waits for all that unless called on the writer thread itself.
+    func close() {
+        condition.lock()
+        closing = true
+        condition.broadcast()
+        if !isWriterThread {
+            while !stopped { condition.wait() }
+        }
+        condition.unlock()
+    }
+
+    /// Runs operations on the calling thread: for recovery in `init`, before
+    /// the writer thread exists.
+    func runNow(_ ops: [Operation]) { run(ops) }
+
+    // MARK: - The thread
+
+    private func loop() {
+        thread.withLock { $0 = pthread_self() }
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closing {
+                guard let deadline = checkpointDeadline() else {
+                    condition.wait()
+                    continue
+                }
+                if !condition.wait(until: deadline) { break }
+            }
+            if queue.isEmpty && closing {
+                condition.unlock()
+                break
+            }
+            let batch: [Operation]
+            if queue.count <= configuration.maxGroupSize {
+                batch = queue
+                queue.removeAll(keepingCapacity: true)
+            } else {
+                batch = Array(queue.prefix(configuration.maxGroupSize))
+                queue.removeFirst(configuration.maxGroupSize)
+            }
+            condition.unlock()
+            run(batch) // empty: woken for a time-based checkpoint
+        }
+        // Sign the head on the way out, so a clean stop leaves nothing unsigned.
+        run([.checkpoint({ _ in })])
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// When the time-based checkpoint is due, if the head moved since the last one.
+    private func checkpointDeadline() -> Date? {
+        guard state.chain.lastSequence > state.checkpointedSequence else { return nil }
+        let remaining = configuration.checkpointInterval - (clock.now - lastCheckpointAt)
+        let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18
+        return Date(timeIntervalSinceNow: max(0, seconds))
+    }
+
+    // MARK: - One group, one transaction
+
+    private func run(_ ops: [Operation]) {
+        let timeDue = state.chain.lastSequence > state.checkpointedSequence && clock.now - lastCheckpointAt >= configuration.checkpointInterval
+        if ops.isEmpty && !timeDue { return }
+        var work = state
+        var checkpointAt = lastCheckpointAt
+        var sealed: [SealedRecord] = []
+        var deliveries: [() -> Void] = []
+        deliveries.reserveCapacity(ops.count)
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    for op in ops {
+                        deliveries.append(try apply(op, db: db, work: &work, sealed: &sealed, checkpointAt: &checkpointAt))
+                    }
+                    if work.chain.lastSequence > work.checkpointedSequence, clock.now - checkpointAt >= configuration.checkpointInterval {
+                        _ = try writeCheckpoint(db: db, work: &work, checkpointAt: &checkpointAt)
+                    }
+                    if work.chain != state.chain || work.checkpointedSequence != state.checkpointedSequence {
+                        try SpoolSchema.saveHead(db, sidecarId: configuration.sidecarId, chain: work.chain,
+                                                 checkpointSequence: work.checkpointedSequence)
+                    }
+                    return .commit
+                }
+            }
+        } catch {
+            let failure = AuditSpoolError.storage(path: configuration.path, operation: "commit \(ops.count) audit operation(s)",
+                                                  reason: String(describing: error))
+            logger.error("audit spool commit failed", metadata: ["audit.spool": "\(configuration.path)", "audit.error": "\(error)"])
+            for op in ops { op.fail(failure) }
+            return
+        }
+        work.commits += 1
+        state = work
+        lastCheckpointAt = checkpointAt
+        publish()
+        if !sealed.isEmpty { onDurable?(sealed) }
+        for deliver in deliveries { deliver() }
+    }
+
+    /// Applies one operation inside the group's transaction and returns what
+    /// to tell its caller once the transaction has committed. Problems that
+    /// concern only this operation (no space, a record that cannot be
+    /// encoded) fail it alone, before any SQL; an SQLite error fails the
+    /// whole group, which rolls back (no savepoint per operation: they cost
+    /// more than the inserts).
+    private func apply(_ op: Operation, db: Database, work: inout State, sealed: inout [SealedRecord],
+                       checkpointAt: inout ContinuousClock.Instant) throws -> () -> Void {
+        switch op {
+        case .append(let record, let completion):
+            switch try seal(record, db: db, work: &work, ticket: nil, capped: true) {
+            case .failure(let error): return { completion(.failure(error)) }
+            case .success(let s):
+                sealed.append(s)
+                try checkpointIfCounted(db: db, work: &work, checkpointAt: &checkpointAt)
+                return { completion(.success(s)) }
+            }
+        case .complete(let ticket, let record, let completion):
+            switch try seal(record, db: db, work: &work, ticket: ticket, capped: false) {
+            case .failure(let error): return { completion(.failure(error)) }
+            case .success(let s):
+                sealed.append(s)
+                try checkpointIfCounted(db: db, work: &work, checkpointAt: &checkpointAt)
+                return { completion(.success(s)) }
+            }
+        case .intent(let recordId, let line, let completion):
+            let result = try storeIntent(recordId: recordId, line: line, db: db, work: &work)
+            return { completion(result) }
+        case .acknowledge(let through, let checkpointId, let completion):
+            let deleted = try acknowledge(through: through, checkpointId: checkpointId, db: db, work: &work)
+            return { completion(.success(deleted)) }
+        case .checkpoint(let completion):
+            let checkpoint = work.chain.lastSequence > work.checkpointedSequence
+                ? try writeCheckpoint(db: db, work: &work, checkpointAt: &checkpointAt) : nil
+            return { completion(.success(checkpoint)) }
+        }
+    }
+
+    /// Seals `record` into the chain and inserts it; with a ticket, deletes
+    /// the intent in the same transaction. Completing an intent is never
+    /// refused for space: the call already went out, and its intent reserved
+    /// about as much as its record needs.
+    private func seal(_ record: AuditRecord, db: Database, work: inout State, ticket: IntentTicket?, capped: Bool) throws -> Result<SealedRecord, AuditSpoolError> {
+        var chain = work.chain
+        var r = record
+        let s: SealedRecord
+        do { s = try chain.seal(&r) } catch {
+            return .failure(.encoding(recordId: record.recordId, reason: String(describing: error)))
+        }
+        if capped, let refusal = refuse(recordId: record.recordId, size: s.line.count, work: &work) {
+            return .failure(refusal)
+        }
+        try db.cachedStatement(sql: "INSERT INTO records (seq, record_id, hash, line) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [s.sequence, s.recordId, s.hash, Data(s.line)])
+        if let ticket,
+           let freed = try Int64.fetchOne(db.cachedStatement(sql: "DELETE FROM intents WHERE id = ? RETURNING LENGTH(line)"), arguments: [ticket.id]) {
+            work.intents -= 1
+            work.bytes -= freed
+        }
+        work.chain = chain
+        work.records += 1
+        work.bytes += Int64(s.line.count)
+        work.sinceCheckpoint += 1
+        return .success(s)
+    }
+
+    private func storeIntent(recordId: String, line: [UInt8], db: Database, work: inout State) throws -> Result<IntentTicket, AuditSpoolError> {
+        if let refusal = refuse(recordId: recordId, size: line.count, work: &work) { return .failure(refusal) }
+        try db.cachedStatement(sql: "INSERT INTO intents (record_id, line, created) VALUES (?, ?, ?)")
+            .execute(arguments: [recordId, Data(line), AuditRecord.timestamp(configuration.now())])
+        let id = db.lastInsertedRowID
+        work.intents += 1
+        work.bytes += Int64(line.count)
+        return .success(IntentTicket(id: id, recordId: recordId))
+    }
+
+    /// The refusal (or drop) when `size` more bytes would pass the cap; nil when they fit.
+    private func refuse(recordId: String, size: Int, work: inout State) -> AuditSpoolError? {
+        guard work.bytes + Int64(size) > configuration.maxBytes else { return nil }
+        work.refusedNeed = size
+        guard configuration.dropWhenFull else {
+            return .full(needed: size, used: work.bytes, max: configuration.maxBytes)
+        }
+        work.dropped += 1
+        let now = clock.now
+        if lastDropLog.map({ now - $0 >= .seconds(10) }) ?? true {
+            lastDropLog = now
+            logger.warning("audit spool full: dropping records (drop_when_full is set)", metadata: [
+                "audit.spool": "\(configuration.path)", "audit.record_id": "\(recordId)",
+                "audit.dropped": "\(work.dropped)", "audit.bytes": "\(work.bytes)", "audit.max_bytes": "\(configuration.maxBytes)",
+            ])
+        }
+        return .dropped(recordId: recordId, used: work.bytes, max: configuration.maxBytes)
+    }
+
+    private func acknowledge(through: Int64, checkpointId: Int64, db: Database, work: inout State) throws -> Int {
+        var deleted = 0
+        for (table, condition) in [("records", "seq <= ?"), ("checkpoints", "seq <= ? AND id <= ?")] {
+            let arguments: StatementArguments = table == "records" ? [through] : [through, checkpointId]
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM \(table) WHERE \(condition)", arguments: arguments)
+            let count: Int64 = row?[0] ?? 0
+            let bytes: Int64 = row?[1] ?? 0
+            guard count > 0 else { continue }
+            try db.execute(sql: "DELETE FROM \(table) WHERE \(condition)", arguments: arguments)
+            work.bytes -= bytes
+            if table == "records" {
+                work.records -= count
+                deleted = Int(count)
+            } else {
+                work.checkpoints -= count
+            }
+        }
+        if let need = work.refusedNeed, work.bytes + Int64(need) <= configuration.maxBytes { work.refusedNeed = nil }
+        return deleted
+    }
+
+    private func checkpointIfCounted(db: Database, work: inout State, checkpointAt: inout ContinuousClock.Instant) throws {
+        guard work.sinceCheckpoint >= configuration.checkpointEveryRecords else { return }
+        _ = try writeCheckpoint(db: db, work: &work, checkpointAt: &checkpointAt)
+    }
+
+    /// Signs the current head and stores the checkpoint. A signing failure
+    /// is logged and skipped (the records still count); a storage failure
+    /// fails the group.
+    private func writeCheckpoint(db: Database, work: inout State, checkpointAt: inout ContinuousClock.Instant) throws -> AuditCheckpoint? {
+        let checkpoint: AuditCheckpoint
+        let line: [UInt8]
+        do {
+            checkpoint = try AuditCheckpoint.sign(sidecarId: configuration.sidecarId, sequence: work.chain.lastSequence,
+                                                  hash: work.chain.lastHash, time: AuditRecord.timestamp(configuration.now()),
+                                                  key: configuration.signingKey)
+            line = try checkpoint.jsonLine()
+        } catch {
+            logger.error("cannot sign an audit checkpoint", metadata: ["audit.sequence": "\(work.chain.lastSequence)", "audit.error": "\(error)"])
+            // Try again after the next interval or N records, not at every record.
+            work.sinceCheckpoint = 0
+            checkpointAt = clock.now
+            return nil
+        }
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO checkpoints (seq, line) VALUES (?, ?)")
+            .execute(arguments: [checkpoint.sequence, Data(line)])
+        if db.changesCount > 0 {
+            work.checkpoints += 1
+            work.bytes += Int64(line.count)
+        }
+        work.sinceCheckpoint = 0
+        work.checkpointedSequence = checkpoint.sequence
+        checkpointAt = clock.now
+        return checkpoint
+    }
+
+    private func publish() {
+        let s = state
+        let max = configuration.maxBytes
+        let full = s.bytes >= max || s.refusedNeed.map { s.bytes + Int64($0) > max } ?? false
+        published.withLock {
+            $0 = SpoolStats(records: s.records, bytes: s.bytes, intents: s.intents, checkpoints: s.checkpoints,
+                            lastSequence: s.chain.lastSequence, lastHash: s.chain.lastHash, maxBytes: max, dropped: s.dropped, full: full,
+                            commits: s.commits)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ReinCollector
+
+/// `rein collector`: the central collector (`run`, the default) and `hash-token`.
+struct CollectorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collector",
+        abstract: "Run the central collector: audit ingest and verification, queries, central policies, fleet view.",
+        subcommands: [CollectorRunCommand.self, CollectorHashTokenCommand.self],
+        defaultSubcommand: CollectorRunCommand.self)
+}
+
+/// `rein collector run`: serves the API in docs/collector-api.md until SIGTERM or SIGINT.
+struct CollectorRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Serve the collector API until SIGTERM or SIGINT.",
+        discussion: """
+            Configuration comes from one YAML file (--config or REIN_COLLECTOR_CONFIG), then \
+            REIN_COLLECTOR_* environment variables, then these flags, each overriding the one before. \
+            API tokens are configured in the file by their SHA-256 (see `rein collector hash-token`). \
+            Logs go to standard error (REIN_LOG_LEVEL sets the level).
+            """)
+
+    @Option(help: "The collector's YAML configuration file (env: REIN_COLLECTOR_CONFIG).")
+    var config: String?
+    @Option(help: "Listener host:port, default 127.0.0.1:7700 (env: REIN_COLLECTOR_LISTEN).")
+    var listen: String?
+    @Option(help: "Directory for the database (env: REIN_COLLECTOR_STATE_DIR).")
+    var stateDir: String?
+    @Option(help: "The SQLite database file, default <state-dir>/collector.sqlite (env: REIN_COLLECTOR_DATABASE).")
+    var database: String?
+    @Option(help: "PEM certificate chain for TLS (env: REIN_COLLECTOR_TLS_CERTIFICATE).")
+    var tlsCertificate: String?
+    @Option(help: "PEM private key for TLS (env: REIN_COLLECTOR_TLS_KEY).")
+    var tlsKey: String?
+    @Option(help: "Keep records this long, e.g. 400d (env: REIN_COLLECTOR_RETENTION).")
+    var retention: String?
+    @Option(help: "Flag a sidecar silent after this long without a heartbeat or batch, e.g. 2m (env: REIN_COLLECTOR_SILENT_AFTER).")
+    var silentAfter: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var yaml: String?
+        if let path = config ?? environment["REIN_COLLECTOR_CONFIG"] {
+            do { yaml = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ValidationError("cannot read the configuration file \(path): \(error.localizedDescription)")
+            }
+        }
+        var overrides: [String: String] = [:]
+        overrides["listen"] = listen
+        overrides["state_dir"] = stateDir
+        overrides["database"] = database
+        overrides["tls.certificate"] = tlsCertificate
+        overrides["tls.key"] = tlsKey
+        overrides["retention"] = retention
+        overrides["fleet.silent_after"] = silentAfter
+        let configuration: CollectorConfiguration
+        do {
+            configuration = try CollectorConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let logger = Logger(label: "rein.collector")
+        let running: RunningCollector
+        do {
+            running = try await CollectorLauncher.launch(configuration, logger: logger)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        await running.waitForShutdownSignal()
+        logger.info("shutting down")
+        await running.shutdown()
+    }
+}
+
+/// `rein collector hash-token`: the SHA-256 the configuration stores for a token read from stdin.
+struct CollectorHashTokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hash-token",
+        abstract: "Print the SHA-256 (hex) of a token read from standard input, for the collector's tokens list.",
+        discussion: "The token is read from standard input (not an argument, so that it stays out of shell history); one trailing newline is ignored.")
+
+    func run() throws {
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        var token = String(decoding: data, as: UTF8.self)
+        if token.hasSuffix("\n") { token.removeLast() }
+        if token.hasSuffix("\r") { token.removeLast() }
+        guard !token.isEmpty else { throw ValidationError("no token on standard input") }
+        if token.count < 32 {
+            FileHandle.standardError.write(Data("warning: the token is shorter than 32 characters; use a long random token (e.g. openssl rand -hex 32)\n".utf8))
+        }
+        print(CollectorAuthenticator.hash(token: token))
+    }
+}

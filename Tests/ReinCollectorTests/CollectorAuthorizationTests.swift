@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import ReinCollector
+
+/// Roles: who may call what, and every refusal recorded as an access-denied event.
+@Suite struct CollectorAuthorizationTests {
+    @Test func refusalsAnswerAccessDeniedAndAreAudited() async throws {
+        try await withCollector { s in
+            let push: [String: Any?] = ["document": testPolicy(), "message": "m"]
+            // No token, an unknown token: 401.
+            let none = try await s.json("POST", "/v1/policies/agent-a", as: nil, push)
+            #expect(none.status == 401)
+            #expect(none.object["code"] as? String == "AccessDenied")
+            #expect(try await s.json("POST", "/v1/policies/agent-a", as: "tok-made-up-0000000000", push).status == 401)
+            // An auditor cannot push.
+            let auditor = try await s.json("POST", "/v1/policies/agent-a", as: "carol", push)
+            #expect(auditor.status == 403)
+            #expect(auditor.object["code"] as? String == "AccessDenied")
+            #expect(try await s.json("POST", "/v1/policies/agent-a", as: "alice", push).status == 201)
+            // A sidecar token reads its own agent's policy, never another's.
+            #expect(try await s.call("GET", "/v1/policies/agent-a", as: "sidecar-a").status == 200)
+            #expect(try await s.call("GET", "/v1/policies/agent-a", as: "sidecar-other").status == 403)
+            #expect(try await s.call("GET", "/v1/policies/agent-a/versions/1", as: "sidecar-other").status == 403)
+            // An approver cannot read the audit trail; a sidecar cannot read the fleet.
+            #expect(try await s.call("GET", "/v1/audit/records", as: "bob").status == 403)
+            #expect(try await s.call("GET", "/v1/fleet", as: "sidecar-a").status == 403)
+            // An admin cannot ship a batch.
+            var chain = try ScriptedChain(sidecarId: "sc-1")
+            #expect(try await s.ship(try chain.seal(1), sidecarId: "sc-1", as: "alice").status == 403)
+
+            let denied = try await s.records("event=access-denied")
+            #expect(denied.count == 8)
+            #expect(denied.allSatisfy { $0["decision"] as? String == "deny" && $0["sidecar_id"] as? String == "collector" })
+            let actors = denied.compactMap { $0["access_key_id"] as? String }
+            #expect(actors.filter { $0 == "(no valid token)" }.count == 2)
+            #expect(Set(actors) == ["(no valid token)", "carol", "sidecar-other", "bob", "sidecar-a", "alice"])
+            #expect(denied.compactMap { $0["upstream_status"] as? Int }.sorted() == [401, 401, 403, 403, 403, 403, 403, 403])
+            let routes = Set(denied.compactMap { $0["operation"] as? String })
+            #expect(routes.contains("POST /v1/policies/{agent}"))
+            #expect(routes.contains("GET /v1/audit/records"))
+            // The agent a refusal was about is recorded; no token text ever is.
+            #expect(denied.contains { $0["access_key_id"] as? String == "sidecar-other" && $0["agent_id"] as? String == "agent-a" })
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: denied), as: UTF8.self)
+            #expect(!text.contains("tok-"))
+            // The collector's own chain verifies.
+            let verify = try await s.call("GET", "/v1/audit/verify?sidecar=collector", as: "carol").object
+            #expect(verify["ok"] as? Bool == true)
+            #expect(verify["records"] as? Int == 9)
+        }
+    }
+
+    @Test func sidecarTokensActOnlyForTheirAgents() async throws {
+        try await withCollector { s in
+            var foreign = try ScriptedChain(sidecarId: "sc-x", agentId: "agent-a")
+            // Records of an agent the token does not serve: the whole batch is refused.
+            let refused = try await s.ship(try foreign.seal(2), sidecarId: "sc-x", as: "sidecar-other")
+            #expect(refused.status == 403)
+            #expect(try await s.records("sidecar=sc-x").isEmpty)
+            // Registering for another agent, or a reserved id, is refused.
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-other", foreign.registration).status == 403)
+            var reserved = foreign.registration
+            reserved["sidecar_id"] = "collector"
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", reserved).status == 400)
+            // A sidecar registered for agent-a cannot be taken over by another agent's token.
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", foreign.registration).status == 200)
+            var hijack = try ScriptedChain(sidecarId: "sc-x", agentId: "agent-other")
+            #expect(try await s.ship(try hijack.seal(1), sidecarId: "sc-x", as: "sidecar-other").status == 403)
+            // A batch whose records name another sidecar than the header is refused.
+            var mismatched = try ScriptedChain(sidecarId: "sc-y")
+            #expect(try await s.ship(try mismatched.seal(1), sidecarId: "sc-z").status == 403)
+            #expect(try await s.records("event=access-denied").count == 4)
+        }
+    }
+
+    @Test func healthEndpointsNeedNoToken() async throws {
+        try await withCollector { s in
+            let health = try await s.call("GET", "/healthz")
+            #expect(health.status == 200)
+            #expect(health.bodyText == "ok\n")
+            #expect(try await s.call("GET", "/readyz").status == 200)
+            #expect(try await s.call("GET", "/v1/nothing-here", as: "carol").status == 404)
+            #expect(try await s.call("DELETE", "/v1/fleet", as: "carol").status == 405)
+            #expect(try await s.records("event=access-denied").isEmpty)
+        }
+    }
+
+    @Test func tokensAreMatchedByTheirHashOnly() {
+        let auth = CollectorAuthenticator(tokens: CollectorTestServer.configuredTokens)
+        #expect(auth.authenticate(authorization: "Bearer tok-admin-alice-0123456789") == .authenticated(
+            CollectorPrincipal(name: "alice", roles: [.admin])))
+        #expect(auth.authenticate(authorization: "bearer   tok-admin-alice-0123456789 ") == .authenticated(
+            CollectorPrincipal(name: "alice", roles: [.admin])))
+        #expect(auth.authenticate(authorization: "Bearer tok-admin-alice-012345678") == .unknown)
+        #expect(auth.authenticate(authorization: "Basic YWxpY2U6eA==") == .missing)
+        #expect(auth.authenticate(authorization: nil) == .missing)
+        #expect(CollectorAuthenticator.hash(token: "test") == "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
+    }
+}

@@ -1,0 +1,63 @@
+import Testing
+@testable import ReinCollector
+
+@Suite struct CollectorConfigurationTests {
+    static let hash = String(repeating: "ab", count: 32)
+
+    @Test func readsEveryKeyAndAppliesOverridesInOrder() throws {
+        let yaml = """
+            listen: 0.0.0.0:7800
+            state_dir: /var/lib/rein-collector
+            retention: 30d
+            fleet:
+              silent_after: 90s
+            tokens:
+              - name: sidecar-billing
+                roles: [sidecar]
+                sha256: \(Self.hash)
+                agents: [billing-agent]
+              - name: bob
+                roles: [approver, auditor]
+                sha256: \(String(repeating: "cd", count: 32))
+                owns_agents: [billing-agent]
+            """
+        let config = try CollectorConfigurationLoader.load(yaml: yaml, environment: ["REIN_COLLECTOR_LISTEN": "127.0.0.1:7900",
+                                                                                     "REIN_COLLECTOR_RETENTION": "60d"],
+                                                           overrides: ["listen": "[::1]:7901"])
+        #expect(config.listen == ListenAddress(host: "::1", port: 7901))
+        #expect(config.retention == 60 * 86_400)
+        #expect(config.silentAfter == 90)
+        #expect(config.resolvedDatabase == "/var/lib/rein-collector/collector.sqlite")
+        #expect(config.tokens.count == 2)
+        #expect(config.tokens[0].agents == ["billing-agent"])
+        #expect(config.tokens[1].roles == [.approver, .auditor])
+        #expect(config.tokens[1].ownsAgents == ["billing-agent"])
+        #expect(!config.tlsEnabled)
+    }
+
+    @Test(arguments: [
+        ("listen: 127.0.0.1:7700\nlisten_port: 1\ntokens: []\n", "listen_port", 2),
+        ("tokens:\n  - name: a\n    roles: [root]\n    sha256: \(hash)\n", "tokens[0].roles", 3),
+        ("tokens:\n  - name: a\n    roles: [admin]\n    sha256: my-secret-token\n", "tokens[0].sha256", 4),
+        ("tokens:\n  - name: a\n    roles: [sidecar]\n    sha256: \(hash)\n", "tokens[0].agents", 2),
+        ("fleet:\n  silent_after: soon\ntokens: []\n", "fleet.silent_after", 2),
+        ("tokens:\n  - name: a\n    role: [admin]\n    sha256: \(hash)\n", "tokens[0].role", 3),
+    ])
+    func errorsNameTheKeyAndLine(yaml: String, key: String, line: Int) {
+        do {
+            _ = try CollectorConfigurationLoader.load(yaml: yaml)
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.key == key)
+            #expect(error.line == line)
+        }
+    }
+
+    @Test func refusesConfigurationsThatCannotWork() {
+        #expect(throws: CollectorConfigurationError.self) { try CollectorConfigurationLoader.load(yaml: "listen: 127.0.0.1:7700\n") }
+        let twice = "tokens:\n  - {name: a, roles: [admin], sha256: \(Self.hash)}\n  - {name: a, roles: [auditor], sha256: \(String(repeating: "cd", count: 32))}\n"
+        #expect(throws: CollectorConfigurationError.self) { try CollectorConfigurationLoader.load(yaml: twice) }
+        let halfTLS = "tls:\n  certificate: /x.pem\ntokens:\n  - {name: a, roles: [admin], sha256: \(Self.hash)}\n"
+        #expect(throws: CollectorConfigurationError.self) { try CollectorConfigurationLoader.load(yaml: halfTLS) }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import ReinCollector
+
+/// Registration, heartbeats and the fleet view.
+@Suite struct CollectorFleetAPITests {
+    @Test func fleetShowsHeartbeatFactsAndFlagsSilentSidecars() async throws {
+        try await withCollector(silentAfter: 120) { s in
+            var chain = try ScriptedChain(sidecarId: "sc-1")
+            let registered = try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", chain.registration)
+            #expect(registered.object["key_status"] as? String == "registered")
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", chain.registration).object["key_status"] as? String == "matches")
+            let beat = try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-a", [
+                "sidecar_id": "sc-1", "agent_id": "agent-a", "task_id": "task-1", "policy_version": "3", "spool_depth": 12,
+                "spool_bytes": 40960, "last_sequence": 1041, "ready": true,
+            ])
+            #expect(beat.status == 200)
+            _ = try await s.ship(try chain.seal(4), sidecarId: "sc-1")
+            var fleet = try await s.call("GET", "/v1/fleet", as: "alice").array
+            #expect(fleet.count == 1) // the collector's own chain is not a sidecar
+            let entry = try #require(fleet.first)
+            #expect(entry["sidecar_id"] as? String == "sc-1")
+            #expect(entry["agent_id"] as? String == "agent-a")
+            #expect(entry["policy_version"] as? String == "3")
+            #expect(entry["spool_depth"] as? Int == 12)
+            #expect(entry["spool_bytes"] as? Int == 40960)
+            #expect(entry["last_sequence"] as? Int == 1041)
+            #expect(entry["stored_sequence"] as? Int == 4)
+            #expect(entry["status"] as? String == "ok")
+            #expect(entry["findings"] as? Int == 0)
+            #expect(entry["last_seen"] is String)
+
+            s.advance(seconds: 121)
+            fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
+            #expect(fleet.first?["status"] as? String == "silent")
+            // A heartbeat brings it back.
+            _ = try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-a", ["sidecar_id": "sc-1", "agent_id": "agent-a"])
+            fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
+            #expect(fleet.first?["status"] as? String == "ok")
+        }
+    }
+
+    @Test func aDifferentKeyIsAConflictAndAFinding() async throws {
+        try await withCollector { s in
+            let chain = try ScriptedChain(sidecarId: "sc-k")
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", chain.registration).status == 200)
+            let impostor = try ScriptedChain(sidecarId: "sc-k")
+            let answer = try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", impostor.registration)
+            #expect(answer.status == 409)
+            #expect(answer.object["key_status"] as? String == "mismatch")
+            let findings = try await s.call("GET", "/v1/audit/findings?sidecar=sc-k", as: "carol").array
+            #expect(findings.map { $0["kind"] as? String } == ["unknown-key"])
+            #expect(try await s.call("GET", "/v1/fleet", as: "carol").array.first?["findings"] as? Int == 1)
+            var bad = chain.registration
+            bad["public_key"] = "not-hex"
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", bad).status == 400)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import ReinAudit
+import ReinCrypto
+import Synchronization
+import Testing
+@testable import ReinStore
+
+/// The spool's chain, group commit and intents.
+struct AuditSpoolTests {
+    @Test func chainContinuesAcrossReopenEvenAfterEverythingShipped() throws {
+        let f = try SpoolFixture()
+        var spool = try f.open()
+        let first = try (1...3).map { try spool.append(f.record($0)) }
+        #expect(first.map(\.sequence) == [1, 2, 3])
+        spool.close()
+
+        spool = try f.open()
+        #expect(spool.stats.lastSequence == 3 && spool.stats.lastHash == first[2].hash)
+        let fourth = try spool.append(f.record(4))
+        #expect(fourth.sequence == 4)
+        #expect(try ChainedLine(parsing: fourth.line).record.prevHash == first[2].hash)
+        // Ship everything: the head must survive the deletion and a restart.
+        try spool.acknowledge(throughSequence: spool.pendingBatch(maxRecords: 100, maxBytes: 1 << 20).throughSequence)
+        #expect(spool.stats.records == 0)
+        spool.close()
+
+        spool = try f.open()
+        defer { spool.close() }
+        let fifth = try spool.append(f.record(5))
+        #expect(fifth.sequence == 5)
+        let batch = try spool.pendingBatch(maxRecords: 100, maxBytes: 1 << 20)
+        let v = try verify(batch.lines, sidecarId: f.sidecarId, key: f.key.publicKey, from: AuditChain(lastSequence: 4, lastHash: fourth.hash))
+        #expect(v.findings.isEmpty, "\(v.findings)")
+        #expect(v.records.map(\.sequence) == [5])
+    }
+
+    @Test func concurrentAppendsAreGroupCommittedWithContiguousSequences() throws {
+        let f = try SpoolFixture()
+        let spool = try f.open()
+        defer { spool.close() }
+        let count = 400
+        let sealed = Mutex<[SealedRecord]>([])
+        let failures = Mutex<[AuditSpoolError]>([])
+        let group = DispatchGroup()
+        let commitsBefore = spool.stats.commits
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for i in 0..<(count / 8) {
+                group.enter()
+                spool.append(f.record(worker * 1000 + i)) { result in
+                    switch result {
+                    case .success(let s): sealed.withLock { $0.append(s) }
+                    case .failure(let e): failures.withLock { $0.append(e) }
+                    }
+                    group.leave()
+                }
+            }
+        }
+        #expect(group.wait(timeout: .now() + 60) == .success)
+        #expect(failures.withLock { $0 }.isEmpty)
+        let sequences = sealed.withLock { $0.map(\.sequence) }.sorted()
+        #expect(sequences == Array(1...Int64(count)))
+        // Group commit: far fewer transactions than appends.
+        let commits = spool.stats.commits - commitsBefore
+        #expect(commits < Int64(count / 2), "\(commits) commits for \(count) appends")
+
+        let batch = try spool.pendingBatch(maxRecords: 10_000, maxBytes: 64 << 20)
+        #expect(batch.recordCount == count)
+        let v = try verify(batch.lines, sidecarId: f.sidecarId, key: f.key.publicKey)
+        #expect(v.findings.isEmpty, "\(v.findings)")
+    }
+
+    @Test func completingAnIntentReplacesItWithTheSealedRecord() throws {
+        let f = try SpoolFixture()
+        let spool = try f.open()
+        defer { spool.close() }
+        var r = f.record(1)
+        let ticket = try spool.appendIntent(r)
+        #expect(spool.stats.intents == 1 && spool.stats.records == 0)
+        #expect(spool.stats.bytes == Int64(try r.jsonLine().count))
+        #expect(try spool.pendingBatch(maxRecords: 10, maxBytes: 1 << 20).isEmpty, "an intent is not shipped")
+        r.upstreamStatus = 200
+        r.bytesOut = 1024
+        let sealed = try spool.complete(ticket, with: r)
+        #expect(sealed.sequence == 1 && sealed.recordId == r.recordId)
+        #expect(spool.stats.intents == 0 && spool.stats.records == 1)
+        #expect(spool.stats.bytes == Int64(sealed.line.count))
+        let v = try verify(try spool.pendingBatch(maxRecords: 10, maxBytes: 1 << 20).lines, sidecarId: f.sidecarId, key: f.key.publicKey)
+        #expect(v.records.first?.upstreamStatus == 200 && v.findings.isEmpty)
+    }
+
+    @Test func intentsLeftByACrashAreSealedAsOutcomeUnknownOnReopen() throws {
+        let f = try SpoolFixture()
+        var spool = try f.open()
+        let done = try spool.append(f.record(0, decision: "deny"))
+        var pending = f.record(1)
+        pending.reason = "statement read-reports"
+        _ = try spool.appendIntent(pending)
+        spool.close() // the process "dies" before complete
+
+        spool = try f.open()
+        defer { spool.close() }
+        #expect(spool.recoveredIntents == 1)
+        #expect(spool.stats.intents == 0 && spool.stats.records == 2)
+        let batch = try spool.pendingBatch(maxRecords: 10, maxBytes: 1 << 20)
+        let v = try verify(batch.lines, sidecarId: f.sidecarId, key: f.key.publicKey)
+        #expect(v.findings.isEmpty, "\(v.findings)")
+        let recovered = try #require(v.records.last)
+        #expect(recovered.sequence == done.sequence + 1)
+        #expect(recovered.recordId == pending.recordId)
+        #expect(recovered.decision == "allow")
+        #expect(recovered.errorCode == "OutcomeUnknown")
+        #expect(recovered.reason?.contains("stopped before the outcome") == true)
+        // Reopening again finds nothing more to recover.
+        spool.close()
+        let again = try f.open()
+        #expect(again.recoveredIntents == 0 && again.stats.records == 2)
+        again.close()
+    }
+
+    @Test func theSpoolFileIsPrivate() throws {
+        let f = try SpoolFixture()
+        let spool = try f.open()
+        try spool.append(f.record(1))
+        spool.close()
+        let mode = try FileManager.default.attributesOfItem(atPath: f.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test func aSpoolWithAnotherSidecarsUnshippedRecordsIsRefused() throws {
+        let f = try SpoolFixture()
+        let spool = try f.open()
+        try spool.append(f.record(1))
+        spool.close()
+        #expect(throws: AuditSpoolError.sidecarMismatch(path: f.path, stored: f.sidecarId, configured: "other")) {
+            _ = try AuditSpool(configuration: f.configuration(sidecarId: "other"), logger: .init(label: "t"))
+        }
+    }
+
+    @Test func durableRecordsAreReportedInChainOrder() throws {
+        let f = try SpoolFixture()
+        let seen = Mutex<[Int64]>([])
+        let spool = try f.open(onDurable: { records in seen.withLock { $0 += records.map(\.sequence) } })
+        for i in 1...20 { try spool.append(f.record(i)) }
+        spool.close()
+        #expect(seen.withLock { $0 } == Array(1...20))
+    }
+
+    @Test func writesAfterCloseFail() throws {
+        let f = try SpoolFixture()
+        let spool = try f.open()
+        spool.close()
+        #expect(throws: AuditSpoolError.closed(path: f.path)) { try spool.append(f.record(1)) }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import ReinAudit
+import Testing
+@testable import ReinStore
+
+/// The sidecar registry and central policy versions.
+@Suite struct CollectorRegistryTests {
+    @Test func heartbeatsAndBatchesUpdateTheFleetEntry() throws {
+        let f = try CollectorStoreFixture()
+        var chain = try TestChain()
+        _ = try f.store.register(chain.registration(), at: 1_000)
+        try f.store.heartbeat(SidecarHeartbeat(sidecarId: "sc-1", agentId: "agent-a", taskId: "task-1", policyVersion: "3",
+                                               spoolDepth: 12, spoolBytes: 40_960, lastSequence: 41, ready: true), at: 2_000)
+        var entry = try #require(try f.store.sidecar("sc-1"))
+        #expect(entry.policyVersion == "3")
+        #expect(entry.spoolDepth == 12)
+        #expect(entry.spoolBytes == 40_960)
+        #expect(entry.reportedSequence == 41)
+        #expect(entry.ready == true)
+        #expect(entry.lastSeen == 2_000)
+        #expect(entry.publicKey == chain.publicKeyHex)
+        _ = try f.store.ingest(lines: try chain.seal(count: 3), sidecarId: "sc-1", at: 3_000)
+        entry = try #require(try f.store.sidecar("sc-1"))
+        #expect(entry.lastSeen == 3_000)
+        #expect(entry.storedSequence == 3)
+        #expect(try f.store.sidecars().map(\.sidecarId) == ["sc-1"])
+    }
+
+    @Test func policyVersionsHistoryAndRollback() throws {
+        let f = try CollectorStoreFixture()
+        #expect(try f.store.currentPolicy(agentId: "agent-a") == nil)
+        let v1 = try f.store.addPolicyVersion(PolicyDraft(agentId: "agent-a", document: "doc one\n", author: "alice", message: "first",
+                                                          forceReason: nil, time: 1_000))
+        let v2 = try f.store.addPolicyVersion(PolicyDraft(agentId: "agent-a", document: "doc two\n", author: "alice", message: "second",
+                                                          forceReason: "break-glass", time: 2_000))
+        _ = try f.store.addPolicyVersion(PolicyDraft(agentId: "agent-b", document: "b\n", author: "dave", message: "b",
+                                                     forceReason: nil, time: 2_500))
+        #expect(v1.version == 1 && v2.version == 2)
+        #expect(v1.sha256.count == 64 && v1.sha256 != v2.sha256)
+        #expect(try f.store.currentPolicy(agentId: "agent-a")?.document == "doc two\n")
+        let back = try f.store.rollbackPolicy(agentId: "agent-a", toVersion: 1, author: "bob", message: "revert", at: 3_000)
+        #expect(back.version == 3)
+        #expect(back.document == "doc one\n")
+        #expect(back.rollbackOf == 1)
+        #expect(back.sha256 == v1.sha256)
+        #expect(try f.store.policyHistory(agentId: "agent-a").map(\.version) == [3, 2, 1])
+        #expect(try f.store.policyHistory(agentId: "agent-a")[1].forceReason == "break-glass")
+        #expect(try f.store.policyVersion(agentId: "agent-a", version: 2)?.document == "doc two\n")
+        #expect(try f.store.currentPolicies().map { "\($0.agentId)@\($0.version)" } == ["agent-a@3", "agent-b@1"])
+        #expect(throws: CollectorStoreError.notFound("agent agent-a has no policy version 9")) {
+            try f.store.rollbackPolicy(agentId: "agent-a", toVersion: 9, author: "bob", message: "", at: 4_000)
+        }
+    }
+}

@@ -1,0 +1,317 @@
+"""A real `rein sidecar` shipping its audit trail to a real `rein collector`:
+shipping and verification (checkpoints included), a partition, a tiny spool
+cap failing closed, a kill -9 under load, tampering with the spool before it
+ships, and central policies enforced through long-poll and last-known-good.
+
+Clients are boto3 through the sidecar; upstream is moto; all on 127.0.0.1.
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from collector_harness import Collector
+from sidecar_harness import Sidecar, free_port
+
+POLICY = """apiVersion: rein.dev/v1alpha1
+kind: TaskPolicy
+agent: {{id: agent-a, owner: owner@example.com}}
+task: {{id: task-1, purpose: audit interop, notBefore: 2026-01-01T00:00:00Z, notAfter: 2027-12-31T00:00:00Z}}
+mode: enforce
+statements:
+  - id: buckets
+    effect: allow
+    actions: [s3:CreateBucket, s3:ListBucket, s3:PutObject, s3:GetObject]
+    resources: ["arn:aws:s3:::{prefix}*", "arn:aws:s3:::{prefix}*/*"]
+"""
+
+NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
+
+
+def link(url, token_file, extra=""):
+    return f"""collector:
+  url: {url}
+  token_file: {token_file}
+  batch_max_interval: 200ms
+  heartbeat_interval: 1s
+{extra}"""
+
+
+def s3(sidecar):
+    return sidecar.agent_session().client("s3", region_name="us-east-1", endpoint_url=sidecar.url, config=NO_RETRY)
+
+
+def wait_for(predicate, timeout=20.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def collector(rein_bin):
+    c = Collector(rein_bin)
+    yield c
+    c.stop()
+
+
+def public_key_of(sidecar):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    seed = bytes.fromhex((sidecar.dir / "state" / "audit-signing.key").read_text().strip())
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+
+def test_calls_ship_with_a_verifiable_signed_chain(rein_bin, moto, collector, tmp_path):
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="ship-"), sidecar_id="sc-ship",
+                 audit_config="  checkpoint_interval: 500ms",
+                 extra_config=link(collector.url, collector.token_file("sidecar")))
+    try:
+        c = s3(sc)
+        c.create_bucket(Bucket="ship-1")
+        c.put_object(Bucket="ship-1", Key="k", Body=b"hello")
+        assert c.get_object(Bucket="ship-1", Key="k")["Body"].read() == b"hello"
+        with pytest.raises(ClientError) as denied:
+            c.create_bucket(Bucket="elsewhere")
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        local = sc.wait_audit(4)
+        assert len(local) == 4
+        shipped = wait_for(lambda: (r := collector.records(sidecar="sc-ship")) and len(r) >= 4 and r, what="records to ship")
+        assert {r["record_id"] for r in shipped} == {r["record_id"] for r in local}
+        assert sorted(r["sequence"] for r in shipped) == [1, 2, 3, 4]
+        assert [r["decision"] for r in sorted(shipped, key=lambda r: r["sequence"])][-1] == "deny"
+        # A signed checkpoint arrived and verified against the registered key.
+        time.sleep(1.5)
+        assert collector.findings(sidecar="sc-ship") == []
+        result = collector.json("GET", "/v1/audit/verify?sidecar=sc-ship")
+        assert result["ok"] is True and result["records"] >= 4 and result["checkpoints"] >= 1, result
+        fleet = {f["sidecar_id"]: f for f in collector.json("GET", "/v1/fleet")}
+        assert fleet["sc-ship"]["status"] == "ok" and fleet["sc-ship"]["agent_id"] == "agent-a"
+        # Export, then verify offline with the sidecar's public key.
+        env = dict(os.environ, REIN_COLLECTOR_URL=collector.url, REIN_COLLECTOR_TOKEN_FILE=collector.token_file("auditor"))
+        export = tmp_path / "export.jsonl"
+        p = subprocess.run([rein_bin, "audit", "export", "--sidecar", "sc-ship", "-o", str(export)], env=env,
+                           capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr.decode()
+        v = subprocess.run([rein_bin, "audit", "verify", "--file", str(export), "--public-key", public_key_of(sc)],
+                           capture_output=True, timeout=60)
+        assert v.returncode == 0, v.stdout.decode() + v.stderr.decode()
+        assert b"0 findings" in v.stdout
+        # The same file with one decision flipped fails offline verification at that record.
+        lines = export.read_text().splitlines()
+        lines[3] = lines[3].replace('"decision":"deny"', '"decision":"allow"')
+        export.write_text("\n".join(lines) + "\n")
+        v = subprocess.run([rein_bin, "audit", "verify", "--file", str(export)], capture_output=True, timeout=60)
+        assert v.returncode == 1 and b"hash-mismatch" in v.stdout and b"sequence 4" in v.stdout
+        # OCSF export: API Activity events.
+        q = subprocess.run([rein_bin, "audit", "query", "--sidecar", "sc-ship", "--output", "ocsf"], env=env,
+                           capture_output=True, timeout=60)
+        events = [json.loads(l) for l in q.stdout.decode().splitlines() if l.strip()]
+        assert len(events) == 4 and all(e["class_uid"] == 6003 for e in events)
+    finally:
+        sc.stop()
+
+
+def test_partition_keeps_serving_and_delivers_everything_once(rein_bin, moto, collector):
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="part-"), sidecar_id="sc-part",
+                 extra_config=link(collector.url, collector.token_file("sidecar")))
+    try:
+        c = s3(sc)
+        c.create_bucket(Bucket="part-1")
+        wait_for(lambda: len(collector.records(sidecar="sc-part")) == 1, what="first record")
+        collector.stop()
+        for i in range(20):
+            c.put_object(Bucket="part-1", Key=f"k{i}", Body=b"x")
+        depth = [l for l in sc.metrics().splitlines() if l.startswith("rein_audit_spool_depth_records ")]
+        assert depth and float(depth[0].split()[-1]) >= 20, depth  # the backlog waits in the spool
+        collector.start()
+        records = wait_for(lambda: (r := collector.records(sidecar="sc-part")) and len(r) >= 21 and r, timeout=30,
+                           what="the backlog to ship")
+        assert len(records) == 21 and len({r["record_id"] for r in records}) == 21
+        assert sorted(r["sequence"] for r in records) == list(range(1, 22))
+        assert collector.findings(sidecar="sc-part") == []
+    finally:
+        sc.stop()
+
+
+def test_a_full_spool_fails_closed(rein_bin, moto):
+    dead = f"http://127.0.0.1:{free_port()}"  # no collector ever answers
+    token = moto.log.name + ".token"
+    with open(token, "w") as f:
+        f.write("tok-nobody\n")
+    os.chmod(token, 0o600)
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="cap-"), sidecar_id="sc-cap",
+                 audit_config="  spool_max_bytes: 6Ki", extra_config=link(dead, token))
+    try:
+        c = s3(sc)
+        codes = []
+        for i in range(40):
+            try:
+                c.create_bucket(Bucket=f"cap-{i}")
+                codes.append("ok")
+            except ClientError as e:
+                codes.append(e.response["Error"]["Code"])
+                if e.response["Error"]["Code"] == "ServiceUnavailable":
+                    assert "spool" in e.response["Error"]["Message"]
+                    break
+        assert codes[0] == "ok" and codes[-1] == "ServiceUnavailable", codes
+        refused = f"cap-{len(codes) - 1}"
+        assert refused not in [b["Name"] for b in moto.client("s3").list_buckets()["Buckets"]], "a refused call reached AWS"
+        with pytest.raises(urllib.error.HTTPError) as ready:
+            urllib.request.urlopen(f"http://127.0.0.1:{sc.admin_port}/readyz", timeout=5)
+        assert ready.value.code == 503 and b"spool is full" in ready.value.read()
+    finally:
+        sc.stop()
+
+
+def test_sidecar_kill_9_under_load_loses_and_duplicates_nothing(rein_bin, moto, collector):
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="crash-"), sidecar_id="sc-crash9",
+                 extra_config=link(collector.url, collector.token_file("sidecar")))
+    try:
+        moto.client("s3").create_bucket(Bucket="crash-1")
+        moto.client("s3").put_object(Bucket="crash-1", Key="k", Body=b"data")
+        successes = []
+        stop = threading.Event()
+
+        def load():
+            c = s3(sc)
+            while not stop.is_set():
+                try:
+                    c.get_object(Bucket="crash-1", Key="k")["Body"].read()
+                    successes.append(1)
+                except Exception:  # noqa: BLE001 - the sidecar is down for a moment
+                    time.sleep(0.05)
+                    try:  # a restarted sidecar issues new agent credentials
+                        c = s3(sc)
+                    except Exception:  # noqa: BLE001 - not up yet
+                        pass
+
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: len(successes) > 100, what="load")
+            sc.kill9()
+            before = len(successes)
+            sc.start()
+            wait_for(lambda: len(successes) > before + 100, what="load after restart")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+        local_last = wait_for(lambda: sc.wait_audit(len(successes)) and len(sc.audit()) >= len(successes) and sc.audit(),
+                              what="local records")
+        assert local_last
+        def shipped_all():
+            stats = sc.metrics()
+            depth = [l for l in stats.splitlines() if l.startswith("rein_audit_spool_depth_records ")]
+            return depth and float(depth[0].split()[-1]) == 0
+        wait_for(shipped_all, timeout=30, what="the spool to drain")
+        records = collector.records(sidecar="sc-crash9")
+        ids = [r["record_id"] for r in records]
+        assert len(ids) == len(set(ids)), "a record was stored twice"
+        seqs = sorted(r["sequence"] for r in records)
+        assert seqs == list(range(1, len(seqs) + 1)), "a record was lost"
+        ok = [r for r in records if r["decision"] == "allow" and r.get("upstream_status") == 200]
+        assert len(ok) >= len(successes), f"{len(successes)} answered calls but {len(ok)} records"
+        assert collector.findings(sidecar="sc-crash9") == []
+        assert collector.json("GET", "/v1/audit/verify?sidecar=sc-crash9")["ok"] is True
+    finally:
+        sc.stop()
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder"])
+def test_spool_tampering_is_flagged_at_the_exact_record(rein_bin, moto, collector, tamper):
+    collector.stop()  # nothing ships until the spool has been tampered with
+    sid = f"sc-t-{tamper}"
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="tamper-"), sidecar_id=sid,
+                 extra_config=link(collector.url, collector.token_file("sidecar")))
+    try:
+        c = s3(sc)
+        c.create_bucket(Bucket="tamper-1")
+        for i in range(7):
+            c.put_object(Bucket="tamper-1", Key=f"k{i}", Body=b"x")
+        assert len(sc.wait_audit(8)) == 8
+        sc.stop()
+        db = sqlite3.connect(sc.dir / "state" / "audit-spool.db")
+        if tamper == "edit":
+            line = db.execute("SELECT line FROM records WHERE seq = 5").fetchone()[0]
+            db.execute("UPDATE records SET line = ? WHERE seq = 5",
+                       (bytes(line).replace(b'"operation":"PutObject"', b'"operation":"GetObject"'),))
+            expected = {("hash-mismatch", 5)}
+        elif tamper == "delete":
+            db.execute("DELETE FROM records WHERE seq = 5")
+            expected = {("gap", 5)}
+        else:
+            five, six = (db.execute("SELECT line FROM records WHERE seq = ?", (s,)).fetchone()[0] for s in (5, 6))
+            db.execute("UPDATE records SET line = ? WHERE seq = 5", (six,))
+            db.execute("UPDATE records SET line = ? WHERE seq = 6", (five,))
+            expected = {("gap", 5), ("out-of-order", 5)}
+        db.commit()
+        db.close()
+        collector.start()
+        sc.start()
+        wait_for(lambda: len(collector.records(sidecar=sid)) >= (7 if tamper == "delete" else 8), what="the spool to ship")
+        found = {(f["kind"], f["sequence"]) for f in collector.findings(sidecar=sid)}
+        assert found == expected
+    finally:
+        sc.stop()
+
+
+def test_central_policy_long_poll_rollback_and_last_known_good(rein_bin, moto, collector):
+    for b in ("alpha-1", "beta-1", "local-1"):
+        moto.client("s3").create_bucket(Bucket=b)
+
+    def push(prefix, message):
+        status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin",
+                                         body={"document": POLICY.format(prefix=prefix), "message": message})
+        assert status == 201, data
+        return json.loads(data)["version"]
+
+    push("alpha-", "alpha first")
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="local-"), sidecar_id="sc-policy",
+                 extra_config=link(collector.url, collector.token_file("sidecar")))
+    try:
+        c = s3(sc)
+
+        def allowed(bucket):
+            try:
+                c.list_objects_v2(Bucket=bucket)
+                return True
+            except ClientError as e:
+                assert e.response["Error"]["Code"] == "AccessDenied"
+                return False
+
+        wait_for(lambda: allowed("alpha-1"), what="version 1 to apply")
+        assert not allowed("local-1")  # the central policy replaced the file's
+        push("beta-", "beta instead")
+        wait_for(lambda: allowed("beta-1"), timeout=10, what="version 2 to apply")
+        assert not allowed("alpha-1")
+        status, _, _ = collector.call("POST", "/v1/policies/agent-a/rollback", role="admin",
+                                      body={"version": 1, "message": "beta not ready"})
+        assert status in (200, 201)
+        wait_for(lambda: allowed("alpha-1"), timeout=10, what="the rollback to apply")
+        # Records name the central version that decided them.
+        wait_for(lambda: any(r.get("policy_version") == "3" and r["decision"] == "allow" for r in sc.audit()),
+                 what="a record decided by version 3")
+        assert any(r.get("policy_version") == "2" for r in sc.audit())
+        # Collector down: a restarted sidecar enforces the last-known-good (version 3), not its file.
+        collector.stop()
+        sc.stop()
+        sc.start()
+        c = s3(sc)
+        assert allowed("alpha-1") and not allowed("local-1")
+    finally:
+        sc.stop()

@@ -1,0 +1,189 @@
+"""`rein collector` on its own: a 100k-record stream through a kill -9,
+tampering flagged at the exact place, roles, and central policies through
+`rein policy push|list|show|diff|history|rollback`.
+
+The sidecar's side is scripted here (collector_harness.ScriptedChain) so the
+tests control every byte; test_audit_sidecar.py drives a real sidecar.
+"""
+
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from collector_harness import Collector, ScriptedChain, ship
+
+AGENT_POLICY = """apiVersion: rein.dev/v1alpha1
+kind: TaskPolicy
+agent: {{id: agent-a, owner: owner@example.com}}
+task: {{id: task-1, purpose: collector tests, notBefore: 2026-01-01T00:00:00Z, notAfter: 2027-12-31T00:00:00Z}}
+mode: enforce
+statements:
+  - id: read-reports
+    effect: allow
+    actions: [s3:GetObject]
+    resources: ["arn:aws:s3:::{bucket}/*"]
+"""
+
+
+@pytest.fixture
+def collector(rein_bin):
+    c = Collector(rein_bin)
+    yield c
+    c.stop()
+
+
+def register(collector, sidecar_id, agent="agent-a"):
+    status, _, data = collector.call("POST", "/v1/sidecars/register", role="sidecar", body={
+        "sidecar_id": sidecar_id, "agent_id": agent, "task_id": "task-1", "public_key": "ab" * 32, "version": "test"})
+    assert status == 200, data
+
+
+def test_a_100k_stream_survives_a_collector_kill_9(collector):
+    register(collector, "sc-crash")
+    chain = ScriptedChain("sc-crash")
+    batches = [[chain.seal() for _ in range(1000)] for _ in range(100)]
+    acked = []
+    errors = []
+
+    def stream():
+        for i, batch in enumerate(batches):
+            deadline = time.time() + 120
+            while True:  # at-least-once: resend until a 200 says it is durable
+                try:
+                    status, body = ship(collector, "sc-crash", batch)
+                    if status == 200:
+                        acked.append(i)
+                        break
+                    if status < 500:
+                        errors.append((i, status, body))
+                        return
+                except OSError:
+                    pass
+                if time.time() > deadline:
+                    errors.append((i, "timeout"))
+                    return
+                time.sleep(0.1)
+
+    t = threading.Thread(target=stream)
+    t.start()
+    while len(acked) < 30 and t.is_alive():
+        time.sleep(0.01)
+    collector.kill9()  # mid-stream: some batch is in flight or about to be
+    time.sleep(1)
+    collector.start()
+    t.join(timeout=300)
+    assert not errors, errors
+    assert len(acked) == 100
+    records = collector.records(sidecar="sc-crash")
+    ids = [r["record_id"] for r in records]
+    assert len(ids) == 100_000, f"{len(ids)} records stored"
+    assert len(set(ids)) == 100_000, "a record was stored twice"
+    assert sorted(r["sequence"] for r in records) == list(range(1, 100_001))
+    assert collector.findings(sidecar="sc-crash") == []
+    result = collector.json("GET", "/v1/audit/verify?sidecar=sc-crash")
+    assert result["ok"] is True and result["records"] == 100_000, result
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder"])
+def test_tampering_is_flagged_at_the_exact_record(collector, tamper):
+    sid = f"sc-{tamper}"
+    register(collector, sid)
+    chain = ScriptedChain(sid)
+    lines = [chain.seal() for _ in range(10)]
+    if tamper == "edit":  # record 5 says deny → allow after sealing
+        lines[4] = lines[4].replace(b'"decision":"allow"', b'"decision":"deny"')
+        expected = {("hash-mismatch", 5)}
+    elif tamper == "delete":
+        del lines[4]
+        expected = {("gap", 5)}
+    else:
+        lines[4], lines[5] = lines[5], lines[4]
+        expected = {("gap", 5), ("out-of-order", 5)}
+    status, body = ship(collector, sid, lines)
+    assert status == 200, body
+    assert body["findings"] == len(expected)
+    found = {(f["kind"], f["sequence"]) for f in collector.findings(sidecar=sid)}
+    assert found == expected
+    # Records are kept, never dropped, and the finding shows in verification.
+    assert len(collector.records(sidecar=sid)) == len(lines)
+    result = collector.json("GET", f"/v1/audit/verify?sidecar={sid}")
+    assert result["ok"] is False
+    assert {(f["kind"], f["sequence"]) for f in result["findings"]} >= {k for k in expected if k[0] != "out-of-order"}
+    # Shipping the same batch again is idempotent: nothing new, no new findings.
+    status, again = ship(collector, sid, lines)
+    assert status == 200 and again["accepted"] == 0 and again["duplicates"] == len(lines)
+    assert len(collector.findings(sidecar=sid)) == len(expected)
+
+
+def test_roles_are_enforced_and_every_refusal_is_audited(collector, tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(AGENT_POLICY.format(bucket="reports"))
+    push = {"document": policy.read_text(), "message": "first"}
+    # An auditor cannot push; no token is 401; a sidecar cannot read another agent's policy.
+    assert collector.call("POST", "/v1/policies/agent-a", role="auditor", body=push)[0] == 403
+    assert collector.call("POST", "/v1/policies/agent-a", role=None, body=push)[0] == 401
+    assert collector.call("POST", "/v1/policies/agent-a", role="admin", body=push)[0] == 201
+    assert collector.call("GET", "/v1/policies/agent-a", role="sidecar-other")[0] == 403
+    assert collector.call("GET", "/v1/policies/agent-a", role="sidecar")[0] == 200
+    # A sidecar token cannot ship records for an agent it does not serve.
+    other = ScriptedChain("sc-x", agent_id="agent-a")
+    assert ship(collector, "sc-x", [other.seal()], role="sidecar-other")[0] == 403
+    # An approver cannot read the audit trail.
+    assert collector.call("GET", "/v1/audit/records", role="approver")[0] == 403
+    denied = collector.records(event="access-denied")
+    assert len(denied) >= 4
+    text = json.dumps(denied)
+    assert "carol" in text and "sidecar-other" in text and "bob" in text
+    assert "tok-" not in text, "a token leaked into the audit trail"
+    changes = collector.records(event="policy-change")
+    assert len(changes) == 1 and "alice" in json.dumps(changes[0])
+
+
+def rein_policy(rein_bin, collector, role, *args):
+    env = dict(os.environ, REIN_COLLECTOR_URL=collector.url, REIN_COLLECTOR_TOKEN_FILE=collector.token_file(role))
+    return subprocess.run([rein_bin, "policy", *args], capture_output=True, timeout=120, env=env)
+
+
+def test_policy_push_history_diff_rollback_through_the_cli(rein_bin, collector, tmp_path):
+    v1 = tmp_path / "v1.yaml"
+    v1.write_text(AGENT_POLICY.format(bucket="reports"))
+    v2 = tmp_path / "v2.yaml"
+    v2.write_text(AGENT_POLICY.format(bucket="reports-2027"))
+    p = rein_policy(rein_bin, collector, "admin", "push", str(v1), "-m", "initial allowlist")
+    assert p.returncode == 0, p.stderr.decode()
+    assert b"version 1" in p.stdout
+    p = rein_policy(rein_bin, collector, "admin", "push", str(v2), "-m", "new bucket")
+    assert p.returncode == 0 and b"version 2" in p.stdout, p.stderr.decode()
+    # The auditor may read but not push.
+    p = rein_policy(rein_bin, collector, "auditor", "push", str(v1), "-m", "nope")
+    assert p.returncode == 1 and b"AccessDenied" in p.stderr
+    listed = rein_policy(rein_bin, collector, "auditor", "list")
+    assert listed.returncode == 0 and b"agent-a" in listed.stdout and b"new bucket" in listed.stdout
+    shown = rein_policy(rein_bin, collector, "auditor", "show", "agent-a")
+    assert shown.stdout.decode() == v2.read_text()
+    diff = rein_policy(rein_bin, collector, "auditor", "diff", "agent-a", "--from", "1", "--to", "2")
+    assert diff.returncode == 1
+    assert '-    resources: ["arn:aws:s3:::reports/*"]' in diff.stdout.decode()
+    assert '+    resources: ["arn:aws:s3:::reports-2027/*"]' in diff.stdout.decode()
+    same = rein_policy(rein_bin, collector, "auditor", "diff", "agent-a", "--file", str(v2))
+    assert same.returncode == 0 and b"no differences" in same.stdout
+    rb = rein_policy(rein_bin, collector, "admin", "rollback", "agent-a", "--to", "1", "-m", "bucket not ready")
+    assert rb.returncode == 0 and b"as version 3" in rb.stdout, rb.stderr.decode()
+    assert rein_policy(rein_bin, collector, "auditor", "show", "agent-a").stdout.decode() == v1.read_text()
+    history = rein_policy(rein_bin, collector, "auditor", "history", "agent-a").stdout.decode()
+    assert "bucket not ready" in history and "alice" in history and "initial allowlist" in history
+    # Error-level lint findings block a push unless a reason is given.
+    risky = tmp_path / "risky.yaml"
+    risky.write_text(v1.read_text().replace('actions: [s3:GetObject]', 'actions: ["*"]').replace(
+        '"arn:aws:s3:::reports/*"', '"*"'))
+    blocked = rein_policy(rein_bin, collector, "admin", "push", str(risky), "-m", "everything")
+    assert blocked.returncode == 1 and b"REIN-L001" in blocked.stderr, blocked.stderr.decode()
+    forced = rein_policy(rein_bin, collector, "admin", "push", str(risky), "-m", "incident", "--force-reason", "break-glass INC-7")
+    assert forced.returncode == 0, forced.stderr.decode()
+    assert "break-glass INC-7" in rein_policy(rein_bin, collector, "auditor", "history", "agent-a").stdout.decode()
+    # Every change is an audit event.
+    assert len(collector.records(event="policy-change")) == 4
