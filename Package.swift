@@ -54,6 +54,11 @@ let package = Package(
         ),
         // TLS termination and certificate minting on system OpenSSL (bytes in, bytes out; no sockets).
         .target(name: "ReinTLS", dependencies: ["CReinOpenSSL", .product(name: "Logging", package: "swift-log")]),
+        // The NIO channel handler over ReinTLS, shared by the sidecar (proxy mode) and the collector.
+        .target(
+            name: "ReinTLSChannel",
+            dependencies: ["ReinTLS", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
+        ),
         // Outbound HTTP over system libcurl: a blocking client and a streaming multi-handle engine.
         .target(name: "ReinUpstream", dependencies: ["CReinCurl", .product(name: "Logging", package: "swift-log")]),
         // Broker credentials: the provider chain that signs what Rein forwards.
@@ -78,7 +83,7 @@ let package = Package(
         .target(
             name: "ReinCollector",
             dependencies: [
-                "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "CReinOpenSSL",
+                "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinTLSChannel", "CReinOpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -90,7 +95,7 @@ let package = Package(
         .target(
             name: "ReinSidecar",
             dependencies: [
-                "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinUpstream",
+                "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinTLSChannel", "ReinUpstream",
                 "ReinBroker", "ReinAudit", "ReinStore", "ReinCollectorClient", "CReinOpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -135,7 +140,7 @@ let package = Package(
         .testTarget(
             name: "ReinSidecarTests",
             dependencies: [
-                "ReinSidecar", "ReinSigV4", "ReinAudit", "ReinPolicy", "ReinCatalog", "ReinCrypto", "ReinTLS", "CReinOpenSSL",
+                "ReinSidecar", "ReinSigV4", "ReinAudit", "ReinPolicy", "ReinCatalog", "ReinCrypto", "ReinTLS", "ReinTLSChannel", "CReinOpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -286,6 +286,28 @@ SSL_CTX *CReinOpenSSL_tls_server_ctx_new(CReinOpenSSL_sni_handler handler) {
     return ctx;
 }
 
+SSL_CTX *CReinOpenSSL_tls_server_ctx_new_fixed(const char *chain_file, const char *key_file) {
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) return NULL;
+    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+    int ok = SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1
+        && SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) == 1
+        && SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") == 1
+        && SSL_CTX_use_certificate_chain_file(ctx, chain_file) == 1
+        && SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) == 1
+        && SSL_CTX_check_private_key(ctx) == 1;
+    if (!ok) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION
+                                 | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(ctx, 0);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+    return ctx;
+}
+
 int CReinOpenSSL_ssl_use_identity(SSL *ssl, X509 *cert, EVP_PKEY *key) {
     return SSL_use_certificate(ssl, cert) == 1
         && SSL_use_PrivateKey(ssl, key) == 1

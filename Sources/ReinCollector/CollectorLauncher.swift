@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ReinCatalog
 import ReinStore
+import ReinTLS
 
 /// Builds a collector from its configuration and starts it: state
 /// directory, SQLite store, the collector's own audit chain, the HTTP
@@ -12,10 +13,11 @@ public enum CollectorLauncher {
     /// - Parameter routes: extra routes (the holds module), added to the standard table.
     public static func launch(_ configuration: CollectorConfiguration, logger: Logger,
                               routes: [CollectorRoute] = []) async throws -> RunningCollector {
-        if configuration.tlsEnabled {
-            // See the report of the collector issue: ReinTLS has no public way to load a
-            // certificate and key from files, and its context requires SNI.
-            throw CollectorStartError("TLS termination in the collector is not available yet: remove tls.certificate and tls.key and terminate TLS in front of it (a load balancer or sidecar proxy)")
+        var tls: TLSServerContext?
+        if configuration.tlsEnabled, let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
+            do { tls = try TLSServerContext(certificateChainFile: cert, privateKeyFile: key) } catch {
+                throw CollectorStartError("tls: \(error)")
+            }
         }
         do {
             try FileManager.default.createDirectory(atPath: configuration.stateDir, withIntermediateDirectories: true,
@@ -40,7 +42,7 @@ public enum CollectorLauncher {
                                          policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger)
         var router = CollectorRouter.standard()
         for route in routes { router.add(route) }
-        let server = CollectorServer(services: services, router: router)
+        let server = CollectorServer(services: services, router: router, tls: tls)
         let address: SocketAddress
         do {
             address = try await server.start()
@@ -70,10 +72,10 @@ public final class RunningCollector: Sendable {
         self.retention = retention
     }
 
-    /// `http://host:port` of the bound listener.
+    /// `http(s)://host:port` of the bound listener.
     public var url: String {
         let host = address.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "127.0.0.1"
-        return "http://\(host):\(address.port ?? 0)"
+        return "\(server.tls == nil ? "http" : "https")://\(host):\(address.port ?? 0)"
     }
 
     /// Returns on SIGTERM or SIGINT.

@@ -3,6 +3,8 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ReinTLS
+import ReinTLSChannel
 import Synchronization
 
 /// The collector's HTTP/1.1 listener: binds, serves the route table, and
@@ -18,13 +20,16 @@ public final class CollectorServer: Sendable {
 
     public let services: CollectorServices
     public let router: CollectorRouter
+    /// TLS on system OpenSSL when `tls.certificate` and `tls.key` are set.
+    public let tls: TLSServerContext?
     private let group: MultiThreadedEventLoopGroup
     private let channel = Mutex<(any Channel)?>(nil)
 
-    public init(services: CollectorServices, router: CollectorRouter = .standard(),
+    public init(services: CollectorServices, router: CollectorRouter = .standard(), tls: TLSServerContext? = nil,
                 eventLoopThreads: Int = max(1, min(2, System.coreCount))) {
         self.services = services
         self.router = router
+        self.tls = tls
         group = MultiThreadedEventLoopGroup(numberOfThreads: eventLoopThreads)
     }
 
@@ -32,6 +37,7 @@ public final class CollectorServer: Sendable {
     public func start() async throws -> SocketAddress {
         let router = self.router
         let services = self.services
+        let tls = self.tls
         let maxBody = max(services.configuration.maxBatchBytes, services.configuration.maxRequestBytes)
         let listen = services.configuration.listen
         let bound = try await ServerBootstrap(group: group)
@@ -42,6 +48,10 @@ public final class CollectorServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     // Longer than the longest long-poll (60 s), so only a silent client is dropped.
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSServerHandler(context: tls, logger: services.logger), name: "rein.tls")
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         CollectorHTTPHandler(router: router, services: services, maxBody: maxBody))

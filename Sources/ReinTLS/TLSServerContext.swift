@@ -36,6 +36,21 @@ public final class TLSServerContext: @unchecked Sendable {
         self.identity = identity
     }
 
+    /// A context with one fixed identity from PEM files (a chain, leaf first,
+    /// and its key), for a service with its own certificate (the collector).
+    /// Clients without SNI are served; there is no per-name decision.
+    public init(certificateChainFile: String, privateKeyFile: String) throws(TLSError) {
+        OpenSSLErrorQueue.clear()
+        guard let context = CReinOpenSSL_tls_server_ctx_new_fixed(certificateChainFile, privateKeyFile) else {
+            throw .fromOpenSSL(.contextSetup, "could not load the TLS certificate \(certificateChainFile) and key \(privateKeyFile)")
+        }
+        self.context = context
+        allowServerName = { _ in true }
+        identity = { (name) throws(TLSError) -> ServerIdentity in
+            throw TLSError(.serverNameRefused, "this context has a fixed identity")
+        }
+    }
+
     /// A context presenting leaves from `certificates`.
     public convenience init(certificates: LeafCertificateCache,
                             allowServerName: @escaping @Sendable (String) -> Bool) throws(TLSError) {

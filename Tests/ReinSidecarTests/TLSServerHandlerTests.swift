@@ -7,6 +7,7 @@ import NIOHTTP1
 import NIOPosix
 import ReinSidecar
 import ReinTLS
+import ReinTLSChannel
 import Synchronization
 import Testing
 

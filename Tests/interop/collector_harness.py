@@ -38,16 +38,19 @@ def sha256_hex(text):
 class Collector:
     """A running `rein collector` with its own state directory."""
 
-    def __init__(self, rein_bin, agents=("agent-a",), extra_config=""):
+    def __init__(self, rein_bin, agents=("agent-a",), extra_config="", tls=None):
         self.rein_bin = rein_bin
         self.dir = Path(tempfile.mkdtemp(prefix="rein-collector-"))
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls  # (certificate file, key file, CA file) or None
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        tls_config = f"tls:\n  certificate: {tls[0]}\n  key: {tls[1]}\n" if tls else ""
         agent_list = ", ".join(agents)
         self.config_path = self.dir / "collector.yaml"
         self.config_path.write_text(f"""
 listen: 127.0.0.1:{self.port}
 state_dir: {self.dir / 'state'}
+{tls_config}
 fleet:
   silent_after: 3s
 tokens:
@@ -86,7 +89,7 @@ tokens:
         self.proc = subprocess.Popen([self.rein_bin, "collector", "run", "--config", str(self.config_path)],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=clean_env())
         try:
-            wait_http(self.url + "/healthz", timeout=60)
+            wait_http(self.url + "/healthz", timeout=60, context=self.ssl_context())
         except Exception:
             self.stop()
             raise RuntimeError("collector did not start:\n" + self.log_text())
@@ -111,6 +114,12 @@ tokens:
                 self.proc.kill()
         self.log.close()
 
+    def ssl_context(self):
+        if not self.tls:
+            return None
+        import ssl
+        return ssl.create_default_context(cafile=self.tls[2])
+
     def call(self, method, path, role="auditor", body=None, headers=None, raw=None, timeout=60):
         """(status, headers, body bytes) of one API call with `role`'s token."""
         h = {"Authorization": f"Bearer {TOKENS[role]}"} if role else {}
@@ -121,7 +130,7 @@ tokens:
             h.setdefault("Content-Type", "application/json")
         req = urllib.request.Request(self.url + path, data=data, method=method, headers=h)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
+            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl_context()) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()

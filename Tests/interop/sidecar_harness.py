@@ -28,12 +28,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_http(url, timeout=30.0, expect=(200,)):
+def wait_http(url, timeout=30.0, expect=(200,), context=None):
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
+            with urllib.request.urlopen(url, timeout=2, context=context) as r:
                 if r.status in expect:
                     return
         except urllib.error.HTTPError as e:

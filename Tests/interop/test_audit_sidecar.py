@@ -315,3 +315,48 @@ def test_central_policy_long_poll_rollback_and_last_known_good(rein_bin, moto, c
         assert allowed("alpha-1") and not allowed("local-1")
     finally:
         sc.stop()
+
+
+def make_certificate(tmp_path):
+    """A P-256 CA and a leaf for 127.0.0.1, made with the openssl CLI."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+        "-out", "ca.pem", "-days", "2", "-subj", "/CN=rein test collector CA")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "leaf.key",
+        "-out", "leaf.csr", "-subj", "/CN=127.0.0.1")
+    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+        "-extfile", "ext.cnf", "-out", "leaf.pem")
+    os.chmod(tmp_path / "leaf.key", 0o600)
+    return str(tmp_path / "leaf.pem"), str(tmp_path / "leaf.key"), str(tmp_path / "ca.pem")
+
+
+def test_the_collector_serves_tls_and_the_sidecar_ships_over_it(rein_bin, moto, tmp_path):
+    cert, key, ca = make_certificate(tmp_path)
+    collector = Collector(rein_bin, tls=(cert, key, ca))
+    try:
+        assert collector.url.startswith("https://")
+        # curl with the CA: TLS 1.2 and 1.3 both work; without the CA it fails verification.
+        for version in ("--tlsv1.2", "--tlsv1.3"):
+            p = subprocess.run(["curl", "-sS", version, "--cacert", ca, collector.url + "/healthz"], capture_output=True, timeout=30)
+            assert p.returncode == 0, p.stderr.decode()
+        p = subprocess.run(["curl", "-sS", collector.url + "/healthz"], capture_output=True, timeout=30)
+        assert p.returncode != 0
+        # Plain HTTP to the TLS port gets nothing useful.
+        p = subprocess.run(["curl", "-sS", "-m", "5", collector.url.replace("https", "http") + "/healthz"], capture_output=True, timeout=30)
+        assert p.returncode != 0
+        sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="tls-"), sidecar_id="sc-tls",
+                     extra_config=link(collector.url, collector.token_file("sidecar"), f"  ca_file: {ca}\n"))
+        try:
+            s3(sc).create_bucket(Bucket="tls-1")
+            records = wait_for(lambda: collector.records(sidecar="sc-tls"), what="records over TLS")
+            assert records[0]["operation"] == "CreateBucket"
+            env = dict(os.environ, REIN_COLLECTOR_URL=collector.url, REIN_COLLECTOR_TOKEN_FILE=collector.token_file("auditor"),
+                       REIN_COLLECTOR_CA_FILE=ca)
+            q = subprocess.run([rein_bin, "audit", "query", "--sidecar", "sc-tls"], env=env, capture_output=True, timeout=60)
+            assert q.returncode == 0 and b"CreateBucket" in q.stdout, q.stderr.decode()
+        finally:
+            sc.stop()
+    finally:
+        collector.stop()

@@ -88,6 +88,15 @@ typedef int (*CReinOpenSSL_sni_handler)(SSL *ssl, const char *server_name, void 
  */
 SSL_CTX *CReinOpenSSL_tls_server_ctx_new(CReinOpenSSL_sni_handler handler);
 
+/*
+ * A TLS server context with one fixed identity loaded from PEM files (a
+ * chain, leaf first, and its private key), for a service with its own
+ * certificate such as the collector: TLS 1.2-1.3, ECDHE AEAD suites for ECDSA
+ * and RSA keys, no renegotiation, compression or resumption, ALPN http/1.1.
+ * Clients without SNI are served. NULL on failure (the reason is on the queue).
+ */
+SSL_CTX *CReinOpenSSL_tls_server_ctx_new_fixed(const char *chain_file, const char *key_file);
+
 /* Install a certificate and its key on one connection (from the SNI handler). */
 int CReinOpenSSL_ssl_use_identity(SSL *ssl, X509 *cert, EVP_PKEY *key);
 
