@@ -10,11 +10,13 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+_ENVIRON_LOCK = threading.Lock()
 
 # Credentials the broker hands to moto (which checks no signatures).
 BROKER_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -173,16 +175,19 @@ audit:
         """A boto3 session configured only through the environment an agent
         gets; its credentials are fetched now, while that environment is set."""
         import boto3
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(self.agent_env(proxy=proxy))
-        try:
-            session = boto3.session.Session()
-            session.get_credentials().get_frozen_credentials()
-            return session
-        finally:
+        # os.environ is process-wide: threads making sessions at once would
+        # save each other's half-swapped environment and lose PATH for good.
+        with _ENVIRON_LOCK:
+            saved = dict(os.environ)
             os.environ.clear()
-            os.environ.update(saved)
+            os.environ.update(self.agent_env(proxy=proxy))
+            try:
+                session = boto3.session.Session()
+                session.get_credentials().get_frozen_credentials()
+                return session
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
 
     def credentials(self):
         """The agent session credentials, fetched as an SDK would."""
