@@ -54,9 +54,9 @@ let package = Package(
         ),
         // TLS termination and certificate minting on system OpenSSL (bytes in, bytes out; no sockets).
         .target(name: "ReinTLS", dependencies: ["CReinOpenSSL", .product(name: "Logging", package: "swift-log")]),
-        // The NIO channel handler over ReinTLS, shared by the sidecar (proxy mode) and the collector.
+        // Plumbing the two services share: listen addresses, shutdown signals, the NIO TLS handler over ReinTLS.
         .target(
-            name: "ReinTLSChannel",
+            name: "ReinServiceKit",
             dependencies: ["ReinTLS", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
         ),
         // Outbound HTTP over system libcurl: a blocking client and a streaming multi-handle engine.
@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "ReinCollector",
             dependencies: [
-                "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinTLSChannel", "CReinOpenSSL",
+                "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinServiceKit", "CReinOpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "ReinSidecar",
             dependencies: [
-                "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinTLSChannel", "ReinUpstream",
+                "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinServiceKit", "ReinUpstream",
                 "ReinBroker", "ReinAudit", "ReinStore", "ReinCollectorClient", "CReinOpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -133,14 +133,14 @@ let package = Package(
         .testTarget(
             name: "ReinCollectorTests",
             dependencies: [
-                "ReinCollector", "ReinCollectorClient", "ReinStore", "ReinAudit", "ReinCrypto", "ReinPolicy",
+                "ReinCollector", "ReinCollectorClient", "ReinStore", "ReinAudit", "ReinCrypto", "ReinPolicy", "ReinServiceKit", "ReinUpstream",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "ReinSidecarTests",
             dependencies: [
-                "ReinSidecar", "ReinSigV4", "ReinAudit", "ReinPolicy", "ReinCatalog", "ReinCrypto", "ReinTLS", "ReinTLSChannel", "CReinOpenSSL",
+                "ReinSidecar", "ReinSigV4", "ReinAudit", "ReinPolicy", "ReinCatalog", "ReinCrypto", "ReinTLS", "ReinServiceKit", "CReinOpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

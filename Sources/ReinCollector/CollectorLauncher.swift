@@ -5,6 +5,7 @@ import NIOPosix
 import ReinCatalog
 import ReinStore
 import ReinTLS
+import ReinServiceKit
 
 /// Builds a collector from its configuration and starts it: state
 /// directory, SQLite store, the collector's own audit chain, the HTTP

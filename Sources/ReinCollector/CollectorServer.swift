@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ReinTLS
-import ReinTLSChannel
+import ReinServiceKit
 import Synchronization
 
 /// The collector's HTTP/1.1 listener: binds, serves the route table, and

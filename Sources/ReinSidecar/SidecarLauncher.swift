@@ -12,6 +12,7 @@ import ReinStore
 import ReinTLS
 import ReinUpstream
 import Yams
+import ReinServiceKit
 
 /// Why the sidecar could not start, with what to fix.
 public struct SidecarStartError: Error, Sendable, CustomStringConvertible {
@@ -237,45 +238,12 @@ public final class RunningSidecar: Sendable {
 
     /// Returns on SIGTERM or SIGINT.
     public func waitForShutdownSignal() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = SignalOnce(continuation)
-            for sig in [SIGTERM, SIGINT] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler { once.fire() }
-                source.resume()
-                once.keep(source)
-            }
-        }
+        await ShutdownSignal.wait()
     }
 
     /// Stops listening, ends transfers, closes the audit spool.
     public func shutdown() async {
         broker.stop()
         await sidecar.shutdown(channels: channels, beforeSpoolCloses: { [link] in link?.stop() })
-    }
-}
-
-/// Resumes a continuation exactly once, from whichever signal comes first.
-private final class SignalOnce: @unchecked Sendable {
-    // Guarded by `lock`; signal handlers run on a global queue.
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(_ c: CheckedContinuation<Void, Never>) { continuation = c }
-
-    func keep(_ s: any DispatchSourceSignal) {
-        lock.lock()
-        sources.append(s)
-        lock.unlock()
-    }
-
-    func fire() {
-        lock.lock()
-        let c = continuation
-        continuation = nil
-        lock.unlock()
-        c?.resume()
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import ReinCollector
+import ReinServiceKit
 
 @Suite struct CollectorConfigurationTests {
     static let hash = String(repeating: "ab", count: 32)

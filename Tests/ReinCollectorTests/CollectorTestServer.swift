@@ -8,6 +8,7 @@ import ReinCrypto
 import ReinStore
 import ReinUpstream
 import Synchronization
+import ReinServiceKit
 
 /// A real collector on 127.0.0.1, port 0, with a temporary database, the
 /// tokens below and an adjustable clock; requests go over real sockets.

@@ -1,5 +1,6 @@
 import Testing
 @testable import ReinSidecar
+import ReinServiceKit
 
 struct SidecarConfigurationTests {
     @Test func fileThenEnvironmentThenFlagsInIncreasingPrecedence() throws {

@@ -5,6 +5,7 @@ import ReinCrypto
 import ReinSigV4
 import Testing
 @testable import ReinSidecar
+import ReinServiceKit
 
 /// A started sidecar (127.0.0.1, port 0) with a tiny audit spool: when the
 /// spool is full it answers 503, forwards nothing and is not ready, and it

@@ -7,7 +7,7 @@ import NIOHTTP1
 import NIOPosix
 import ReinSidecar
 import ReinTLS
-import ReinTLSChannel
+import ReinServiceKit
 import Synchronization
 import Testing
 

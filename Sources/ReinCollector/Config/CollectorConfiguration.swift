@@ -1,4 +1,5 @@
 import Foundation
+import ReinServiceKit
 
 /// Everything `rein collector` needs, with defaults.
 ///

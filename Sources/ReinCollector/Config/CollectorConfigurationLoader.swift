@@ -2,6 +2,7 @@ import Foundation
 import ReinCrypto
 import ReinPolicy
 import Yams
+import ReinServiceKit
 
 /// Builds a ``CollectorConfiguration`` from YAML text, the environment and
 /// flag overrides, in that order of increasing precedence, and validates it.

@@ -1,6 +1,7 @@
 import Foundation
 import ReinPolicy
 import Yams
+import ReinServiceKit
 
 /// Everything one `rein sidecar` needs, from one YAML file plus overrides.
 ///

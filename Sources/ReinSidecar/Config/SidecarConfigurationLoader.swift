@@ -1,6 +1,7 @@
 import Foundation
 import ReinPolicy
 import Yams
+import ReinServiceKit
 
 /// A configuration problem, naming the key (and line) to fix.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {

@@ -5,7 +5,7 @@ import NIOHTTP1
 import ReinAudit
 import ReinCatalog
 import ReinSigV4
-import ReinTLSChannel
+import ReinServiceKit
 import ReinUpstream
 
 /// Serves one agent connection: each request goes through the

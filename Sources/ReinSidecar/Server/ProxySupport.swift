@@ -6,7 +6,7 @@ import NIOPosix
 import ReinAudit
 import ReinStore
 import ReinTLS
-import ReinTLSChannel
+import ReinServiceKit
 
 /// Forward-proxy mode: `CONNECT` to an AWS name is terminated with Rein's
 /// own TLS (a leaf minted for the name by the per-sidecar CA) so the calls

@@ -8,6 +8,7 @@ import ReinCatalog
 import ReinPolicy
 import ReinTLS
 import ReinUpstream
+import ReinServiceKit
 
 /// A running sidecar: the agent listener (endpoint mode and HTTPS proxy),
 /// the credentials listener and the admin listener.

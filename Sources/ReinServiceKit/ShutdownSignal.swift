@@ -7,8 +7,8 @@ import Synchronization
 /// Why dispatch sources: the signals are ignored for the default action and
 /// delivered on a queue, so the process stops through the graceful path
 /// (drain requests, commit batches) rather than dying mid-transaction.
-enum ShutdownSignal {
-    static func wait() async {
+public enum ShutdownSignal {
+    public static func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let once = Once(continuation)
             for sig in [SIGTERM, SIGINT] {
