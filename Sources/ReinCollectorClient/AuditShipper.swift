@@ -94,13 +94,12 @@ public final class AuditShipper: Sendable {
         condition.unlock()
     }
 
-    /// Stops after the current call; `drain` ships what is spooled first
-    /// (bounded by `deadline` seconds).
+    /// Stops the thread after its current call, then (with `drain`) ships
+    /// what is still spooled from the caller's thread, all within `deadline`
+    /// seconds. The thread is waited for first so that two shipments never
+    /// take the same batch at once.
     public func stop(drain: Bool = true, deadline: Double = 5) {
-        if drain {
-            let end = Date().addingTimeInterval(deadline)
-            while Date() < end, (try? shipOnce()) == true {}
-        }
+        let end = Date().addingTimeInterval(deadline)
         condition.lock()
         state.withLock {
             $0.stopping = true
@@ -108,6 +107,9 @@ public final class AuditShipper: Sendable {
         }
         condition.broadcast()
         condition.unlock()
+        while state.withLock({ $0.running }), Date() < end { Thread.sleep(forTimeInterval: 0.01) }
+        guard drain, !state.withLock({ $0.running }) else { return }
+        while Date() < end, (try? shipOnce()) == true {}
     }
 
     /// Sleeps up to `seconds` unless woken; returns false when stopping.

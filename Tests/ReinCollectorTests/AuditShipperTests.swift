@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import ReinAudit
+import ReinCollectorClient
+import ReinCrypto
+import ReinStore
+import Testing
+
+/// The shipper between a real spool and a real collector on 127.0.0.1.
+@Suite struct AuditShipperTests {
+    static func spool(_ dir: String, sidecarId: String, key: Ed25519PrivateKey) throws -> AuditSpool {
+        try AuditSpool(configuration: AuditSpoolConfiguration(
+            path: dir + "/spool.db", sidecarId: sidecarId, signingKey: key, fullSync: false, maxBytes: 64 << 20,
+            dropWhenFull: false, checkpointEveryRecords: 10, checkpointInterval: .seconds(3600)))
+    }
+
+    static func record(_ i: Int, sidecarId: String) -> AuditRecord {
+        var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: "2026-11-29T00:00:00.000Z", sidecarId: sidecarId,
+                            via: "endpoint", decision: "allow")
+        r.agentId = "agent-a"
+        r.taskId = "task-1"
+        r.operation = "GetObject"
+        r.grants = [.init(action: "s3:GetObject", resources: ["arn:aws:s3:::b/k\(i)"])]
+        return r
+    }
+
+    @Test func shipsEverythingOnceWithCheckpointsAndEmptiesTheSpool() async throws {
+        let server = try await CollectorTestServer.start()
+        let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let key = try Ed25519PrivateKey()
+        let spool = try Self.spool(dir, sidecarId: "sc-ship", key: key)
+        for i in 1...25 { try spool.append(Self.record(i, sidecarId: "sc-ship")) }
+        let client = try CollectorClient(baseURL: server.url, token: CollectorTestServer.tokens["sidecar-a"]!)
+        let shipper = AuditShipper(
+            client: client, sidecarId: "sc-ship", spool: spool, settings: .init(maxRecords: 10, interval: 0.05),
+            registration: .init(sidecarId: "sc-ship", agentId: "agent-a", taskId: "task-1", publicKey: key.publicKey.description, version: "test"),
+            heartbeat: nil, logger: Logger(label: "test.shipper"))
+        shipper.start()
+        let deadline = Date().addingTimeInterval(20)
+        while spool.stats.records > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        shipper.stop(drain: true, deadline: 5)
+        #expect(spool.stats.records == 0)
+        #expect(shipper.status.registered)
+        #expect(shipper.status.shippedRecords == 25)
+        #expect(shipper.status.shippedBatches >= 3) // capped at 10 records a batch
+        let stored = try await server.records("sidecar=sc-ship")
+        #expect(stored.count == 25)
+        #expect(Set(stored.compactMap { $0["sequence"] as? Int }) == Set(1...25))
+        // The two checkpoints (at 10 and 20) verified against the registered key.
+        let verify = try await server.call("GET", "/v1/audit/verify?sidecar=sc-ship", as: "carol")
+        #expect(verify.object["ok"] as? Bool == true)
+        #expect((verify.object["checkpoints"] as? Int ?? 0) >= 2)
+        spool.close()
+        await server.stop()
+    }
+
+    @Test func anUnreachableCollectorKeepsRecordsSpooledAndBacksOff() async throws {
+        let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spool = try Self.spool(dir, sidecarId: "sc-down", key: try Ed25519PrivateKey())
+        for i in 1...5 { try spool.append(Self.record(i, sidecarId: "sc-down")) }
+        // Port 9 (discard) on loopback: nothing listens there in the test environment.
+        let client = try CollectorClient(baseURL: "http://127.0.0.1:9", token: "tok-nobody", timeout: 2)
+        let shipper = AuditShipper(client: client, sidecarId: "sc-down", spool: spool,
+                                   settings: .init(interval: 0.05, backoffBase: 0.05, backoffMax: 0.2),
+                                   registration: nil, heartbeat: nil, logger: Logger(label: "test.shipper"))
+        shipper.start()
+        let deadline = Date().addingTimeInterval(10)
+        while shipper.status.consecutiveFailures < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        shipper.stop(drain: true, deadline: 1)
+        #expect(shipper.status.consecutiveFailures >= 3)
+        #expect(shipper.status.lastError?.contains("unreachable") == true)
+        #expect(!(shipper.status.lastError ?? "").contains("tok-nobody"))
+        #expect(spool.stats.records == 5) // nothing deleted without an acknowledgement
+        spool.close()
+    }
+
+    @Test func backoffGrowsWithJitterAndIsCapped() {
+        for attempt in 1...12 {
+            let d = AuditShipper.backoffDelay(attempt: attempt, base: 0.5, max: 30)
+            let ceiling = min(30, 0.5 * pow(2, Double(attempt - 1)))
+            #expect(d >= ceiling / 2 && d <= ceiling)
+        }
+    }
+}
