@@ -11,6 +11,7 @@ import Testing
             let none = try await s.json("POST", "/v1/policies/agent-a", as: nil, push)
             #expect(none.status == 401)
             #expect(none.object["code"] as? String == "AccessDenied")
+            s.advance(seconds: 2) // the same refusal within a second is folded into the next event (below)
             #expect(try await s.json("POST", "/v1/policies/agent-a", as: "tok-made-up-0000000000", push).status == 401)
             // An auditor cannot push.
             let auditor = try await s.json("POST", "/v1/policies/agent-a", as: "carol", push)
@@ -63,12 +64,27 @@ import Testing
             #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", reserved).status == 400)
             // A sidecar registered for agent-a cannot be taken over by another agent's token.
             #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", foreign.registration).status == 200)
+            s.advance(seconds: 2)
             var hijack = try ScriptedChain(sidecarId: "sc-x", agentId: "agent-other")
             #expect(try await s.ship(try hijack.seal(1), sidecarId: "sc-x", as: "sidecar-other").status == 403)
             // A batch whose records name another sidecar than the header is refused.
             var mismatched = try ScriptedChain(sidecarId: "sc-y")
             #expect(try await s.ship(try mismatched.seal(1), sidecarId: "sc-z").status == 403)
             #expect(try await s.records("event=access-denied").count == 4)
+        }
+    }
+
+    @Test func aBurstOfRefusalsIsOneEventThatCountsTheRest() async throws {
+        try await withCollector { s in
+            for _ in 0..<20 {
+                #expect(try await s.call("GET", "/v1/fleet", as: "tok-guessing-0000000000").status == 401)
+            }
+            #expect(try await s.records("event=access-denied").count == 1)
+            s.advance(seconds: 2)
+            #expect(try await s.call("GET", "/v1/fleet", as: "tok-guessing-0000000000").status == 401)
+            let denied = try await s.records("event=access-denied")
+            #expect(denied.count == 2)
+            #expect((denied.last?["reason"] as? String)?.contains("and 19 similar refusals") == true)
         }
     }
 

@@ -53,6 +53,9 @@ public final class CollectorServices: Sendable {
         }
     }
 
+    /// Which refusals become audit events (at most one per actor, route and client each second).
+    public let refusals = RefusalThrottle()
+
     /// Appends an event to the collector's own chain; failures are logged, not thrown.
     public func audit(_ record: AuditRecord) async {
         let time = nowMillis
@@ -66,16 +69,21 @@ public final class CollectorServices: Sendable {
     }
 
     /// Answers 401/403 `AccessDenied`, after logging the refusal and
-    /// recording it as an `access-denied` event.
+    /// recording it as an `access-denied` event (repeats within a second
+    /// are counted into the next event: see ``RefusalThrottle``).
     public func refuse(request: CollectorRequest, route: CollectorRoute, principal: CollectorPrincipal?,
                        status: HTTPResponseStatus, reason: String, agentId: String? = nil) async -> CollectorResponse {
         let actor = principal?.name ?? "(no valid token)"
         let routeName = "\(route.method.rawValue) \(route.pattern)"
         logger.notice("access denied", metadata: ["token.name": "\(actor)", "route": "\(routeName)",
                                                   "client.address": "\(request.remoteAddress ?? "?")", "reason": "\(reason)"])
-        await audit(CollectorAuditTrail.accessDenied(actor: actor, route: routeName, status: Int(status.code), reason: reason,
-                                                     agentId: agentId, sourceAddress: request.remoteAddress,
-                                                     userAgent: request.header("User-Agent"), time: now()))
+        let at = now()
+        if case .record(let suppressed) = refusals.admit(key: "\(actor)|\(routeName)|\(request.remoteAddress ?? "")", now: at) {
+            let folded = suppressed > 0 ? " (and \(suppressed) similar refusals since the last recorded one)" : ""
+            await audit(CollectorAuditTrail.accessDenied(actor: actor, route: routeName, status: Int(status.code), reason: reason + folded,
+                                                         agentId: agentId, sourceAddress: request.remoteAddress,
+                                                         userAgent: request.header("User-Agent"), time: at))
+        }
         return .error(status, code: "AccessDenied", message: reason)
     }
 
