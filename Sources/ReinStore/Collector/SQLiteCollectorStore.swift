@@ -7,8 +7,8 @@ import ReinAudit
 /// full synchronous commits (``SQLiteStore/open(path:)``).
 ///
 /// Why SQLite: one file, no server to run, and with one transaction per
-/// batch and prepared statements it ingests well over 100k records/s on two
-/// cores. Readers (queries, long-polls, verification) never block the
+/// batch and prepared statements it ingests about 50k verified, indexed
+/// records/s on two cores (Benchmarks/results/collector.md). Readers (queries, long-polls, verification) never block the
 /// writer. Concerns live in extensions: `+Ingest`, `+Query`, `+Verify`,
 /// `+Fleet`, `+Policies`, `+Retention`; the schema is in `+Schema`.
 public final class SQLiteCollectorStore: CollectorStore {
@@ -18,6 +18,7 @@ public final class SQLiteCollectorStore: CollectorStore {
     /// Below this many records after a query's cursor, the query scans them
     /// rather than use an index or the zone map (a tail).
     let tailSpan: Int64
+    private let checkpointer: WALCheckpointer
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public convenience init(path: String, logger: Logger = Logger(label: "rein.collector.store")) throws(CollectorStoreError) {
@@ -54,10 +55,19 @@ public final class SQLiteCollectorStore: CollectorStore {
                 try db.execute(sql: "PRAGMA cache_size = -65536")
             }
             try Self.migrator.migrate(pool)
+            try WALCheckpointer.disableAutomaticCheckpoints(pool)
         } catch {
             throw .database(operation: "migrate", message: String(describing: error))
         }
+        checkpointer = WALCheckpointer(path: path, logger: logger)
+        do {
+            try checkpointer.start()
+        } catch {
+            throw .database(operation: "open the WAL checkpoint connection", message: String(describing: error))
+        }
     }
+
+    deinit { checkpointer.stop() }
 
     /// Runs `body` in a write transaction, mapping errors.
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(CollectorStoreError) -> T {

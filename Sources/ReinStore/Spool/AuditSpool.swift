@@ -33,6 +33,7 @@ public final class AuditSpool: Sendable {
 
     private let pool: DatabasePool
     private let writer: SpoolWriter
+    private let checkpointer: WALCheckpointer
     private let closed = Atomic<Bool>(false)
     /// The highest checkpoint id the last batch could carry: acknowledging
     /// deletes no checkpoint written after that batch was read.
@@ -63,6 +64,7 @@ public final class AuditSpool: Sendable {
             if !configuration.fullSync {
                 try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             }
+            try WALCheckpointer.disableAutomaticCheckpoints(pool)
             contents = try pool.write { db -> SpoolSchema.Contents in
                 try SpoolSchema.create(db)
                 var c = try SpoolSchema.load(db)
@@ -86,6 +88,7 @@ public final class AuditSpool: Sendable {
             throw .open(path: path, reason: String(describing: error))
         }
         writer = SpoolWriter(configuration: configuration, pool: pool, contents: contents, logger: logger, onDurable: onDurable)
+        checkpointer = WALCheckpointer(path: path, logger: logger)
         recoveredIntents = orphans.count
         if !orphans.isEmpty {
             let failure = Box<AuditSpoolError?>(nil)
@@ -100,6 +103,11 @@ public final class AuditSpool: Sendable {
             ])
         }
         writer.start()
+        do {
+            try checkpointer.start()
+        } catch {
+            throw .open(path: path, reason: "cannot open the WAL checkpoint connection: \(error)")
+        }
     }
 
     deinit { close() }
@@ -229,6 +237,7 @@ public final class AuditSpool: Sendable {
         // From a completion the writer cannot be waited for: it drains and
         // stops on its own, and the database closes when it lets go.
         let waits = !writer.isWriterThread
+        checkpointer.stop()
         writer.close()
         if waits { try? pool.close() }
     }
