@@ -43,11 +43,13 @@ let package = Package(
             name: "ReinPolicy",
             dependencies: ["ReinCatalog", "ReinSigV4", .product(name: "Yams", package: "Yams")]
         ),
-        // SQLite (GRDB) stores: the sidecar's audit spool and the collector's store.
+        // Human-in-the-loop holds: the hold record, request identity, scoped grants, the ledger interface and the HTTP API rules.
+        .target(name: "ReinHolds", dependencies: ["ReinCrypto", "ReinAudit"]),
+        // SQLite (GRDB) stores: the sidecar's audit spool, holds and the collector's store.
         .target(
             name: "ReinStore",
             dependencies: [
-                "ReinAudit", "ReinCrypto",
+                "ReinAudit", "ReinCrypto", "ReinHolds",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -75,7 +77,7 @@ let package = Package(
         .target(
             name: "ReinCollectorClient",
             dependencies: [
-                "ReinAudit", "ReinStore", "ReinUpstream", "ReinCrypto",
+                "ReinAudit", "ReinStore", "ReinUpstream", "ReinCrypto", "ReinHolds",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -83,7 +85,7 @@ let package = Package(
         .target(
             name: "ReinCollector",
             dependencies: [
-                "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinServiceKit", "CReinOpenSSL",
+                "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinServiceKit", "CReinOpenSSL", "ReinHolds", "ReinCollectorClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -96,7 +98,7 @@ let package = Package(
             name: "ReinSidecar",
             dependencies: [
                 "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinServiceKit", "ReinUpstream",
-                "ReinBroker", "ReinAudit", "ReinStore", "ReinCollectorClient", "CReinOpenSSL",
+                "ReinBroker", "ReinAudit", "ReinStore", "ReinCollectorClient", "CReinOpenSSL", "ReinHolds",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -110,7 +112,7 @@ let package = Package(
             name: "rein",
             dependencies: [
                 "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinStore", "CReinCurl",
-                "ReinSidecar", "ReinTLS", "ReinBroker", "ReinAudit", "ReinCollector", "ReinCollectorClient",
+                "ReinSidecar", "ReinTLS", "ReinBroker", "ReinAudit", "ReinCollector", "ReinCollectorClient", "ReinHolds",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -123,7 +125,7 @@ let package = Package(
         ),
         .testTarget(name: "ReinCryptoTests", dependencies: ["ReinCrypto"]),
         .testTarget(name: "ReinSigV4Tests", dependencies: ["ReinSigV4", "ReinCrypto"]),
-        .testTarget(name: "ReinStoreTests", dependencies: ["ReinStore", "ReinAudit", "ReinCrypto"]),
+        .testTarget(name: "ReinStoreTests", dependencies: ["ReinStore", "ReinAudit", "ReinCrypto", "ReinHolds"]),
         .testTarget(name: "ReinCatalogTests", dependencies: ["ReinCatalog", "ReinSigV4", "ReinCrypto"]),
         .testTarget(name: "ReinPolicyTests", dependencies: ["ReinPolicy", "ReinCatalog"]),
         .testTarget(name: "ReinTLSTests", dependencies: ["ReinTLS", "CReinOpenSSL"]),
@@ -134,13 +136,14 @@ let package = Package(
             name: "ReinCollectorTests",
             dependencies: [
                 "ReinCollector", "ReinCollectorClient", "ReinStore", "ReinAudit", "ReinCrypto", "ReinPolicy", "ReinServiceKit", "ReinUpstream",
-                .product(name: "Logging", package: "swift-log"),
+                "ReinHolds", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "ReinSidecarTests",
             dependencies: [
                 "ReinSidecar", "ReinSigV4", "ReinAudit", "ReinPolicy", "ReinCatalog", "ReinCrypto", "ReinTLS", "ReinServiceKit", "CReinOpenSSL",
+                "ReinHolds", "ReinStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

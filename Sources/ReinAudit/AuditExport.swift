@@ -47,7 +47,7 @@ public enum AuditExport {
                                 "grants": r.grants.map { ["action": $0.action, "resources": $0.resources] as [String: Any] }]
         let optional: [(String, Any?)] = [
             ("task_id", r.taskId), ("statement_id", r.statementId), ("reason", r.reason), ("mode", r.mode),
-            ("approver", r.approver), ("grant_id", r.grantId), ("policy_version", r.policyVersion),
+            ("approver", r.approver), ("grant_id", r.grantId), ("hold_id", r.holdId), ("policy_version", r.policyVersion),
             ("broker_role", r.brokerRole), ("broker_session", r.brokerSession), ("broker_source", r.brokerSource),
             ("upstream_host", r.upstreamHost), ("prev_hash", r.prevHash), ("hash", r.hash),
         ]

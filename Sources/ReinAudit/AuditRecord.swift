@@ -84,6 +84,8 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     /// Who approved a held call, and the scoped grant that allowed it.
     public var approver: String?
     public var grantId: String?
+    /// The hold this call (or hold event) belongs to.
+    public var holdId: String?
     /// The version of the task policy that decided (central allowlists).
     public var policyVersion: String?
     public var bytesIn: Int64
@@ -109,7 +111,7 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         case service, region, operation, grants, decision, statementId = "statement_id", reason, mode, forwarded
         case errorCode = "error_code", upstreamHost = "upstream_host", upstreamStatus = "upstream_status"
         case awsRequestId = "aws_request_id", brokerSource = "broker_source", brokerRole = "broker_role"
-        case brokerSession = "broker_session", approver, grantId = "grant_id", policyVersion = "policy_version", bytesIn = "bytes_in", bytesOut = "bytes_out"
+        case brokerSession = "broker_session", approver, grantId = "grant_id", holdId = "hold_id", policyVersion = "policy_version", bytesIn = "bytes_in", bytesOut = "bytes_out"
         case latency
     }
 
@@ -147,6 +149,7 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         brokerSession = try c.decodeIfPresent(String.self, forKey: .brokerSession)
         approver = try c.decodeIfPresent(String.self, forKey: .approver)
         grantId = try c.decodeIfPresent(String.self, forKey: .grantId)
+        holdId = try c.decodeIfPresent(String.self, forKey: .holdId)
         policyVersion = try c.decodeIfPresent(String.self, forKey: .policyVersion)
         bytesIn = try c.decodeIfPresent(Int64.self, forKey: .bytesIn) ?? 0
         bytesOut = try c.decodeIfPresent(Int64.self, forKey: .bytesOut) ?? 0
@@ -192,6 +195,7 @@ public struct AuditRecord: Sendable, Codable, Equatable {
             w.raw("]}")
         }
         w.raw("]")
+        w.string("hold_id", holdId)
         w.key("latency")
         w.raw("{")
         var first = true

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ReinCatalog
+import ReinHolds
 import ReinStore
 import ReinTLS
 import ReinServiceKit
@@ -39,8 +40,11 @@ public enum CollectorLauncher {
         let trail = try CollectorAuditTrail(store: store, logger: logger)
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
+        let holds = try CollectorHolds.open(configuration, trail: trail, logger: logger)
         let services = CollectorServices(configuration: configuration, store: store, trail: trail,
-                                         policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger)
+                                         policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger,
+                                         holds: HoldAPI(ledger: holds.ledger, settings: configuration.holds))
+        holds.attach(services)
         var router = CollectorRouter.standard()
         for route in routes { router.add(route) }
         let server = CollectorServer(services: services, router: router, tls: tls)
@@ -52,7 +56,7 @@ public enum CollectorLauncher {
             throw CollectorStartError("cannot listen on \(configuration.listen): \(error)")
         }
         let retention = RetentionJob(services: services)
-        let running = RunningCollector(server: server, address: address, retention: retention)
+        let running = RunningCollector(server: server, address: address, retention: retention, holds: holds)
         logger.info("rein collector listening", metadata: [
             "listen": "\(running.url)", "database": "\(configuration.resolvedDatabase)", "tokens": "\(configuration.tokens.count)",
             "retention.days": "\(configuration.retention / 86_400)", "fleet.silent_after_s": "\(configuration.silentAfter)",
@@ -66,8 +70,10 @@ public final class RunningCollector: Sendable {
     public let server: CollectorServer
     public let address: SocketAddress
     let retention: RetentionJob
+    let holds: CollectorHolds
 
-    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob) {
+    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, holds: CollectorHolds) {
+        self.holds = holds
         self.server = server
         self.address = address
         self.retention = retention
@@ -87,6 +93,7 @@ public final class RunningCollector: Sendable {
     /// Stops listening, lets requests in flight finish, stops retention.
     public func shutdown() async {
         retention.stop()
+        holds.stop()
         await server.shutdown()
         server.services.logger.info("rein collector stopped")
     }

@@ -101,8 +101,9 @@ public enum SidecarLauncher {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(4, System.coreCount)))
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
+        let holds = try HoldsSetup.make(config, spool: spool, logger: logger)
         let services = SidecarServices(configuration: config, gate: gate, upstream: upstream, spool: spool, mirror: mirror, metrics: metrics,
-                                       holds: DenyingHoldGate(), logger: logger, blockingPool: pool)
+                                       holds: holds.gate, logger: logger, blockingPool: pool)
         services.policyVersion = initial.version
 
         // Forward-proxy mode: the per-sidecar CA and SNI-minted leaves.
@@ -127,7 +128,7 @@ public enum SidecarLauncher {
         }
         let sidecar = Sidecar(services: services, group: group,
                               credentialsEndpoint: AgentCredentialsEndpoint(issuer: issuer, token: token, metrics: metrics),
-                              proxy: proxy, readiness: readiness)
+                              proxy: proxy, readiness: readiness, holdsAPI: holds.api)
         let (bound, channels) = try await sidecar.start()
         logger.info("rein sidecar listening", metadata: [
             "listen.agent": "\(bound.agent)", "listen.admin": "\(bound.admin)",
@@ -141,7 +142,8 @@ public enum SidecarLauncher {
                                       readiness: readiness, logger: logger)
             : nil
         return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source, link: link,
-                              tokenFile: absolute(config.resolvedAgentTokenFile), caFile: absolute(authority.certificatePath))
+                              tokenFile: absolute(config.resolvedAgentTokenFile), caFile: absolute(authority.certificatePath),
+                              stopHolds: holds.stop)
     }
 
     /// Opens the audit spool with the sidecar's checkpoint key, and the
@@ -205,8 +207,11 @@ public final class RunningSidecar: Sendable {
     /// The spool, metrics and configuration (the shipper is wired to `services.spool`).
     public var services: SidecarServices { sidecar.services }
 
+    let stopHolds: @Sendable () -> Void
+
     init(sidecar: Sidecar, channels: [any Channel], bound: Sidecar.Bound, broker: BrokerCredentialSource, link: CollectorLink?,
-         tokenFile: String, caFile: String) {
+         tokenFile: String, caFile: String, stopHolds: @escaping @Sendable () -> Void) {
+        self.stopHolds = stopHolds
         self.sidecar = sidecar
         self.channels = channels
         self.bound = bound
@@ -244,6 +249,9 @@ public final class RunningSidecar: Sendable {
     /// Stops listening, ends transfers, closes the audit spool.
     public func shutdown() async {
         broker.stop()
-        await sidecar.shutdown(channels: channels, beforeSpoolCloses: { [link] in link?.stop() })
+        await sidecar.shutdown(channels: channels, beforeSpoolCloses: { [link, stopHolds] in
+            stopHolds()
+            link?.stop()
+        })
     }
 }

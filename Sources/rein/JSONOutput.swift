@@ -8,3 +8,11 @@ enum JSONOutput {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }
+
+extension JSONOutput {
+    /// Prints `value` as JSON on standard output.
+    static func print<T: Encodable>(_ value: T) {
+        guard let text = try? encode(value) else { return }
+        Swift.print(text)
+    }
+}

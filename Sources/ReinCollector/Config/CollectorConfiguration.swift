@@ -1,3 +1,4 @@
+import ReinHolds
 import Foundation
 import ReinServiceKit
 
@@ -44,6 +45,12 @@ public struct CollectorConfiguration: Sendable, Equatable {
     /// Seconds.
     public var silentAfter: Int64 = 120
     public var tokens: [CollectorToken] = []
+    /// Holds: expiry, the longest scoped approval, separation of duties (`holds:`).
+    public var holds = HoldSettings()
+    /// Called (Slack-compatible JSON) when a hold is created; retried, never blocking.
+    public var holdsWebhookURL: String?
+    /// Where webhook messages link to (this collector's public URL).
+    public var holdsConsoleURL: String?
 
     /// Batches are capped at 64 MiB decompressed (docs/collector-api.md).
     public var maxBatchBytes = 64 << 20

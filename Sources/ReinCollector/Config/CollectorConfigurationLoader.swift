@@ -19,7 +19,7 @@ public enum CollectorConfigurationLoader {
         ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"),
     ]
 
-    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens"]
+    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds"]
     private static let tokenKeys: Set<String> = ["name", "roles", "sha256", "agents", "owns_agents"]
 
     public static func load(yaml: String?, environment: [String: String] = [:],
@@ -58,11 +58,13 @@ public enum CollectorConfigurationLoader {
                 throw CollectorConfigurationError(key: keyNode.string ?? "?", message: "unknown key (known: \(topKeys.sorted().joined(separator: ", ")))", line: line)
             }
             switch key {
-            case "tls", "fleet":
+            case "tls", "fleet", "holds":
                 guard let section = valueNode.mapping else {
                     throw CollectorConfigurationError(key: key, message: "must be a mapping", line: line)
                 }
-                let allowed: Set<String> = key == "tls" ? ["certificate", "key"] : ["silent_after"]
+                let allowed: Set<String> = key == "tls" ? ["certificate", "key"]
+                    : key == "fleet" ? ["silent_after"]
+                    : ["expire", "max_grant", "default_grant", "allow_owner_approval", "webhook_url", "console_url"]
                 for (subKey, subValue) in section {
                     let name = subKey.string ?? "?"
                     guard allowed.contains(name) else {
@@ -158,6 +160,26 @@ public enum CollectorConfigurationLoader {
                 throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 2m, 1h or 400d", line: line)
             }
             if key == "retention" { config.retention = seconds } else { config.silentAfter = seconds }
+        case "holds.expire", "holds.max_grant", "holds.default_grant":
+            guard let seconds = DurationText.seconds(value), seconds > 0 else {
+                throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 15m or 1h", line: line)
+            }
+            switch key {
+            case "holds.expire": config.holds.expire = .seconds(seconds)
+            case "holds.max_grant": config.holds.maxGrant = .seconds(seconds)
+            default: config.holds.defaultGrant = .seconds(seconds)
+            }
+        case "holds.allow_owner_approval":
+            guard let flag = Bool(value.lowercased()) else {
+                throw CollectorConfigurationError(key: key, message: "'\(value)' is not true or false", line: line)
+            }
+            config.holds.allowOwnerApproval = flag
+        case "holds.webhook_url":
+            guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
+                throw CollectorConfigurationError(key: key, message: "'\(value)' must be an http(s) URL", line: line)
+            }
+            config.holdsWebhookURL = value
+        case "holds.console_url": config.holdsConsoleURL = value
         default:
             throw CollectorConfigurationError(key: key, message: "unknown key", line: line)
         }

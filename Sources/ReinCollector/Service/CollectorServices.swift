@@ -3,6 +3,7 @@ import Logging
 import NIOHTTP1
 import NIOPosix
 import ReinAudit
+import ReinHolds
 import ReinStore
 import Synchronization
 
@@ -18,6 +19,8 @@ public final class CollectorServices: Sendable {
     public let authenticator: CollectorAuthenticator
     public let trail: CollectorAuditTrail
     public let policyGate: PolicyGate
+    /// The holds API over the collector's hold ledger; nil when not set up.
+    public let holds: HoldAPI?
     /// Signalled when records were stored.
     public let recordsChanged = ChangeSignal()
     /// Signalled when a policy version was stored.
@@ -29,8 +32,9 @@ public final class CollectorServices: Sendable {
     let inFlight = Atomic<Int>(0)
 
     public init(configuration: CollectorConfiguration, store: any CollectorStore, trail: CollectorAuditTrail,
-                policyGate: PolicyGate, threadPool: NIOThreadPool, logger: Logger,
+                policyGate: PolicyGate, threadPool: NIOThreadPool, logger: Logger, holds: HoldAPI? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }) {
+        self.holds = holds
         self.configuration = configuration
         self.store = store
         authenticator = CollectorAuthenticator(tokens: configuration.tokens)

@@ -74,6 +74,8 @@ public struct SidecarConfiguration: Sendable {
     public var sidecarId: String
     public var listen: ListenAddress
     public var adminListen: ListenAddress
+    /// Holds: waiting, expiry, grants, standalone approvers (`holds:`).
+    public var holds = HoldsSettings()
     public var credentialsListen: ListenAddress?
     public var allowedClients: [CIDRBlock]
     public var stateDir: String

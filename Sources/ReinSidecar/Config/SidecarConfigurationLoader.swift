@@ -1,5 +1,6 @@
 import Foundation
 import ReinPolicy
+import ReinHolds
 import Yams
 import ReinServiceKit
 
@@ -36,7 +37,7 @@ public enum SidecarConfigurationLoader {
 
     private static let knownTopKeys: Set<String> = [
         "sidecar_id", "listen", "admin_listen", "credentials_listen", "allowed_clients", "state_dir", "policy_file",
-        "mode", "account_id", "agent_credentials", "upstream", "proxy", "broker", "limits", "audit", "collector",
+        "mode", "account_id", "agent_credentials", "upstream", "proxy", "broker", "limits", "audit", "collector", "holds",
     ]
 
     public static func load(yaml: String?, environment: [String: String], overrides: [String: String]) throws(ConfigurationError) -> SidecarConfiguration {
@@ -80,7 +81,7 @@ public enum SidecarConfigurationLoader {
                 do { config.brokerYAML = try Yams.serialize(node: valueNode) } catch {
                     throw ConfigurationError(key: key, message: "cannot read the broker section: \(error)", line: line)
                 }
-            case "agent_credentials", "upstream", "proxy", "limits", "audit", "collector":
+            case "agent_credentials", "upstream", "proxy", "limits", "audit", "collector", "holds":
                 guard let sub = valueNode.mapping else { throw ConfigurationError(key: key, message: "must be a mapping", line: line) }
                 for (k, v) in sub {
                     guard let name = k.string else { continue }
@@ -93,6 +94,8 @@ public enum SidecarConfigurationLoader {
                         config.interceptDomains = try list(v, key: full).map { $0.lowercased() }
                     case "proxy.passthrough":
                         config.passthroughHosts = try list(v, key: full).map { $0.lowercased() }
+                    case "holds.tokens":
+                        config.holds.tokens = try holdTokens(v, line: subLine)
                     default:
                         guard let scalar = v.scalar?.string else { throw ConfigurationError(key: full, message: "must be a scalar", line: subLine) }
                         try applyScalar(key: full, value: scalar, line: subLine, to: &config)
@@ -173,6 +176,14 @@ public enum SidecarConfigurationLoader {
         case "audit.drop_when_full": c.auditDropWhenFull = try bool()
         case "audit.checkpoint_every_records": c.auditCheckpointEveryRecords = try positive()
         case "audit.checkpoint_interval": c.auditCheckpointInterval = try interval()
+        case "holds.wait": c.holds.wait = try interval()
+        case "holds.expire": c.holds.expire = try interval()
+        case "holds.max_grant": c.holds.maxGrant = try interval()
+        case "holds.default_grant": c.holds.defaultGrant = try interval()
+        case "holds.allow_owner_approval": c.holds.allowOwnerApproval = try bool()
+        case "holds.webhook_url": c.holds.webhookURL = value.isEmpty ? nil : value
+        case "holds.console_url": c.holds.consoleURL = value.isEmpty ? nil : value
+        case "holds.database": c.holds.databasePath = value.isEmpty ? nil : value
         case "collector.url": c.collector.url = value.isEmpty ? nil : value
         case "collector.agent_id": c.collector.agentId = value.isEmpty ? nil : value
         case "collector.token_file": c.collector.tokenFile = value.isEmpty ? nil : value
@@ -196,6 +207,39 @@ public enum SidecarConfigurationLoader {
         for item in seq {
             guard let s = item.string else { throw ConfigurationError(key: key, message: "items must be strings", line: item.mark?.line) }
             out.append(s)
+        }
+        return out
+    }
+
+    /// `holds.tokens`: name, roles (approver, auditor), sha256, owns_agents.
+    static func holdTokens(_ node: Node, line: Int?) throws(ConfigurationError) -> [HoldTokenBook.Entry] {
+        let key = "holds.tokens"
+        guard let seq = node.sequence else { throw ConfigurationError(key: key, message: "must be a list", line: line) }
+        var out: [HoldTokenBook.Entry] = []
+        for (i, item) in seq.enumerated() {
+            let place = "\(key)[\(i)]"
+            guard let m = item.mapping, let name = m["name"]?.string, !name.isEmpty, let hash = m["sha256"]?.string else {
+                throw ConfigurationError(key: place, message: "each token needs name, roles and sha256", line: item.mark?.line)
+            }
+            for k in m.keys where !["name", "roles", "sha256", "owns_agents"].contains(k.string ?? "") {
+                throw ConfigurationError(key: "\(place).\(k.string ?? "?")", message: "unknown key (known: name, owns_agents, roles, sha256)", line: k.mark?.line)
+            }
+            guard hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
+                throw ConfigurationError(key: "\(place).sha256", message: "must be 64 hex digits (made with `rein collector hash-token`), not a token", line: item.mark?.line)
+            }
+            var roles: Set<HoldTokenBook.Entry.Role> = []
+            for text in try m["roles"].map({ (n: Node) throws(ConfigurationError) -> [String] in try list(n, key: "\(place).roles") }) ?? [] {
+                guard let role = HoldTokenBook.Entry.Role(rawValue: text) else {
+                    throw ConfigurationError(key: "\(place).roles", message: "'\(text)' is not a role here (approver, auditor)", line: item.mark?.line)
+                }
+                roles.insert(role)
+            }
+            guard !roles.isEmpty else { throw ConfigurationError(key: "\(place).roles", message: "is required (approver, auditor)", line: item.mark?.line) }
+            let owns = try m["owns_agents"].map { (n: Node) throws(ConfigurationError) -> [String] in try list(n, key: "\(place).owns_agents") } ?? []
+            guard !out.contains(where: { $0.name == name }) else {
+                throw ConfigurationError(key: place, message: "the token name \(name) is used twice", line: item.mark?.line)
+            }
+            out.append(HoldTokenBook.Entry(name: name, roles: roles, sha256: hash, ownsAgents: Set(owns)))
         }
         return out
     }

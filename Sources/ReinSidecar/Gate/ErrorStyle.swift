@@ -63,6 +63,21 @@ struct ErrorStyle: Sendable {
                               jsonVersion: jsonVersion, wrapsRestXMLError: awsProtocol == .restXML && !isS3)
     }
 
+    /// The code SDKs treat as throttling for this protocol.
+    var throttlingCode: String {
+        if isS3 { return "SlowDown" }
+        return dialect == .json ? "ThrottlingException" : "Throttling"
+    }
+
+    /// A retryable answer (HTTP 503 with a throttling code and `Retry-After`):
+    /// boto3 (legacy and standard modes), the AWS CLI and the other SDKs
+    /// retry it by default, which is what a held call needs while a person
+    /// decides.
+    func retryLater(message: String, requestId: String, retryAfterSeconds: Int) -> AWSErrorResponse {
+        let base = error(code: throttlingCode, status: 503, message: message, requestId: requestId)
+        return AWSErrorResponse(status: base.status, headers: base.headers + [("Retry-After", String(retryAfterSeconds))], body: base.body)
+    }
+
     func accessDenied(message: String, requestId: String) -> AWSErrorResponse {
         AWSErrorResponse.accessDenied(protocol: awsProtocol, signingName: signingName, message: message,
                                       requestId: requestId, jsonVersion: jsonVersion, service: service)

@@ -64,6 +64,11 @@ public struct GateFacts: Sendable {
     public var brokerSource: String?
     public var verifyNanos: UInt64 = 0
     public var decideNanos: UInt64 = 0
+    /// For held calls: the hold, who decided, the scoped grant used, and how long the call waited.
+    public var holdId: String?
+    public var approver: String?
+    public var grantId: String?
+    public var holdNanos: UInt64?
 }
 
 /// An answer the sidecar gives instead of forwarding.

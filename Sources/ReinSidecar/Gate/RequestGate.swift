@@ -1,6 +1,7 @@
 import Foundation
 import ReinCatalog
 import ReinCrypto
+import ReinHolds
 import ReinPolicy
 import ReinSigV4
 
@@ -150,9 +151,14 @@ public struct RequestGate: Sendable {
             facts.decision = decision.effect == .hold ? "would-hold" : "would-deny"
         case (.hold, .enforce):
             facts.decision = "hold"
+            let grants = resolved?.grants ?? []
             let hold = HoldRequest(agentId: document.agent.id, taskId: document.task.id,
-                                   operation: resolved?.operation ?? "unknown", grants: resolved?.grants ?? [],
-                                   statementId: decision.statementId)
+                                   operation: resolved?.operation ?? "unknown", grants: grants,
+                                   statementId: decision.statementId, reason: decision.reason,
+                                   key: Self.holdKey(signable: signable, payload: verified.payloadMode, body: body, head: head,
+                                                     agentId: document.agent.id, taskId: document.task.id, grants: grants),
+                                   summary: Self.holdSummary(signable: signable, head: head),
+                                   service: facts.service, region: facts.region, accessKeyId: facts.accessKeyId)
             return .hold(hold, facts)
         case (.deny, .enforce):
             facts.decision = "deny"
@@ -187,6 +193,34 @@ public struct RequestGate: Sendable {
         }
         facts.decision = "hold-approved"
         return plan(head: head, signable: signable, verified: verified, body: body, now: now, facts: facts, requestId: requestId)
+    }
+
+    /// ``HoldIdentity`` of a held request: what it does, not how it was signed.
+    static func holdKey(signable: SignableRequest, payload: PayloadMode, body: [UInt8]?, head: AgentRequestHead,
+                        agentId: String, taskId: String, grants: [ActionResources]) -> String {
+        let payloadHash: String
+        switch payload {
+        case .declaredHash(let hex): payloadHash = hex
+        case .bodyHash: payloadHash = SHA256.hash(body ?? []).hex
+        default: payloadHash = "\(payload)/\(head.contentLength.map(String.init) ?? "-")"
+        }
+        let query = (signable.query ?? "").split(separator: "&", omittingEmptySubsequences: true).map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (name: String(parts[0]), value: parts.count > 1 ? String(parts[1]) : "")
+        }
+        return HoldIdentity.key(agentId: agentId, taskId: taskId,
+                                grants: grants.map { HoldGrantItem(action: $0.action, resources: $0.resources) },
+                                method: signable.method, host: head.firstValue("host"), path: signable.path, query: query,
+                                payloadHash: payloadHash)
+    }
+
+    /// What approvers see: method, host, path and query names; no values, body or credentials.
+    static func holdSummary(signable: SignableRequest, head: AgentRequestHead) -> HoldSummary {
+        let names = (signable.query ?? "").split(separator: "&").map { String($0.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") }
+            .filter { !$0.lowercased().hasPrefix("x-amz-") }
+        return HoldSummary(method: signable.method, host: head.firstValue("host"), path: String(signable.path.prefix(1024)),
+                           queryKeys: Array(Set(names)).sorted(), contentLength: head.contentLength,
+                           userAgent: head.firstValue("user-agent").map { String($0.prefix(256)) }, sourceAddress: head.clientAddress)
     }
 
     static func isPresigned(_ request: SignableRequest) -> Bool {

@@ -106,6 +106,9 @@ extension AgentHTTPHandler {
         r.reason = f.reason
         r.mode = f.mode?.rawValue
         r.policyVersion = services.policyVersion
+        r.holdId = f.holdId
+        r.approver = f.approver
+        r.grantId = f.grantId
         r.forwarded = flight.forwarded
         r.errorCode = f.errorCode
         r.upstreamHost = f.upstreamHost
@@ -115,7 +118,7 @@ extension AgentHTTPHandler {
         r.bytesIn = flight.bytesIn
         r.bytesOut = flight.bytesOut
         r.latency = AuditRecord.Latency(
-            verifyMs: Double(f.verifyNanos) / 1e6, decideMs: Double(f.decideNanos) / 1e6,
+            verifyMs: Double(f.verifyNanos) / 1e6, decideMs: Double(f.decideNanos) / 1e6, holdMs: f.holdNanos.map { Double($0) / 1e6 },
             upstreamMs: flight.forwarded ? Double(flight.upstreamNanos) / 1e6 : nil,
             totalMs: Double(DispatchTime.now().uptimeNanoseconds - flight.started) / 1e6)
         return r

@@ -21,13 +21,26 @@ extension AgentHTTPHandler {
             beginForward(plan, flight: flight, context: context)
         case .hold(let request, let facts):
             flight.facts = facts
+            flight.facts.decision = "hold-pending"
             state = .holding(flight)
-            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            // With the request fully read, keep reading so that an agent that
+            // gives up is noticed (its retry attaches to the same hold);
+            // with body bytes still to come, stop reading until the decision.
+            if !flight.requestComplete, flight.head.hasBody {
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            }
             let loop = context.eventLoop
             let bound = NIOLoopBound((self, context, flight), eventLoop: loop)
-            services.holds.submit(request) { resolution in
+            let holdStarted = DispatchTime.now().uptimeNanoseconds
+            services.holds.submit(request, registered: { holdId in
+                loop.execute {
+                    let (_, _, flight) = bound.value
+                    flight.facts.holdId = holdId
+                }
+            }) { resolution in
                 loop.execute {
                     let (handler, context, flight) = bound.value
+                    flight.facts.holdNanos = DispatchTime.now().uptimeNanoseconds - holdStarted
                     handler.resumeHold(flight, resolution: resolution, body: body, context: context)
                 }
             }
@@ -36,22 +49,74 @@ extension AgentHTTPHandler {
 
     private func resumeHold(_ flight: Flight, resolution: HoldResolution, body: [UInt8]?, context: ChannelHandlerContext) {
         guard case .holding(let current) = state, current === flight else { return }
-        context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        let style = ErrorStyle.guess(head: flight.head, catalog: services.gate.catalog)
+        let action = flight.facts.grants.first?.action ?? "unknown"
+        let resource = flight.facts.grants.first?.resources.first ?? "*"
         switch resolution {
-        case .approved(let approver):
-            flight.facts.reason = "approved by \(approver)"
-            let now = Int64(services.clock().timeIntervalSince1970)
-            handle(services.gate.approved(flight.head, body: body, now: now, requestId: flight.requestId, facts: flight.facts),
-                   flight: flight, context: context, body: body)
-        case .denied(let reason):
-            flight.facts.decision = "deny"
-            flight.facts.reason = reason
-            let action = flight.facts.grants.first?.action ?? "unknown"
-            let resource = flight.facts.grants.first?.resources.first ?? "*"
-            let style = ErrorStyle.guess(head: flight.head, catalog: services.gate.catalog)
-            let message = "Rein: not authorized to perform: \(action) on resource: \(resource) because \(reason)"
+        case .approved(let holdId, let approver, let grantId, let reason, let consume):
+            flight.facts.holdId = holdId
+            flight.facts.approver = approver
+            flight.facts.grantId = grantId
+            let how = grantId.map { "grant \($0) from hold \(holdId), approved by \(approver)" } ?? "hold \(holdId) approved by \(approver)"
+            flight.facts.reason = how + (reason.map { ": \($0)" } ?? "")
+            guard consume else {
+                forwardApproved(flight, body: body, context: context)
+                return
+            }
+            // A one-shot approval forwards exactly one call: claim it first.
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((self, context, flight), eventLoop: loop)
+            services.holds.consume(holdId: holdId) { claimed in
+                loop.execute {
+                    let (handler, context, flight) = bound.value
+                    guard case .holding(let current) = handler.state, current === flight else { return }
+                    if claimed {
+                        handler.forwardApproved(flight, body: body, context: context)
+                    } else {
+                        handler.resumeHold(flight, resolution: .pending(holdId: holdId, retryAfterSeconds: 1), body: body, context: context)
+                    }
+                }
+            }
+        case .denied(let holdId, let approver, let reason):
+            flight.facts.decision = holdId == "-" ? "deny" : "hold-denied"
+            flight.facts.holdId = holdId == "-" ? nil : holdId
+            flight.facts.approver = approver
+            let why = holdId == "-" ? reason : "hold \(holdId) was denied by \(approver ?? "an approver"): \(reason)"
+            flight.facts.reason = why
+            flight.facts.errorCode = style.accessDeniedCode
+            let message = "Rein: not authorized to perform: \(action) on resource: \(resource) because \(why)"
             reject(flight, response: style.accessDenied(message: message, requestId: flight.requestId), context: context, keepFacts: true)
+        case .expired(let holdId):
+            flight.facts.decision = "hold-expired"
+            flight.facts.holdId = holdId
+            let why = "hold \(holdId) expired with no decision (holds.expire), which counts as a denial"
+            flight.facts.reason = why
+            flight.facts.errorCode = style.accessDeniedCode
+            let message = "Rein: not authorized to perform: \(action) on resource: \(resource) because \(why)"
+            reject(flight, response: style.accessDenied(message: message, requestId: flight.requestId), context: context, keepFacts: true)
+        case .pending(let holdId, let retryAfter):
+            flight.facts.decision = "hold-pending"
+            flight.facts.holdId = holdId
+            flight.facts.reason = "hold \(holdId) is waiting for a human decision"
+            flight.facts.errorCode = style.throttlingCode
+            let message = "Rein: \(action) on \(resource) is held for human approval (hold \(holdId)); no decision yet, retry the same call (SDKs retry this error automatically)"
+            reject(flight, response: style.retryLater(message: message, requestId: flight.requestId, retryAfterSeconds: retryAfter),
+                   context: context, keepFacts: true)
+        case .unavailable(let reason):
+            flight.facts.decision = "hold-pending"
+            flight.facts.reason = "the hold could not be registered or checked: \(reason)"
+            flight.facts.errorCode = "ServiceUnavailable"
+            let message = "Rein: \(action) on \(resource) needs a human approval and the approval service is unavailable; retry later"
+            reject(flight, response: style.retryLater(message: message, requestId: flight.requestId, retryAfterSeconds: 5),
+                   context: context, keepFacts: true)
         }
+    }
+
+    private func forwardApproved(_ flight: Flight, body: [UInt8]?, context: ChannelHandlerContext) {
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+        let now = Int64(services.clock().timeIntervalSince1970)
+        handle(services.gate.approved(flight.head, body: body, now: now, requestId: flight.requestId, facts: flight.facts),
+               flight: flight, context: context, body: body)
     }
 
     func sendContinueIfExpected(_ flight: Flight, context: ChannelHandlerContext) {

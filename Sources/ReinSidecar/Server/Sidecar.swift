@@ -18,6 +18,8 @@ public final class Sidecar: Sendable {
     let credentialsEndpoint: AgentCredentialsEndpoint?
     let proxy: ProxySupport?
     let readiness: @Sendable () -> [String]
+    /// A standalone sidecar's holds API, served on the admin listener.
+    let holdsAPI: StandaloneHoldsAPI?
 
     /// The addresses actually bound (port 0 in configuration picks a free one).
     public struct Bound: Sendable {
@@ -27,7 +29,8 @@ public final class Sidecar: Sendable {
     }
 
     init(services: SidecarServices, group: MultiThreadedEventLoopGroup, credentialsEndpoint: AgentCredentialsEndpoint?,
-         proxy: ProxySupport?, readiness: @escaping @Sendable () -> [String]) {
+         proxy: ProxySupport?, readiness: @escaping @Sendable () -> [String], holdsAPI: StandaloneHoldsAPI? = nil) {
+        self.holdsAPI = holdsAPI
         self.services = services
         self.group = group
         self.credentialsEndpoint = credentialsEndpoint
@@ -39,7 +42,11 @@ public final class Sidecar: Sendable {
     public func start() async throws -> (Bound, [any Channel]) {
         let config = services.configuration
         let agent = try await bindAgentListener(config.listen)
-        let admin = try await bindSimple(config.adminListen) { [services, readiness] head, _ in
+        var api: SimpleHTTPHandler.API?
+        if let holdsAPI {
+            api = { @Sendable head, body in await holdsAPI.respond(head, body: body) }
+        }
+        let admin = try await bindSimple(config.adminListen, api: api) { [services, readiness] head, _ in
             Self.adminRoute(head, services: services, readiness: readiness)
         }
         var channels = [agent, admin]
@@ -119,13 +126,14 @@ public final class Sidecar: Sendable {
                                                  connectHandler: tunnelHost == nil ? connect : nil), name: "rein.agent")
     }
 
-    private func bindSimple(_ address: ListenAddress, route: @escaping @Sendable (HTTPRequestHead, String?) -> SimpleHTTPHandler.Response) async throws -> any Channel {
+    private func bindSimple(_ address: ListenAddress, api: SimpleHTTPHandler.API? = nil,
+                            route: @escaping @Sendable (HTTPRequestHead, String?) -> SimpleHTTPHandler.Response) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(SimpleHTTPHandler(route: route))
+                    try channel.pipeline.syncOperations.addHandler(SimpleHTTPHandler(route: route, api: api))
                 }
             }
             .bind(host: address.host, port: address.port).get()

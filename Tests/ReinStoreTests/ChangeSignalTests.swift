@@ -1,5 +1,5 @@
 import Testing
-@testable import ReinCollector
+import ReinStore
 
 @Suite struct ChangeSignalTests {
     @Test func aWaitEndsOnSignalTimeoutOrClose() async throws {

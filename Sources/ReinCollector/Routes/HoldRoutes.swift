@@ -1,0 +1,50 @@
+import Foundation
+import NIOHTTP1
+import ReinHolds
+
+/// Holds, centrally: sidecars register held calls and long-poll their
+/// decisions; approvers list, show, approve and deny; auditors read. The
+/// rules (roles, separation of duties, state transitions) are ``HoldAPI``'s,
+/// the same a standalone sidecar serves; this adapts the collector's
+/// principal and records refusals as `access-denied` events.
+enum HoldRoutes {
+    static var routes: [CollectorRoute] {
+        let readers: Set<CollectorRole> = [.approver, .auditor, .admin, .sidecar]
+        return [
+            CollectorRoute(.GET, "/v1/holds", roles: readers, handler: handle),
+            CollectorRoute(.POST, "/v1/holds", roles: [.sidecar], handler: handle),
+            CollectorRoute(.GET, "/v1/holds/{id}", roles: readers, handler: handle),
+            CollectorRoute(.GET, "/v1/holds/{id}/wait", roles: [.sidecar], handler: handle),
+            CollectorRoute(.POST, "/v1/holds/{id}/consume", roles: [.sidecar], handler: handle),
+            CollectorRoute(.POST, "/v1/holds/{id}/approve", roles: [.approver], handler: handle),
+            CollectorRoute(.POST, "/v1/holds/{id}/deny", roles: [.approver], handler: handle),
+            CollectorRoute(.POST, "/v1/grants/match", roles: [.sidecar], handler: handle),
+        ]
+    }
+
+    /// The hold API's view of a collector token.
+    static func actor(_ principal: CollectorPrincipal) -> HoldActor {
+        var capabilities: Set<HoldActor.Capability> = []
+        if principal.has(.sidecar) { capabilities.insert(.register) }
+        if principal.has(.approver) { capabilities.formUnion([.decide, .read]) }
+        if principal.has(.auditor) || principal.has(.admin) { capabilities.insert(.read) }
+        return HoldActor(name: principal.name, capabilities: capabilities, agents: principal.agents,
+                         ownsAgents: principal.ownsAgents, isSidecar: principal.has(.sidecar))
+    }
+
+    @Sendable static func handle(_ call: CollectorCall) async throws -> CollectorResponse {
+        guard let api = call.services.holds else {
+            return .unavailable("holds are not enabled on this collector")
+        }
+        let segments = call.request.path.split(separator: "/").map(String.init)
+        let request = HoldAPI.Request(method: call.request.method.rawValue, path: Array(segments.dropFirst()),
+                                      query: call.request.query, body: call.request.body)
+        let answer = await api.handle(request, actor: call.principal.map(actor))
+        if answer.status == 403 {
+            let message = (try? JSONDecoder().decode([String: String].self, from: Data(answer.body)))?["message"] ?? "forbidden"
+            return await call.deny(message)
+        }
+        return CollectorResponse(status: HTTPResponseStatus(statusCode: answer.status), headers: [("Content-Type", "application/json")],
+                                 body: answer.body)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import ReinAudit
+import ReinCollectorClient
+import ReinHolds
+import ReinStore
+import Synchronization
+
+/// The collector's hold ledger (`state_dir/holds.sqlite`, behind the
+/// ``HoldLedger`` interface), its expiry sweep, its webhook, and the
+/// wiring that puts every hold event into the collector's own audit chain.
+public final class CollectorHolds: Sendable {
+    public let ledger: SQLiteHoldLedger
+    private let services = Mutex<CollectorServices?>(nil)
+    private let notifier = Mutex<HoldNotifier?>(nil)
+    private let sweeper = Mutex<Task<Void, Never>?>(nil)
+
+    private init(ledger: SQLiteHoldLedger) {
+        self.ledger = ledger
+    }
+
+    static func open(_ configuration: CollectorConfiguration, trail: CollectorAuditTrail, logger: Logger) throws -> CollectorHolds {
+        let box = Mutex<CollectorHolds?>(nil)
+        let record: @Sendable (HoldEvent) -> Void = { event in
+            // On the ledger's queue, in commit order: the chain keeps the order events happened in.
+            do {
+                _ = try trail.append(event.auditRecord(sidecarId: CollectorAuditTrail.sidecarId, via: "collector-api"), at: event.atMs)
+                box.withLock { $0 }?.services.withLock { $0 }?.recordsChanged.signal()
+            } catch {
+                logger.error("could not record a hold event", metadata: ["hold.id": "\(event.hold.id)", "audit.event": "\(event.kind.rawValue)", "error": "\(error)"])
+            }
+        }
+        let ledger: SQLiteHoldLedger
+        do {
+            ledger = try SQLiteHoldLedger(path: configuration.stateDir + "/holds.sqlite", settings: configuration.holds,
+                                          logger: Logger(label: "rein.collector.holds"), onEvent: { event in
+                                              record(event)
+                                              if event.kind == .created { box.withLock { $0 }?.notifier.withLock { $0 }?.notify(event.hold) }
+                                          })
+        } catch {
+            throw CollectorStartError("holds: \(error)")
+        }
+        let holds = CollectorHolds(ledger: ledger)
+        box.withLock { $0 = holds }
+        if let url = configuration.holdsWebhookURL {
+            let notifier = HoldNotifier(settings: .init(url: url, consoleURL: configuration.holdsConsoleURL), logger: logger) { hold, outcome in
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                switch outcome {
+                case .delivered(let status, let attempts):
+                    record(HoldEvent(kind: .notified, hold: hold, actor: "webhook", detail: "HTTP \(status) after \(attempts) attempt(s)", atMs: now))
+                case .failed(let reason, let attempts):
+                    record(HoldEvent(kind: .notifyFailed, hold: hold, actor: "webhook", detail: "\(reason) after \(attempts) attempt(s)", atMs: now))
+                }
+            }
+            holds.notifier.withLock { $0 = notifier }
+        }
+        let task = Task {
+            while !Task.isCancelled {
+                do throws(HoldError) { try await ledger.expireDue() } catch {
+                    logger.error("hold expiry sweep failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        holds.sweeper.withLock { $0 = task }
+        return holds
+    }
+
+    func attach(_ services: CollectorServices) {
+        self.services.withLock { $0 = services }
+    }
+
+    /// Stops the sweep and the webhook, and releases long-polls waiting on holds.
+    func stop() {
+        sweeper.withLock { $0 }?.cancel()
+        notifier.withLock { $0 }?.stop()
+        ledger.changed.close()
+    }
+}

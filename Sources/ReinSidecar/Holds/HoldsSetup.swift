@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import ReinAudit
+import ReinCollectorClient
+import ReinHolds
+import ReinStore
+import Synchronization
+
+/// Chooses where this sidecar's holds live and builds the pieces.
+///
+/// - With a collector: holds are registered there and approvers use the
+///   collector (``RemoteHoldLedger``); the collector writes the hold events
+///   and calls the webhook.
+/// - Standalone with `holds.tokens`: holds live in `state_dir/holds.sqlite`,
+///   the admin listener serves the holds API, hold events go into this
+///   sidecar's own audit chain, and `holds.webhook_url` is called here.
+/// - Neither: nobody could approve, so every hold is denied at once
+///   (``DenyingHoldGate``), naming what to configure.
+struct HoldsSetup: Sendable {
+    let gate: any HoldGate
+    let api: StandaloneHoldsAPI?
+    let stop: @Sendable () -> Void
+
+    static func make(_ config: SidecarConfiguration, spool: AuditSpool, logger: Logger) throws -> HoldsSetup {
+        let settings = config.holds
+        if config.collector.isEnabled, let url = config.collector.url, let tokenFile = config.collector.tokenFile {
+            let client: CollectorClient
+            do {
+                client = try CollectorClient(baseURL: url, token: CollectorClient.token(fromFile: tokenFile),
+                                             caBundlePath: config.collector.caFile, timeout: 15)
+            } catch {
+                throw SidecarStartError("holds: \(error)")
+            }
+            let keeper = HoldKeeper(ledger: RemoteHoldLedger(client: client), sidecarId: config.sidecarId, wait: settings.wait,
+                                    logger: logger)
+            return HoldsSetup(gate: keeper, api: nil, stop: {})
+        }
+        guard !settings.tokens.isEmpty else {
+            return HoldsSetup(gate: DenyingHoldGate(), api: nil, stop: {})
+        }
+        let sidecarId = config.sidecarId
+        let record: @Sendable (HoldEvent) -> Void = { event in
+            spool.append(event.auditRecord(sidecarId: sidecarId, via: "holds")) { result in
+                if case .failure(let error) = result {
+                    logger.error("could not record a hold event", metadata: ["hold.id": "\(event.hold.id)", "audit.event": "\(event.kind.rawValue)", "error": "\(error)"])
+                }
+            }
+        }
+        let notifierBox = Mutex<HoldNotifier?>(nil)
+        let ledger: SQLiteHoldLedger
+        do {
+            ledger = try SQLiteHoldLedger(path: settings.databasePath ?? config.stateDir + "/holds.sqlite", settings: settings.ledgerSettings,
+                                          logger: logger, onEvent: { event in
+                                              record(event)
+                                              if event.kind == .created { notifierBox.withLock { $0 }?.notify(event.hold) }
+                                          })
+        } catch {
+            throw SidecarStartError("holds: \(error)")
+        }
+        if let url = settings.webhookURL {
+            let notifier = HoldNotifier(settings: .init(url: url, consoleURL: settings.consoleURL), logger: logger) { hold, outcome in
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                switch outcome {
+                case .delivered(let status, let attempts):
+                    record(HoldEvent(kind: .notified, hold: hold, actor: "webhook", detail: "HTTP \(status) after \(attempts) attempt(s)", atMs: now))
+                case .failed(let reason, let attempts):
+                    record(HoldEvent(kind: .notifyFailed, hold: hold, actor: "webhook", detail: "\(reason) after \(attempts) attempt(s)", atMs: now))
+                }
+            }
+            notifierBox.withLock { $0 = notifier }
+        }
+        // Expiry: undecided holds become expired (and are recorded) on time,
+        // whether or not anyone is waiting on them.
+        let sweeper = Task {
+            while !Task.isCancelled {
+                do throws(HoldError) { try await ledger.expireDue() } catch {
+                    logger.error("hold expiry sweep failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        logger.info("holds kept locally; approvers use the admin listener", metadata: [
+            "holds.database": "\(ledger.path)", "holds.approvers": "\(settings.tokens.map(\.name).joined(separator: ","))",
+            "holds.webhook": "\(settings.webhookURL == nil ? "off" : "on")",
+        ])
+        let keeper = HoldKeeper(ledger: ledger, sidecarId: sidecarId, wait: settings.wait, logger: logger)
+        let api = StandaloneHoldsAPI(api: HoldAPI(ledger: ledger, settings: settings.ledgerSettings), tokens: HoldTokenBook(settings.tokens),
+                                     logger: logger)
+        return HoldsSetup(gate: keeper, api: api, stop: {
+            sweeper.cancel()
+            notifierBox.withLock { $0 }?.stop()
+            ledger.close()
+        })
+    }
+}
