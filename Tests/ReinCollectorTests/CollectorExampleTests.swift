@@ -14,5 +14,7 @@ import Testing
         #expect(config.tokens.first { $0.roles.contains(.sidecar) }?.agents == ["billing-agent"])
         #expect(config.retention == 400 * 86_400)
         #expect(config.silentAfter == 120)
+        #expect(config.holds.expire == .seconds(900) && config.holds.maxGrant == .seconds(3600))
+        #expect(config.holds.allowOwnerApproval == false && config.holdsWebhookURL == nil)
     }
 }

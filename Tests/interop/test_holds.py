@@ -510,3 +510,36 @@ holds:
     finally:
         sc.stop()
         collector.stop()
+
+
+def test_a_pending_central_hold_survives_a_collector_restart(rein_bin, moto):
+    collector = Collector(rein_bin, agents=(AGENT,))
+    link = f"""collector:
+  url: {collector.url}
+  token_file: {collector.token_file('sidecar')}
+holds:
+  wait: 2s
+"""
+    sc = Sidecar(rein_bin, moto.url, POLICY, extra_config=link)
+    try:
+        key = "prod/collector-restart.csv"
+        put(moto, "hold-m", key)
+        client = s3(sc, retries={"mode": "legacy", "max_attempts": 12})
+        call = Call(lambda: client.delete_object(Bucket="hold-m", Key=key))
+        hold = pending_hold(rein_bin, collector.url, COLLECTOR_TOKENS["approver"], key)
+        collector.kill9()
+        time.sleep(2.5)  # the sidecar now answers retryable errors: the approvals' store is down
+        assert exists(moto, "hold-m", key), "nothing moves while the collector is down"
+        assert call.is_alive()
+        collector.start()
+        assert api(collector.url, "GET", f"/v1/holds/{hold['id']}", COLLECTOR_TOKENS["auditor"])[1]["status"] == "pending"
+        ok(rein_holds(rein_bin, collector.url, COLLECTOR_TOKENS["approver"], "approve", hold["id"], "--reason", "after the outage"))
+        call.join(120)
+        assert call.error is None, call.error
+        assert not exists(moto, "hold-m", key)
+        assert len(all_holds(collector.url, COLLECTOR_TOKENS["auditor"], key)) == 1
+        outage = [r for r in sc.audit() if r["event"] == "call" and r["decision"] == "hold-pending" and r["error_code"] == "ServiceUnavailable"]
+        assert outage, "calls during the outage are refused with a retryable error and recorded"
+    finally:
+        sc.stop()
+        collector.stop()
