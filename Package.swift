@@ -43,6 +43,8 @@ let package = Package(
             name: "ReinPolicy",
             dependencies: ["ReinCatalog", "ReinSigV4", .product(name: "Yams", package: "Yams")]
         ),
+        // Framework alignment: catalogs (Compliance/*.yaml), the evidence engine, and report renderers (JSON, Markdown, HTML, CSV, OSCAL).
+        .target(name: "ReinCompliance", dependencies: ["ReinCrypto", .product(name: "Yams", package: "Yams")]),
         // Human-in-the-loop holds: the hold record, request identity, scoped grants, the ledger interface and the HTTP API rules.
         .target(name: "ReinHolds", dependencies: ["ReinCrypto", "ReinAudit"]),
         // SQLite (GRDB) stores: the sidecar's audit spool, holds and the collector's store.
@@ -86,6 +88,7 @@ let package = Package(
             name: "ReinCollector",
             dependencies: [
                 "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinServiceKit", "CReinOpenSSL", "ReinHolds", "ReinCollectorClient",
+                "ReinCompliance",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -112,7 +115,7 @@ let package = Package(
             name: "rein",
             dependencies: [
                 "ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinStore", "CReinCurl",
-                "ReinSidecar", "ReinTLS", "ReinBroker", "ReinAudit", "ReinCollector", "ReinCollectorClient", "ReinHolds",
+                "ReinSidecar", "ReinTLS", "ReinBroker", "ReinAudit", "ReinCollector", "ReinCollectorClient", "ReinHolds", "ReinCompliance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -120,7 +123,7 @@ let package = Package(
         // Benchmarks print figures; they are never timed unit tests.
         .executableTarget(
             name: "rein-bench",
-            dependencies: ["ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinAudit", "ReinStore", "ReinCollector"],
+            dependencies: ["ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinAudit", "ReinStore", "ReinCollector", "ReinCompliance"],
             path: "Benchmarks/ReinBench"
         ),
         .testTarget(name: "ReinCryptoTests", dependencies: ["ReinCrypto"]),
@@ -132,6 +135,7 @@ let package = Package(
         .testTarget(name: "ReinUpstreamTests", dependencies: ["ReinUpstream"]),
         .testTarget(name: "ReinBrokerTests", dependencies: ["ReinBroker", "ReinUpstream", "ReinSigV4"]),
         .testTarget(name: "ReinAuditTests", dependencies: ["ReinAudit", "ReinCrypto"]),
+        .testTarget(name: "ReinComplianceTests", dependencies: ["ReinCompliance", "ReinCrypto"]),
         .testTarget(
             name: "ReinCollectorTests",
             dependencies: [

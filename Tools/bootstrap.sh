@@ -10,7 +10,9 @@ apt_packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev openssl
               # real AWS clients the sidecar interop tests drive (AWS CLI v2 is Debian's awscli)
               curl s3cmd rclone restic awscli
               # upstream, reverse proxy and load generator for Benchmarks/sidecar.sh
-              nginx wrk)
+              nginx wrk
+              # renders the HTML framework report in a test (headless)
+              chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

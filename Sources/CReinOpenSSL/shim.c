@@ -27,6 +27,15 @@ int CReinOpenSSL_sha256(const void *data, size_t len, uint8_t out[CREIN_SHA256_L
     return EVP_Digest(data, len, out, &outlen, sha256_md, NULL) == 1 && outlen == CREIN_SHA256_LEN;
 }
 
+int CReinOpenSSL_sha1(const void *data, size_t len, uint8_t out[CREIN_SHA1_LEN]) {
+    EVP_MD *md = EVP_MD_fetch(NULL, "SHA1", NULL);
+    if (md == NULL) return 0;
+    unsigned int outlen = 0;
+    int ok = EVP_Digest(data, len, out, &outlen, md, NULL) == 1 && outlen == CREIN_SHA1_LEN;
+    EVP_MD_free(md);
+    return ok;
+}
+
 EVP_MD_CTX *CReinOpenSSL_sha256_new(void) {
     if (!ensure_fetched()) return NULL;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();

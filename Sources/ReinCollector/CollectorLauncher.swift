@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ReinCatalog
+import ReinCompliance
 import ReinHolds
 import ReinStore
 import ReinTLS
@@ -41,9 +42,11 @@ public enum CollectorLauncher {
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
         let holds = try CollectorHolds.open(configuration, trail: trail, logger: logger)
+        let catalogs = try loadCatalogs(configuration, logger: logger)
         let services = CollectorServices(configuration: configuration, store: store, trail: trail,
                                          policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger,
-                                         holds: HoldAPI(ledger: holds.ledger, settings: configuration.holds))
+                                         holds: HoldAPI(ledger: holds.ledger, settings: configuration.holds),
+                                         complianceCatalogs: catalogs)
         holds.attach(services)
         var router = CollectorRouter.standard()
         for route in routes { router.add(route) }
@@ -62,6 +65,37 @@ public enum CollectorLauncher {
             "retention.days": "\(configuration.retention / 86_400)", "fleet.silent_after_s": "\(configuration.silentAfter)",
         ])
         return running
+    }
+}
+
+extension CollectorLauncher {
+    /// The framework catalogs: from `compliance_dir`, else the first of
+    /// `$REIN_COMPLIANCE_DIR`, `./Compliance` and `Compliance` two levels
+    /// above the executable (a SwiftPM build tree) or `share/rein/Compliance`
+    /// beside its `bin/` (an install). A configured directory that does not
+    /// load stops the start; with none found, reports answer 503.
+    static func loadCatalogs(_ configuration: CollectorConfiguration, logger: Logger) throws -> [ComplianceCatalog] {
+        if let dir = configuration.complianceDir {
+            do { return try ComplianceCatalogLoader.loadAll(directory: dir) } catch {
+                throw CollectorStartError("compliance_dir: \(error)")
+            }
+        }
+        let exe = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates = [FileManager.default.currentDirectoryPath + "/Compliance",
+                          exe.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Compliance").path,
+                          exe.deletingLastPathComponent().appendingPathComponent("share/rein/Compliance").path]
+        if let env = ProcessInfo.processInfo.environment["REIN_COMPLIANCE_DIR"], !env.isEmpty { candidates.insert(env, at: 0) }
+        for dir in candidates where FileManager.default.fileExists(atPath: dir) {
+            do {
+                let catalogs = try ComplianceCatalogLoader.loadAll(directory: dir)
+                logger.info("framework catalogs loaded", metadata: ["compliance.dir": "\(dir)", "compliance.frameworks": "\(catalogs.map(\.framework.id).joined(separator: ","))"])
+                return catalogs
+            } catch {
+                throw CollectorStartError("framework catalogs in \(dir): \(error)")
+            }
+        }
+        logger.warning("no framework catalogs found: reports are unavailable (set compliance_dir)", metadata: ["compliance.searched": "\(candidates.joined(separator: ", "))"])
+        return []
     }
 }
 

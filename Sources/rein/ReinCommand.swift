@@ -13,7 +13,7 @@ struct ReinCommand: AsyncParsableCommand {
             with short-lived broker credentials.
             """,
         version: ReinVersion.current,
-        subcommands: [SidecarCommand.self, CollectorCommand.self, HoldsCommand.self, CACommand.self, SigV4Command.self, CatalogCommand.self, PolicyCommand.self, AuditCommand.self,
+        subcommands: [SidecarCommand.self, CollectorCommand.self, HoldsCommand.self, ReportCommand.self, CACommand.self, SigV4Command.self, CatalogCommand.self, PolicyCommand.self, AuditCommand.self,
                       FleetCommand.self, VersionCommand.self]
     )
 

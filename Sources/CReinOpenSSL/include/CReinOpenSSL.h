@@ -21,6 +21,10 @@
 /* One-shot SHA-256. Returns 1 on success. */
 int CReinOpenSSL_sha256(const void *data, size_t len, uint8_t out[CREIN_SHA256_LEN]);
 
+/* One-shot SHA-1: only for name-based (version 5) UUIDs, never for security. */
+#define CREIN_SHA1_LEN 20
+int CReinOpenSSL_sha1(const void *data, size_t len, uint8_t out[CREIN_SHA1_LEN]);
+
 /* Incremental SHA-256 over an EVP_MD_CTX. */
 EVP_MD_CTX *CReinOpenSSL_sha256_new(void);
 int CReinOpenSSL_sha256_update(EVP_MD_CTX *ctx, const void *data, size_t len);

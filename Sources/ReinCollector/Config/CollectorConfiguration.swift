@@ -51,6 +51,10 @@ public struct CollectorConfiguration: Sendable, Equatable {
     public var holdsWebhookURL: String?
     /// Where webhook messages link to (this collector's public URL).
     public var holdsConsoleURL: String?
+    /// Where the framework catalogs (`*.yaml`) are; nil searches
+    /// `$REIN_COMPLIANCE_DIR`, `./Compliance`, then `Compliance` beside the
+    /// build or install tree of the `rein` binary.
+    public var complianceDir: String?
 
     /// Batches are capped at 64 MiB decompressed (docs/collector-api.md).
     public var maxBatchBytes = 64 << 20

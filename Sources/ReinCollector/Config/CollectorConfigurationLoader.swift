@@ -19,7 +19,7 @@ public enum CollectorConfigurationLoader {
         ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"),
     ]
 
-    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds"]
+    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "compliance_dir"]
     private static let tokenKeys: Set<String> = ["name", "roles", "sha256", "agents", "owns_agents"]
 
     public static func load(yaml: String?, environment: [String: String] = [:],
@@ -152,6 +152,7 @@ public enum CollectorConfigurationLoader {
             }
             config.listen = address
         case "state_dir": config.stateDir = value
+        case "compliance_dir": config.complianceDir = value
         case "database": config.database = value
         case "tls.certificate": config.tlsCertificate = value
         case "tls.key": config.tlsKey = value

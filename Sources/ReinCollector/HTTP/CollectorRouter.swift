@@ -19,7 +19,7 @@ public struct CollectorRouter: Sendable {
 
     /// Every route of docs/collector-api.md (without holds, which plug in with ``add(_:)``).
     public static func standard() -> CollectorRouter {
-        CollectorRouter(routes: HealthRoutes.routes + SidecarRoutes.routes + AuditRoutes.routes + PolicyRoutes.routes + HoldRoutes.routes)
+        CollectorRouter(routes: HealthRoutes.routes + SidecarRoutes.routes + AuditRoutes.routes + PolicyRoutes.routes + HoldRoutes.routes + ReportRoutes.routes)
     }
 
     /// Adds a route; a route for the same method and pattern replaces the old one.

@@ -3,6 +3,7 @@ import Logging
 import NIOHTTP1
 import NIOPosix
 import ReinAudit
+import ReinCompliance
 import ReinHolds
 import ReinStore
 import Synchronization
@@ -21,6 +22,8 @@ public final class CollectorServices: Sendable {
     public let policyGate: PolicyGate
     /// The holds API over the collector's hold ledger; nil when not set up.
     public let holds: HoldAPI?
+    /// The framework catalogs reports judge against (`compliance_dir`).
+    public let complianceCatalogs: [ComplianceCatalog]
     /// Signalled when records were stored.
     public let recordsChanged = ChangeSignal()
     /// Signalled when a policy version was stored.
@@ -33,8 +36,9 @@ public final class CollectorServices: Sendable {
 
     public init(configuration: CollectorConfiguration, store: any CollectorStore, trail: CollectorAuditTrail,
                 policyGate: PolicyGate, threadPool: NIOThreadPool, logger: Logger, holds: HoldAPI? = nil,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                complianceCatalogs: [ComplianceCatalog] = [], now: @escaping @Sendable () -> Date = { Date() }) {
         self.holds = holds
+        self.complianceCatalogs = complianceCatalogs
         self.configuration = configuration
         self.store = store
         authenticator = CollectorAuthenticator(tokens: configuration.tokens)

@@ -38,6 +38,13 @@ public struct PolicyGate: Sendable {
         linter = PolicyLinter(catalog: catalog)
     }
 
+    /// A stored version's document and its lint findings (`now` in epoch
+    /// seconds), for framework reports; nil when it no longer loads.
+    public func lint(_ text: String, now: Int64) -> (document: PolicyDocument, findings: [LintFinding])? {
+        guard let document = PolicyLoader.load(text).document else { return nil }
+        return (document, linter.lint(document, now: now))
+    }
+
     /// Checks `text` pushed for `agent` at `now` (epoch seconds).
     public func check(_ text: String, agent: String, forceReason: String?, now: Int64) -> Verdict {
         let loaded = PolicyLoader.load(text)

@@ -22,6 +22,10 @@ struct AuditLineScanner {
         var event = "call"
         var decision = ""
         var grants: [AuditRecord.Grant] = []
+        /// The first four characters of the agent's key id (`ASIA`, `AKIA`), for the credential facts.
+        var accessKeyKind: String?
+        var brokerSource: String?
+        var forwarded = false
     }
 
     private enum Key: Int {
@@ -131,15 +135,25 @@ struct AuditLineScanner {
             guard integer() != nil else { return false }
         case .forwarded:
             if takeNull() { return true }
-            guard takeLiteral("true") || takeLiteral("false") else { return false }
+            if takeLiteral("true") {
+                f.forwarded = true
+            } else {
+                guard takeLiteral("false") else { return false }
+            }
+        case .accessKeyId:
+            if takeNull() { return true }
+            guard let s = string() else { return false }; f.accessKeyKind = String(s.prefix(4))
+        case .brokerSource:
+            if takeNull() { return true }
+            guard let s = string() else { return false }; f.brokerSource = String(s.prefix(64))
         case .grants:
             if takeNull() { return true }
             guard let g = grants() else { return false }; f.grants = g
         case .latency:
             if takeNull() { return true }
             guard latency() else { return false }
-        case .hash, .accessKeyId, .sourceAddress, .userAgent, .service, .region, .operation, .statementId, .reason, .mode,
-             .errorCode, .upstreamHost, .awsRequestId, .brokerSource, .brokerRole, .brokerSession, .approver, .grantId,
+        case .hash, .sourceAddress, .userAgent, .service, .region, .operation, .statementId, .reason, .mode,
+             .errorCode, .upstreamHost, .awsRequestId, .brokerRole, .brokerSession, .approver, .grantId,
              .policyVersion:
             if takeNull() { return true }
             guard stringRange() != nil else { return false }

@@ -66,4 +66,8 @@ public protocol CollectorStore: Sendable {
     func policyHistory(agentId: String) throws(CollectorStoreError) -> [PolicyVersion]
     /// The current version of every agent's policy, by agent id.
     func currentPolicies() throws(CollectorStoreError) -> [PolicyVersion]
+
+    // Framework reports
+    /// Daily counts, hold decisions, fleet, integrity, policies and samples for a report's period and scope.
+    func complianceData(_ query: ComplianceData.Query) throws(CollectorStoreError) -> ComplianceData
 }

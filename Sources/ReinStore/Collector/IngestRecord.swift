@@ -28,6 +28,10 @@ public struct IngestRecord: Sendable {
     public let event: String
     public let decision: String
     public let grants: [AuditRecord.Grant]
+    /// `ASIA` (temporary), `AKIA` (long-term) or another prefix of the agent's key id.
+    public let accessKeyKind: String?
+    public let brokerSource: String?
+    public let forwarded: Bool
 
     /// Parses one line (a trailing newline is allowed).
     ///
@@ -41,13 +45,16 @@ public struct IngestRecord: Sendable {
         if let f = fields {
             self.init(line: line, claimedHash: hashes.claimed, computedHash: hashes.computed, recordId: f.recordId,
                       sidecarId: f.sidecarId, sequence: f.sequence, prevHash: f.prevHash, time: f.time, agentId: f.agentId,
-                      taskId: f.taskId, event: f.event, decision: f.decision, grants: f.grants)
+                      taskId: f.taskId, event: f.event, decision: f.decision, grants: f.grants, accessKeyKind: f.accessKeyKind,
+                      brokerSource: f.brokerSource, forwarded: f.forwarded)
         } else {
             // The decoder decides: it either rejects the line or reads what the scanner would not.
             let r = try ChainedLine(parsing: line).record
             self.init(line: line, claimedHash: hashes.claimed, computedHash: hashes.computed, recordId: r.recordId,
                       sidecarId: r.sidecarId, sequence: r.sequence, prevHash: r.prevHash, time: r.time, agentId: r.agentId,
-                      taskId: r.taskId, event: r.event, decision: r.decision, grants: r.grants)
+                      taskId: r.taskId, event: r.event, decision: r.decision, grants: r.grants,
+                      accessKeyKind: r.accessKeyId.map { String($0.prefix(4)) }, brokerSource: r.brokerSource.map { String($0.prefix(64)) },
+                      forwarded: r.forwarded)
         }
     }
 
@@ -58,7 +65,10 @@ public struct IngestRecord: Sendable {
 
     private init(line: [UInt8], claimedHash: String, computedHash: String, recordId: String, sidecarId: String,
                  sequence: Int64, prevHash: String?, time: String, agentId: String?, taskId: String?, event: String,
-                 decision: String, grants: [AuditRecord.Grant]) {
+                 decision: String, grants: [AuditRecord.Grant], accessKeyKind: String?, brokerSource: String?, forwarded: Bool) {
+        self.accessKeyKind = accessKeyKind
+        self.brokerSource = brokerSource
+        self.forwarded = forwarded
         self.line = line
         self.claimedHash = claimedHash
         self.computedHash = computedHash

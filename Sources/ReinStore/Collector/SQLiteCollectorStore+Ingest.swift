@@ -37,6 +37,7 @@ extension SQLiteCollectorStore {
         let insertGrant = try SQLiteRawStatement("INSERT OR IGNORE INTO record_grants (cursor, action, resource) VALUES (?, ?, ?)", db: db)
         var cursor = try newestCursor(db)
         var zones = RecordZones()
+        var rollup = RecordRollup()
         let sameSequence = try SQLiteRawStatement("SELECT record_id, hash FROM records WHERE sidecar_id = ? AND sequence = ?", db: db)
 
         var outcome = IngestOutcome()
@@ -89,6 +90,7 @@ extension SQLiteCollectorStore {
                 outcome.accepted += 1
                 outcome.lastCursor = cursor
                 zones.add(.time, "", cursor: cursor, time: r.timeMillis)
+                rollup.add(r)
                 for grant in r.grants {
                     zones.add(.action, grant.action, cursor: cursor, time: r.timeMillis)
                     for resource in grant.resources.isEmpty ? [""] : grant.resources {
@@ -123,6 +125,7 @@ extension SQLiteCollectorStore {
 
         if outcome.accepted > 0 {
             try zones.write(db)
+            try rollup.write(db)
             try db.execute(sql: """
                 INSERT INTO collector_meta (key, value) VALUES ('cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
                 """, arguments: [cursor])

@@ -29,6 +29,12 @@ extension SQLiteCollectorStore {
         }
         _ = try write("retention") { db in
             try db.execute(sql: "DELETE FROM batches WHERE received_ms < ?", arguments: [cutoff])
+            // Report counts go with the days no record is left for.
+            if deleted > 0 {
+                let oldest = try Int64.fetchOne(db, sql: "SELECT min(time_ms) FROM records")
+                try db.execute(sql: "DELETE FROM record_rollup WHERE day < ?",
+                               arguments: [oldest.map { $0 / RecordRollup.dayMs * RecordRollup.dayMs } ?? Int64.max])
+            }
             // Refresh the query planner's statistics now and then (cheap when nothing changed much).
             try db.execute(sql: "PRAGMA optimize")
         }

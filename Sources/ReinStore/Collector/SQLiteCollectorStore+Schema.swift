@@ -18,6 +18,8 @@ import ReinAudit
 /// - `checkpoints`, `findings`, `sidecars` (registry, heartbeat facts and
 ///   the chain head), `batches` (what arrived when: drives retention) and
 ///   `policy_versions`.
+/// - `record_rollup` (v2): daily counts per agent, task, event, decision,
+///   key kind, broker source and forwarded, for framework reports.
 ///
 /// Why these indexes and no others: every B-tree index costs ingest about
 /// 1 µs per record on the target machine, and one whose keys arrive in
@@ -169,6 +171,10 @@ extension SQLiteCollectorStore {
                     PRIMARY KEY (agent_id, version)
                 );
                 """)
+        }
+        migrator.registerMigration("collector-v2-rollup") { db in
+            try db.execute(sql: RecordRollup.createSQL)
+            try db.execute(sql: RecordRollup.backfillSQL)
         }
         return migrator
     }

@@ -1,0 +1,71 @@
+/// A Markdown report: summary first, then each framework by group.
+enum ReportMarkdown {
+    static func render(_ r: ComplianceReport) -> String {
+        var out: [String] = []
+        out.append("# Rein framework-alignment report")
+        out.append("")
+        out.append("Period: \(r.period.start) to \(r.period.end). Scope: \(scope(r)).")
+        out.append("")
+        out.append((r.integrity.state == .broken ? "> **" : "> ") + ReportRenderer.integrityHeadline(r.integrity) + (r.integrity.state == .broken ? "**" : ""))
+        out.append("")
+        out.append("## Summary")
+        out.append("")
+        out.append("| framework | evidenced | partial | gap | attestation needed | not applicable |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for f in r.frameworks {
+            let c = f.statusCounts
+            out.append("| \(f.framework.name) | \(c["evidenced"] ?? 0) | \(c["partial"] ?? 0) | \(c["gap"] ?? 0) | \(c["attestation-needed"] ?? 0) | \(c["not-applicable"] ?? 0) |")
+        }
+        out.append("")
+        out.append("Agents in scope (\(r.agents.count)): \(r.agents.isEmpty ? "none" : r.agents.joined(separator: ", ")). Records: \(r.records), of which calls: \(r.calls).")
+        out.append("")
+        if !r.findings.isEmpty {
+            out.append("### Findings")
+            out.append("")
+            for f in r.findings { out.append("- **\(ReportRenderer.findingLine(f))** Remediation: \(f.remediation)") }
+            out.append("")
+        }
+        out.append("### Signals")
+        out.append("")
+        out.append("| signal | present | records | detail |")
+        out.append("|---|---|---:|---|")
+        for s in r.signals { out.append("| \(s.signal.rawValue) | \(s.present ? "yes" : "no") | \(s.count) | \(escape(s.detail)) |") }
+        out.append("")
+        for f in r.frameworks {
+            out.append("## \(f.framework.name) (\(f.framework.version))")
+            out.append("")
+            for (group, controls) in ReportRenderer.groups(f.controls) {
+                out.append("### \(group)")
+                out.append("")
+                for c in controls {
+                    out.append("#### \(c.id) \(c.title): \(ReportRenderer.statusLabel(c.status))")
+                    out.append("")
+                    out.append(c.description)
+                    out.append("")
+                    out.append("*\(c.basis)*")
+                    out.append("")
+                    for e in c.evidence {
+                        let samples = e.samples.isEmpty ? "" : " (e.g. \(e.samples.joined(separator: ", ")))"
+                        out.append("- \(e.present ? "✔" : "✘") `\(e.signal.rawValue)` (\(e.strength.rawValue)\(e.required ? ", required" : "")): \(e.count) record(s)\(samples). \(e.why)")
+                    }
+                    for finding in c.findings {
+                        out.append("- Finding: \(ReportRenderer.findingLine(finding)). Remediation: \(finding.remediation)")
+                    }
+                    if let a = c.attestation { out.append("- Attestation needed: \(a)") }
+                    if let why = c.rationale { out.append("- Not applicable: \(why)") }
+                    out.append("")
+                }
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func scope(_ r: ComplianceReport) -> String {
+        var parts: [String] = []
+        if let a = r.scope.agent { parts.append("agent \(a)") }
+        if let t = r.scope.task { parts.append("task \(t)") }
+        return parts.isEmpty ? "the whole fleet" : parts.joined(separator: ", ")
+    }
+
+    static func escape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+}
