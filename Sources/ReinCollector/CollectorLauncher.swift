@@ -3,6 +3,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import ReinCatalog
+import ReinCrypto
+import ReinAudit
 import ReinCompliance
 import ReinHolds
 import ReinStore
@@ -38,7 +40,22 @@ public enum CollectorLauncher {
         do { catalog = try ServiceCatalog.bundled() } catch {
             throw CollectorStartError("cannot load the AWS catalog for policy validation: \(error)")
         }
-        let trail = try CollectorAuditTrail(store: store, logger: logger)
+        let signingKey: Ed25519PrivateKey
+        do {
+            signingKey = try SigningKeyFile.loadOrCreate(path: configuration.stateDir + "/collector-signing.key")
+        } catch {
+            throw CollectorStartError("audit: \(error)")
+        }
+        let trail = try CollectorAuditTrail(store: store, logger: logger, key: signingKey)
+        // The chain head is also signed at least once a minute while it moves, and at shutdown.
+        let checkpoints = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(60))
+                do { try trail.checkpointNow(at: RFC3339Time.milliseconds(of: Date())) } catch {
+                    logger.error("could not sign a checkpoint of the collector's audit chain", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         let pool = NIOThreadPool(numberOfThreads: 4)
         pool.start()
         let holds = try CollectorHolds.open(configuration, trail: trail, logger: logger)
@@ -59,7 +76,8 @@ public enum CollectorLauncher {
             throw CollectorStartError("cannot listen on \(configuration.listen): \(error)")
         }
         let retention = RetentionJob(services: services)
-        let running = RunningCollector(server: server, address: address, retention: retention, holds: holds)
+        let running = RunningCollector(server: server, address: address, retention: retention, holds: holds,
+                                       trail: trail, checkpoints: checkpoints)
         logger.info("rein collector listening", metadata: [
             "listen": "\(running.url)", "database": "\(configuration.resolvedDatabase)", "tokens": "\(configuration.tokens.count)",
             "retention.days": "\(configuration.retention / 86_400)", "fleet.silent_after_s": "\(configuration.silentAfter)",
@@ -105,9 +123,14 @@ public final class RunningCollector: Sendable {
     public let address: SocketAddress
     let retention: RetentionJob
     let holds: CollectorHolds
+    let trail: CollectorAuditTrail
+    let checkpoints: Task<Void, Never>
 
-    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, holds: CollectorHolds) {
+    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, holds: CollectorHolds,
+         trail: CollectorAuditTrail, checkpoints: Task<Void, Never>) {
         self.holds = holds
+        self.trail = trail
+        self.checkpoints = checkpoints
         self.server = server
         self.address = address
         self.retention = retention
@@ -129,6 +152,10 @@ public final class RunningCollector: Sendable {
         retention.stop()
         holds.stop()
         await server.shutdown()
+        checkpoints.cancel()
+        do { try trail.checkpointNow(at: RFC3339Time.milliseconds(of: Date())) } catch {
+            server.services.logger.error("could not sign the last checkpoint of the collector's audit chain", metadata: ["error": "\(error)"])
+        }
         server.services.logger.info("rein collector stopped")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReinAudit
+import ReinCrypto
 import ReinStore
 import Synchronization
 
@@ -17,29 +18,79 @@ import Synchronization
 public final class CollectorAuditTrail: Sendable {
     public static let sidecarId = "collector"
 
-    private let store: any CollectorStore
-    private let chain: Mutex<AuditChain>
-    private let logger: Logger
+    private struct State {
+        var chain: AuditChain
+        /// The sequence the last signed checkpoint covers.
+        var checkpointed: Int64
+    }
 
-    /// Resumes the chain from the store.
-    public init(store: any CollectorStore, logger: Logger) throws(CollectorStoreError) {
+    private let store: any CollectorStore
+    private let state: Mutex<State>
+    private let logger: Logger
+    /// Signs checkpoints of the chain head; nil only in tests that do not sign.
+    private let key: Ed25519PrivateKey?
+    /// A checkpoint after this many events (and whenever ``checkpointNow(at:)`` runs).
+    private let checkpointEvery: Int64
+
+    /// Resumes the chain from the store. With a `key`, its public half is
+    /// pinned for the collector's chain (a different key than the pinned one
+    /// is an `unknown-key` finding, like a sidecar's), and the chain head is
+    /// signed every `checkpointEvery` events, so the collector's own events
+    /// are as tamper-evident as a sidecar's.
+    public init(store: any CollectorStore, logger: Logger, key: Ed25519PrivateKey? = nil,
+                checkpointEvery: Int = 100) throws(CollectorStoreError) {
         self.store = store
         self.logger = logger
-        chain = Mutex(try store.sidecar(Self.sidecarId)?.head ?? AuditChain())
+        self.key = key
+        self.checkpointEvery = Int64(max(1, checkpointEvery))
+        let head = try store.sidecar(Self.sidecarId)?.head ?? AuditChain()
+        if let key {
+            let outcome = try store.register(SidecarRegistration(sidecarId: Self.sidecarId, agentId: "", taskId: nil,
+                                                                 publicKey: key.publicKey.description, version: nil,
+                                                                 registeredBy: "rein collector"), at: RFC3339Time.milliseconds(of: Date()))
+            if outcome.status == .mismatch {
+                logger.error("the collector's signing key differs from the one pinned for its audit chain; its checkpoints will be flagged",
+                             metadata: ["audit.sidecar_id": "\(Self.sidecarId)"])
+            }
+        }
+        // Unknown at start: the next checkpoint covers everything so far.
+        state = Mutex(State(chain: head, checkpointed: 0))
     }
+
+    /// The pinned checkpoint key's public half (hex), when signing.
+    public var publicKey: String? { key?.publicKey.description }
 
     /// Seals and stores one event (blocking: call it off event loops).
     @discardableResult
     public func append(_ record: AuditRecord, at now: Int64) throws -> IngestOutcome {
-        try chain.withLock { head in
-            var next = head
+        try state.withLock { s in
+            var next = s.chain
             var r = record
             r.sidecarId = Self.sidecarId
             let sealed = try next.seal(&r)
-            let outcome = try store.ingest(AuditBatch(sidecarId: Self.sidecarId, items: [.record(try IngestRecord(sealed: sealed))]), at: now)
-            head = next
+            var outcome = try store.ingest(AuditBatch(sidecarId: Self.sidecarId, items: [.record(try IngestRecord(sealed: sealed))]), at: now)
+            s.chain = next
+            if next.lastSequence - s.checkpointed >= checkpointEvery, let extra = try checkpoint(&s, at: now) {
+                outcome.findings += extra.findings
+            }
             return outcome
         }
+    }
+
+    /// Signs a checkpoint of the head if it moved since the last one (the
+    /// collector calls this on a timer and at shutdown).
+    @discardableResult
+    public func checkpointNow(at now: Int64) throws -> IngestOutcome? {
+        try state.withLock { s in try checkpoint(&s, at: now) }
+    }
+
+    private func checkpoint(_ s: inout State, at now: Int64) throws -> IngestOutcome? {
+        guard let key, s.chain.lastSequence > s.checkpointed else { return nil }
+        let cp = try AuditCheckpoint.sign(sidecarId: Self.sidecarId, sequence: s.chain.lastSequence, hash: s.chain.lastHash,
+                                          time: AuditRecord.timestamp(Date(timeIntervalSince1970: Double(now) / 1000)), key: key)
+        let outcome = try store.ingest(AuditBatch(sidecarId: Self.sidecarId, items: [.checkpoint(cp, line: Array(try cp.jsonLine().dropLast()))]), at: now)
+        s.checkpointed = s.chain.lastSequence
+        return outcome
     }
 
     /// A refused API call, as an `access-denied` event. The token's name is
