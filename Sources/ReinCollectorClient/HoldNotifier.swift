@@ -128,3 +128,21 @@ public final class HoldNotifier: Sendable {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
+
+extension HoldNotifier {
+    /// A notifier whose deliveries (and final failures) become
+    /// `hold-notified` / `hold-notify-failed` events through `record`: how
+    /// both the collector and a standalone sidecar wire their webhook.
+    public static func recording(url: String, consoleURL: String?, logger: Logger,
+                                 record: @escaping @Sendable (HoldEvent) -> Void) -> HoldNotifier {
+        HoldNotifier(settings: .init(url: url, consoleURL: consoleURL), logger: logger) { hold, outcome in
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            switch outcome {
+            case .delivered(let status, let attempts):
+                record(HoldEvent(kind: .notified, hold: hold, actor: "webhook", detail: "HTTP \(status) after \(attempts) attempt(s)", atMs: now))
+            case .failed(let reason, let attempts):
+                record(HoldEvent(kind: .notifyFailed, hold: hold, actor: "webhook", detail: "\(reason) after \(attempts) attempt(s)", atMs: now))
+            }
+        }
+    }
+}

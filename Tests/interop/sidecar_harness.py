@@ -48,6 +48,17 @@ def wait_http(url, timeout=30.0, expect=(200,), context=None):
     raise RuntimeError(f"{url} did not answer in {timeout}s: {last}")
 
 
+def wait_for(predicate, timeout=20.0, what="condition"):
+    """The first truthy value of `predicate`, polled every 0.1 s; fails after `timeout`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def clean_env():
     """The environment without any AWS/proxy settings the machine presets."""
     env = {k: v for k, v in os.environ.items()

@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from collector_harness import Collector
-from sidecar_harness import Sidecar, free_port
+from sidecar_harness import Sidecar, free_port, wait_for
 
 POLICY = """apiVersion: rein.dev/v1alpha1
 kind: TaskPolicy
@@ -47,16 +47,6 @@ def link(url, token_file, extra=""):
 
 def s3(sidecar):
     return sidecar.agent_session().client("s3", region_name="us-east-1", endpoint_url=sidecar.url, config=NO_RETRY)
-
-
-def wait_for(predicate, timeout=20.0, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

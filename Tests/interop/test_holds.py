@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from collector_harness import TOKENS as COLLECTOR_TOKENS, Collector
-from sidecar_harness import Sidecar, clean_env, free_port
+from sidecar_harness import Sidecar, clean_env, free_port, wait_for
 
 AGENT = "agent-h"
 APPROVER = "tok-holds-approver-0123456789abcdef"
@@ -93,16 +93,6 @@ def api(url, method, path, token=None, body=None):
             return r.status, parse(r.read())
     except urllib.error.HTTPError as e:
         return e.code, parse(e.read())
-
-
-def wait_for(predicate, timeout=30.0, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def pending_hold(rein_bin, url, token, path_suffix, timeout=30.0):

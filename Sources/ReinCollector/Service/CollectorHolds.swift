@@ -43,25 +43,10 @@ public final class CollectorHolds: Sendable {
         let holds = CollectorHolds(ledger: ledger)
         box.withLock { $0 = holds }
         if let url = configuration.holdsWebhookURL {
-            let notifier = HoldNotifier(settings: .init(url: url, consoleURL: configuration.holdsConsoleURL), logger: logger) { hold, outcome in
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
-                switch outcome {
-                case .delivered(let status, let attempts):
-                    record(HoldEvent(kind: .notified, hold: hold, actor: "webhook", detail: "HTTP \(status) after \(attempts) attempt(s)", atMs: now))
-                case .failed(let reason, let attempts):
-                    record(HoldEvent(kind: .notifyFailed, hold: hold, actor: "webhook", detail: "\(reason) after \(attempts) attempt(s)", atMs: now))
-                }
-            }
+            let notifier = HoldNotifier.recording(url: url, consoleURL: configuration.holdsConsoleURL, logger: logger, record: record)
             holds.notifier.withLock { $0 = notifier }
         }
-        let task = Task {
-            while !Task.isCancelled {
-                do throws(HoldError) { try await ledger.expireDue() } catch {
-                    logger.error("hold expiry sweep failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+        let task = ledger.startExpirySweep()
         holds.sweeper.withLock { $0 = task }
         return holds
     }

@@ -58,27 +58,12 @@ struct HoldsSetup: Sendable {
             throw SidecarStartError("holds: \(error)")
         }
         if let url = settings.webhookURL {
-            let notifier = HoldNotifier(settings: .init(url: url, consoleURL: settings.consoleURL), logger: logger) { hold, outcome in
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
-                switch outcome {
-                case .delivered(let status, let attempts):
-                    record(HoldEvent(kind: .notified, hold: hold, actor: "webhook", detail: "HTTP \(status) after \(attempts) attempt(s)", atMs: now))
-                case .failed(let reason, let attempts):
-                    record(HoldEvent(kind: .notifyFailed, hold: hold, actor: "webhook", detail: "\(reason) after \(attempts) attempt(s)", atMs: now))
-                }
-            }
+            let notifier = HoldNotifier.recording(url: url, consoleURL: settings.consoleURL, logger: logger, record: record)
             notifierBox.withLock { $0 = notifier }
         }
         // Expiry: undecided holds become expired (and are recorded) on time,
         // whether or not anyone is waiting on them.
-        let sweeper = Task {
-            while !Task.isCancelled {
-                do throws(HoldError) { try await ledger.expireDue() } catch {
-                    logger.error("hold expiry sweep failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+        let sweeper = ledger.startExpirySweep()
         logger.info("holds kept locally; approvers use the admin listener", metadata: [
             "holds.database": "\(ledger.path)", "holds.approvers": "\(settings.tokens.map(\.name).joined(separator: ","))",
             "holds.webhook": "\(settings.webhookURL == nil ? "off" : "on")",

@@ -328,3 +328,18 @@ public final class SQLiteHoldLedger: HoldLedger {
         return try result.get()
     }
 }
+
+extension SQLiteHoldLedger {
+    /// Expires undecided holds on time (recording each), whether or not
+    /// anyone waits on them: a sweep every `interval` until the task is cancelled.
+    public func startExpirySweep(every interval: Duration = .seconds(1)) -> Task<Void, Never> {
+        Task { [self] in
+            while !Task.isCancelled {
+                do throws(HoldError) { try await expireDue() } catch {
+                    logger.error("hold expiry sweep failed", metadata: ["holds.database": "\(path)", "error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
