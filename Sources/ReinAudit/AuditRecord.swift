@@ -1,4 +1,5 @@
 import Foundation
+import ReinCrypto
 
 /// One audited call, in the JSON shape every consumer reads.
 ///
@@ -242,14 +243,11 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         return line
     }
 
-    /// A random (version 4) UUID in lower case, from two draws of the
-    /// system generator; Foundation's UUID costs a file open per call here.
+    /// A random (version 4) UUID in lower case, from OpenSSL's DRBG: no
+    /// system call per record (Foundation's UUID costs a file open here, and
+    /// the system generator a `getrandom` each time).
     public static func newRecordId() -> String {
-        var g = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for (i, word) in [g.next(), g.next()].enumerated() {
-            for j in 0..<8 { bytes[i * 8 + j] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(j))) }
-        }
+        var bytes = CryptoLibrary.randomBytes(count: 16)
         bytes[6] = (bytes[6] & 0x0f) | 0x40
         bytes[8] = (bytes[8] & 0x3f) | 0x80
         let hex = Array("0123456789abcdef".utf8)
