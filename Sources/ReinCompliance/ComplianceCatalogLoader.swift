@@ -19,7 +19,14 @@ public enum ComplianceCatalogLoader {
                                            "rationale", "evidence", "gap_findings"]
     static let ruleKeys: Set<String> = ["signal", "strength", "required", "why"]
 
-    /// Every `*.yaml` in `directory`, sorted by framework id.
+    /// The order reports present frameworks in: NIST AI RMF first (the one
+    /// most compliance teams answer to), then OWASP Agentic and NHI, then
+    /// MAESTRO; any other catalog after them, by id.
+    static let presentationOrder = ["nist-ai-rmf-1.0", "owasp-agentic-top10-2026", "owasp-nhi-top10-2025", "csa-maestro"]
+
+    static func rank(_ id: String) -> Int { presentationOrder.firstIndex(of: id) ?? presentationOrder.count }
+
+    /// Every `*.yaml` in `directory`, in ``presentationOrder``.
     public static func loadAll(directory: String) throws(ComplianceCatalogError) -> [ComplianceCatalog] {
         let names: [String]
         do {
@@ -32,7 +39,7 @@ public enum ComplianceCatalogLoader {
             catalogs.append(try load(path: directory + "/" + name))
         }
         guard !catalogs.isEmpty else { throw ComplianceCatalogError(file: directory, location: "-", message: "no framework catalogs (*.yaml)") }
-        return catalogs.sorted { $0.framework.id < $1.framework.id }
+        return catalogs.sorted { (rank($0.framework.id), $0.framework.id) < (rank($1.framework.id), $1.framework.id) }
     }
 
     public static func load(path: String) throws(ComplianceCatalogError) -> ComplianceCatalog {

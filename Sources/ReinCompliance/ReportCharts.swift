@@ -28,7 +28,7 @@ enum ReportCharts {
         let data = rows.filter { $0.total > 0 }
         guard !data.isEmpty else { return "<p class=\"empty\">No calls in this period.</p>" }
         let keys = decisions(data)
-        let maxTotal = max(1, data.map(\.total).max() ?? 1)
+        let maxTotal = niceCeiling(max(1, data.map(\.total).max() ?? 1))
         let width = 720.0, height = 220.0, left = 48.0, bottom = 36.0, top = 10.0
         let plotW = width - left - 10, plotH = height - bottom - top
         let slot = plotW / Double(data.count)
@@ -82,6 +82,18 @@ enum ReportCharts {
         }
         svg += "</svg>"
         return svg + "<div class=\"legend\">\(legend(keys))</div>"
+    }
+
+    /// The smallest 1, 2, 2.5 or 5 × 10ⁿ at or above `v` that splits into
+    /// four whole ticks: axis labels people read at a glance.
+    static func niceCeiling(_ v: Int64) -> Int64 {
+        var magnitude: Int64 = 1
+        while magnitude * 10 <= v { magnitude *= 10 }
+        for step: Int64 in [1, 2, 4, 5, 8, 10] {
+            let candidate = step * magnitude
+            if candidate >= v, candidate % 4 == 0 || candidate < 4 { return max(candidate, 4) }
+        }
+        return max(((v + 3) / 4) * 4, 4)
     }
 
     static func fmt(_ v: Double) -> String {
