@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ReinCatalog
 import ReinCollector
 import ReinCompliance
@@ -77,6 +78,38 @@ func runCollectorBenchmark() {
            + String(format: " (writer: %.2f µs CPU per record)", writerCPU * 1e6 / n))
     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     report("database size after \(grouped(bodies.count * 1000)) records", String(format: "%.0f MiB", Double(size) / 1_048_576))
+
+    // 4b. As the collector runs under a fleet: 4 requests at a time (its thread
+    // pool), each parsing its batch and storing it; concurrent batches share a
+    // commit (group commit). A fresh database, the first 300,000 records.
+    do {
+        let subset = Array(bodies.prefix(300))
+        let concurrentStore = try! SQLiteCollectorStore(path: directory.appendingPathComponent("concurrent.sqlite").path)
+        let next = Atomic<Int>(0)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let done = DispatchGroup()
+        for _ in 0..<4 {
+            done.enter()
+            Thread.detachNewThread {
+                while true {
+                    let i = next.add(1, ordering: .relaxed).oldValue
+                    guard i < subset.count else { break }
+                    let (sidecar, body) = subset[i]
+                    let batch = try! AuditBatch.parse(ndjson: body, sidecarId: sidecar)
+                    blackHole(try! concurrentStore.ingest(batch, at: 1))
+                }
+                done.leave()
+            }
+        }
+        done.wait()
+        let seconds = (clock.now - start).seconds
+        let stats = concurrentStore.ingestCommitStats
+        let records = Double(subset.count * 1000)
+        report("ingest, 4 concurrent requests (parse + store each, group commit), \(grouped(subset.count * 1000)) records",
+               rate(records, seconds) + String(format: " (%.1f batches per commit)", Double(stats.batches) / Double(max(1, stats.commits))))
+        print("INGEST concurrent_rps=\(Int((records / seconds).rounded()))")
+    }
 
     // 5. Query latency over those records.
     let dayStart = CollectorBenchData.firstDay + 3 * 86_400_000

@@ -16,7 +16,37 @@ import ReinAudit
 /// the batch's bookkeeping commit with the records.
 extension SQLiteCollectorStore {
     public func ingest(_ batch: AuditBatch, at now: Int64) throws(CollectorStoreError) -> IngestOutcome {
-        try write("ingest") { db in try Self.ingest(batch, at: now, db: db) }
+        try groupCommit.submit(batch, at: now) { group in commitGroup(group) }.get()
+    }
+
+    /// (commits, batches) since the store opened: batches per commit shows the group commit at work.
+    public var ingestCommitStats: (commits: Int64, batches: Int64) { groupCommit.stats }
+
+    /// One transaction for the group, a savepoint per batch.
+    private func commitGroup(_ group: [IngestGroupCommit.Pending]) -> [Result<IngestOutcome, CollectorStoreError>] {
+        var outcomes: [Result<IngestOutcome, CollectorStoreError>] = []
+        do {
+            try pool.write { db in
+                for pending in group {
+                    var outcome: IngestOutcome?
+                    do {
+                        try db.inSavepoint {
+                            outcome = try Self.ingest(pending.batch, at: pending.now, db: db)
+                            return .commit
+                        }
+                        outcomes.append(.success(outcome ?? IngestOutcome()))
+                    } catch let error as CollectorStoreError {
+                        outcomes.append(.failure(error))
+                    } catch {
+                        outcomes.append(.failure(.database(operation: "ingest", message: String(describing: error))))
+                    }
+                }
+            }
+        } catch {
+            let failure = CollectorStoreError.database(operation: "commit ingest", message: String(describing: error))
+            return group.map { _ in .failure(failure) }
+        }
+        return outcomes
     }
 
     static func ingest(_ batch: AuditBatch, at now: Int64, db: Database) throws -> IngestOutcome {

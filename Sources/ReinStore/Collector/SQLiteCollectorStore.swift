@@ -19,6 +19,8 @@ public final class SQLiteCollectorStore: CollectorStore {
     /// rather than use an index or the zone map (a tail).
     let tailSpan: Int64
     private let checkpointer: WALCheckpointer
+    /// Concurrent ingest calls share transactions (``IngestGroupCommit``).
+    let groupCommit = IngestGroupCommit()
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public convenience init(path: String, logger: Logger = Logger(label: "rein.collector.store")) throws(CollectorStoreError) {
