@@ -98,6 +98,16 @@ public struct IntegrityState: Codable, Sendable, Equatable {
     public var sidecars: Int
     public var detail: String
 
+    /// A few words for the `chain-verified` signal.
+    public var summary: String {
+        switch state {
+        case .verified: return "chains verified with \(checkpoints) signed checkpoint(s), no findings"
+        case .broken: return "\(findings) integrity finding(s)"
+        case .unverified: return "no signed checkpoint yet"
+        case .noData: return "no records"
+        }
+    }
+
     public init(state: State, findings: Int, checkpoints: Int64, sidecars: Int, detail: String) {
         self.state = state
         self.findings = findings

@@ -1,18 +1,5 @@
-/// A configuration problem, naming the key (and line) to fix.
-public struct CollectorConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let key: String
-    public let message: String
-    /// 1-based line in the YAML file, when the problem is in the file.
-    public let line: Int?
+import ReinServiceKit
 
-    public init(key: String, message: String, line: Int? = nil) {
-        self.key = key
-        self.message = message
-        self.line = line
-    }
-
-    public var description: String {
-        if let line { return "collector configuration: \(key) (line \(line)): \(message)" }
-        return "collector configuration: \(key): \(message)"
-    }
-}
+/// The collector's configuration problems are the services' shared
+/// ``ConfigurationError``; the name stays for the collector's API.
+public typealias CollectorConfigurationError = ConfigurationError

@@ -180,7 +180,7 @@ struct ComplianceFactsBuilder {
             SignalFact(signal: .resourcesRecorded, present: callCount > 0, count: callCount, samples: samples("call"),
                        detail: "\(callCount) calls naming service, region, actions and resources"),
             SignalFact(signal: .chainVerified, present: integrity.state == .verified, count: integrity.state == .verified ? records : 0,
-                       detail: ReportRendererFacade.integrityDetail(integrity)),
+                       detail: integrity.summary),
         ]
 
         // Charts.
@@ -196,17 +196,5 @@ struct ComplianceFactsBuilder {
             decisionsByDay: byDay.keys.sorted().map { DecisionCounts(label: $0, counts: byDay[$0] ?? [:]) },
             decisionsByAgent: byAgent.keys.sorted().map { DecisionCounts(label: $0, counts: byAgent[$0] ?? [:]) },
             integrity: integrity, records: records, calls: callCount)
-    }
-}
-
-/// Wording shared with the renderers.
-enum ReportRendererFacade {
-    static func integrityDetail(_ i: IntegrityState) -> String {
-        switch i.state {
-        case .verified: return "chains verified with \(i.checkpoints) signed checkpoint(s), no findings"
-        case .broken: return "\(i.findings) integrity finding(s)"
-        case .unverified: return "no signed checkpoint yet"
-        case .noData: return "no records"
-        }
     }
 }

@@ -4,24 +4,6 @@ import ReinHolds
 import Yams
 import ReinServiceKit
 
-/// A configuration problem, naming the key (and line) to fix.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
-    public let key: String
-    public let message: String
-    public let line: Int?
-
-    public init(key: String, message: String, line: Int? = nil) {
-        self.key = key
-        self.message = message
-        self.line = line
-    }
-
-    public var description: String {
-        if let line { return "configuration: \(key) (line \(line)): \(message)" }
-        return "configuration: \(key): \(message)"
-    }
-}
-
 /// Builds a ``SidecarConfiguration`` from YAML text, the environment and
 /// flag overrides, in that order of increasing precedence.
 public enum SidecarConfigurationLoader {

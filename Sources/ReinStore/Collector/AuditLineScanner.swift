@@ -115,18 +115,10 @@ struct AuditLineScanner {
         case .sidecarId: guard let s = string() else { return false }; f.sidecarId = s
         case .decision: guard let s = string() else { return false }; f.decision = s
         case .via: guard stringRange() != nil else { return false }
-        case .event:
-            if takeNull() { return true }
-            guard let s = string() else { return false }; f.event = s
-        case .prevHash:
-            if takeNull() { return true }
-            guard let s = string() else { return false }; f.prevHash = s
-        case .agentId:
-            if takeNull() { return true }
-            guard let s = string() else { return false }; f.agentId = s
-        case .taskId:
-            if takeNull() { return true }
-            guard let s = string() else { return false }; f.taskId = s
+        case .event: return nullableString { f.event = $0 }
+        case .prevHash: return nullableString { f.prevHash = $0 }
+        case .agentId: return nullableString { f.agentId = $0 }
+        case .taskId: return nullableString { f.taskId = $0 }
         case .sequence:
             if takeNull() { return true }
             guard let n = integer() else { return false }; f.sequence = n
@@ -140,12 +132,8 @@ struct AuditLineScanner {
             } else {
                 guard takeLiteral("false") else { return false }
             }
-        case .accessKeyId:
-            if takeNull() { return true }
-            guard let s = string() else { return false }; f.accessKeyKind = String(s.prefix(4))
-        case .brokerSource:
-            if takeNull() { return true }
-            guard let s = string() else { return false }; f.brokerSource = String(s.prefix(64))
+        case .accessKeyId: return nullableString { f.accessKeyKind = String($0.prefix(4)) }
+        case .brokerSource: return nullableString { f.brokerSource = String($0.prefix(64)) }
         case .grants:
             if takeNull() { return true }
             guard let g = grants() else { return false }; f.grants = g
@@ -158,6 +146,14 @@ struct AuditLineScanner {
             if takeNull() { return true }
             guard stringRange() != nil else { return false }
         }
+        return true
+    }
+
+    /// A string or `null` (which leaves the field as it is).
+    private mutating func nullableString(_ set: (String) -> Void) -> Bool {
+        if takeNull() { return true }
+        guard let s = string() else { return false }
+        set(s)
         return true
     }
 
