@@ -85,6 +85,13 @@ public struct IngestRecord: Sendable {
         self.grants = grants
     }
 
+    /// The grants of a stored line, without hashing it (query filters); nil
+    /// when the line is not a record.
+    static func grants(ofLine line: [UInt8]) -> [AuditRecord.Grant]? {
+        if let fields = line.withUnsafeBufferPointer({ AuditLineScanner.scan($0) }) { return fields.grants }
+        return try? ChainedLine(parsing: line).record.grants
+    }
+
     /// The full ``ChainedLine``, for the verifier's slow path (a record that
     /// does not simply extend the chain).
     public func chainedLine() throws(AuditLineError) -> ChainedLine {

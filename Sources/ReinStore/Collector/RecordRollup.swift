@@ -6,7 +6,7 @@ import GRDB
 ///
 /// Why: a framework report over a month of a million records must not scan
 /// them (the report target is 3 s over 1M records); it reads these counts,
-/// and only a few sample records through the indexes.
+/// and only a few sample records through the zone map.
 struct RecordRollup {
     struct Key: Hashable {
         let day: Int64
@@ -21,16 +21,26 @@ struct RecordRollup {
 
     static let dayMs: Int64 = 86_400_000
 
-    private(set) var counts: [Key: Int64] = [:]
+    private var counts: [Key: Int64] = [:]
+    /// The key of the last record and how many in a row had it: consecutive
+    /// records mostly share their key, and comparing is cheaper than hashing.
+    private var run: (key: Key, count: Int64)?
 
     mutating func add(_ r: IngestRecord) {
         let day = (r.timeMillis ?? 0) / Self.dayMs * Self.dayMs
         let key = Key(day: day, agentId: r.agentId ?? "", taskId: r.taskId ?? "", event: r.event, decision: r.decision,
                       keyKind: r.accessKeyKind ?? "", broker: r.brokerSource ?? "", forwarded: r.forwarded)
-        counts[key, default: 0] += 1
+        if let run, run.key == key {
+            self.run = (key, run.count + 1)
+            return
+        }
+        if let run { counts[run.key, default: 0] += run.count }
+        run = (key, 1)
     }
 
-    func write(_ db: Database) throws {
+    mutating func write(_ db: Database) throws {
+        if let run { counts[run.key, default: 0] += run.count }
+        run = nil
         guard !counts.isEmpty else { return }
         let upsert = try SQLiteRawStatement("""
             INSERT INTO record_rollup (day, agent_id, task_id, event, decision, key_kind, broker, forwarded, count)

@@ -4,7 +4,7 @@ import ReinAudit
 
 /// The facts framework reports read. Counts come from `record_rollup`,
 /// never from scanning records; hold decisions and samples come through the
-/// `event` and `decision` indexes and the record query planner.
+/// zone map (`record_blocks`) and the record query planner.
 extension SQLiteCollectorStore {
     public func complianceData(_ q: ComplianceData.Query) throws(CollectorStoreError) -> ComplianceData {
         var data = try read("read report facts") { db -> ComplianceData in
@@ -18,22 +18,27 @@ extension SQLiteCollectorStore {
                                          decision: row["decision"], keyKind: row["key_kind"], broker: row["broker"],
                                          forwarded: (row["forwarded"] as Int64) != 0, count: row["count"])
             }
-            // Hold decisions: their events (partial index on event) and calls carrying an approver.
-            // Two indexed halves: the explicit <> terms let SQLite use the partial indexes.
+            // Hold decisions: their events and calls carrying an approver, in
+            // the blocks whose zone map holds such an event or decision in the period.
             var filter = " AND time_ms >= ? AND time_ms < ?"
             var one: [(any DatabaseValueConvertible)?] = [q.since, q.until]
             if let a = q.agentId { filter += " AND agent_id = ?"; one.append(a) }
             if let t = q.taskId { filter += " AND task_id = ?"; one.append(t) }
-            let holdSQL = """
-                SELECT cursor, record_id, sidecar_id, agent_id, task_id, event, decision, line FROM records
-                WHERE event IN ('hold-approved', 'hold-denied') AND event <> 'call'\(filter)
-                UNION
-                SELECT cursor, record_id, sidecar_id, agent_id, task_id, event, decision, line FROM records
-                WHERE decision IN ('hold-approved', 'hold-denied') AND decision <> 'allow'\(filter)
-                ORDER BY cursor LIMIT 100000
-                """
-            let holdArgs = StatementArguments(one + one)
-            d.holdDecisions = try Row.fetchAll(db, sql: holdSQL, arguments: holdArgs).map { row in
+            let blocks = try Int64.fetchAll(db, sql: """
+                SELECT DISTINCT block FROM record_blocks
+                WHERE kind IN ('event', 'decision') AND value IN ('hold-approved', 'hold-denied') AND max_time >= ? AND min_time < ?
+                ORDER BY block
+                """, arguments: [q.since, q.until])
+            var holdRows: [Row] = []
+            for block in blocks where holdRows.count < 100_000 {
+                holdRows += try Row.fetchAll(db, sql: """
+                    SELECT cursor, record_id, sidecar_id, agent_id, task_id, event, decision, line FROM records
+                    WHERE cursor BETWEEN ? AND ?
+                      AND (event IN ('hold-approved', 'hold-denied') OR decision IN ('hold-approved', 'hold-denied'))\(filter)
+                    ORDER BY cursor
+                    """, arguments: StatementArguments([block * Self.blockSize, block * Self.blockSize + Self.blockSize - 1] + one))
+            }
+            d.holdDecisions = holdRows.prefix(100_000).map { row in
                 let line: Data = row["line"]
                 let fields = (try? JSONSerialization.jsonObject(with: line)) as? [String: Any] ?? [:]
                 return ComplianceData.HoldDecision(recordId: row["record_id"], sidecarId: row["sidecar_id"], agentId: row["agent_id"],

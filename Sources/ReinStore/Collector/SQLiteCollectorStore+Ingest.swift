@@ -5,9 +5,10 @@ import ReinAudit
 /// Ingest: one transaction per batch.
 ///
 /// For each record line, in order: insert it unless its record id is
-/// already stored at that sidecar and sequence (then it is a duplicate when
-/// the hash matches, otherwise a `conflicting-duplicate` finding that keeps
-/// the line as evidence), store its grants, and admit it to the sidecar's
+/// already stored at that sidecar and sequence (found through
+/// ``RecordRuns``; then it is a duplicate when the hash matches, otherwise a
+/// `conflicting-duplicate` finding that keeps the line as evidence), note it
+/// in the zone map and the daily rollup, and admit it to the sidecar's
 /// chain. A record id reused at another sequence is stored as a record of
 /// its own and judged by the chain (see the schema for why record ids are
 /// not indexed). For each checkpoint:
@@ -64,11 +65,11 @@ extension SQLiteCollectorStore {
             INSERT INTO records (cursor, record_id, sidecar_id, sequence, hash, time_ms, agent_id, task_id, event, decision, line)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, db: db)
-        let insertGrant = try SQLiteRawStatement("INSERT OR IGNORE INTO record_grants (cursor, action, resource) VALUES (?, ?, ?)", db: db)
         var cursor = try newestCursor(db)
         var zones = RecordZones()
         var rollup = RecordRollup()
-        let sameSequence = try SQLiteRawStatement("SELECT record_id, hash FROM records WHERE sidecar_id = ? AND sequence = ?", db: db)
+        var runs = RecordRuns()
+        let sameSequence = try SQLiteRawStatement("SELECT record_id, hash FROM records WHERE cursor = ? AND sidecar_id = ? AND sequence = ?", db: db)
 
         var outcome = IngestOutcome()
         var findings: [(IntegrityFinding, [UInt8]?)] = []
@@ -80,17 +81,16 @@ extension SQLiteCollectorStore {
                 // A record seen before has the same sidecar and sequence; only a
                 // sequence not above the highest stored one can have been seen.
                 if r.sequence <= storedSequence, r.sidecarId == sidecarId {
-                    sameSequence.reset()
-                    sameSequence.bind(1, sidecarId)
-                    sameSequence.bind(2, r.sequence)
+                    try runs.flush(db)
                     var priorHash: String?
-                    while try sameSequence.step() {
-                        if sameSequence.text(0) == r.recordId {
-                            priorHash = sameSequence.text(1)
-                            break
-                        }
+                    for stored in try RecordRuns.cursors(sidecarId: sidecarId, sequence: r.sequence, db: db) where priorHash == nil {
+                        sameSequence.reset()
+                        sameSequence.bind(1, stored)
+                        sameSequence.bind(2, sidecarId)
+                        sameSequence.bind(3, r.sequence)
+                        if try sameSequence.step(), sameSequence.text(0) == r.recordId { priorHash = sameSequence.text(1) }
+                        sameSequence.reset()
                     }
-                    sameSequence.reset()
                     if let priorHash {
                         if priorHash == r.claimedHash {
                             outcome.duplicates += 1
@@ -119,19 +119,9 @@ extension SQLiteCollectorStore {
                 try insertRecord.run()
                 outcome.accepted += 1
                 outcome.lastCursor = cursor
-                zones.add(.time, "", cursor: cursor, time: r.timeMillis)
+                runs.add(sidecarId: r.sidecarId, sequence: r.sequence, cursor: cursor)
+                zones.add(r, cursor: cursor)
                 rollup.add(r)
-                for grant in r.grants {
-                    zones.add(.action, grant.action, cursor: cursor, time: r.timeMillis)
-                    for resource in grant.resources.isEmpty ? [""] : grant.resources {
-                        insertGrant.reset()
-                        insertGrant.bind(1, cursor)
-                        insertGrant.bind(2, grant.action)
-                        insertGrant.bind(3, resource)
-                        try insertGrant.run()
-                        if !resource.isEmpty { zones.add(.resource, resourceHead(resource), cursor: cursor, time: r.timeMillis) }
-                    }
-                }
                 for finding in verifier.admit(r) { findings.append((finding, nil)) }
                 if r.sidecarId == sidecarId { storedSequence = max(storedSequence, r.sequence) }
             case .checkpoint(let checkpoint, let line):
@@ -147,6 +137,7 @@ extension SQLiteCollectorStore {
                     """, arguments: [sidecarId, checkpoint.sequence, checkpoint.hash, checkpoint.time, checkpoint.publicKey,
                                      checkpoint.signature, now, Data(line)])
                 guard db.changesCount == 1 else { continue } // held already: checked when it first arrived
+                try runs.flush(db)
                 let storedHash = try storedHash(sidecarId: sidecarId, sequence: checkpoint.sequence, db: db)
                 let problems = ChainVerifier(sidecarId: sidecarId).check(checkpoint, registeredKey: registeredKey, storedHash: storedHash)
                 for finding in problems { findings.append((finding, line)) }
@@ -154,6 +145,7 @@ extension SQLiteCollectorStore {
         }
 
         if outcome.accepted > 0 {
+            try runs.flush(db)
             try zones.write(db)
             try rollup.write(db)
             try db.execute(sql: """
@@ -177,9 +169,11 @@ extension SQLiteCollectorStore {
 
     /// The hash of the first stored record at `sequence` (the one the chain holds).
     static func storedHash(sidecarId: String, sequence: Int64, db: Database) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: """
-            SELECT hash FROM records WHERE sidecar_id = ? AND sequence = ? ORDER BY cursor LIMIT 1
-            """), arguments: [sidecarId, sequence])
+        let statement = try db.cachedStatement(sql: "SELECT hash FROM records WHERE cursor = ? AND sidecar_id = ? AND sequence = ?")
+        for cursor in try RecordRuns.cursors(sidecarId: sidecarId, sequence: sequence, db: db) {
+            if let hash = try String.fetchOne(statement, arguments: [cursor, sidecarId, sequence]) { return hash }
+        }
+        return nil
     }
 
     static func insertFindings(_ findings: [(IntegrityFinding, [UInt8]?)], at now: Int64, db: Database) throws -> [StoredFinding] {

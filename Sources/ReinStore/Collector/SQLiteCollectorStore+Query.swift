@@ -7,35 +7,34 @@ import ReinAudit
 /// Queries run in one read transaction: the newest cursor is read first and
 /// bounds the scan, so the returned next cursor never skips a record that
 /// committed meanwhile. How rows are found depends on the filters:
-/// - a tail (few records after `after`): the cursor range, every filter checked per row;
-/// - an agent or task: their `(…, time_ms)` indexes;
-/// - time, action or resource prefix (and no agent or task): the blocks of
-///   `record_blocks` that can hold matches, scanned in cursor order;
-/// - otherwise the cursor range (with the sidecar index and the partial
-///   indexes for rare decisions and events).
+/// - a tail (few records after `after`), or no filter the zone map knows:
+///   the cursor range, every filter checked per row;
+/// - otherwise the blocks of `record_blocks` that can hold matches (each
+///   filter narrows the set; time bounds apply to each value's own time
+///   range in the block), scanned in cursor order with every filter checked
+///   per row. Actions and resource prefixes are checked on the record's
+///   grants, read from its line.
 extension SQLiteCollectorStore {
     public func records(_ query: RecordQuery) throws(CollectorStoreError) -> RecordPage {
         try read("query records") { db in
             let newest = try Self.newestCursor(db)
             let limit = min(max(query.limit, 1), RecordQuery.maximumLimit)
             var records: [RecordPage.Record] = []
-            let usesZones = query.agentId == nil && query.taskId == nil
-                && (query.since != nil || query.until != nil || query.action != nil || query.resourcePrefix.map { !$0.isEmpty } == true)
-            if newest - query.after > tailSpan, usesZones {
-                for range in try Self.candidateRanges(query, newest: newest, db: db) {
-                    let filter = RecordFilter(query, useIndexes: false)
-                    let rows = try Row.fetchCursor(db, sql: """
-                        SELECT cursor, line FROM records WHERE cursor BETWEEN ? AND ?\(filter.sql) ORDER BY cursor LIMIT ?
-                        """, arguments: [range.lowerBound, range.upperBound] + filter.arguments + [limit - records.count])
-                    while let row = try rows.next() { records.append(Self.record(row)) }
-                    if records.count == limit { break }
-                }
-            } else {
-                let filter = RecordFilter(query, useIndexes: newest - query.after > tailSpan)
+            var ranges: [ClosedRange<Int64>] = query.after < newest ? [(query.after + 1)...newest] : []
+            if newest - query.after > tailSpan, let candidates = try Self.candidateRanges(query, newest: newest, db: db) {
+                ranges = candidates
+            }
+            let filter = RecordFilter(query)
+            for range in ranges {
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT cursor, line FROM records WHERE cursor > ? AND cursor <= ?\(filter.sql) ORDER BY cursor LIMIT ?
-                    """, arguments: [query.after, newest] + filter.arguments + [limit])
-                while let row = try rows.next() { records.append(Self.record(row)) }
+                    SELECT cursor, line FROM records WHERE cursor BETWEEN ? AND ?\(filter.sql) ORDER BY cursor
+                    """, arguments: [range.lowerBound, range.upperBound] + filter.arguments)
+                while records.count < limit, let row = try rows.next() {
+                    let record = Self.record(row)
+                    if filter.checksGrants, !filter.grantsMatch(record.line) { continue }
+                    records.append(record)
+                }
+                if records.count == limit { break }
             }
             // A short page examined everything up to `newest`.
             let next = records.count == limit ? records[records.count - 1].cursor : newest
@@ -48,8 +47,8 @@ extension SQLiteCollectorStore {
     }
 
     /// The cursor ranges (whole blocks, adjacent blocks merged) that can hold
-    /// records matching the query's time, action and resource filters.
-    static func candidateRanges(_ query: RecordQuery, newest: Int64, db: Database) throws -> [ClosedRange<Int64>] {
+    /// records matching the query, or nil when no filter narrows by block.
+    static func candidateRanges(_ query: RecordQuery, newest: Int64, db: Database) throws -> [ClosedRange<Int64>]? {
         let first = (query.after + 1) / blockSize
         let last = newest / blockSize
         func blocks(_ condition: String, _ arguments: StatementArguments) throws -> Set<Int64> {
@@ -67,8 +66,11 @@ extension SQLiteCollectorStore {
         }
         var candidates: Set<Int64>?
         func narrow(_ found: Set<Int64>) { candidates = candidates.map { $0.intersection(found) } ?? found }
-        if query.since != nil || query.until != nil { narrow(try blocks("kind = 'time' AND value = ''", [])) }
-        if let action = query.action { narrow(try blocks("kind = 'action' AND value = ?", [action])) }
+        for (kind, value) in [(RecordZones.Kind.sidecar, query.sidecarId), (.agent, query.agentId), (.task, query.taskId),
+                              (.decision, query.decision), (.event, query.event), (.action, query.action)] {
+            if let value { narrow(try blocks("kind = ? AND value = ?", [kind.rawValue, value])) }
+        }
+        if candidates == nil, query.since != nil || query.until != nil { narrow(try blocks("kind = 'time' AND value = ''", [])) }
         if let prefix = query.resourcePrefix, !prefix.isEmpty {
             let head = resourceHead(prefix)
             if head == prefix {
@@ -82,8 +84,9 @@ extension SQLiteCollectorStore {
                 narrow(try blocks("kind = 'resource' AND value = ?", [head]))
             }
         }
+        guard let candidates else { return nil }
         var ranges: [ClosedRange<Int64>] = []
-        for block in (candidates ?? []).sorted() {
+        for block in candidates.sorted() {
             let low = max(block * blockSize, query.after + 1)
             let high = min(block * blockSize + blockSize - 1, newest)
             guard low <= high else { continue }
@@ -96,18 +99,20 @@ extension SQLiteCollectorStore {
         return ranges
     }
 
-    /// The WHERE terms (after the cursor bounds) for a query's filters.
+    /// The WHERE terms (after the cursor bounds) for a query's column
+    /// filters, and the check of its action and resource filters on a line.
     struct RecordFilter {
         var sql = ""
         var arguments: StatementArguments = []
+        let action: String?
+        let resourcePrefix: String?
 
-        /// - Parameter useIndexes: false writes `+column` so that SQLite
-        ///   keeps to the cursor range instead of an index.
-        init(_ query: RecordQuery, useIndexes: Bool) {
-            let p = useIndexes ? "" : "+"
+        init(_ query: RecordQuery) {
+            action = query.action
+            resourcePrefix = query.resourcePrefix.flatMap { $0.isEmpty ? nil : $0 }
             func equal(_ column: String, _ value: String?) {
                 guard let value else { return }
-                sql += " AND \(p)\(column) = ?"
+                sql += " AND \(column) = ?"
                 arguments += [value]
             }
             equal("sidecar_id", query.sidecarId)
@@ -115,32 +120,26 @@ extension SQLiteCollectorStore {
             equal("task_id", query.taskId)
             equal("decision", query.decision)
             equal("event", query.event)
-            if useIndexes {
-                // The literal terms let SQLite use the partial indexes for rare values.
-                if let decision = query.decision, decision != "allow" { sql += " AND decision <> 'allow'" }
-                if let event = query.event, event != "call" { sql += " AND event <> 'call'" }
-            }
             if let since = query.since {
-                sql += " AND \(p)time_ms >= ?"
+                sql += " AND time_ms >= ?"
                 arguments += [since]
             }
             if let until = query.until {
-                sql += " AND \(p)time_ms < ?"
+                sql += " AND time_ms < ?"
                 arguments += [until]
             }
-            if let action = query.action {
-                sql += " AND EXISTS (SELECT 1 FROM record_grants g WHERE g.cursor = records.cursor AND g.action = ?)"
-                arguments += [action]
-            }
-            if let prefix = query.resourcePrefix, !prefix.isEmpty {
-                sql += " AND EXISTS (SELECT 1 FROM record_grants g WHERE g.cursor = records.cursor AND g.resource >= ?"
-                arguments += [prefix]
-                if let upper = SQLiteCollectorStore.upperBound(ofPrefix: prefix) {
-                    sql += " AND g.resource < ?"
-                    arguments += [upper]
-                }
-                sql += ")"
-            }
+        }
+
+        var checksGrants: Bool { action != nil || resourcePrefix != nil }
+
+        /// Whether one of the line's grants names the action, and one (the
+        /// same or another) a resource with the prefix, as the v1 grants
+        /// table matched. A line that cannot be read matches nothing.
+        func grantsMatch(_ line: [UInt8]) -> Bool {
+            guard let grants = IngestRecord.grants(ofLine: line) else { return false }
+            if let action, !grants.contains(where: { $0.action == action }) { return false }
+            if let prefix = resourcePrefix, !grants.contains(where: { $0.resources.contains { $0.utf8.starts(with: prefix.utf8) } }) { return false }
+            return true
         }
     }
 

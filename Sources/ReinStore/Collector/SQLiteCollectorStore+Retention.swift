@@ -19,7 +19,7 @@ extension SQLiteCollectorStore {
                 let high = min(bound, low + Self.retentionChunk - 1)
                 try db.execute(sql: "DELETE FROM records WHERE cursor <= ?", arguments: [high])
                 let count = db.changesCount
-                try db.execute(sql: "DELETE FROM record_grants WHERE cursor <= ?", arguments: [high])
+                try RecordRuns.trim(through: high, db: db)
                 // Blocks wholly below the bound; a block it splits keeps its (now wider) summary.
                 try db.execute(sql: "DELETE FROM record_blocks WHERE block < ?", arguments: [(high + 1) / Self.blockSize])
                 return count

@@ -7,34 +7,33 @@ import ReinAudit
 ///   assigned from a high-water mark in `collector_meta` so that it never
 ///   goes back, even after retention deleted every record; `line` holds the
 ///   chained line exactly as shipped; the other columns are copies of its
-///   fields for filtering.
-/// - `record_grants`: one row per (record, action, resource), for the
-///   action and resource-prefix filters; a grant without resources has one
-///   row with an empty resource.
+///   fields, checked per row by queries.
 /// - `record_blocks`: a summary per block of ``blockSize`` cursors (a zone
-///   map): which actions and resource heads occur in it, and the range of
-///   record times, per (kind, value); kinds are `time` (value ''),
-///   `action` and `resource` (the first ``resourceHeadBytes`` bytes).
+///   map): which values occur in it, with the range of their record times,
+///   per (kind, value); kinds are `time` (value ''), `sidecar`, `agent`,
+///   `task`, `decision`, `event`, `action` and `resource` (the first
+///   ``resourceHeadBytes`` bytes). Every filtered query finds its candidate
+///   blocks here, then reads their cursor ranges.
+/// - `record_runs` (v3): where each sidecar's sequences are, as runs of
+///   consecutive sequences at consecutive cursors (``RecordRuns``).
 /// - `checkpoints`, `findings`, `sidecars` (registry, heartbeat facts and
 ///   the chain head), `batches` (what arrived when: drives retention) and
 ///   `policy_versions`.
 /// - `record_rollup` (v2): daily counts per agent, task, event, decision,
 ///   key kind, broker source and forwarded, for framework reports.
 ///
-/// Why these indexes and no others: every B-tree index costs ingest about
-/// 1 µs per record on the target machine, and one whose keys arrive in
-/// random order (a UUID record id, full S3 object ARNs) dirties about one
-/// page per record, which measured at a third of the target throughput.
-/// So: B-tree indexes only where selectivity needs them and keys append
-/// (`sidecar_id, sequence`; `agent_id, time_ms`; `task_id, time_ms`); no
-/// index on `record_id` (a re-sent record has the same sidecar and
-/// sequence, and is found through `records_sidecar_sequence`); `decision`
-/// and `event` only for their rare values (partial indexes: not `allow`,
-/// not `call`); time, actions and resources through `record_blocks`, which
-/// costs a few rows per batch because record times follow arrival order and
-/// actions and resource heads repeat. Measured with 1 KB records, batches
-/// of 1,000: 13.5 µs of writer CPU per record with B-tree indexes on time,
-/// action and resource head, 10.3 µs without.
+/// Why no secondary index on `records` (v3 dropped those of v1): every
+/// B-tree index costs ingest about 1 µs of writer CPU per record on the
+/// target machine, and one whose keys arrive in random order (a UUID record
+/// id, full S3 object ARNs) dirties about one page per record. Measured with
+/// 1 KB records, batches of 1,000, 2 cores: 11.5 µs of writer CPU per record
+/// and 70k records/s with the v1 indexes (sidecar and sequence; agent and
+/// time; task and time; rare decisions; rare events) and a grants table;
+/// 5.9 µs and 113k records/s with none. Records arrive roughly in time order
+/// and a batch comes from one sidecar, so zone maps narrow agent, task,
+/// time, action and resource filters to a few blocks for a few rows per
+/// batch; what they give up is speed for filters on values spread over every
+/// block (a first page of `decision=deny` scans until it has found enough).
 
 extension SQLiteCollectorStore {
     /// How much of a resource the `resource` zones of `record_blocks` keep.
@@ -175,6 +174,26 @@ extension SQLiteCollectorStore {
         migrator.registerMigration("collector-v2-rollup") { db in
             try db.execute(sql: RecordRollup.createSQL)
             try db.execute(sql: RecordRollup.backfillSQL)
+        }
+        migrator.registerMigration("collector-v3-zones") { db in
+            try db.execute(sql: RecordRuns.createSQL)
+            try RecordRuns.backfill(db)
+            for (kind, column) in [("sidecar", "sidecar_id"), ("agent", "agent_id"), ("task", "task_id"),
+                                   ("decision", "decision"), ("event", "event")] {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO record_blocks (kind, value, block, min_time, max_time)
+                    SELECT '\(kind)', \(column), cursor / \(blockSize), min(time_ms), max(time_ms)
+                    FROM records WHERE \(column) IS NOT NULL GROUP BY 2, 3
+                    """)
+            }
+            try db.execute(sql: """
+                DROP INDEX records_sidecar_sequence;
+                DROP INDEX records_agent_time;
+                DROP INDEX records_task_time;
+                DROP INDEX records_decision;
+                DROP INDEX records_event;
+                DROP TABLE record_grants;
+                """)
         }
         return migrator
     }

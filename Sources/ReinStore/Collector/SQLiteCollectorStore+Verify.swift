@@ -12,7 +12,7 @@ import ReinAudit
 extension SQLiteCollectorStore {
     public func verify(sidecarId: String, from: Int64?, to: Int64?) throws(CollectorStoreError) -> ChainVerificationReport {
         try read("verify") { db in
-            let bounds = try Row.fetchOne(db, sql: "SELECT min(sequence), max(sequence) FROM records WHERE sidecar_id = ?",
+            let bounds = try Row.fetchOne(db, sql: "SELECT min(first_sequence), max(last_sequence) FROM record_runs WHERE sidecar_id = ?",
                                           arguments: [sidecarId])
             let lowest: Int64? = bounds?[0]
             let highest: Int64? = bounds?[1]
@@ -31,26 +31,29 @@ extension SQLiteCollectorStore {
                 verifier = IngestVerifier(sidecarId: sidecarId, head: AuditChain(lastSequence: first - 1, lastHash: hash))
             }
             var count = 0
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT sequence, record_id, line FROM records WHERE sidecar_id = ? AND sequence BETWEEN ? AND ? ORDER BY cursor
-                """, arguments: [sidecarId, first, last])
-            while let row = try rows.next() {
-                count += 1
-                let line = (row["line"] as Data?).map { [UInt8]($0) } ?? []
-                let record: IngestRecord
-                do throws(AuditLineError) {
-                    record = try IngestRecord(line: line)
-                } catch {
-                    findings.append(IntegrityFinding(kind: .malformed, sidecarId: sidecarId, sequence: row["sequence"],
-                                                     recordId: row["record_id"], detail: "the stored line is not a record: \(error.reason)"))
-                    continue
+            for range in try RecordRuns.cursorRanges(sidecarId: sidecarId, first: first, last: last, db: db) {
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT sequence, record_id, line FROM records
+                    WHERE cursor BETWEEN ? AND ? AND sidecar_id = ? AND sequence BETWEEN ? AND ? ORDER BY cursor
+                    """, arguments: [range.lowerBound, range.upperBound, sidecarId, first, last])
+                while let row = try rows.next() {
+                    count += 1
+                    let line = (row["line"] as Data?).map { [UInt8]($0) } ?? []
+                    let record: IngestRecord
+                    do throws(AuditLineError) {
+                        record = try IngestRecord(line: line)
+                    } catch {
+                        findings.append(IntegrityFinding(kind: .malformed, sidecarId: sidecarId, sequence: row["sequence"],
+                                                         recordId: row["record_id"], detail: "the stored line is not a record: \(error.reason)"))
+                        continue
+                    }
+                    if verifier == nil {
+                        // The record before the range is gone: start from this record's own link.
+                        verifier = IngestVerifier(sidecarId: sidecarId,
+                                                  head: AuditChain(lastSequence: first - 1, lastHash: record.prevHash ?? AuditChain.genesis))
+                    }
+                    findings += verifier!.admit(record)
                 }
-                if verifier == nil {
-                    // The record before the range is gone: start from this record's own link.
-                    verifier = IngestVerifier(sidecarId: sidecarId,
-                                              head: AuditChain(lastSequence: first - 1, lastHash: record.prevHash ?? AuditChain.genesis))
-                }
-                findings += verifier!.admit(record)
             }
             let key = registered.map(Ed25519PublicKeyHex.init(hex:))
             var checkpoints = 0
