@@ -57,6 +57,25 @@ import Testing
         #expect(record.timeMillis == RFC3339Time.milliseconds(decoded.time))
     }
 
+    /// The scanner skips 8 bytes at a time inside strings: a quote, an
+    /// escape or a raw control byte at every offset within a word is still seen.
+    @Test func specialBytesAtEveryOffsetInAWord() throws {
+        for k in 0..<17 {
+            var chain = try TestChain()
+            let agent = String(repeating: "a", count: k) + "\"q\\\u{1}é" + String(repeating: "b", count: 16 - k)
+            let line = try chain.seal { r in r.agentId = agent }
+            let record = try IngestRecord(line: line)
+            #expect(record.agentId == agent, "offset \(k)")
+            #expect(record.computedHash == record.claimedHash)
+            // A raw control byte inside a string is not JSON: neither the scanner nor the decoder takes it.
+            var plain = try chain.seal { r in r.agentId = String(repeating: "c", count: 24) }
+            let at = try #require(plain.firstRange(of: Array("cccc".utf8))).lowerBound + k
+            plain[at] = 0x01
+            #expect(plain.withUnsafeBufferPointer { AuditLineScanner.scan($0) } == nil, "offset \(k)")
+            #expect((try? IngestRecord(line: plain)) == nil, "offset \(k)")
+        }
+    }
+
     /// Lines the scanner must not accept on its own; the decoder decides.
     @Test(arguments: [
         (#"{"schema":"rein.audit/v1","schema":"rein.audit/v1","record_id":"r","time":"t","sidecar_id":"s","via":"v","decision":"d""#, "duplicate key"),

@@ -1,3 +1,4 @@
+import Foundation
 import ReinAudit
 
 /// Reads the fields the collector indexes out of one chained record line,
@@ -241,8 +242,11 @@ struct AuditLineScanner {
     // MARK: tokens
 
     private static func key(_ name: Slice<UnsafeBufferPointer<UInt8>>) -> Key? {
-        guard name.count < keysByLength.count else { return nil }
-        for (candidate, key) in keysByLength[name.count] where name.elementsEqual(candidate) { return key }
+        guard name.count < keysByLength.count, let base = name.base.baseAddress else { return nil }
+        let start = base + name.startIndex
+        for (candidate, key) in keysByLength[name.count] where candidate.withUnsafeBufferPointer({ memcmp($0.baseAddress!, start, name.count) == 0 }) {
+            return key
+        }
         return nil
     }
 
@@ -284,6 +288,7 @@ struct AuditLineScanner {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = i
         var escapes = false
+        skipPlainWords()
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") {
@@ -309,6 +314,23 @@ struct AuditLineScanner {
             }
         }
         return nil
+    }
+
+    /// Skips 8 bytes at a time while none of them is a quote, a backslash
+    /// or a control byte (SWAR: the byte loop alone was a fifth of ingest's
+    /// parse time); the byte loop then handles the word that has one.
+    @inline(__always) private mutating func skipPlainWords() {
+        guard let base = bytes.baseAddress else { return }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= bytes.count {
+            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            let quote = x ^ (ones &* 0x22)
+            let backslash = x ^ (ones &* 0x5C)
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- ones &* 0x20) & ~x)
+            if special & highs != 0 { return }
+            i += 8
+        }
     }
 
     /// A string's decoded value.

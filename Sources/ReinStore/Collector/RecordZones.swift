@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The `record_blocks` rows one batch touches, gathered in memory and
@@ -7,6 +8,13 @@ import GRDB
 /// one agent and task, one time range, a few actions, decisions and resource
 /// heads, so the zone map costs a handful of upserts per batch instead of an
 /// index entry per record (see the schema for the measurements).
+///
+/// Why per-kind lists rather than one dictionary: this runs for every
+/// record and kind on the single writer thread, and hashing each value (and
+/// making a `String` of each resource head) cost about half of the writer's
+/// time. A kind's values are few, so they are found by comparison, the last
+/// one first; a kind with many distinct values in one batch (object ARNs
+/// shorter than a head, say) gets a dictionary index after ``listLimit``.
 struct RecordZones {
     enum Kind: String, CaseIterable {
         case time
@@ -32,23 +40,29 @@ struct RecordZones {
         }
     }
 
-    private struct Key: Hashable {
-        let kind: Kind
+    private struct Entry {
+        let value: String
+        let block: Int64
+        var min: Int64?
+        var max: Int64?
+
+        mutating func widen(_ time: Int64?) {
+            guard let time else { return }
+            min = Swift.min(min ?? time, time)
+            max = Swift.max(max ?? time, time)
+        }
+    }
+
+    private struct IndexKey: Hashable {
         let value: String
         let block: Int64
     }
 
-    private struct Entry {
-        let key: Key
-        var min: Int64?
-        var max: Int64?
-    }
+    static let listLimit = 16
 
-    private var zones: [Key: (min: Int64?, max: Int64?)] = [:]
-    /// The last value noted per kind, merged into `zones` when another value
-    /// (or block) of its kind comes: consecutive records mostly repeat their
-    /// values, and this skips hashing them (about 1 µs per record).
-    private var recent = [Entry?](repeating: nil, count: Kind.allCases.count)
+    private var entries = [[Entry]](repeating: [], count: Kind.allCases.count)
+    private var lastHit = [Int](repeating: 0, count: Kind.allCases.count)
+    private var indexes = [[IndexKey: Int]?](repeating: nil, count: Kind.allCases.count)
 
     /// Notes every value of `r` that a query can filter on.
     mutating func add(_ r: IngestRecord, cursor: Int64) {
@@ -62,47 +76,71 @@ struct RecordZones {
         for grant in r.grants {
             add(.action, grant.action, cursor: cursor, time: time)
             for resource in grant.resources where !resource.isEmpty {
-                add(.resource, SQLiteCollectorStore.resourceHead(resource), cursor: cursor, time: time)
+                let length = SQLiteCollectorStore.resourceHeadLength(resource)
+                note(Kind.resource.slot, block: cursor / SQLiteCollectorStore.blockSize, time: time,
+                     matches: { $0.utf8.count == length && Self.samePrefix($0, resource, length) },
+                     make: { String(decoding: resource.utf8.prefix(length), as: UTF8.self) })
             }
         }
     }
 
     mutating func add(_ kind: Kind, _ value: String, cursor: Int64, time: Int64?) {
-        let block = cursor / SQLiteCollectorStore.blockSize
-        let slot = kind.slot
-        if var entry = recent[slot] {
-            if entry.key.block == block, entry.key.value == value {
-                entry.min = Self.pick(entry.min, time, min)
-                entry.max = Self.pick(entry.max, time, max)
-                recent[slot] = entry
+        note(kind.slot, block: cursor / SQLiteCollectorStore.blockSize, time: time, matches: { $0 == value }, make: { value })
+    }
+
+    private mutating func note(_ slot: Int, block: Int64, time: Int64?, matches: (String) -> Bool, make: () -> String) {
+        let last = lastHit[slot]
+        if last < entries[slot].count, entries[slot][last].block == block, matches(entries[slot][last].value) {
+            entries[slot][last].widen(time)
+            return
+        }
+        if indexes[slot] == nil {
+            for i in entries[slot].indices where entries[slot][i].block == block && matches(entries[slot][i].value) {
+                entries[slot][i].widen(time)
+                lastHit[slot] = i
                 return
             }
-            merge(entry)
-        }
-        recent[slot] = Entry(key: Key(kind: kind, value: value, block: block), min: time, max: time)
-    }
-
-    private mutating func merge(_ entry: Entry) {
-        if let old = zones[entry.key] {
-            zones[entry.key] = (Self.pick(old.min, entry.min, min), Self.pick(old.max, entry.max, max))
         } else {
-            zones[entry.key] = (entry.min, entry.max)
+            let value = make()
+            if let i = indexes[slot]?[IndexKey(value: value, block: block)] {
+                entries[slot][i].widen(time)
+                lastHit[slot] = i
+                return
+            }
+            indexes[slot]?[IndexKey(value: value, block: block)] = entries[slot].count
+            append(slot, Entry(value: value, block: block, min: time, max: time))
+            return
+        }
+        append(slot, Entry(value: make(), block: block, min: time, max: time))
+        if entries[slot].count > Self.listLimit {
+            var index: [IndexKey: Int] = [:]
+            for (i, e) in entries[slot].enumerated() { index[IndexKey(value: e.value, block: e.block)] = i }
+            indexes[slot] = index
         }
     }
 
-    private static func pick(_ a: Int64?, _ b: Int64?, _ f: (Int64, Int64) -> Int64) -> Int64? {
-        guard let a else { return b }
-        guard let b else { return a }
-        return f(a, b)
+    /// Whether the first `length` bytes of `a` and `b` are equal (memcmp on
+    /// native strings: the generic UTF-8 view comparison cost a third of
+    /// the writer's time).
+    private static func samePrefix(_ a: String, _ b: String, _ length: Int) -> Bool {
+        let fast = a.utf8.withContiguousStorageIfAvailable { pa in
+            b.utf8.withContiguousStorageIfAvailable { pb in
+                guard let x = pa.baseAddress, let y = pb.baseAddress else { return length == 0 }
+                return memcmp(x, y, length) == 0
+            }
+        }
+        if let fast, let result = fast { return result }
+        return a.utf8.prefix(length).elementsEqual(b.utf8.prefix(length))
+    }
+
+    private mutating func append(_ slot: Int, _ entry: Entry) {
+        entries[slot].append(entry)
+        lastHit[slot] = entries[slot].count - 1
     }
 
     /// Merges the gathered zones into `record_blocks`.
-    mutating func write(_ db: Database) throws {
-        for slot in recent.indices {
-            if let entry = recent[slot] { merge(entry) }
-            recent[slot] = nil
-        }
-        guard !zones.isEmpty else { return }
+    func write(_ db: Database) throws {
+        guard entries.contains(where: { !$0.isEmpty }) else { return }
         let upsert = try SQLiteRawStatement("""
             INSERT INTO record_blocks (kind, value, block, min_time, max_time) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (kind, value, block) DO UPDATE SET
@@ -111,14 +149,16 @@ struct RecordZones {
                 max_time = CASE WHEN max_time IS NULL THEN excluded.max_time WHEN excluded.max_time IS NULL THEN max_time
                                 ELSE max(max_time, excluded.max_time) END
             """, db: db)
-        for (key, range) in zones {
-            upsert.reset()
-            upsert.bind(1, key.kind.rawValue)
-            upsert.bind(2, key.value)
-            upsert.bind(3, key.block)
-            upsert.bind(4, range.min)
-            upsert.bind(5, range.max)
-            try upsert.run()
+        for kind in Kind.allCases {
+            for entry in entries[kind.slot] {
+                upsert.reset()
+                upsert.bind(1, kind.rawValue)
+                upsert.bind(2, entry.value)
+                upsert.bind(3, entry.block)
+                upsert.bind(4, entry.min)
+                upsert.bind(5, entry.max)
+                try upsert.run()
+            }
         }
     }
 }

@@ -45,11 +45,16 @@ extension SQLiteCollectorStore {
     /// The longest prefix of `resource` of at most ``resourceHeadBytes``
     /// bytes that ends on a scalar boundary.
     static func resourceHead(_ resource: String) -> String {
+        String(decoding: resource.utf8.prefix(resourceHeadLength(resource)), as: UTF8.self)
+    }
+
+    /// The length in bytes of ``resourceHead(_:)``.
+    static func resourceHeadLength(_ resource: String) -> Int {
         let utf8 = resource.utf8
-        guard utf8.count > resourceHeadBytes else { return resource }
+        guard utf8.count > resourceHeadBytes else { return utf8.count }
         var end = utf8.index(utf8.startIndex, offsetBy: resourceHeadBytes)
         while end > utf8.startIndex, UTF8.isContinuation(utf8[end]) { end = utf8.index(before: end) }
-        return String(decoding: utf8[..<end], as: UTF8.self)
+        return utf8.distance(from: utf8.startIndex, to: end)
     }
 
     /// New databases use 16 KiB pages: records are about 1 KB and arrive in
