@@ -43,6 +43,8 @@ struct SpoolFigures {
     var failures = 0
     /// Durable writes (records, intents, completions) per transaction.
     var writesPerCommit = 0.0
+    /// Durable writes per fdatasync (FULL only; one sync can cover several commits).
+    var writesPerSync = 0.0
     var microsPerRequest: Double { seconds * 1e6 / Double(max(1, requests)) }
     var cpuMicrosPerRequest: Double { cpuSeconds * 1e6 / Double(max(1, requests)) }
     var requestsPerSecond: Double { Double(requests) / max(seconds, 1e-9) }
@@ -116,7 +118,8 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
     let figures = SpoolFigures(requests: issued,
                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                                cpuSeconds: cpuSeconds() - cpuStart, failures: failures.value.load(ordering: .relaxed),
-                               writesPerCommit: writes / Double(max(1, spool.stats.commits)))
+                               writesPerCommit: writes / Double(max(1, spool.stats.commits)),
+                               writesPerSync: fullSync ? writes / Double(max(1, spool.syncs)) : 0)
     spool.close()
     return figures
 }
@@ -145,18 +148,19 @@ func runSpoolBenchmark() {
         ("record, synchronous NORMAL, 32 in flight", "normal_c32", false, 32, false),
     ]
     var results = [String(format: "seal_us=%.2f", sealNs / 1000), "line_bytes=\(lineBytes)"]
-    var table = ["| scenario | µs per request (wall, amortised) | requests/s | CPU µs per request | writes per commit | failures |",
-                 "|---|---:|---:|---:|---:|---:|"]
+    var table = ["| scenario | µs per request (wall, amortised) | requests/s | CPU µs per request | writes per commit | writes per fsync | failures |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]
     let only = ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_ONLY"] // one scenario key, for profiling
     for s in scenarios where only == nil || only == s.key {
         let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, key: key)
-        print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request  %5.1f writes/commit  (%d requests%@)",
-                     s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.writesPerCommit, f.requests,
+        print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request  %5.1f writes/commit  %5.1f writes/sync  (%d requests%@)",
+                     s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.writesPerCommit, f.writesPerSync, f.requests,
                      (f.failures > 0 ? ", \(f.failures) FAILED" : "") as NSString))
         results.append(String(format: "%@_us=%.2f %@_rps=%.0f %@_cpu_us=%.2f", s.key as NSString, f.microsPerRequest, s.key as NSString,
                               f.requestsPerSecond, s.key as NSString, f.cpuMicrosPerRequest))
-        table.append(String(format: "| %@ | %.1f | %.0f | %.1f | %.1f | %d |", s.name as NSString, f.microsPerRequest, f.requestsPerSecond,
-                            f.cpuMicrosPerRequest, f.writesPerCommit, f.failures))
+        table.append(String(format: "| %@ | %.1f | %.0f | %.1f | %.1f | %@ | %d |", s.name as NSString, f.microsPerRequest, f.requestsPerSecond,
+                            f.cpuMicrosPerRequest, f.writesPerCommit, (s.fullSync ? String(format: "%.1f", f.writesPerSync) : "–") as NSString,
+                            f.failures))
     }
     print("RESULT " + results.joined(separator: " ") + " target_us=20.00")
     print("TABLE")

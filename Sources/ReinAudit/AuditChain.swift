@@ -42,6 +42,28 @@ public struct AuditChain: Sendable, Equatable {
         return SealedRecord(sequence: record.sequence, recordId: record.recordId, hash: hash, line: line)
     }
 
+    /// Gives `prepared` the next place in the chain and returns its shipped
+    /// line: the same bytes as sealing the record itself would give.
+    public mutating func seal(_ prepared: PreparedRecord) -> SealedRecord {
+        let sequence = lastSequence + 1
+        let t = prepared.template
+        var line: [UInt8] = []
+        line.reserveCapacity(t.count + ChainedLine.suffixLength + 20)
+        line.append(contentsOf: t[..<prepared.prevHashDigits.lowerBound])
+        line.append(contentsOf: lastHash.utf8)
+        line.append(contentsOf: t[prepared.prevHashDigits.upperBound..<prepared.sequenceDigits.lowerBound])
+        line.append(contentsOf: String(sequence).utf8)
+        line.append(contentsOf: t[prepared.sequenceDigits.upperBound...])
+        let hash = SHA256.hash(line).hex
+        lastSequence = sequence
+        lastHash = hash
+        line.removeLast(2) // "}\n"
+        line.append(contentsOf: ",\"hash\":\"".utf8)
+        line.append(contentsOf: hash.utf8)
+        line.append(contentsOf: "\"}\n".utf8)
+        return SealedRecord(sequence: sequence, recordId: prepared.recordId, hash: hash, line: line)
+    }
+
     /// SHA-256 of the hashed line, as lower-case hex.
     public static func hash(of body: [UInt8]) -> String {
         SHA256.hash(body).hex

@@ -166,6 +166,18 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     /// costs tens of microseconds per record; the output is the same JSON
     /// (`JSONDecoder` reads it back, a test checks the round trip).
     public func jsonLine() throws -> [UInt8] {
+        var marks = ChainMarks()
+        return encode(marks: &marks)
+    }
+
+    /// Where ``encode(marks:)`` wrote `prev_hash`'s hex digits and
+    /// `sequence`'s digits (for ``PreparedRecord``).
+    struct ChainMarks {
+        var prevHashDigits: Range<Int>?
+        var sequenceDigits: Range<Int>?
+    }
+
+    func encode(marks: inout ChainMarks) -> [UInt8] {
         var w = JSONLineWriter()
         w.open()
         w.string("access_key_id", accessKeyId)
@@ -213,12 +225,20 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         w.string("mode", mode)
         w.string("operation", operation)
         w.string("policy_version", policyVersion)
-        w.string("prev_hash", prevHash)
+        if let prevHash {
+            w.key("prev_hash")
+            let start = w.bytes.count + 1
+            w.quoted(prevHash)
+            marks.prevHashDigits = start..<(w.bytes.count - 1)
+        }
         w.string("reason", reason)
         w.string("record_id", recordId)
         w.string("region", region)
         w.string("schema", schema)
-        w.int("sequence", sequence)
+        w.key("sequence")
+        let sequenceStart = w.bytes.count
+        w.raw(String(sequence))
+        marks.sequenceDigits = sequenceStart..<w.bytes.count
         w.string("service", service)
         w.string("sidecar_id", sidecarId)
         w.string("source_address", sourceAddress)

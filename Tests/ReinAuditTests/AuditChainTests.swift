@@ -36,6 +36,59 @@ func parse(_ s: SealedRecord) throws -> ChainedLine { try ChainedLine(parsing: s
         }
     }
 
+    /// A record prepared off the writer seals to exactly the bytes the
+    /// record itself seals to: minimal and full records, sequences of one to
+    /// seven digits, a chain resumed from a stored head.
+    @Test func aPreparedRecordSealsToTheSameBytes() throws {
+        var minimal = AuditRecord(recordId: "r-min", time: "2026-11-29T00:00:00.000Z", sidecarId: "sc-1", via: "endpoint", decision: "allow")
+        minimal.grants = []
+        var full = minimal
+        full.recordId = "r-full"
+        full.agentId = "agent \"a\""
+        full.taskId = "task-1"
+        full.accessKeyId = "ASIAEXAMPLE"
+        full.sourceAddress = "127.0.0.1"
+        full.userAgent = "Boto3/1.35 \u{1}"
+        full.service = "s3"
+        full.region = "eu-west-1"
+        full.operation = "GetObject"
+        full.grants = [.init(action: "s3:GetObject", resources: ["arn:aws:s3:::b/k", "arn:aws:s3:::b/é"])]
+        full.statementId = "st"
+        full.reason = "line\nbreak"
+        full.mode = "enforce"
+        full.forwarded = true
+        full.errorCode = "X"
+        full.upstreamHost = "b.s3.amazonaws.com"
+        full.upstreamStatus = 200
+        full.awsRequestId = "REQ"
+        full.brokerSource = "static"
+        full.brokerRole = "arn:aws:iam::1:role/r"
+        full.brokerSession = "s"
+        full.approver = "alice"
+        full.grantId = "g"
+        full.holdId = "h"
+        full.policyVersion = "3"
+        full.bytesIn = 5
+        full.bytesOut = 6
+        full.latency = .init(verifyMs: 0.012, decideMs: 0.003, holdMs: 1, upstreamMs: 0.31, totalMs: 0.4)
+        full.event = "hold-approved"
+        full.prevHash = "ignored"
+        full.sequence = 77
+        for start: Int64 in [0, 8, 98, 999_998, 9_999_998] {
+            let head = AuditChain(lastSequence: start, lastHash: start == 0 ? AuditChain.genesis : SHA256.hash("head \(start)").hex)
+            var direct = head
+            var prepared = head
+            for record in [minimal, full, minimal, full] {
+                var r = record
+                let expected = try direct.seal(&r)
+                let actual = prepared.seal(PreparedRecord(record))
+                #expect(actual == expected, "from \(start)")
+                #expect(try ChainedLine(parsing: actual.line).computedHash == actual.hash)
+            }
+            #expect(prepared == direct)
+        }
+    }
+
     @Test func theHashCoversTheLineWithoutItsHashKey() throws {
         var chain = AuditChain()
         var r = AuditRecord(recordId: "x", time: "2026-11-29T00:00:00.000Z", sidecarId: "s", via: "endpoint", decision: "allow")

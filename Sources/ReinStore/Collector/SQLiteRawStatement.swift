@@ -11,12 +11,15 @@ import GRDBSQLite
 struct SQLiteRawStatement {
     private let statement: OpaquePointer
     private let connection: OpaquePointer?
+    /// What a failure says was being done.
+    private let operation: String
     /// SQLITE_TRANSIENT: SQLite copies the bytes before the bind returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    init(_ sql: String, db: Database) throws {
+    init(_ sql: String, db: Database, operation: String = "ingest") throws {
         statement = try db.cachedStatement(sql: sql).sqliteStatement
         connection = db.sqliteConnection
+        self.operation = operation
     }
 
     /// Resets the statement; every parameter is bound again before the next run.
@@ -72,6 +75,10 @@ struct SQLiteRawStatement {
         return String(decoding: UnsafeBufferPointer(start: p, count: count), as: UTF8.self)
     }
 
+    func int64(_ column: Int32) -> Int64? {
+        sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, column)
+    }
+
     /// Rows changed by the last statement on this connection.
     var changes: Int32 { connection.map { sqlite3_changes($0) } ?? 0 }
     var lastInsertedRowID: Int64 { connection.map { sqlite3_last_insert_rowid($0) } ?? 0 }
@@ -79,6 +86,6 @@ struct SQLiteRawStatement {
     private func failure(_ code: Int32) -> CollectorStoreError {
         let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "SQLite error \(code)"
         sqlite3_reset(statement)
-        return .database(operation: "ingest", message: message)
+        return .database(operation: operation, message: message)
     }
 }

@@ -42,7 +42,7 @@ public final class AuditSpool: Sendable {
     /// Opens (creating if needed) the spool, continues the stored chain and
     /// seals any intents a crash left, then starts the writer.
     ///
-    /// `onDurable` runs on the writer thread after each commit, with the
+    /// `onDurable` runs on the syncer thread after each commit is durable, with the
     /// records it made durable in chain order (the sidecar mirrors them to a
     /// readable JSONL file); it must be quick.
     public init(configuration: AuditSpoolConfiguration, logger: Logger = Logger(label: "rein.audit-spool"),
@@ -61,9 +61,10 @@ public final class AuditSpool: Sendable {
         var contents: SpoolSchema.Contents
         let orphans: [(id: Int64, recordId: String, line: [UInt8])]
         do {
-            if !configuration.fullSync {
-                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            }
+            // The writer commits without syncing; with `fullSync` the
+            // syncer thread makes each commit durable before its callers
+            // hear of it (``SpoolSyncer``).
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             try WALCheckpointer.disableAutomaticCheckpoints(pool)
             contents = try pool.write { db -> SpoolSchema.Contents in
                 try SpoolSchema.create(db)
@@ -94,7 +95,7 @@ public final class AuditSpool: Sendable {
             let failure = Box<AuditSpoolError?>(nil)
             writer.runNow(orphans.map { orphan in
                 .complete(IntentTicket(id: orphan.id, recordId: orphan.recordId),
-                          Self.recovered(orphan.line, recordId: orphan.recordId, configuration: configuration),
+                          PreparedRecord(Self.recovered(orphan.line, recordId: orphan.recordId, configuration: configuration)),
                           { result in if case .failure(let e) = result { failure.value.withLock { $0 = $0 ?? e } } })
             })
             if let first = failure.value.withLock({ $0 }) { throw first }
@@ -118,8 +119,9 @@ public final class AuditSpool: Sendable {
     /// it is durable. Refused with ``AuditSpoolError/full(needed:used:max:)``
     /// when it would pass the cap (``AuditSpoolError/dropped(recordId:used:max:)``
     /// with `dropWhenFull`).
+    /// The record is encoded here, on the caller's thread (``PreparedRecord``).
     public func append(_ record: AuditRecord, completion: @escaping @Sendable (Result<SealedRecord, AuditSpoolError>) -> Void) {
-        writer.enqueue(.append(record, completion))
+        writer.enqueue(.append(PreparedRecord(record), completion))
     }
 
     /// Stores `record` as the intent of a call about to be forwarded (not
@@ -139,7 +141,7 @@ public final class AuditSpool: Sendable {
     /// outcome) into the chain. Never refused for space.
     public func complete(_ ticket: IntentTicket, with record: AuditRecord,
                          completion: @escaping @Sendable (Result<SealedRecord, AuditSpoolError>) -> Void) {
-        writer.enqueue(.complete(ticket, record, completion))
+        writer.enqueue(.complete(ticket, PreparedRecord(record), completion))
     }
 
     // MARK: - Writing (blocking, for tests and the CLI; never from a completion)
@@ -169,15 +171,20 @@ public final class AuditSpool: Sendable {
 
     /// The oldest unshipped lines: up to `maxRecords` records and about
     /// `maxBytes` (always at least one record), each followed by the
-    /// checkpoint that names it. Empty when nothing waits.
+    /// checkpoint that names it. Empty when nothing waits. Only durable
+    /// records go: one committed but not yet synced could be lost to a power
+    /// cut after the collector had it, and the restarted chain would then
+    /// contradict what the collector holds.
     public func pendingBatch(maxRecords: Int, maxBytes: Int) throws(AuditSpoolError) -> SpoolBatch {
         guard !closed.load(ordering: .relaxed) else { throw .closed(path: path) }
         let limit = max(1, maxRecords)
+        let durable = writer.syncer.durable.load(ordering: .acquiring)
         do {
             return try pool.read { db -> SpoolBatch in
                 var records: [(Int64, [UInt8])] = []
                 var bytes = 0
-                let cursor = try Row.fetchCursor(db, sql: "SELECT seq, line FROM records ORDER BY seq LIMIT ?", arguments: [limit])
+                let cursor = try Row.fetchCursor(db, sql: "SELECT seq, line FROM records WHERE seq <= ? ORDER BY seq LIMIT ?",
+                                                 arguments: [durable, limit])
                 while let row = try cursor.next() {
                     let line = [UInt8](row["line"] as Data)
                     if !records.isEmpty, bytes + line.count > maxBytes { break }
@@ -189,7 +196,7 @@ public final class AuditSpool: Sendable {
                 if let last = records.last?.0 {
                     through = last
                 } else {
-                    through = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM checkpoints") ?? 0
+                    through = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM checkpoints WHERE seq <= ?", arguments: [durable]) ?? 0
                 }
                 let checkpoints = try Row.fetchAll(db, sql: "SELECT seq, line FROM checkpoints WHERE seq <= ? ORDER BY seq", arguments: [through])
                     .map { row -> (Int64, [UInt8]) in (row["seq"], [UInt8](row["line"] as Data)) }
@@ -226,6 +233,13 @@ public final class AuditSpool: Sendable {
         let checkpointId = handedOutCheckpoint.load(ordering: .relaxed)
         return try wait { writer.enqueue(.acknowledge(throughSequence, checkpointId, $0)) }
     }
+
+    /// The highest sequence known durable (what the shipper may send).
+    var durableSequence: Int64 { writer.syncer.durable.load(ordering: .acquiring) }
+
+    /// `fdatasync` calls since open (with `fullSync`): fewer than commits
+    /// when one sync covers several groups.
+    public var syncs: Int64 { writer.syncer.syncs.load(ordering: .relaxed) }
 
     /// Sizes, chain head and whether the spool is full, as of the last commit.
     public var stats: SpoolStats { writer.published.withLock { $0 } }

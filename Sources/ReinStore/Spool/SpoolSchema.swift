@@ -5,9 +5,13 @@ import ReinAudit
 /// The spool's tables, and what they hold when the spool is opened.
 ///
 /// Why a `meta` row: shipped records are deleted, so the chain head cannot
-/// be read back from the records table. The head is rewritten in the same
-/// transaction as every insert, which makes it exactly as durable as the
-/// records it describes; a restart continues the chain where it stopped.
+/// always be read back from the records table. While records are held, the
+/// newest one is the head (its sequence and hash), and the newest checkpoint
+/// names the last signed sequence; the head is written to `meta` in the
+/// same transaction that deletes shipped records, which makes it exactly as
+/// durable as what it describes. A restart takes the later of the two and
+/// continues the chain where it stopped. (Rewriting `meta` at every commit
+/// cost a WAL page per commit.)
 ///
 /// Why `record_id` has no index: record ids are random UUIDs, so an index
 /// would rewrite a random B-tree page per record in every commit (the WAL
@@ -80,6 +84,13 @@ enum SpoolSchema {
         func sizes(_ table: String) throws -> (Int64, Int64) {
             let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(LENGTH(line)), 0) FROM \(table)")
             return (row?[0] ?? 0, row?[1] ?? 0)
+        }
+        if let newest = try Row.fetchOne(db, sql: "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1"),
+           (newest["seq"] as Int64) > c.chain.lastSequence {
+            c.chain = AuditChain(lastSequence: newest["seq"], lastHash: newest["hash"])
+        }
+        if let signed = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM checkpoints"), signed > c.lastCheckpointSequence {
+            c.lastCheckpointSequence = signed
         }
         (c.records, c.recordBytes) = try sizes("records")
         (c.intents, c.intentBytes) = try sizes("intents")

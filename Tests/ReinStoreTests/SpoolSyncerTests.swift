@@ -1,0 +1,67 @@
+import Foundation
+import Logging
+import ReinAudit
+import Synchronization
+import Testing
+@testable import ReinStore
+
+/// Durability off the writer thread (``SpoolSyncer``).
+@Suite struct SpoolSyncerTests {
+    @Test func everyWriteIsSyncedBeforeItsCompletionAndShipping() throws {
+        let f = try SpoolFixture()
+        let spool = try f.open()
+        defer { spool.close() }
+        let durable = Mutex<[Int64]>([])
+        let done = DispatchGroup()
+        for i in 1...200 {
+            done.enter()
+            spool.append(f.record(i)) { result in
+                if case .success(let s) = result {
+                    // By the time a completion runs, the syncer has marked its record durable.
+                    durable.withLock { $0.append(s.sequence) }
+                    #expect(spool.durableSequence >= s.sequence)
+                }
+                done.leave()
+            }
+        }
+        done.wait()
+        #expect(durable.withLock { $0 } == Array(1...200))
+        #expect(spool.syncs >= 1)
+        #expect(spool.syncs <= spool.stats.commits)
+        #expect(try spool.pendingBatch(maxRecords: 1000, maxBytes: 1 << 30).recordCount == 200)
+    }
+
+    @Test func aFailedSyncFailsEveryCompletionOfItsGroups() throws {
+        let dir = NSTemporaryDirectory() + "rein-syncer-\(UUID().uuidString)"
+        let syncer = SpoolSyncer(databasePath: dir + "/missing/audit-spool.db", syncs: true, durableSequence: 7,
+                                 logger: Logger(label: "test"))
+        let failure = syncer.syncNow()
+        guard case .storage(_, let operation, _) = failure else {
+            Issue.record("expected a storage failure, got \(String(describing: failure))")
+            return
+        }
+        #expect(operation.contains("sync"))
+        let seen = Mutex<[String]>([])
+        syncer.deliver([.init(sequence: 8) { e in seen.withLock { $0.append(e == nil ? "ok" : "failed") } },
+                        .init(sequence: 9) { e in seen.withLock { $0.append(e == nil ? "ok" : "failed") } }], after: failure)
+        #expect(seen.withLock { $0 } == ["failed", "failed"])
+        // Nothing became durable.
+        #expect(syncer.durable.load(ordering: .relaxed) == 7)
+    }
+
+    @Test func aReplacedWALIsReopenedAndTheDatabaseSynced() throws {
+        let dir = NSTemporaryDirectory() + "rein-syncer-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = dir + "/audit-spool.db"
+        FileManager.default.createFile(atPath: db, contents: Data("db".utf8))
+        FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 1".utf8))
+        let syncer = SpoolSyncer(databasePath: db, syncs: true, durableSequence: 0, logger: Logger(label: "test"))
+        #expect(syncer.syncNow() == nil)
+        try FileManager.default.removeItem(atPath: db + "-wal")
+        #expect(syncer.syncNow() == nil) // no WAL: the database is synced
+        FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 2".utf8))
+        #expect(syncer.syncNow() == nil)
+        #expect(syncer.syncs.load(ordering: .relaxed) == 3)
+    }
+}
