@@ -212,15 +212,20 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         w.key("latency")
         w.raw("{")
         var first = true
-        for (name, value) in [("decide_ms", latency.decideMs), ("hold_ms", latency.holdMs), ("total_ms", latency.totalMs),
-                              ("upstream_ms", latency.upstreamMs), ("verify_ms", latency.verifyMs)] {
-            guard let value else { continue }
+        func latencyField(_ name: StaticString, _ value: Double?) {
+            guard let value else { return }
             if !first { w.raw(",") }
             first = false
-            w.quoted(name)
-            w.raw(":")
-            w.raw(JSONLineWriter.milliseconds(value))
+            w.raw("\"")
+            w.raw(name)
+            w.raw("\":")
+            w.milliseconds(value)
         }
+        latencyField("decide_ms", latency.decideMs)
+        latencyField("hold_ms", latency.holdMs)
+        latencyField("total_ms", latency.totalMs)
+        latencyField("upstream_ms", latency.upstreamMs)
+        latencyField("verify_ms", latency.verifyMs)
         w.raw("}")
         w.string("mode", mode)
         w.string("operation", operation)
@@ -237,7 +242,7 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         w.string("schema", schema)
         w.key("sequence")
         let sequenceStart = w.bytes.count
-        w.raw(String(sequence))
+        w.digits(sequence)
         marks.sequenceDigits = sequenceStart..<w.bytes.count
         w.string("service", service)
         w.string("sidecar_id", sidecarId)

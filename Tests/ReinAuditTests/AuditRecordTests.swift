@@ -36,6 +36,27 @@ struct AuditRecordJSONTests {
     }
 }
 
+struct AuditRecordLineBytesTests {
+    /// The exact bytes (the chain hashes them, so the encoder may never
+    /// change them): key order, number forms, latency precision, escapes.
+    @Test func lineBytesAreStable() throws {
+        var r = AuditRecord(recordId: "id-1", time: "2026-11-29T00:00:00.000Z", sidecarId: "sc", via: "proxy", decision: "deny")
+        r.bytesIn = -1
+        r.bytesOut = Int64.max
+        r.sequence = 12345
+        r.prevHash = "ab"
+        r.reason = "q\"b\\n\nt\t\u{7}/é"
+        r.grants = [.init(action: "s3:GetObject", resources: ["arn:aws:s3:::b/k", "x"]), .init(action: "s3:ListBucket", resources: [])]
+        r.latency = AuditRecord.Latency(verifyMs: 0.0123, decideMs: 0, holdMs: 1000.0005, upstreamMs: -3, totalMs: 12.3456)
+        let expected = #"{"bytes_in":-1,"bytes_out":9223372036854775807,"decision":"deny","event":"call","forwarded":false,"#
+            + #""grants":[{"action":"s3:GetObject","resources":["arn:aws:s3:::b/k","x"]},{"action":"s3:ListBucket","resources":[]}],"#
+            + #""latency":{"decide_ms":0.000,"hold_ms":1000.001,"total_ms":12.346,"upstream_ms":0,"verify_ms":0.012},"#
+            + #""prev_hash":"ab","reason":"q\"b\\n\nt\t\u0007/é","record_id":"id-1","schema":"rein.audit/v1","sequence":12345,"#
+            + #""sidecar_id":"sc","time":"2026-11-29T00:00:00.000Z","via":"proxy"}"# + "\n"
+        #expect(String(decoding: try r.jsonLine(), as: UTF8.self) == expected)
+    }
+}
+
 struct AuditRecordIdTests {
     @Test func recordIdsAreVersion4UUIDs() throws {
         var seen = Set<String>()
