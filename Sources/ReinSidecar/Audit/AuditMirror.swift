@@ -9,7 +9,7 @@ import Synchronization
 /// Why keep it: people (and `rein policy suggest --from`) read JSONL, and the
 /// spool deletes what the collector acknowledged. It is a convenience, not
 /// the record of truth: it is not fsynced, a write error only logs once, and
-/// it is never shipped. Lines arrive from the spool's writer thread in chain
+/// it is never shipped. Lines arrive from the spool's syncer thread in chain
 /// order, so the file is in chain order too.
 final class AuditMirror: Sendable {
     let path: String

@@ -16,9 +16,10 @@ import Synchronization
 /// at worst, an intent, which the next ``init(configuration:logger:onDurable:)``
 /// seals as a record whose outcome is unknown.
 ///
-/// Writes go through one writer thread with group commit (``SpoolWriter``);
+/// Writes go through one writer thread with group commit (``SpoolWriter``),
+/// and one syncer thread that makes each commit durable (``SpoolSyncer``);
 /// the asynchronous calls never block the caller, and their completions run
-/// on the writer thread once the write is durable (or has failed), so they
+/// on the syncer thread once the write is durable (or has failed), so they
 /// must be short and must not call the blocking wrappers. Reads for the
 /// shipper (``pendingBatch(maxRecords:maxBytes:)``) run on the caller's
 /// thread against a WAL snapshot and never wait for the writer.
@@ -295,7 +296,7 @@ public final class AuditSpool: Sendable {
     private func wait<T: Sendable>(_ submit: (@escaping @Sendable (Result<T, AuditSpoolError>) -> Void) -> Void) throws(AuditSpoolError) -> T {
         guard !writer.isWriterThread else {
             throw .storage(path: path, operation: "wait for its writer",
-                           reason: "a blocking call was made from the writer thread (a completion); use the asynchronous API there")
+                           reason: "a blocking call was made from the spool's own thread (a completion); use the asynchronous API there")
         }
         let done = DispatchSemaphore(value: 0)
         let box = Box<Result<T, AuditSpoolError>?>(nil)
