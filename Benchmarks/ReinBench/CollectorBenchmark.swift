@@ -88,6 +88,8 @@ func runCollectorBenchmark() {
         let next = Atomic<Int>(0)
         let clock = ContinuousClock()
         let start = clock.now
+        var cpu0 = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0)
         let done = DispatchGroup()
         for _ in 0..<4 {
             done.enter()
@@ -104,10 +106,15 @@ func runCollectorBenchmark() {
         }
         done.wait()
         let seconds = (clock.now - start).seconds
+        var cpu1 = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1)
+        let processCPU = Double(cpu1.tv_sec - cpu0.tv_sec) + Double(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9
         let stats = concurrentStore.ingestCommitStats
         let records = Double(subset.count * 1000)
         report("ingest, 4 concurrent requests (parse + store each, group commit), \(grouped(subset.count * 1000)) records",
-               rate(records, seconds) + String(format: " (%.1f batches per commit)", Double(stats.batches) / Double(max(1, stats.commits))))
+               rate(records, seconds) + String(format: " (%.1f batches per commit; %.2f µs CPU per record, %.2f cores busy)",
+                                               Double(stats.batches) / Double(max(1, stats.commits)), processCPU * 1e6 / records,
+                                               processCPU / seconds))
         print("INGEST concurrent_rps=\(Int((records / seconds).rounded()))")
     }
 

@@ -61,7 +61,10 @@ private func cpuSeconds() -> Double {
 /// builds its record and waits (asynchronously) for it to be durable; with
 /// `intents`, each waits for its intent, then completes it without waiting
 /// (an allowed, forwarded call; the record follows the response).
-func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, key: Ed25519PrivateKey) -> SpoolFigures {
+/// `producers` threads share the window, as the sidecar's event loops (one
+/// per core) share its connections.
+func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, key: Ed25519PrivateKey,
+                      producers: Int = 1) -> SpoolFigures {
     let dir = NSTemporaryDirectory() + "rein-bench-spool-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let spool: AuditSpool
@@ -71,51 +74,61 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
     } catch {
         fatalError("cannot open the bench spool: \(error)")
     }
-    let window = DispatchSemaphore(value: inFlight)
     let completions = DispatchGroup()
     let failures = FailureCount()
+    let issued = Atomic<Int>(0)
     let clock = ContinuousClock()
     let cpuStart = cpuSeconds()
     let start = clock.now
     let end = start + .milliseconds(Int(duration * 1000))
-    var issued = 0
-    while clock.now < end {
-        window.wait()
-        issued += 1
-        let record = spoolBenchmarkRecord(issued)
-        if intents {
-            // As the sidecar does: the intent is on the request's path (the
-            // call waits for it); the final record is written after the
-            // response and nobody waits for it.
-            completions.enter()
-            spool.appendIntent(record) { result in
-                guard case .success(let ticket) = result else {
-                    failures.value.add(1, ordering: .relaxed)
-                    window.signal()
-                    completions.leave()
-                    return
-                }
-                window.signal()
-                var done = record
-                done.bytesIn = 0
-                spool.complete(ticket, with: done) { result in
-                    if case .failure = result { failures.value.add(1, ordering: .relaxed) }
-                    completions.leave()
+    let finished = DispatchGroup()
+    for p in 0..<producers {
+        let share = inFlight / producers + (p < inFlight % producers ? 1 : 0)
+        finished.enter()
+        Thread.detachNewThread {
+            let window = DispatchSemaphore(value: share)
+            while clock.now < end {
+                window.wait()
+                let n = issued.add(1, ordering: .relaxed).newValue
+                let record = spoolBenchmarkRecord(n)
+                if intents {
+                    // As the sidecar does: the intent is on the request's path (the
+                    // call waits for it); the final record is written after the
+                    // response and nobody waits for it.
+                    completions.enter()
+                    spool.appendIntent(record) { result in
+                        guard case .success(let ticket) = result else {
+                            failures.value.add(1, ordering: .relaxed)
+                            window.signal()
+                            completions.leave()
+                            return
+                        }
+                        window.signal()
+                        var done = record
+                        done.bytesIn = 0
+                        spool.complete(ticket, with: done) { result in
+                            if case .failure = result { failures.value.add(1, ordering: .relaxed) }
+                            completions.leave()
+                        }
+                    }
+                } else {
+                    spool.append(record) { result in
+                        if case .failure = result { failures.value.add(1, ordering: .relaxed) }
+                        window.signal()
+                    }
                 }
             }
-        } else {
-            spool.append(record) { result in
-                if case .failure = result { failures.value.add(1, ordering: .relaxed) }
-                window.signal()
-            }
+            for _ in 0..<share { window.wait() }
+            for _ in 0..<share { window.signal() } // libdispatch refuses to free a semaphore below its initial value
+            finished.leave()
         }
     }
-    for _ in 0..<inFlight { window.wait() }
+    finished.wait()
     completions.wait()
     let elapsed = clock.now - start
-    for _ in 0..<inFlight { window.signal() } // libdispatch refuses to free a semaphore below its initial value
-    let writes = Double(issued * (intents ? 2 : 1))
-    let figures = SpoolFigures(requests: issued,
+    let requests = issued.load(ordering: .relaxed)
+    let writes = Double(requests * (intents ? 2 : 1))
+    let figures = SpoolFigures(requests: requests,
                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                                cpuSeconds: cpuSeconds() - cpuStart, failures: failures.value.load(ordering: .relaxed),
                                writesPerCommit: writes / Double(max(1, spool.stats.commits)),
@@ -139,20 +152,22 @@ func runSpoolBenchmark() {
     let lineBytes = (try? probeChain.seal(&probe).line.count) ?? 0
     guard let key = try? Ed25519PrivateKey() else { fatalError("no Ed25519 key") }
     let duration = Double(ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_SECONDS"] ?? "") ?? 3
-    let scenarios: [(name: String, key: String, fullSync: Bool, inFlight: Int, intents: Bool)] = [
-        ("record, synchronous FULL, 1 in flight", "full_c1", true, 1, false),
-        ("record, synchronous FULL, 32 in flight", "full_c32", true, 32, false),
-        ("intent + complete, FULL, 1 in flight", "intent_full_c1", true, 1, true),
-        ("intent + complete, FULL, 32 in flight", "intent_full_c32", true, 32, true),
-        ("record, synchronous NORMAL, 1 in flight", "normal_c1", false, 1, false),
-        ("record, synchronous NORMAL, 32 in flight", "normal_c32", false, 32, false),
+    let scenarios: [(name: String, key: String, fullSync: Bool, inFlight: Int, intents: Bool, producers: Int)] = [
+        ("record, synchronous FULL, 1 in flight", "full_c1", true, 1, false, 1),
+        ("record, synchronous FULL, 32 in flight", "full_c32", true, 32, false, 1),
+        ("record, FULL, 32 in flight from 2 event-loop threads", "full_c32_p2", true, 32, false, 2),
+        ("intent + complete, FULL, 1 in flight", "intent_full_c1", true, 1, true, 1),
+        ("intent + complete, FULL, 32 in flight", "intent_full_c32", true, 32, true, 1),
+        ("record, synchronous NORMAL, 1 in flight", "normal_c1", false, 1, false, 1),
+        ("record, synchronous NORMAL, 32 in flight", "normal_c32", false, 32, false, 1),
     ]
     var results = [String(format: "seal_us=%.2f", sealNs / 1000), "line_bytes=\(lineBytes)"]
     var table = ["| scenario | µs per request (wall, amortised) | requests/s | CPU µs per request | writes per commit | writes per fsync | failures |",
                  "|---|---:|---:|---:|---:|---:|---:|"]
     let only = ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_ONLY"] // one scenario key, for profiling
     for s in scenarios where only == nil || only == s.key {
-        let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, key: key)
+        let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, key: key,
+                                 producers: s.producers)
         print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request  %5.1f writes/commit  %5.1f writes/sync  (%d requests%@)",
                      s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.writesPerCommit, f.writesPerSync, f.requests,
                      (f.failures > 0 ? ", \(f.failures) FAILED" : "") as NSString))

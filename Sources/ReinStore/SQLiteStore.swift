@@ -3,7 +3,10 @@ import GRDB
 /// Opens Rein's embedded SQLite databases (spools, holds, the collector)
 /// with the settings every one of them needs: WAL journaling so readers
 /// never block the writer, full synchronous commits so that a record
-/// acknowledged as durable survives a crash, and foreign keys on.
+/// acknowledged as durable survives a crash, and foreign keys on. (The
+/// audit spool and the collector store switch their writer to NORMAL and
+/// sync the log themselves after each commit, outside the writer's critical
+/// section: ``WALFileSync``.)
 public enum SQLiteStore {
     public struct OpenError: Error, CustomStringConvertible {
         public let path: String

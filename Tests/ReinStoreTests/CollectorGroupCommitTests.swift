@@ -48,4 +48,29 @@ struct CollectorGroupCommitTests {
         let again = try store.ingest(lines: prepared[0][0], sidecarId: "sc-0")
         #expect(again.accepted == 0 && again.duplicates == perBatch)
     }
+
+    /// A batch is answered only after its group's sync, and a failed sync
+    /// fails the batch even though its transaction committed.
+    @Test func outcomesWaitForTheSyncAndAFailedSyncFailsTheGroup() throws {
+        let group = IngestGroupCommit()
+        let synced = Atomic<Bool>(false)
+        let ok = group.submit(AuditBatch(sidecarId: "sc", items: []), at: 0,
+                              commit: { pending in pending.map { _ in .success(IngestOutcome()) } },
+                              sync: {
+                                  synced.store(true, ordering: .relaxed)
+                                  return nil
+                              })
+        let didSync = synced.load(ordering: .relaxed)
+        #expect(didSync)
+        #expect((try? ok.get()) != nil)
+        let failed = group.submit(AuditBatch(sidecarId: "sc", items: []), at: 0,
+                                  commit: { pending in pending.map { _ in .success(IngestOutcome()) } },
+                                  sync: { .database(operation: "ingest", message: "committed but not confirmed durable: disk gone") })
+        guard case .failure(.database(_, let message)) = failed else {
+            Issue.record("expected the sync failure, got \(failed)")
+            return
+        }
+        #expect(message.contains("not confirmed durable"))
+        #expect(group.stats.commits == 2 && group.stats.batches == 2)
+    }
 }

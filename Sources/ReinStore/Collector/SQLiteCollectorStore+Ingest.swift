@@ -17,7 +17,7 @@ import ReinAudit
 /// the batch's bookkeeping commit with the records.
 extension SQLiteCollectorStore {
     public func ingest(_ batch: AuditBatch, at now: Int64) throws(CollectorStoreError) -> IngestOutcome {
-        try groupCommit.submit(batch, at: now) { group in commitGroup(group) }.get()
+        try groupCommit.submit(batch, at: now, commit: { group in commitGroup(group) }, sync: { syncCommitted("ingest") }).get()
     }
 
     /// (commits, batches) since the store opened: batches per commit shows the group commit at work.

@@ -21,6 +21,9 @@ public final class SQLiteCollectorStore: CollectorStore {
     private let checkpointer: WALCheckpointer
     /// Concurrent ingest calls share transactions (``IngestGroupCommit``).
     let groupCommit = IngestGroupCommit()
+    /// The writer commits with `synchronous = NORMAL`; every write returns
+    /// only after this has made it durable (``WALFileSync``).
+    let durability: WALFileSync
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public convenience init(path: String, logger: Logger = Logger(label: "rein.collector.store")) throws(CollectorStoreError) {
@@ -32,6 +35,7 @@ public final class SQLiteCollectorStore: CollectorStore {
         self.path = path
         self.logger = logger
         self.tailSpan = tailSpan
+        durability = WALFileSync(databasePath: path)
         if !FileManager.default.fileExists(atPath: path) {
             // The page size is fixed when the file is created, before WAL mode.
             do {
@@ -55,6 +59,8 @@ public final class SQLiteCollectorStore: CollectorStore {
                 // The ingest writer walks several indexes per record: a 64 MiB
                 // page cache keeps their hot pages in memory.
                 try db.execute(sql: "PRAGMA cache_size = -65536")
+                // Durability comes from `durability`, after the commit and outside the writer.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
             try Self.migrator.migrate(pool)
             try WALCheckpointer.disableAutomaticCheckpoints(pool)
@@ -71,15 +77,27 @@ public final class SQLiteCollectorStore: CollectorStore {
 
     deinit { checkpointer.stop() }
 
-    /// Runs `body` in a write transaction, mapping errors.
+    /// Runs `body` in a write transaction and makes it durable, mapping errors.
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(CollectorStoreError) -> T {
+        let result: T
         do {
-            return try pool.write { db in try body(db) }
+            result = try pool.write { db in try body(db) }
         } catch let error as CollectorStoreError {
             throw error
         } catch {
             throw .database(operation: operation, message: String(describing: error))
         }
+        if let failure = syncCommitted(operation) { throw failure }
+        return result
+    }
+
+    /// Makes every commit so far durable; the error when that failed.
+    func syncCommitted(_ operation: String) -> CollectorStoreError? {
+        guard let failure = durability.sync() else { return nil }
+        logger.error("collector store sync failed: commits may not be durable", metadata: [
+            "store.operation": "\(operation)", "store.error": "\(failure)",
+        ])
+        return .database(operation: operation, message: "committed but not confirmed durable: \(failure)")
     }
 
     /// Runs `body` in a read transaction (a consistent snapshot), mapping errors.

@@ -1,0 +1,72 @@
+import Foundation
+import Synchronization
+
+/// `fdatasync` of a WAL database's log, for stores that commit with
+/// `synchronous = NORMAL` and make commits durable themselves, outside the
+/// writer's critical section (``SpoolSyncer``, the collector's ingest).
+///
+/// Why this is as durable as `synchronous = FULL`: in WAL mode a commit
+/// only appends frames to the log; FULL adds an fsync of the log inside the
+/// commit. Syncing the log after the commit returns, and before anyone is
+/// told the data is stored, gives the same guarantee, and lets the writer
+/// start the next commit meanwhile. SQLite itself still syncs the log header
+/// when it restarts the log, and the database file at checkpoints.
+///
+/// The log is found by path and reopened when it is replaced (SQLite deletes
+/// it when the last connection closes; its inode may then be reused); after
+/// a reopen, or with no log at all, the database file is synced too, as it
+/// holds whatever the old log held.
+public final class WALFileSync: Sendable {
+    /// Why a sync failed: the commits written so far may not be durable.
+    public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
+        public let path: String
+        public let operation: String
+        public let reason: String
+        public var description: String { "could not \(operation) of \(path): \(reason)" }
+    }
+
+    public let databasePath: String
+    private let log = Mutex<(fd: Int32, inode: ino_t)>((-1, 0))
+
+    public init(databasePath: String) {
+        self.databasePath = databasePath
+    }
+
+    deinit { log.withLock { if $0.fd >= 0 { close($0.fd) } } }
+
+    /// Makes every commit that returned before this call durable. Calls are
+    /// serialised; one covers all the commits before it.
+    public func sync() -> Failure? {
+        log.withLock { log -> Failure? in
+            let walPath = databasePath + "-wal"
+            var info = stat()
+            if stat(walPath, &info) != 0 {
+                if log.fd >= 0 { close(log.fd) }
+                log = (-1, 0)
+                return syncFile(databasePath, what: "the database")
+            }
+            var held = stat()
+            let gone = log.fd >= 0 && (fstat(log.fd, &held) != 0 || held.st_nlink == 0)
+            let reopened = log.fd < 0 || gone || info.st_ino != log.inode
+            if reopened {
+                if log.fd >= 0 { close(log.fd) }
+                log = (open(walPath, O_RDONLY | O_CLOEXEC), info.st_ino)
+                guard log.fd >= 0 else { return failure("open the WAL to sync it", errno) }
+            }
+            guard fdatasync(log.fd) == 0 else { return failure("sync the WAL", errno) }
+            return reopened ? syncFile(databasePath, what: "the database") : nil
+        }
+    }
+
+    private func syncFile(_ path: String, what: String) -> Failure? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return failure("open \(what) to sync it", errno) }
+        defer { close(fd) }
+        guard fdatasync(fd) == 0 else { return failure("sync \(what)", errno) }
+        return nil
+    }
+
+    private func failure(_ operation: String, _ code: Int32) -> Failure {
+        Failure(path: databasePath, operation: operation, reason: String(cString: strerror(code)))
+    }
+}
