@@ -70,6 +70,58 @@ func runCollectorBenchmark() {
     let sidecars = 10
     print("  generating \(total) records (\(sidecars) sidecars/agents, 10 days)…")
     let bodies = CollectorBenchData.batches(sidecars: sidecars, batchesPerSidecar: batchCount / sidecars, dayCount: 10)
+    // 4a. As the collector runs under a fleet: as many requests at a time as
+    // its blocking thread pool has threads, each parsing its batch and storing it; concurrent batches share a
+    // commit (group commit). A fresh database, the first 300,000 records. It
+    // runs before the 1M-record store exists, whose background WAL checkpoint
+    // would otherwise compete for the cores and the disk. Three rounds, each
+    // on a fresh database: the disk's fsync latency on a shared machine moves
+    // a single round by ±20%, so the median is the figure.
+    do {
+        let subset = Array(bodies.prefix(300))
+        let records = Double(subset.count * 1000)
+        var rounds: [(rate: Double, perCommit: Double, cpu: Double, cores: Double)] = []
+        for round in 0..<3 {
+            let concurrentStore = try! SQLiteCollectorStore(path: directory.appendingPathComponent("concurrent-\(round).sqlite").path)
+            let next = Atomic<Int>(0)
+            let clock = ContinuousClock()
+            let start = clock.now
+            var cpu0 = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0)
+            let done = DispatchGroup()
+            for _ in 0..<CollectorServices.blockingThreads {
+                done.enter()
+                Thread.detachNewThread {
+                    while true {
+                        let i = next.add(1, ordering: .relaxed).oldValue
+                        guard i < subset.count else { break }
+                        let (sidecar, body) = subset[i]
+                        let batch = try! AuditBatch.parse(ndjson: body, sidecarId: sidecar)
+                        blackHole(try! concurrentStore.ingest(batch, at: 1))
+                    }
+                    done.leave()
+                }
+            }
+            done.wait()
+            let seconds = (clock.now - start).seconds
+            var cpu1 = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1)
+            let processCPU = Double(cpu1.tv_sec - cpu0.tv_sec) + Double(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9
+            let stats = concurrentStore.ingestCommitStats
+            rounds.append((records / seconds, Double(stats.batches) / Double(max(1, stats.commits)), processCPU * 1e6 / records,
+                           processCPU / seconds))
+            print(String(format: "    round %d: %.0f records/s", round + 1, records / seconds))
+        }
+        let sorted = rounds.sorted { $0.rate < $1.rate }
+        let median = sorted[1]
+        report("ingest, \(CollectorServices.blockingThreads) concurrent requests (the collector's blocking threads; parse + store each, group commit), \(grouped(subset.count * 1000)) records, median of 3",
+               rate(median.rate, 1) + String(format: " (rounds %@–%@; %.1f batches per commit; %.2f µs CPU per record, %.2f cores busy)",
+                                             grouped(Int(sorted[0].rate)) as NSString, grouped(Int(sorted[2].rate)) as NSString,
+                                             median.perCommit, median.cpu, median.cores))
+        print("INGEST concurrent_rps=\(Int(median.rate.rounded()))")
+    }
+
+    // 4b. All of them into one store, parsing overlapped with storing.
     let path = directory.appendingPathComponent("pipelined.sqlite").path
     let store = try! SQLiteCollectorStore(path: path)
     let (seconds, writerCPU) = pipelinedIngest(bodies, store: store)
@@ -78,45 +130,6 @@ func runCollectorBenchmark() {
            + String(format: " (writer: %.2f µs CPU per record)", writerCPU * 1e6 / n))
     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     report("database size after \(grouped(bodies.count * 1000)) records", String(format: "%.0f MiB", Double(size) / 1_048_576))
-
-    // 4b. As the collector runs under a fleet: 4 requests at a time (its thread
-    // pool), each parsing its batch and storing it; concurrent batches share a
-    // commit (group commit). A fresh database, the first 300,000 records.
-    do {
-        let subset = Array(bodies.prefix(300))
-        let concurrentStore = try! SQLiteCollectorStore(path: directory.appendingPathComponent("concurrent.sqlite").path)
-        let next = Atomic<Int>(0)
-        let clock = ContinuousClock()
-        let start = clock.now
-        var cpu0 = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0)
-        let done = DispatchGroup()
-        for _ in 0..<4 {
-            done.enter()
-            Thread.detachNewThread {
-                while true {
-                    let i = next.add(1, ordering: .relaxed).oldValue
-                    guard i < subset.count else { break }
-                    let (sidecar, body) = subset[i]
-                    let batch = try! AuditBatch.parse(ndjson: body, sidecarId: sidecar)
-                    blackHole(try! concurrentStore.ingest(batch, at: 1))
-                }
-                done.leave()
-            }
-        }
-        done.wait()
-        let seconds = (clock.now - start).seconds
-        var cpu1 = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1)
-        let processCPU = Double(cpu1.tv_sec - cpu0.tv_sec) + Double(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9
-        let stats = concurrentStore.ingestCommitStats
-        let records = Double(subset.count * 1000)
-        report("ingest, 4 concurrent requests (parse + store each, group commit), \(grouped(subset.count * 1000)) records",
-               rate(records, seconds) + String(format: " (%.1f batches per commit; %.2f µs CPU per record, %.2f cores busy)",
-                                               Double(stats.batches) / Double(max(1, stats.commits)), processCPU * 1e6 / records,
-                                               processCPU / seconds))
-        print("INGEST concurrent_rps=\(Int((records / seconds).rounded()))")
-    }
 
     // 5. Query latency over those records.
     let dayStart = CollectorBenchData.firstDay + 3 * 86_400_000

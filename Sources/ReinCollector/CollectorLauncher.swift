@@ -56,7 +56,7 @@ public enum CollectorLauncher {
                 }
             }
         }
-        let pool = NIOThreadPool(numberOfThreads: 4)
+        let pool = NIOThreadPool(numberOfThreads: CollectorServices.blockingThreads)
         pool.start()
         let holds = try CollectorHolds.open(configuration, trail: trail, logger: logger)
         let catalogs = try loadCatalogs(configuration, logger: logger)
