@@ -37,7 +37,7 @@ mkdir -p Benchmarks/results
     echo "| framework report over 1M records <= 3 s on SQLite | ${report_s:-?} s: $rverdict |"
     echo
     echo "$(date -u +%Y-%m-%d), $cpu ($(nproc) cores), load average before $load_before, after $load_after;" \
-         "SQLite $sqlite (system), WAL, synchronous=FULL, one transaction per batch; rein-bench release build." \
+         "SQLite $sqlite (system), WAL; each commit group's log is fdatasynced before any batch of it is answered (as durable as synchronous=FULL, outside the writer); rein-bench release build." \
          "Records are ~1 KB sealed S3 GetObject records (10 sidecars/agents, one grant each, spread over 10 days)." \
          "\"Parse overlapped with store\" runs parsing on one thread and the SQLite writer on another, as the collector's" \
          "thread pool does with concurrent batches; CPU figures are the writer thread's own CPU time (CLOCK_THREAD_CPUTIME_ID)," \
