@@ -19,8 +19,9 @@ import Synchronization
 /// sequential code.
 final class SpoolWriter: @unchecked Sendable {
     // Why @unchecked is safe: `queue`, `closing` and `stopped` are read and
-    // written only while `condition` is locked; `state` and `lastCheckpointAt`
-    // belong to the writer thread (and to `init`, before the thread starts);
+    // written only while `condition` is locked; `state`, `lastCheckpointAt`
+    // and `threaded` belong to the writer thread (and to `init` and `start`,
+    // before the thread starts);
     // `published` is a Mutex; everything else is immutable.
 
     enum Operation {
@@ -225,7 +226,8 @@ final class SpoolWriter: @unchecked Sendable {
             let failure = AuditSpoolError.storage(path: configuration.path, operation: "commit \(ops.count) audit operation(s)",
                                                   reason: String(describing: error))
             logger.error("audit spool commit failed", metadata: ["audit.spool": "\(configuration.path)", "audit.error": "\(error)"])
-            for op in ops { op.fail(failure) }
+            // Through the syncer too, so that callers hear in commit order.
+            hand(SpoolSyncer.Group(sequence: state.chain.lastSequence) { _ in for op in ops { op.fail(failure) } })
             return
         }
         work.commits += 1
@@ -237,6 +239,12 @@ final class SpoolWriter: @unchecked Sendable {
             if failure == nil, !sealed.isEmpty { onDurable?(sealed) }
             for deliver in deliveries { deliver(failure) }
         }
+        hand(group)
+    }
+
+    /// Gives a committed (or failed) group to the syncer; before the threads
+    /// start (recovery), syncs and delivers it here.
+    private func hand(_ group: SpoolSyncer.Group) {
         if threaded {
             syncer.submit(group)
         } else {
