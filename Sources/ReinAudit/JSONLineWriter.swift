@@ -118,17 +118,14 @@ struct JSONLineWriter {
     }
 
     /// Whether any byte is a quote, a backslash or a control byte: 8 bytes
-    /// at a time (SWAR), then the tail.
+    /// at a time (``JSONSpecialBytes``), then the tail. A word flagged by
+    /// mistake only sends the value down the escaping path, which escapes
+    /// exactly what needs it.
     static func needsEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = utf8.baseAddress else { return false }
-        let ones: UInt64 = 0x0101_0101_0101_0101
         var i = 0
         while i + 8 <= utf8.count {
-            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            let quote = x ^ (ones &* 0x22)
-            let backslash = x ^ (ones &* 0x5C)
-            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- ones &* 0x20) & ~x)
-            if special & 0x8080_8080_8080_8080 != 0 { return true }
+            if JSONSpecialBytes.mayContainSpecial(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) { return true }
             i += 8
         }
         while i < utf8.count {

@@ -70,3 +70,23 @@ struct AuditRecordIdTests {
         #expect(seen.count == 1000)
     }
 }
+
+struct JSONSpecialBytesTests {
+    /// Never misses a special byte at any position, and flags no word of
+    /// plain bytes (printable ASCII other than quote and backslash, UTF-8).
+    @Test func everySpecialByteAtEveryPositionIsSeenAndPlainWordsAreNot() {
+        for position in 0..<8 {
+            for value in 0...255 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[position] = UInt8(value)
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                let special = value < 0x20 || value == 0x22 || value == 0x5C
+                if special {
+                    #expect(JSONSpecialBytes.mayContainSpecial(word), "byte \(value) at \(position)")
+                } else {
+                    #expect(!JSONSpecialBytes.mayContainSpecial(word), "byte \(value) at \(position)")
+                }
+            }
+        }
+    }
+}

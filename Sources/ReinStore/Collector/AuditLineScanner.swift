@@ -317,18 +317,12 @@ struct AuditLineScanner {
     }
 
     /// Skips 8 bytes at a time while none of them is a quote, a backslash
-    /// or a control byte (SWAR: the byte loop alone was a fifth of ingest's
-    /// parse time); the byte loop then handles the word that has one.
+    /// or a control byte (``JSONSpecialBytes``: the byte loop alone was a
+    /// fifth of ingest's parse time); the byte loop then handles the word
+    /// that has one.
     @inline(__always) private mutating func skipPlainWords() {
         guard let base = bytes.baseAddress else { return }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        while i + 8 <= bytes.count {
-            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            let quote = x ^ (ones &* 0x22)
-            let backslash = x ^ (ones &* 0x5C)
-            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- ones &* 0x20) & ~x)
-            if special & highs != 0 { return }
+        while i + 8 <= bytes.count, !JSONSpecialBytes.mayContainSpecial(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
             i += 8
         }
     }
