@@ -45,9 +45,22 @@ struct SpoolFigures {
     var writesPerCommit = 0.0
     /// Durable writes per fdatasync (FULL only; one sync can cover several commits).
     var writesPerSync = 0.0
+    /// Mean wall time of one fdatasync (FULL only).
+    var microsPerSync = 0.0
+    /// CPU time of the producer threads (record, line), the spool's writer
+    /// (seal, SQLite) and its syncer (fdatasync, completions), per request.
+    var producerCPUMicros = 0.0
+    var writerCPUMicros = 0.0
+    var syncerCPUMicros = 0.0
     var microsPerRequest: Double { seconds * 1e6 / Double(max(1, requests)) }
     var cpuMicrosPerRequest: Double { cpuSeconds * 1e6 / Double(max(1, requests)) }
     var requestsPerSecond: Double { Double(requests) / max(seconds, 1e-9) }
+}
+
+private func currentThreadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
 private func cpuSeconds() -> Double {
@@ -77,7 +90,10 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
     let completions = DispatchGroup()
     let failures = FailureCount()
     let issued = Atomic<Int>(0)
+    let producerCPUNanos = Atomic<Int>(0)
     let clock = ContinuousClock()
+    while spool.threadCPUSeconds == nil { usleep(100) }
+    let threadsStart = spool.threadCPUSeconds ?? (0, 0)
     let cpuStart = cpuSeconds()
     let start = clock.now
     let end = start + .milliseconds(Int(duration * 1000))
@@ -87,6 +103,8 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
         finished.enter()
         Thread.detachNewThread {
             let window = DispatchSemaphore(value: share)
+            let producerStart = currentThreadCPUSeconds()
+            defer { producerCPUNanos.add(Int((currentThreadCPUSeconds() - producerStart) * 1e9), ordering: .relaxed) }
             while clock.now < end {
                 window.wait()
                 let n = issued.add(1, ordering: .relaxed).newValue
@@ -126,13 +144,19 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
     finished.wait()
     completions.wait()
     let elapsed = clock.now - start
+    let threadsEnd = spool.threadCPUSeconds ?? threadsStart
+    let writerCPU = threadsEnd.writer - threadsStart.writer, syncerCPU = threadsEnd.syncer - threadsStart.syncer
     let requests = issued.load(ordering: .relaxed)
+    let perRequest = 1e6 / Double(max(1, requests))
     let writes = Double(requests * (intents ? 2 : 1))
     let figures = SpoolFigures(requests: requests,
                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                                cpuSeconds: cpuSeconds() - cpuStart, failures: failures.value.load(ordering: .relaxed),
                                writesPerCommit: writes / Double(max(1, spool.stats.commits)),
-                               writesPerSync: fullSync ? writes / Double(max(1, spool.syncs)) : 0)
+                               writesPerSync: fullSync ? writes / Double(max(1, spool.syncs)) : 0,
+                               microsPerSync: fullSync ? spool.syncSeconds * 1e6 / Double(max(1, spool.syncs)) : 0,
+                               producerCPUMicros: Double(producerCPUNanos.load(ordering: .relaxed)) / 1e9 * perRequest,
+                               writerCPUMicros: writerCPU * perRequest, syncerCPUMicros: syncerCPU * perRequest)
     spool.close()
     return figures
 }
@@ -162,20 +186,23 @@ func runSpoolBenchmark() {
         ("record, synchronous NORMAL, 32 in flight", "normal_c32", false, 32, false, 1),
     ]
     var results = [String(format: "seal_us=%.2f", sealNs / 1000), "line_bytes=\(lineBytes)"]
-    var table = ["| scenario | µs per request (wall, amortised) | requests/s | CPU µs per request | writes per commit | writes per fsync | failures |",
-                 "|---|---:|---:|---:|---:|---:|---:|"]
+    var table = ["| scenario | µs per request (wall, amortised) | requests/s | CPU µs per request | of which producer / writer / syncer | writes per commit | writes per fsync | µs per fsync | failures |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     let only = ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_ONLY"] // one scenario key, for profiling
     for s in scenarios where only == nil || only == s.key {
         let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, key: key,
                                  producers: s.producers)
-        print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request  %5.1f writes/commit  %5.1f writes/sync  (%d requests%@)",
-                     s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.writesPerCommit, f.writesPerSync, f.requests,
+        print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request (%.1f producer, %.1f writer, %.1f syncer)  %5.1f writes/commit  %5.1f writes/sync  %6.0f µs/sync  (%d requests%@)",
+                     s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros,
+                     f.syncerCPUMicros, f.writesPerCommit, f.writesPerSync,
+                     f.microsPerSync, f.requests,
                      (f.failures > 0 ? ", \(f.failures) FAILED" : "") as NSString))
-        results.append(String(format: "%@_us=%.2f %@_rps=%.0f %@_cpu_us=%.2f", s.key as NSString, f.microsPerRequest, s.key as NSString,
-                              f.requestsPerSecond, s.key as NSString, f.cpuMicrosPerRequest))
-        table.append(String(format: "| %@ | %.1f | %.0f | %.1f | %.1f | %@ | %d |", s.name as NSString, f.microsPerRequest, f.requestsPerSecond,
-                            f.cpuMicrosPerRequest, f.writesPerCommit, (s.fullSync ? String(format: "%.1f", f.writesPerSync) : "–") as NSString,
-                            f.failures))
+        results.append(String(format: "%@_us=%.2f %@_rps=%.0f %@_cpu_us=%.2f %@_writer_cpu_us=%.2f", s.key as NSString, f.microsPerRequest,
+                              s.key as NSString, f.requestsPerSecond, s.key as NSString, f.cpuMicrosPerRequest, s.key as NSString, f.writerCPUMicros))
+        table.append(String(format: "| %@ | %.1f | %.0f | %.1f | %.1f / %.1f / %.1f | %.1f | %@ | %@ | %d |", s.name as NSString, f.microsPerRequest,
+                            f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros, f.syncerCPUMicros, f.writesPerCommit,
+                            (s.fullSync ? String(format: "%.1f", f.writesPerSync) : "–") as NSString,
+                            (s.fullSync ? String(format: "%.0f", f.microsPerSync) : "–") as NSString, f.failures))
     }
     print("RESULT " + results.joined(separator: " ") + " target_us=20.00")
     print("TABLE")

@@ -242,6 +242,16 @@ public final class AuditSpool: Sendable {
     /// when one sync covers several groups.
     public var syncs: Int64 { writer.syncer.syncs.load(ordering: .relaxed) }
 
+    /// CPU time used so far by the writer and syncer threads (nil until
+    /// they run), so that a benchmark can say where a request's cost goes.
+    public var threadCPUSeconds: (writer: Double, syncer: Double)? {
+        guard let w = writer.cpuSeconds, let s = writer.syncer.cpuSeconds else { return nil }
+        return (w, s)
+    }
+
+    /// Wall time spent in those `fdatasync` calls, in seconds.
+    public var syncSeconds: Double { Double(writer.syncer.syncNanoseconds.load(ordering: .relaxed)) / 1e9 }
+
     /// Sizes, chain head and whether the spool is full, as of the last commit.
     public var stats: SpoolStats { writer.published.withLock { $0 } }
 

@@ -38,6 +38,8 @@ final class SpoolSyncer: @unchecked Sendable {
     let durable: Atomic<Int64>
     /// fdatasync calls, for the benchmark's groups-per-sync figure.
     let syncs = Atomic<Int64>(0)
+    /// Wall time spent in those calls, for the benchmark's time-per-sync figure.
+    let syncNanoseconds = Atomic<Int64>(0)
 
     /// - Parameter syncs: false for `synchronous = NORMAL` (benchmarks):
     ///   groups are delivered in order without any `fdatasync`.
@@ -53,6 +55,9 @@ final class SpoolSyncer: @unchecked Sendable {
         thread.name = "rein.audit-sync"
         thread.start()
     }
+
+    /// CPU time the thread has used (nil before it starts), for benchmarks.
+    var cpuSeconds: Double? { thread.withLock { $0.flatMap(threadCPUSeconds) } }
 
     var isSyncerThread: Bool {
         thread.withLock { t in t.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
@@ -118,7 +123,10 @@ final class SpoolSyncer: @unchecked Sendable {
     func syncNow() -> AuditSpoolError? {
         guard enabled else { return nil }
         syncs.add(1, ordering: .relaxed)
-        guard let failure = file.sync() else { return nil }
+        let started = DispatchTime.now().uptimeNanoseconds
+        let result = file.sync()
+        syncNanoseconds.add(Int64(DispatchTime.now().uptimeNanoseconds - started), ordering: .relaxed)
+        guard let failure = result else { return nil }
         logger.error("audit spool sync failed: commits may not be durable", metadata: [
             "audit.spool": "\(file.databasePath)", "audit.operation": "\(failure.operation)", "audit.error": "\(failure.reason)",
         ])

@@ -121,6 +121,9 @@ final class SpoolWriter: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// CPU time the thread has used (nil before it starts), for benchmarks.
+    var cpuSeconds: Double? { thread.withLock { $0.flatMap(threadCPUSeconds) } }
+
     /// True on the writer or syncer thread (inside a completion), where
     /// waiting for the writer would wait forever.
     var isWriterThread: Bool {
