@@ -268,23 +268,34 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         return line
     }
 
-    /// A random (version 4) UUID in lower case, from OpenSSL's DRBG: no
-    /// system call per record (Foundation's UUID costs a file open here, and
-    /// the system generator a `getrandom` each time).
+    /// A random (version 4) UUID in lower case, from OpenSSL's DRBG through
+    /// ``RandomPool``: no system call and no generator call per record
+    /// (Foundation's UUID costs a file open here, and each `RAND_bytes` call
+    /// about a microsecond).
     public static func newRecordId() -> String {
-        var bytes = CryptoLibrary.randomBytes(count: 16)
-        bytes[6] = (bytes[6] & 0x0f) | 0x40
-        bytes[8] = (bytes[8] & 0x3f) | 0x80
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (i, b) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hex[Int(b >> 4)])
-            out.append(hex[Int(b & 15)])
+        var random: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &random) { RandomPool.shared.fill($0) }
+        return withUnsafeBytes(of: random) { random in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var o = 0
+                for i in 0..<16 {
+                    var b = random[i]
+                    if i == 6 { b = (b & 0x0f) | 0x40 }
+                    if i == 8 { b = (b & 0x3f) | 0x80 }
+                    if i == 4 || i == 6 || i == 8 || i == 10 {
+                        out[o] = UInt8(ascii: "-")
+                        o += 1
+                    }
+                    out[o] = hexDigits[Int(b >> 4)]
+                    out[o + 1] = hexDigits[Int(b & 15)]
+                    o += 2
+                }
+                return o
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// RFC 3339 UTC with milliseconds, as CloudTrail writes `eventTime`.
     public static func timestamp(_ date: Date) -> String {
@@ -292,24 +303,25 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         var t = time_t(ms / 1000)
         var parts = tm()
         gmtime_r(&t, &parts)
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
-        func digits(_ v: Int, _ n: Int) {
-            var buf = [UInt8](repeating: UInt8(ascii: "0"), count: n)
-            var x = v
-            for i in stride(from: n - 1, through: 0, by: -1) {
-                buf[i] = UInt8(ascii: "0") + UInt8(x % 10)
-                x /= 10
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var o = 0
+            func digits(_ v: Int, _ n: Int, then separator: Character) {
+                var x = v
+                for i in stride(from: n - 1, through: 0, by: -1) {
+                    out[o + i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: x % 10)
+                    x /= 10
+                }
+                out[o + n] = separator.asciiValue ?? 0
+                o += n + 1
             }
-            out += buf
+            digits(Int(parts.tm_year) + 1900, 4, then: "-")
+            digits(Int(parts.tm_mon) + 1, 2, then: "-")
+            digits(Int(parts.tm_mday), 2, then: "T")
+            digits(Int(parts.tm_hour), 2, then: ":")
+            digits(Int(parts.tm_min), 2, then: ":")
+            digits(Int(parts.tm_sec), 2, then: ".")
+            digits(Int(ms % 1000), 3, then: "Z")
+            return o
         }
-        digits(Int(parts.tm_year) + 1900, 4); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2); out.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2); out.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2); out.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2); out.append(UInt8(ascii: "."))
-        digits(Int(ms % 1000), 3); out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -5,6 +5,23 @@ import Testing
 struct AuditTimestampTests {
     @Test func timestampIsRFC3339Milliseconds() {
         #expect(AuditRecord.timestamp(Date(timeIntervalSince1970: 1_795_000_000.1234)) == "2026-11-18T11:06:40.123Z")
+        #expect(AuditRecord.timestamp(Date(timeIntervalSince1970: 946_684_800.0005)) == "2000-01-01T00:00:00.000Z")
+        #expect(AuditRecord.timestamp(Date(timeIntervalSince1970: 951_825_599.9995)) == "2000-02-29T11:59:59.999Z")
+    }
+
+    /// The hand-written digits agree with the calendar over many instants.
+    @Test func timestampAgreesWithTheCalendar() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let ms = Int64.random(in: 0..<4_102_444_800_000, using: &generator) // 1970 to 2100
+            let date = Date(timeIntervalSince1970: (Double(ms) + 0.5) / 1000)
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            let expected = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0,
+                                  c.minute ?? 0, c.second ?? 0, Int(ms % 1000))
+            #expect(AuditRecord.timestamp(date) == expected)
+        }
     }
 }
 
@@ -60,6 +77,7 @@ struct AuditRecordLineBytesTests {
 struct AuditRecordIdTests {
     @Test func recordIdsAreVersion4UUIDs() throws {
         var seen = Set<String>()
+        // 1,000 ids draw 16,000 bytes: the pool refills several times.
         for _ in 0..<1000 {
             let id = AuditRecord.newRecordId()
             let uuid = try #require(UUID(uuidString: id))

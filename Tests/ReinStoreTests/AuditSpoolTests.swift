@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import ReinAudit
 import ReinCrypto
 import Synchronization
@@ -150,5 +151,28 @@ struct AuditSpoolTests {
         let spool = try f.open()
         spool.close()
         #expect(throws: AuditSpoolError.closed(path: f.path)) { try spool.append(f.record(1)) }
+    }
+
+    /// A group whose SQL fails rolls back whole: its callers hear the
+    /// failure, nothing of it is stored, the head does not move, and the
+    /// next group continues the chain from the last stored record.
+    @Test func aFailedCommitChangesNothingAndTheChainContinues() throws {
+        let f = try SpoolFixture()
+        let spool = try f.open()
+        defer { spool.close() }
+        let first = try (1...3).map { try spool.append(f.record($0)) }
+        // Another connection takes sequence 4, so the writer's insert fails.
+        let other = try DatabaseQueue(path: f.path)
+        try other.write { db in try db.execute(sql: "INSERT INTO records (seq, record_id, hash, line) VALUES (4, 'x', 'x', x'00')") }
+        #expect(throws: AuditSpoolError.self) { try spool.append(f.record(4)) }
+        #expect(spool.stats.lastSequence == 3 && spool.stats.lastHash == first[2].hash && spool.stats.records == 3)
+        try other.write { db in try db.execute(sql: "DELETE FROM records WHERE seq = 4") }
+        try other.close()
+        let fourth = try spool.append(f.record(5))
+        #expect(fourth.sequence == 4)
+        let batch = try spool.pendingBatch(maxRecords: 100, maxBytes: 1 << 20)
+        let v = try verify(batch.lines, sidecarId: f.sidecarId, key: f.key.publicKey)
+        #expect(v.findings.isEmpty, "\(v.findings)")
+        #expect(v.records.map(\.sequence) == [1, 2, 3, 4])
     }
 }

@@ -208,9 +208,15 @@ final class SpoolWriter: @unchecked Sendable {
         deliveries.reserveCapacity(ops.count)
         do {
             try pool.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
+                // BEGIN and COMMIT run as prepared statements, and the hot
+                // statements are looked up once per group: GRDB's
+                // `inTransaction` parses its SQL on every call.
+                let statements = try GroupStatements(db)
+                try statements.begin.run()
+                do {
                     for op in ops {
-                        deliveries.append(try apply(op, db: db, work: &work, sealed: &sealed, checkpointAt: &checkpointAt))
+                        deliveries.append(try apply(op, db: db, statements: statements, work: &work, sealed: &sealed,
+                                                    checkpointAt: &checkpointAt))
                     }
                     if work.chain.lastSequence > work.checkpointedSequence, clock.now - checkpointAt >= configuration.checkpointInterval {
                         _ = try writeCheckpoint(db: db, work: &work, checkpointAt: &checkpointAt)
@@ -222,13 +228,18 @@ final class SpoolWriter: @unchecked Sendable {
                                                  checkpointSequence: work.checkpointedSequence)
                         work.deletedShipped = false
                     }
-                    return .commit
+                    try statements.commit.run()
+                } catch {
+                    // A failed COMMIT may leave the transaction open; ROLLBACK
+                    // after an automatic rollback fails harmlessly.
+                    try? statements.rollback.run()
+                    throw error
                 }
             }
         } catch {
-            let failure = AuditSpoolError.storage(path: configuration.path, operation: "commit \(ops.count) audit operation(s)",
-                                                  reason: String(describing: error))
-            logger.error("audit spool commit failed", metadata: ["audit.spool": "\(configuration.path)", "audit.error": "\(error)"])
+            let reason = Self.reason(error)
+            let failure = AuditSpoolError.storage(path: configuration.path, operation: "commit \(ops.count) audit operation(s)", reason: reason)
+            logger.error("audit spool commit failed", metadata: ["audit.spool": "\(configuration.path)", "audit.error": "\(reason)"])
             // Through the syncer too, so that callers hear in commit order.
             hand(SpoolSyncer.Group(sequence: state.chain.lastSequence) { _ in for op in ops { op.fail(failure) } })
             return
@@ -243,6 +254,12 @@ final class SpoolWriter: @unchecked Sendable {
             for deliver in deliveries { deliver(failure) }
         }
         hand(group)
+    }
+
+    /// What failed, without the collector's wording that ``SQLiteRawStatement`` errors carry.
+    private static func reason(_ error: Error) -> String {
+        if case .database(let operation, let message)? = error as? CollectorStoreError { return "\(operation): \(message)" }
+        return String(describing: error)
     }
 
     /// Gives a committed (or failed) group to the syncer; before the threads
@@ -263,7 +280,7 @@ final class SpoolWriter: @unchecked Sendable {
     /// more than the inserts). The returned closure gets the sync's failure,
     /// if any: then the commit may not be durable, and every operation of
     /// the group fails with it.
-    private func apply(_ op: Operation, db: Database, work: inout State, sealed: inout [SealedRecord],
+    private func apply(_ op: Operation, db: Database, statements: GroupStatements, work: inout State, sealed: inout [SealedRecord],
                        checkpointAt: inout ContinuousClock.Instant) throws -> (AuditSpoolError?) -> Void {
         func deliver<T>(_ result: Result<T, AuditSpoolError>, _ completion: @escaping @Sendable (Result<T, AuditSpoolError>) -> Void)
             -> (AuditSpoolError?) -> Void {
@@ -271,21 +288,21 @@ final class SpoolWriter: @unchecked Sendable {
         }
         switch op {
         case .append(let record, let completion):
-            let result = try seal(record, db: db, work: &work, ticket: nil, capped: true)
+            let result = try seal(record, statements: statements, work: &work, ticket: nil, capped: true)
             if case .success(let s) = result {
                 sealed.append(s)
                 try checkpointIfCounted(db: db, work: &work, checkpointAt: &checkpointAt)
             }
             return deliver(result, completion)
         case .complete(let ticket, let record, let completion):
-            let result = try seal(record, db: db, work: &work, ticket: ticket, capped: false)
+            let result = try seal(record, statements: statements, work: &work, ticket: ticket, capped: false)
             if case .success(let s) = result {
                 sealed.append(s)
                 try checkpointIfCounted(db: db, work: &work, checkpointAt: &checkpointAt)
             }
             return deliver(result, completion)
         case .intent(let recordId, let line, let completion):
-            return deliver(try storeIntent(recordId: recordId, line: line, db: db, work: &work), completion)
+            return deliver(try storeIntent(recordId: recordId, line: line, statements: statements, work: &work), completion)
         case .acknowledge(let through, let checkpointId, let completion):
             return deliver(.success(try acknowledge(through: through, checkpointId: checkpointId, db: db, work: &work)), completion)
         case .checkpoint(let completion):
@@ -299,23 +316,25 @@ final class SpoolWriter: @unchecked Sendable {
     /// the intent in the same transaction. Completing an intent is never
     /// refused for space: the call already went out, and its intent reserved
     /// about as much as its record needs.
-    private func seal(_ record: PreparedRecord, db: Database, work: inout State, ticket: IntentTicket?, capped: Bool) throws -> Result<SealedRecord, AuditSpoolError> {
+    private func seal(_ record: PreparedRecord, statements: GroupStatements, work: inout State, ticket: IntentTicket?, capped: Bool) throws
+        -> Result<SealedRecord, AuditSpoolError> {
         var chain = work.chain
         let s = chain.seal(record)
         if capped, let refusal = refuse(recordId: record.recordId, size: s.line.count, work: &work) {
             return .failure(refusal)
         }
-        // Bound through the C API: GRDB's argument boxing was a sixth of the writer's time.
-        let insert = try SQLiteRawStatement("INSERT INTO records (seq, record_id, hash, line) VALUES (?, ?, ?, ?)", db: db,
-                                            operation: "spool a record")
+        // Bound through the C API (GRDB's argument boxing was a sixth of the
+        // writer's time), without copies: the values outlive the step.
+        let insert = statements.insertRecord
         insert.reset()
         insert.bind(1, s.sequence)
-        insert.bind(2, s.recordId)
-        insert.bind(3, s.hash)
-        insert.bind(4, bytes: s.line)
-        try insert.run()
+        try insert.withBound(2, s.recordId) {
+            try insert.withBound(3, s.hash) {
+                try insert.withBound(4, bytes: s.line) { try insert.run() }
+            }
+        }
         if let ticket {
-            let delete = try SQLiteRawStatement("DELETE FROM intents WHERE id = ? RETURNING LENGTH(line)", db: db, operation: "complete an intent")
+            let delete = statements.deleteIntent
             delete.reset()
             delete.bind(1, ticket.id)
             if try delete.step(), let freed = delete.int64(0) {
@@ -331,10 +350,10 @@ final class SpoolWriter: @unchecked Sendable {
         return .success(s)
     }
 
-    private func storeIntent(recordId: String, line: [UInt8], db: Database, work: inout State) throws -> Result<IntentTicket, AuditSpoolError> {
+    private func storeIntent(recordId: String, line: [UInt8], statements: GroupStatements, work: inout State) throws
+        -> Result<IntentTicket, AuditSpoolError> {
         if let refusal = refuse(recordId: recordId, size: line.count, work: &work) { return .failure(refusal) }
-        let insert = try SQLiteRawStatement("INSERT INTO intents (record_id, line, created) VALUES (?, ?, ?)", db: db,
-                                            operation: "spool an intent")
+        let insert = statements.insertIntent
         insert.reset()
         insert.bind(1, recordId)
         insert.bind(2, bytes: line)
