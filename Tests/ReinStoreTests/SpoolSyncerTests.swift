@@ -65,3 +65,38 @@ import Testing
         #expect(syncer.syncs.load(ordering: .relaxed) == 3)
     }
 }
+
+/// ``WALFileSync`` with calls that overlap.
+@Suite struct WALFileSyncTests {
+    /// Syncs from several threads at once, while the log is replaced under
+    /// them (each call syncs its own duplicate of the descriptor, so a
+    /// reopen never closes one a sync is using): every call succeeds.
+    @Test func concurrentSyncsSucceedWhileTheLogIsReplaced() throws {
+        let dir = NSTemporaryDirectory() + "rein-walsync-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = dir + "/store.db"
+        FileManager.default.createFile(atPath: db, contents: Data("db".utf8))
+        FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal".utf8))
+        let file = WALFileSync(databasePath: db)
+        let failures = Mutex<[WALFileSync.Failure]>([])
+        let done = DispatchGroup()
+        for _ in 0..<4 {
+            done.enter()
+            Thread.detachNewThread {
+                for _ in 0..<100 {
+                    if let failure = file.sync() { failures.withLock { $0.append(failure) } }
+                }
+                done.leave()
+            }
+        }
+        for i in 0..<50 {
+            // Replace the log as SQLite does: a new file (a new inode) under the same name.
+            try? FileManager.default.removeItem(atPath: db + "-wal")
+            FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal \(i)".utf8))
+            usleep(200)
+        }
+        done.wait()
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+    }
+}

@@ -18,7 +18,10 @@ import Foundation
 /// transaction is committed, then syncs the log (``WALFileSync``) and only
 /// then hands out the group's outcomes. The next leader's transaction thus
 /// overlaps this one's fsync; measured, the wait inside the commit had left
-/// a third of the two cores idle during ingest.
+/// a third of the two cores idle during ingest. The next group's fsync may
+/// overlap this one's too (``WALFileSync`` does not serialise them): each
+/// covers its own commit, and the disk here completes concurrent syncs
+/// about as fast as one (measured: ingest +10%).
 final class IngestGroupCommit: @unchecked Sendable {
     struct Pending {
         let id: UInt64
