@@ -121,6 +121,9 @@ func runCollectorBenchmark() {
         print("INGEST concurrent_rps=\(Int(median.rate.rounded()))")
     }
 
+    // REIN_BENCH_COLLECTOR_ONLY=concurrent stops here (profiling the concurrent ingest).
+    if ProcessInfo.processInfo.environment["REIN_BENCH_COLLECTOR_ONLY"] == "concurrent" { return }
+
     // 4b. All of them into one store, parsing overlapped with storing.
     let path = directory.appendingPathComponent("pipelined.sqlite").path
     let store = try! SQLiteCollectorStore(path: path)
