@@ -104,7 +104,6 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
         Thread.detachNewThread {
             let window = DispatchSemaphore(value: share)
             let producerStart = currentThreadCPUSeconds()
-            defer { producerCPUNanos.add(Int((currentThreadCPUSeconds() - producerStart) * 1e9), ordering: .relaxed) }
             while clock.now < end {
                 window.wait()
                 let n = issued.add(1, ordering: .relaxed).newValue
@@ -138,6 +137,7 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
             }
             for _ in 0..<share { window.wait() }
             for _ in 0..<share { window.signal() } // libdispatch refuses to free a semaphore below its initial value
+            producerCPUNanos.add(Int((currentThreadCPUSeconds() - producerStart) * 1e9), ordering: .relaxed)
             finished.leave()
         }
     }
@@ -207,8 +207,9 @@ func runSpoolBenchmark() {
                      f.syncerCPUMicros, f.writesPerCommit, f.writesPerSync,
                      f.microsPerSync, f.requests,
                      (f.failures > 0 ? ", \(f.failures) FAILED" : "") as NSString))
-        results.append(String(format: "%@_us=%.2f %@_rps=%.0f %@_cpu_us=%.2f %@_writer_cpu_us=%.2f", s.key as NSString, f.microsPerRequest,
-                              s.key as NSString, f.requestsPerSecond, s.key as NSString, f.cpuMicrosPerRequest, s.key as NSString, f.writerCPUMicros))
+        results.append(String(format: "%@_us=%.2f %@_rps=%.0f %@_cpu_us=%.2f %@_writer_cpu_us=%.2f %@_sync_us=%.0f", s.key as NSString,
+                              f.microsPerRequest, s.key as NSString, f.requestsPerSecond, s.key as NSString, f.cpuMicrosPerRequest,
+                              s.key as NSString, f.writerCPUMicros, s.key as NSString, f.microsPerSync))
         table.append(String(format: "| %@ | %.1f | %.0f | %.1f | %.1f / %.1f / %.1f | %.1f | %@ | %@ | %d |", s.name as NSString, f.microsPerRequest,
                             f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros, f.syncerCPUMicros, f.writesPerCommit,
                             (s.fullSync ? String(format: "%.1f", f.writesPerSync) : "–") as NSString,

@@ -103,6 +103,8 @@ struct AuditSpoolTests {
         #expect(spool.recoveredIntents == 1)
         #expect(spool.stats.intents == 0 && spool.stats.records == 2)
         let batch = try spool.pendingBatch(maxRecords: 10, maxBytes: 1 << 20)
+        // The intent's bytes were freed as its record was sealed: the spool holds exactly what it ships.
+        #expect(spool.stats.bytes == batch.lines.reduce(0) { $0 + Int64($1.count) })
         let v = try verify(batch.lines, sidecarId: f.sidecarId, key: f.key.publicKey)
         #expect(v.findings.isEmpty, "\(v.findings)")
         let recovered = try #require(v.records.last)

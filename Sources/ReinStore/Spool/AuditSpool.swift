@@ -95,7 +95,7 @@ public final class AuditSpool: Sendable {
         if !orphans.isEmpty {
             let failure = Box<AuditSpoolError?>(nil)
             writer.runNow(orphans.map { orphan in
-                .complete(IntentTicket(id: orphan.id, recordId: orphan.recordId),
+                .complete(IntentTicket(id: orphan.id, recordId: orphan.recordId, bytes: Int64(orphan.line.count)),
                           PreparedRecord(Self.recovered(orphan.line, recordId: orphan.recordId, configuration: configuration)),
                           { result in if case .failure(let e) = result { failure.value.withLock { $0 = $0 ?? e } } })
             })

@@ -17,7 +17,7 @@ struct GroupStatements {
         rollback = try SQLiteRawStatement("ROLLBACK", db: db, operation: "roll back an audit spool commit")
         insertRecord = try SQLiteRawStatement("INSERT INTO records (seq, record_id, hash, line) VALUES (?, ?, ?, ?)", db: db,
                                               operation: "spool a record")
-        deleteIntent = try SQLiteRawStatement("DELETE FROM intents WHERE id = ? RETURNING LENGTH(line)", db: db, operation: "complete an intent")
+        deleteIntent = try SQLiteRawStatement("DELETE FROM intents WHERE id = ?", db: db, operation: "complete an intent")
         insertIntent = try SQLiteRawStatement("INSERT INTO intents (record_id, line, created) VALUES (?, ?, ?)", db: db,
                                               operation: "spool an intent")
     }

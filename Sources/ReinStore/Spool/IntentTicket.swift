@@ -11,10 +11,16 @@ public struct IntentTicket: Sendable, Hashable, CustomStringConvertible {
     public let id: Int64
     /// The record id the intent was written for.
     public let recordId: String
+    /// The intent's stored size: what completing it frees under the cap.
+    /// Why carried: asking SQLite (`DELETE … RETURNING`) built and freed a
+    /// temporary table per completion, and unmapping its memory interrupted
+    /// the other core each time; the writer was spending a third of its time there.
+    public let bytes: Int64
 
-    public init(id: Int64, recordId: String) {
+    public init(id: Int64, recordId: String, bytes: Int64) {
         self.id = id
         self.recordId = recordId
+        self.bytes = bytes
     }
 
     public var description: String { "intent \(id) (record \(recordId))" }

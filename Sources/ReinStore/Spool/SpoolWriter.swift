@@ -337,11 +337,11 @@ final class SpoolWriter: @unchecked Sendable {
             let delete = statements.deleteIntent
             delete.reset()
             delete.bind(1, ticket.id)
-            if try delete.step(), let freed = delete.int64(0) {
+            try delete.run()
+            if delete.changes > 0 {
                 work.intents -= 1
-                work.bytes -= freed
+                work.bytes -= ticket.bytes
             }
-            delete.reset()
         }
         work.chain = chain
         work.records += 1
@@ -362,7 +362,7 @@ final class SpoolWriter: @unchecked Sendable {
         let id = insert.lastInsertedRowID
         work.intents += 1
         work.bytes += Int64(line.count)
-        return .success(IntentTicket(id: id, recordId: recordId))
+        return .success(IntentTicket(id: id, recordId: recordId, bytes: Int64(line.count)))
     }
 
     /// The refusal (or drop) when `size` more bytes would pass the cap; nil when they fit.
