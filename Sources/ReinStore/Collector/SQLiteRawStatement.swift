@@ -56,9 +56,12 @@ struct SQLiteRawStatement {
 
     /// Binds `value` without copying it and runs `body` (which steps the
     /// statement) while the bytes are still valid: for the hot inserts,
-    /// where SQLITE_TRANSIENT's copy of every value was measurable.
+    /// where SQLITE_TRANSIENT's copy of every value was measurable. The
+    /// parameter is bound to NULL afterwards, so the statement never keeps
+    /// a pointer to memory that is gone.
     func withBound<R>(_ index: Int32, _ value: String, _ body: () throws -> R) rethrows -> R {
         var value = value
+        defer { sqlite3_bind_null(statement, index) }
         return try value.withUTF8 { p in
             if let base = p.baseAddress, p.count > 0 {
                 _ = sqlite3_bind_text(statement, index, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), Int32(p.count), nil)
@@ -71,7 +74,8 @@ struct SQLiteRawStatement {
 
     /// Binds `bytes` without copying them and runs `body` while they are valid.
     func withBound<R>(_ index: Int32, bytes: [UInt8], _ body: () throws -> R) rethrows -> R {
-        try bytes.withUnsafeBytes { p in
+        defer { sqlite3_bind_null(statement, index) }
+        return try bytes.withUnsafeBytes { p in
             if let base = p.baseAddress, p.count > 0 {
                 _ = sqlite3_bind_blob(statement, index, base, Int32(p.count), nil)
             } else {
