@@ -100,3 +100,31 @@ import Testing
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
     }
 }
+
+/// ``SpoolThread``: which thread a spool thread is, and its CPU time.
+@Suite struct SpoolThreadTests {
+    @Test func knowsItsThreadAndReadsItsCPUTime() throws {
+        let thread = SpoolThread()
+        #expect(!thread.isCurrent && thread.cpuSeconds == nil)
+        let seen = Mutex<(current: Bool, before: Double?, after: Double?)>((false, nil, nil))
+        let entered = DispatchSemaphore(value: 0)
+        let finish = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            thread.enter()
+            let before = thread.cpuSeconds
+            var x: UInt64 = 1
+            for i in 0..<5_000_000 { x = x &* 6364136223846793005 &+ UInt64(i) }
+            seen.withLock { $0 = (thread.isCurrent, before, x == 0 ? nil : thread.cpuSeconds) }
+            entered.signal()
+            finish.wait() // keep the thread alive while the test reads its clock
+        }
+        entered.wait()
+        defer { finish.signal() }
+        let s = seen.withLock { $0 }
+        #expect(s.current)
+        #expect(!thread.isCurrent)
+        let before = try #require(s.before), after = try #require(s.after)
+        #expect(after > before)
+        #expect((thread.cpuSeconds ?? 0) >= after)
+    }
+}

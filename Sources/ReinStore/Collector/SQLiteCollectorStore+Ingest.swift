@@ -38,6 +38,8 @@ extension SQLiteCollectorStore {
                         outcomes.append(.success(outcome ?? IngestOutcome()))
                     } catch let error as CollectorStoreError {
                         outcomes.append(.failure(error))
+                    } catch let error as SQLiteStatementError {
+                        outcomes.append(.failure(.database(operation: error.operation, message: error.message)))
                     } catch {
                         outcomes.append(.failure(.database(operation: "ingest", message: String(describing: error))))
                     }

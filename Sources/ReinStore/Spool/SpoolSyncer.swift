@@ -17,8 +17,8 @@ import Synchronization
 /// commit survives power loss.
 final class SpoolSyncer: @unchecked Sendable {
     // Why @unchecked is safe: `pending`, `stopping` and `stopped` are read
-    // and written only while `condition` is locked; `durable`, `syncs` and
-    // `thread` are Synchronization types; everything else is immutable.
+    // and written only while `condition` is locked; `durable` and the
+    // counters are atomics, `thread` is Sendable; everything else is immutable.
 
     /// A committed group: the chain head it committed and what to run once durable.
     struct Group {
@@ -33,7 +33,7 @@ final class SpoolSyncer: @unchecked Sendable {
     private var pending: [Group] = []
     private var stopping = false
     private var stopped = false
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = SpoolThread()
     /// The highest sequence known durable: the shipper sends nothing above it.
     let durable: Atomic<Int64>
     /// fdatasync calls, for the benchmark's groups-per-sync figure.
@@ -57,10 +57,10 @@ final class SpoolSyncer: @unchecked Sendable {
     }
 
     /// CPU time the thread has used (nil before it starts), for benchmarks.
-    var cpuSeconds: Double? { thread.withLock { $0.flatMap(threadCPUSeconds) } }
+    var cpuSeconds: Double? { thread.cpuSeconds }
 
     var isSyncerThread: Bool {
-        thread.withLock { t in t.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+        thread.isCurrent
     }
 
     func submit(_ group: Group) {
@@ -94,7 +94,7 @@ final class SpoolSyncer: @unchecked Sendable {
     }
 
     private func loop() {
-        thread.withLock { $0 = pthread_self() }
+        thread.enter()
         while true {
             condition.lock()
             while pending.isEmpty && !stopping { condition.wait() }

@@ -78,7 +78,7 @@ final class SpoolWriter: @unchecked Sendable {
     private var lastCheckpointAt: ContinuousClock.Instant
     private var lastDropLog: ContinuousClock.Instant?
     let published: Mutex<SpoolStats>
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = SpoolThread()
     let syncer: SpoolSyncer
     /// Set by `start`: before it (recovery in `init`), groups sync and deliver inline.
     private var threaded = false
@@ -122,12 +122,12 @@ final class SpoolWriter: @unchecked Sendable {
     }
 
     /// CPU time the thread has used (nil before it starts), for benchmarks.
-    var cpuSeconds: Double? { thread.withLock { $0.flatMap(threadCPUSeconds) } }
+    var cpuSeconds: Double? { thread.cpuSeconds }
 
     /// True on the writer or syncer thread (inside a completion), where
     /// waiting for the writer would wait forever.
     var isWriterThread: Bool {
-        syncer.isSyncerThread || thread.withLock { t in t.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+        syncer.isSyncerThread || thread.isCurrent
     }
 
     /// Commits what is queued, writes a last checkpoint, stops the thread;
@@ -149,7 +149,7 @@ final class SpoolWriter: @unchecked Sendable {
     // MARK: - The thread
 
     private func loop() {
-        thread.withLock { $0 = pthread_self() }
+        thread.enter()
         while true {
             condition.lock()
             while queue.isEmpty && !closing {
@@ -237,7 +237,7 @@ final class SpoolWriter: @unchecked Sendable {
                 }
             }
         } catch {
-            let reason = Self.reason(error)
+            let reason = String(describing: error)
             let failure = AuditSpoolError.storage(path: configuration.path, operation: "commit \(ops.count) audit operation(s)", reason: reason)
             logger.error("audit spool commit failed", metadata: ["audit.spool": "\(configuration.path)", "audit.error": "\(reason)"])
             // Through the syncer too, so that callers hear in commit order.
@@ -254,12 +254,6 @@ final class SpoolWriter: @unchecked Sendable {
             for deliver in deliveries { deliver(failure) }
         }
         hand(group)
-    }
-
-    /// What failed, without the collector's wording that ``SQLiteRawStatement`` errors carry.
-    private static func reason(_ error: Error) -> String {
-        if case .database(let operation, let message)? = error as? CollectorStoreError { return "\(operation): \(message)" }
-        return String(describing: error)
     }
 
     /// Gives a committed (or failed) group to the syncer; before the threads

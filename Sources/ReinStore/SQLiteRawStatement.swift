@@ -114,9 +114,9 @@ struct SQLiteRawStatement {
     var changes: Int32 { connection.map { sqlite3_changes($0) } ?? 0 }
     var lastInsertedRowID: Int64 { connection.map { sqlite3_last_insert_rowid($0) } ?? 0 }
 
-    private func failure(_ code: Int32) -> CollectorStoreError {
+    private func failure(_ code: Int32) -> SQLiteStatementError {
         let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "SQLite error \(code)"
         sqlite3_reset(statement)
-        return .database(operation: operation, message: message)
+        return SQLiteStatementError(operation: operation, message: message)
     }
 }
