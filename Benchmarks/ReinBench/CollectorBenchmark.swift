@@ -86,8 +86,7 @@ func runCollectorBenchmark() {
             let next = Atomic<Int>(0)
             let clock = ContinuousClock()
             let start = clock.now
-            var cpu0 = timespec()
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0)
+            let cpu0 = processCPUSeconds()
             let done = DispatchGroup()
             for _ in 0..<CollectorServices.blockingThreads {
                 done.enter()
@@ -104,9 +103,7 @@ func runCollectorBenchmark() {
             }
             done.wait()
             let seconds = (clock.now - start).seconds
-            var cpu1 = timespec()
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1)
-            let processCPU = Double(cpu1.tv_sec - cpu0.tv_sec) + Double(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9
+            let processCPU = processCPUSeconds() - cpu0
             let stats = concurrentStore.ingestCommitStats
             rounds.append((records / seconds, Double(stats.batches) / Double(max(1, stats.commits)), processCPU * 1e6 / records,
                            processCPU / seconds))
@@ -303,10 +300,4 @@ private func bestOf(_ rounds: Int, _ body: () -> Void) -> Double {
 
 private extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
-private func threadCPUSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }

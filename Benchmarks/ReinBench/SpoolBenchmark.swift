@@ -57,18 +57,6 @@ struct SpoolFigures {
     var requestsPerSecond: Double { Double(requests) / max(seconds, 1e-9) }
 }
 
-private func currentThreadCPUSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-}
-
-private func cpuSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-}
-
 /// Drives a fresh spool for about `duration` seconds with `inFlight`
 /// requests outstanding, as the sidecar's event loops do: each request
 /// builds its record and waits (asynchronously) for it to be durable; with
@@ -94,7 +82,7 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
     let clock = ContinuousClock()
     while spool.threadCPUSeconds == nil { usleep(100) }
     let threadsStart = spool.threadCPUSeconds ?? (0, 0)
-    let cpuStart = cpuSeconds()
+    let cpuStart = processCPUSeconds()
     let start = clock.now
     let end = start + .milliseconds(Int(duration * 1000))
     let finished = DispatchGroup()
@@ -103,7 +91,7 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
         finished.enter()
         Thread.detachNewThread {
             let window = DispatchSemaphore(value: share)
-            let producerStart = currentThreadCPUSeconds()
+            let producerStart = threadCPUSeconds()
             while clock.now < end {
                 window.wait()
                 let n = issued.add(1, ordering: .relaxed).newValue
@@ -137,7 +125,7 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
             }
             for _ in 0..<share { window.wait() }
             for _ in 0..<share { window.signal() } // libdispatch refuses to free a semaphore below its initial value
-            producerCPUNanos.add(Int((currentThreadCPUSeconds() - producerStart) * 1e9), ordering: .relaxed)
+            producerCPUNanos.add(Int((threadCPUSeconds() - producerStart) * 1e9), ordering: .relaxed)
             finished.leave()
         }
     }
@@ -151,7 +139,7 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
     let writes = Double(requests * (intents ? 2 : 1))
     let figures = SpoolFigures(requests: requests,
                                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                               cpuSeconds: cpuSeconds() - cpuStart, failures: failures.value.load(ordering: .relaxed),
+                               cpuSeconds: processCPUSeconds() - cpuStart, failures: failures.value.load(ordering: .relaxed),
                                writesPerCommit: writes / Double(max(1, spool.stats.commits)),
                                writesPerSync: fullSync ? writes / Double(max(1, spool.syncs)) : 0,
                                microsPerSync: fullSync ? spool.syncSeconds * 1e6 / Double(max(1, spool.syncs)) : 0,
