@@ -31,6 +31,8 @@ let package = Package(
             name: "CReinCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        // Linux calls Swift's Glibc module leaves out (statx).
+        .target(name: "CReinPosix"),
         // Domain modules: plain Swift, no NIO, no I/O they were not asked to do.
         .target(name: "ReinCrypto", dependencies: ["CReinOpenSSL"]),
         .target(name: "ReinSigV4", dependencies: ["ReinCrypto"]),
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "ReinStore",
             dependencies: [
-                "ReinAudit", "ReinCrypto", "ReinHolds",
+                "ReinAudit", "ReinCrypto", "ReinHolds", "CReinPosix",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,3 +1,4 @@
+import CReinPosix
 import Foundation
 import Synchronization
 
@@ -13,7 +14,7 @@ import Synchronization
 /// when it restarts the log, and the database file at checkpoints.
 ///
 /// The log is found by path and reopened when it is replaced (SQLite deletes
-/// it when the last connection closes; its inode may then be reused); after
+/// it when the last connection closes, and a new one is a new file); after
 /// a reopen, or with no log at all, the database file is synced too, as it
 /// holds whatever the old log held.
 public final class WALFileSync: Sendable {
@@ -26,7 +27,8 @@ public final class WALFileSync: Sendable {
     }
 
     public let databasePath: String
-    private let log = Mutex<(fd: Int32, inode: ino_t)>((-1, 0))
+    /// The log's descriptor and the identity of the file it was opened as.
+    private let log = Mutex<(fd: Int32, device: UInt64, inode: UInt64)>((-1, 0, 0))
 
     public init(databasePath: String) {
         self.databasePath = databasePath
@@ -38,36 +40,41 @@ public final class WALFileSync: Sendable {
     /// may overlap (each syncs its own duplicate of the log's descriptor):
     /// the disk completes concurrent syncs about as fast as one, and a
     /// commit need not wait for a sync that started before it.
+    ///
+    /// The log's path is looked up for its inode number only
+    /// (`CReinPosix_fileIdentity`), never with `stat`: asking for the
+    /// timestamps would make every following write stamp a new mtime and
+    /// cost each sync a second synchronous write, of the inode. The held
+    /// descriptor keeps its inode alive, so a path that still names the same
+    /// device and inode names the same file.
     public func sync() -> Failure? {
-        let opened = log.withLock { log -> (fd: Int32, reopened: Bool, error: Int32)? in
+        let opened = log.withLock { log -> (fd: Int32, reopened: Bool, error: Int32, operation: String)? in
             let walPath = databasePath + "-wal"
-            var info = stat()
-            if stat(walPath, &info) != 0 {
+            var device: UInt64 = 0
+            var inode: UInt64 = 0
+            if CReinPosix_fileIdentity(walPath, &device, &inode) != 0 {
+                let code = errno
                 if log.fd >= 0 { close(log.fd) }
-                log = (-1, 0)
-                return nil
+                log = (-1, 0, 0)
+                // No log: the database holds everything.
+                return code == ENOENT ? nil : (-1, true, code, "look up the WAL to sync it")
             }
-            var held = stat()
-            let gone = log.fd >= 0 && (fstat(log.fd, &held) != 0 || held.st_nlink == 0)
-            let reopened = log.fd < 0 || gone || info.st_ino != log.inode
+            let reopened = log.fd < 0 || device != log.device || inode != log.inode
             if reopened {
                 if log.fd >= 0 { close(log.fd) }
-                log = (open(walPath, O_RDONLY | O_CLOEXEC), info.st_ino)
+                log = (open(walPath, O_RDONLY | O_CLOEXEC), device, inode)
                 guard log.fd >= 0 else {
                     let code = errno
-                    log = (-1, 0)
-                    // Gone since the stat: as with no log at all, the database holds everything.
-                    return code == ENOENT ? nil : (-1, true, code)
+                    log = (-1, 0, 0)
+                    // Gone since the lookup: as with no log at all, the database holds everything.
+                    return code == ENOENT ? nil : (-1, true, code, "open the WAL to sync it")
                 }
             }
             let fd = dup(log.fd)
-            return (fd, reopened, fd < 0 ? errno : 0)
+            return (fd, reopened, fd < 0 ? errno : 0, "duplicate the WAL's descriptor")
         }
-        // No log: the database holds everything.
         guard let opened else { return syncFile(databasePath, what: "the database") }
-        guard opened.fd >= 0 else {
-            return failure(opened.reopened ? "open the WAL to sync it" : "duplicate the WAL's descriptor", opened.error)
-        }
+        guard opened.fd >= 0 else { return failure(opened.operation, opened.error) }
         defer { close(opened.fd) }
         guard fdatasync(opened.fd) == 0 else { return failure("sync the WAL", errno) }
         // A new log: whatever the old one held is in the database now.

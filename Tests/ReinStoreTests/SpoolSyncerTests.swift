@@ -1,3 +1,4 @@
+import CReinPosix
 import Foundation
 import Logging
 import ReinAudit
@@ -98,6 +99,46 @@ import Testing
         }
         done.wait()
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+    }
+}
+
+/// ``CReinPosix_fileIdentity``: the log's identity without its timestamps.
+@Suite struct FileIdentityTests {
+    @Test func agreesWithStatAndChangesWhenTheFileIsReplaced() throws {
+        let dir = NSTemporaryDirectory() + "rein-identity-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/store.db-wal"
+        FileManager.default.createFile(atPath: path, contents: Data("one".utf8))
+        // Held open, as WALFileSync holds the log: its inode cannot be reused.
+        let held = open(path, O_RDONLY)
+        defer { close(held) }
+        var device: UInt64 = 0, inode: UInt64 = 0
+        #expect(CReinPosix_fileIdentity(path, &device, &inode) == 0)
+        var info = stat()
+        #expect(stat(path, &info) == 0)
+        #expect(inode == UInt64(info.st_ino) && device == UInt64(info.st_dev))
+
+        try FileManager.default.removeItem(atPath: path)
+        #expect(CReinPosix_fileIdentity(path, &device, &inode) == -1 && errno == ENOENT)
+        FileManager.default.createFile(atPath: path, contents: Data("two".utf8))
+        var replaced: UInt64 = 0
+        #expect(CReinPosix_fileIdentity(path, &device, &replaced) == 0)
+        #expect(replaced != UInt64(info.st_ino))
+    }
+
+    /// Only a missing log means "no log, sync the database": a log that
+    /// cannot be looked up at all fails the sync instead of passing it.
+    @Test func aLogThatCannotBeLookedUpFailsTheSync() throws {
+        let dir = NSTemporaryDirectory() + "rein-identity-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A file where the store's directory should be: the lookup fails with ENOTDIR.
+        FileManager.default.createFile(atPath: dir + "/not-a-directory", contents: Data())
+        let file = WALFileSync(databasePath: dir + "/not-a-directory/store.db")
+        let failure = file.sync()
+        #expect(failure?.operation == "look up the WAL to sync it")
+        #expect(failure?.reason == String(cString: strerror(ENOTDIR)))
     }
 }
 

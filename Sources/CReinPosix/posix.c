@@ -1,0 +1,19 @@
+#define _GNU_SOURCE
+#include "CReinPosix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+int CReinPosix_fileIdentity(const char *path, uint64_t *device, uint64_t *inode) {
+    struct statx info;
+    if (statx(AT_FDCWD, path, 0, STATX_INO, &info) != 0) return -1;
+    if ((info.stx_mask & STATX_INO) == 0) {
+        errno = ENOTSUP;
+        return -1;
+    }
+    *device = makedev(info.stx_dev_major, info.stx_dev_minor);
+    *inode = info.stx_ino;
+    return 0;
+}
