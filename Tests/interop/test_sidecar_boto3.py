@@ -177,7 +177,10 @@ def test_every_call_has_one_audit_record(sidecar):
         s3.list_objects_v2(Bucket="not-allowed")
     records = sidecar.wait_audit(before + 2)[before:]
     assert len(records) == 2
-    ok, denied = records
+    # Chain order is sealing order: an allowed call's record is completed
+    # after its response has gone out, so the denial that follows can be
+    # sealed first. Each call has exactly one record either way.
+    ok, denied = sorted(records, key=lambda r: r["decision"] != "allow")
     assert ok["decision"] == "allow" and ok["forwarded"] is True and ok["operation"] == "ListObjectsV2"
     assert ok["upstream_status"] == 200 and ok["statement_id"] == "bucket"
     assert ok["grants"] == [{"action": "s3:ListBucket", "resources": ["arn:aws:s3:::agent-data"]}]
