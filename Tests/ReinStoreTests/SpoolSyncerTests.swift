@@ -51,19 +51,18 @@ import Testing
     }
 
     @Test func aReplacedWALIsReopenedAndTheDatabaseSynced() throws {
-        let dir = NSTemporaryDirectory() + "rein-syncer-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = dir + "/audit-spool.db"
-        FileManager.default.createFile(atPath: db, contents: Data("db".utf8))
-        FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 1".utf8))
-        let syncer = SpoolSyncer(databasePath: db, syncs: true, durableSequence: 0, logger: Logger(label: "test"))
-        #expect(syncer.syncNow() == nil)
-        try FileManager.default.removeItem(atPath: db + "-wal")
-        #expect(syncer.syncNow() == nil) // no WAL: the database is synced
-        FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 2".utf8))
-        #expect(syncer.syncNow() == nil)
-        #expect(syncer.syncs.load(ordering: .relaxed) == 3)
+        try withScratchDirectory("rein-syncer") { dir in
+            let db = dir + "/audit-spool.db"
+            FileManager.default.createFile(atPath: db, contents: Data("db".utf8))
+            FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 1".utf8))
+            let syncer = SpoolSyncer(databasePath: db, syncs: true, durableSequence: 0, logger: Logger(label: "test"))
+            #expect(syncer.syncNow() == nil)
+            try FileManager.default.removeItem(atPath: db + "-wal")
+            #expect(syncer.syncNow() == nil) // no WAL: the database is synced
+            FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 2".utf8))
+            #expect(syncer.syncNow() == nil)
+            #expect(syncer.syncs.load(ordering: .relaxed) == 3)
+        }
     }
 }
 
@@ -73,72 +72,69 @@ import Testing
     /// them (each call syncs its own duplicate of the descriptor, so a
     /// reopen never closes one a sync is using): every call succeeds.
     @Test func concurrentSyncsSucceedWhileTheLogIsReplaced() throws {
-        let dir = NSTemporaryDirectory() + "rein-walsync-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let db = dir + "/store.db"
-        FileManager.default.createFile(atPath: db, contents: Data("db".utf8))
-        FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal".utf8))
-        let file = WALFileSync(databasePath: db)
-        let failures = Mutex<[WALFileSync.Failure]>([])
-        let done = DispatchGroup()
-        for _ in 0..<4 {
-            done.enter()
-            Thread.detachNewThread {
-                for _ in 0..<100 {
-                    if let failure = file.sync() { failures.withLock { $0.append(failure) } }
+        try withScratchDirectory("rein-walsync") { dir in
+            let db = dir + "/store.db"
+            FileManager.default.createFile(atPath: db, contents: Data("db".utf8))
+            FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal".utf8))
+            let file = WALFileSync(databasePath: db)
+            let failures = Mutex<[WALFileSync.Failure]>([])
+            let done = DispatchGroup()
+            for _ in 0..<4 {
+                done.enter()
+                Thread.detachNewThread {
+                    for _ in 0..<100 {
+                        if let failure = file.sync() { failures.withLock { $0.append(failure) } }
+                    }
+                    done.leave()
                 }
-                done.leave()
             }
+            for i in 0..<50 {
+                // Replace the log as SQLite does: a new file (a new inode) under the same name.
+                try? FileManager.default.removeItem(atPath: db + "-wal")
+                FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal \(i)".utf8))
+                usleep(200)
+            }
+            done.wait()
+            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
         }
-        for i in 0..<50 {
-            // Replace the log as SQLite does: a new file (a new inode) under the same name.
-            try? FileManager.default.removeItem(atPath: db + "-wal")
-            FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal \(i)".utf8))
-            usleep(200)
-        }
-        done.wait()
-        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
     }
 }
 
 /// ``CReinPosix_fileIdentity``: the log's identity without its timestamps.
 @Suite struct FileIdentityTests {
     @Test func agreesWithStatAndChangesWhenTheFileIsReplaced() throws {
-        let dir = NSTemporaryDirectory() + "rein-identity-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/store.db-wal"
-        FileManager.default.createFile(atPath: path, contents: Data("one".utf8))
-        // Held open, as WALFileSync holds the log: its inode cannot be reused.
-        let held = open(path, O_RDONLY)
-        defer { close(held) }
-        var device: UInt64 = 0, inode: UInt64 = 0
-        #expect(CReinPosix_fileIdentity(path, &device, &inode) == 0)
-        var info = stat()
-        #expect(stat(path, &info) == 0)
-        #expect(inode == UInt64(info.st_ino) && device == UInt64(info.st_dev))
+        try withScratchDirectory("rein-identity") { dir in
+            let path = dir + "/store.db-wal"
+            FileManager.default.createFile(atPath: path, contents: Data("one".utf8))
+            // Held open, as WALFileSync holds the log: its inode cannot be reused.
+            let held = open(path, O_RDONLY)
+            defer { close(held) }
+            var device: UInt64 = 0, inode: UInt64 = 0
+            #expect(CReinPosix_fileIdentity(path, &device, &inode) == 0)
+            var info = stat()
+            #expect(stat(path, &info) == 0)
+            #expect(inode == UInt64(info.st_ino) && device == UInt64(info.st_dev))
 
-        try FileManager.default.removeItem(atPath: path)
-        #expect(CReinPosix_fileIdentity(path, &device, &inode) == -1 && errno == ENOENT)
-        FileManager.default.createFile(atPath: path, contents: Data("two".utf8))
-        var replaced: UInt64 = 0
-        #expect(CReinPosix_fileIdentity(path, &device, &replaced) == 0)
-        #expect(replaced != UInt64(info.st_ino))
+            try FileManager.default.removeItem(atPath: path)
+            #expect(CReinPosix_fileIdentity(path, &device, &inode) == -1 && errno == ENOENT)
+            FileManager.default.createFile(atPath: path, contents: Data("two".utf8))
+            var replaced: UInt64 = 0
+            #expect(CReinPosix_fileIdentity(path, &device, &replaced) == 0)
+            #expect(replaced != UInt64(info.st_ino))
+        }
     }
 
     /// Only a missing log means "no log, sync the database": a log that
     /// cannot be looked up at all fails the sync instead of passing it.
     @Test func aLogThatCannotBeLookedUpFailsTheSync() throws {
-        let dir = NSTemporaryDirectory() + "rein-identity-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        // A file where the store's directory should be: the lookup fails with ENOTDIR.
-        FileManager.default.createFile(atPath: dir + "/not-a-directory", contents: Data())
-        let file = WALFileSync(databasePath: dir + "/not-a-directory/store.db")
-        let failure = file.sync()
-        #expect(failure?.operation == "look up the WAL to sync it")
-        #expect(failure?.reason == String(cString: strerror(ENOTDIR)))
+        try withScratchDirectory("rein-identity") { dir in
+            // A file where the store's directory should be: the lookup fails with ENOTDIR.
+            FileManager.default.createFile(atPath: dir + "/not-a-directory", contents: Data())
+            let file = WALFileSync(databasePath: dir + "/not-a-directory/store.db")
+            let failure = file.sync()
+            #expect(failure?.operation == "look up the WAL to sync it")
+            #expect(failure?.reason == String(cString: strerror(ENOTDIR)))
+        }
     }
 }
 
