@@ -212,38 +212,29 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         w.key("latency")
         w.raw("{")
         var first = true
-        func latencyField(_ name: StaticString, _ value: Double?) {
-            guard let value else { return }
-            if !first { w.raw(",") }
-            first = false
-            w.raw("\"")
-            w.raw(name)
-            w.raw("\":")
-            w.milliseconds(value)
-        }
-        latencyField("decide_ms", latency.decideMs)
-        latencyField("hold_ms", latency.holdMs)
-        latencyField("total_ms", latency.totalMs)
-        latencyField("upstream_ms", latency.upstreamMs)
-        latencyField("verify_ms", latency.verifyMs)
+        w.milliseconds("decide_ms", latency.decideMs, first: &first)
+        w.milliseconds("hold_ms", latency.holdMs, first: &first)
+        w.milliseconds("total_ms", latency.totalMs, first: &first)
+        w.milliseconds("upstream_ms", latency.upstreamMs, first: &first)
+        w.milliseconds("verify_ms", latency.verifyMs, first: &first)
         w.raw("}")
         w.string("mode", mode)
         w.string("operation", operation)
         w.string("policy_version", policyVersion)
         if let prevHash {
             w.key("prev_hash")
-            let start = w.bytes.count + 1
+            let start = w.count + 1
             w.quoted(prevHash)
-            marks.prevHashDigits = start..<(w.bytes.count - 1)
+            marks.prevHashDigits = start..<(w.count - 1)
         }
         w.string("reason", reason)
         w.string("record_id", recordId)
         w.string("region", region)
         w.string("schema", schema)
         w.key("sequence")
-        let sequenceStart = w.bytes.count
+        let sequenceStart = w.count
         w.digits(sequence)
-        marks.sequenceDigits = sequenceStart..<w.bytes.count
+        marks.sequenceDigits = sequenceStart..<w.count
         w.string("service", service)
         w.string("sidecar_id", sidecarId)
         w.string("source_address", sourceAddress)
@@ -255,7 +246,7 @@ public struct AuditRecord: Sendable, Codable, Equatable {
         w.string("user_agent", userAgent)
         w.string("via", via)
         w.close()
-        return w.bytes
+        return w.finish()
     }
 
     /// The line as shipped and exported: ``jsonLine()`` with `"hash"` added

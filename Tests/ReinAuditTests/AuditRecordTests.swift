@@ -74,6 +74,29 @@ struct AuditRecordLineBytesTests {
     }
 }
 
+struct AuditRecordLongLineTests {
+    /// Lines longer than the encoder's first buffer (2 KiB) grow it, and
+    /// every number keeps its digits at the edges of its range.
+    @Test func longLinesGrowTheBufferAndNumbersKeepTheirDigits() throws {
+        let cases: [(Int64, String)] = [(Int64.min, "-9223372036854775808"), (0, "0"), (9, "9"), (10, "10"), (-10, "-10"),
+                                        (999_999_999_999_999_999, "999999999999999999"),
+                                        (1_000_000_000_000_000_000, "1000000000000000000")]
+        for (bytesIn, digits) in cases {
+            var r = AuditRecord(recordId: "id-1", time: "2026-11-29T00:00:00.000Z", sidecarId: "sc", via: "proxy", decision: "allow")
+            r.bytesIn = bytesIn
+            r.reason = String(repeating: "long \"quoted\" reason ", count: 300) // about 6.6 KB, escaped on the way
+            r.grants = (0..<40).map { .init(action: "s3:GetObject", resources: ["arn:aws:s3:::bucket/key-\($0)"]) }
+            let line = try r.jsonLine()
+            #expect(line.count > 8_000)
+            let text = String(decoding: line, as: UTF8.self)
+            #expect(text.hasPrefix("{\"bytes_in\":\(digits),\"bytes_out\":0,"), "\(text.prefix(60))")
+            #expect(text.hasSuffix("\"via\":\"proxy\"}\n"))
+            let decoded = try JSONDecoder().decode(AuditRecord.self, from: Data(line.dropLast()))
+            #expect(decoded.bytesIn == bytesIn && decoded.reason == r.reason && decoded.grants == r.grants)
+        }
+    }
+}
+
 struct AuditRecordIdTests {
     @Test func recordIdsAreVersion4UUIDs() throws {
         var seen = Set<String>()
