@@ -41,20 +41,26 @@ final class UpstreamBridge: UpstreamDelegate {
     /// Queues an event; the first one of a batch schedules the drain. A body
     /// that outruns the event loop pauses libcurl here, on the curl thread,
     /// so the queue (and the sidecar's memory) stays bounded.
+    ///
+    /// The pause happens inside the lock that records it. Why: a drain
+    /// already scheduled may run at any moment; if it took the queue after
+    /// `pausedForQueue` was recorded but before the exchange was paused, its
+    /// resume found nothing paused, and the pause that landed next was never
+    /// undone: the download stalled for good (seen once in CI, a 1 GiB GET
+    /// in proxy mode on a loaded machine). Lock order: this lock, then the
+    /// exchange's; the exchange never calls its delegate holding its own.
     private func push(_ event: Event, exchange: UpstreamExchange) {
-        let (first, pause) = pending.withLock { box -> (Bool, Bool) in
+        let first = pending.withLock { box -> Bool in
             var p = box.value
             p.events.append(event)
             if case .body(let bytes) = event { p.bytes += bytes.count }
-            var pause = false
             if p.bytes > Self.queueLimit, !p.pausedForQueue {
                 p.pausedForQueue = true
-                pause = true
+                exchange.pauseResponse()
             }
             box = UnsafeTransfer(p)
-            return (p.events.count == 1, pause)
+            return p.events.count == 1
         }
-        if pause { exchange.pauseResponse() }
         if first { eventLoop.execute { self.drain() } }
     }
 
