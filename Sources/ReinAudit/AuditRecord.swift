@@ -277,16 +277,14 @@ public struct AuditRecord: Sendable, Codable, Equatable {
                         out[o] = UInt8(ascii: "-")
                         o += 1
                     }
-                    out[o] = hexDigits[Int(b >> 4)]
-                    out[o + 1] = hexDigits[Int(b & 15)]
+                    out[o] = Hex.digit(b >> 4)
+                    out[o + 1] = Hex.digit(b)
                     o += 2
                 }
                 return o
             }
         }
     }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// RFC 3339 UTC with milliseconds, as CloudTrail writes `eventTime`.
     public static func timestamp(_ date: Date) -> String {

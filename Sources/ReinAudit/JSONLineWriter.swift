@@ -1,3 +1,5 @@
+import ReinCrypto
+
 /// Writes one JSON object into a byte buffer, for ``AuditRecord/jsonLine()``.
 ///
 /// Why this shape: it runs for every request on the event loop (twice for a
@@ -107,28 +109,21 @@ struct JSONLineWriter: ~Copyable {
         if value { raw("true") } else { raw("false") }
     }
 
-    /// The decimal digits of `value` (with a minus sign when negative).
+    /// The decimal digits of `value` (with a minus sign when negative),
+    /// written backwards into a stack buffer, then copied in one piece.
     mutating func digits(_ value: Int64) {
-        reserve(20) // a sign and at most 19 digits
-        if value < 0 {
-            base[count] = UInt8(ascii: "-")
-            count += 1
-        }
+        if value < 0 { byte(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var length = 1
-        var scale: UInt64 = 10
-        while length < 20, magnitude >= scale {
-            length += 1
-            if scale > UInt64.max / 10 { break }
-            scale *= 10
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0) // 24 bytes: UInt64.max has 20 digits
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            var i = raw.count
+            repeat {
+                i -= 1
+                raw[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            write(UnsafeRawBufferPointer(rebasing: raw[i...]))
         }
-        var i = count + length
-        repeat {
-            i -= 1
-            base[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-        } while magnitude > 0
-        count += length
     }
 
     /// One `"name":value` member of a nested object of milliseconds (the
@@ -160,8 +155,6 @@ struct JSONLineWriter: ~Copyable {
         count += 4
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// A JSON string with RFC 8259 escapes; `/` is not escaped.
     mutating func quoted(_ value: String) {
         byte(UInt8(ascii: "\""))
@@ -192,8 +185,8 @@ struct JSONLineWriter: ~Copyable {
             byte(UInt8(ascii: "t"))
         case 0..<0x20:
             raw("\\u00")
-            byte(Self.hexDigits[Int(b >> 4)])
-            byte(Self.hexDigits[Int(b & 15)])
+            byte(Hex.digit(b >> 4))
+            byte(Hex.digit(b))
         default:
             byte(b)
         }

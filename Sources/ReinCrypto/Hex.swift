@@ -1,13 +1,20 @@
 /// Lower-case hex encoding and strict decoding.
 public enum Hex {
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// The lower-case hex digit of the low four bits of `nibble`: for
+    /// encoders that write hex into their own buffers (record ids, JSON
+    /// `\u` escapes).
+    @inlinable @inline(__always)
+    public static func digit(_ nibble: UInt8) -> UInt8 {
+        let n = nibble & 0x0f
+        return n < 10 ? UInt8(ascii: "0") + n : UInt8(ascii: "a") - 10 + n
+    }
 
     public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             var i = 0
             for b in bytes {
-                out[i] = digits[Int(b >> 4)]
-                out[i + 1] = digits[Int(b & 0x0f)]
+                out[i] = digit(b >> 4)
+                out[i + 1] = digit(b)
                 i += 2
             }
             return i

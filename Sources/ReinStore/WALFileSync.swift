@@ -27,11 +27,13 @@ public final class WALFileSync: Sendable {
     }
 
     public let databasePath: String
+    private let walPath: String
     /// The log's descriptor and the identity of the file it was opened as.
     private let log = Mutex<(fd: Int32, device: UInt64, inode: UInt64)>((-1, 0, 0))
 
     public init(databasePath: String) {
         self.databasePath = databasePath
+        walPath = databasePath + "-wal"
     }
 
     deinit { log.withLock { if $0.fd >= 0 { close($0.fd) } } }
@@ -49,7 +51,6 @@ public final class WALFileSync: Sendable {
     /// device and inode names the same file.
     public func sync() -> Failure? {
         let opened = log.withLock { log -> (fd: Int32, reopened: Bool, error: Int32, operation: String)? in
-            let walPath = databasePath + "-wal"
             var device: UInt64 = 0
             var inode: UInt64 = 0
             if CReinPosix_fileIdentity(walPath, &device, &inode) != 0 {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ReinCrypto
 
@@ -37,6 +38,10 @@ struct CryptoTests {
         #expect(Hex.decode("00FF10") == [0x00, 0xff, 0x10])
         #expect(Hex.decode("0g") == nil)
         #expect(Hex.decode("abc") == nil)
+        // Every byte value, against the C library's formatting.
+        let all = (0...255).map { UInt8($0) }
+        #expect(Hex.encode(all) == all.map { String(format: "%02x", $0) }.joined())
+        #expect(Hex.decode(Hex.encode(all)) == all)
     }
 
     @Test func linkedAgainstOpenSSL3() {
