@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ReinCatalog
+import ReinCollectorClient
 import ReinCrypto
 import ReinAudit
 import ReinCompliance
@@ -60,10 +61,13 @@ public enum CollectorLauncher {
         pool.start()
         let holds = try CollectorHolds.open(configuration, trail: trail, logger: logger)
         let catalogs = try loadCatalogs(configuration, logger: logger)
+        let alerts = configuration.alertsWebhookURL.map {
+            WebhookSender(settings: .init(url: $0), purpose: "integrity alert", logger: logger)
+        }
         let services = CollectorServices(configuration: configuration, store: store, trail: trail,
                                          policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger,
                                          holds: HoldAPI(ledger: holds.ledger, settings: configuration.holds),
-                                         complianceCatalogs: catalogs)
+                                         complianceCatalogs: catalogs, alerts: alerts)
         holds.attach(services)
         var router = CollectorRouter.standard()
         for route in routes { router.add(route) }
@@ -152,6 +156,7 @@ public final class RunningCollector: Sendable {
         retention.stop()
         holds.stop()
         await server.shutdown()
+        server.services.alerts?.stop()
         checkpoints.cancel()
         do { try trail.checkpointNow(at: RFC3339Time.milliseconds(of: Date())) } catch {
             server.services.logger.error("could not sign the last checkpoint of the collector's audit chain", metadata: ["error": "\(error)"])

@@ -40,6 +40,8 @@ struct CollectorRunCommand: AsyncParsableCommand {
     var retention: String?
     @Option(help: "Flag a sidecar silent after this long without a heartbeat or batch, e.g. 2m (env: REIN_COLLECTOR_SILENT_AFTER).")
     var silentAfter: String?
+    @Option(help: "Also post every integrity finding to this webhook, Slack-compatible JSON (env: REIN_COLLECTOR_ALERTS_WEBHOOK_URL).")
+    var alertsWebhookUrl: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -57,6 +59,7 @@ struct CollectorRunCommand: AsyncParsableCommand {
         overrides["tls.key"] = tlsKey
         overrides["retention"] = retention
         overrides["fleet.silent_after"] = silentAfter
+        overrides["alerts.webhook_url"] = alertsWebhookUrl
         let configuration: CollectorConfiguration
         do {
             configuration = try CollectorConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)

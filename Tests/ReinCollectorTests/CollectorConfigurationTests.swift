@@ -43,6 +43,8 @@ import ReinServiceKit
         ("tokens:\n  - name: a\n    roles: [sidecar]\n    sha256: \(hash)\n", "tokens[0].agents", 2),
         ("fleet:\n  silent_after: soon\ntokens: []\n", "fleet.silent_after", 2),
         ("tokens:\n  - name: a\n    role: [admin]\n    sha256: \(hash)\n", "tokens[0].role", 3),
+        ("alerts:\n  webhook_url: hooks.example.com/x\ntokens: []\n", "alerts.webhook_url", 2),
+        ("alerts:\n  webhook: https://hooks.example.com/x\ntokens: []\n", "alerts.webhook", 2),
     ])
     func errorsNameTheKeyAndLine(yaml: String, key: String, line: Int) {
         do {
@@ -52,6 +54,22 @@ import ReinServiceKit
             #expect(error.key == key)
             #expect(error.line == line)
         }
+    }
+
+    @Test func alertsWebhookComesFromTheFileTheEnvironmentOrAFlag() throws {
+        let tokens = "tokens:\n  - {name: a, roles: [admin], sha256: \(Self.hash)}\n"
+        let none = try CollectorConfigurationLoader.load(yaml: tokens)
+        #expect(none.alertsWebhookURL == nil && none.alertsConsoleURL == nil)
+        let file = try CollectorConfigurationLoader.load(yaml: tokens + "alerts:\n  webhook_url: https://hooks.example.com/a\n  console_url: https://rein.example.com\n")
+        #expect(file.alertsWebhookURL == "https://hooks.example.com/a")
+        #expect(file.alertsConsoleURL == "https://rein.example.com")
+        #expect(file.holdsWebhookURL == nil)
+        let env = try CollectorConfigurationLoader.load(yaml: tokens + "alerts:\n  webhook_url: https://hooks.example.com/a\n",
+                                                        environment: ["REIN_COLLECTOR_ALERTS_WEBHOOK_URL": "http://127.0.0.1:9/b"])
+        #expect(env.alertsWebhookURL == "http://127.0.0.1:9/b")
+        let flag = try CollectorConfigurationLoader.load(yaml: tokens, environment: ["REIN_COLLECTOR_ALERTS_WEBHOOK_URL": "http://127.0.0.1:9/b"],
+                                                         overrides: ["alerts.webhook_url": "https://hooks.example.com/c"])
+        #expect(flag.alertsWebhookURL == "https://hooks.example.com/c")
     }
 
     @Test func refusesConfigurationsThatCannotWork() {

@@ -15,6 +15,8 @@ import time
 import pytest
 
 from collector_harness import Collector, ScriptedChain, ship
+from sidecar_harness import wait_for
+from webhook_receiver import Webhook
 
 AGENT_POLICY = """apiVersion: rein.dev/v1alpha1
 kind: TaskPolicy
@@ -117,6 +119,67 @@ def test_tampering_is_flagged_at_the_exact_record(collector, tamper):
     status, again = ship(collector, sid, lines)
     assert status == 200 and again["accepted"] == 0 and again["duplicates"] == len(lines)
     assert len(collector.findings(sidecar=sid)) == len(expected)
+
+
+def test_integrity_findings_are_alerted_in_the_log_and_the_webhook(rein_bin):
+    hook = Webhook()
+    collector = Collector(rein_bin, extra_config=f"alerts:\n  webhook_url: {hook.url}\n  console_url: http://rein.internal/\n")
+    try:
+        register(collector, "sc-alert")
+        chain = ScriptedChain("sc-alert")
+        lines = [chain.seal() for _ in range(10)]
+        lines[4] = lines[4].replace(b'"decision":"allow"', b'"decision":"deny"')
+        del lines[7]  # sequence 8 goes missing too
+        status, body = ship(collector, "sc-alert", lines)
+        assert status == 200 and body["findings"] == 2, body
+        posted = wait_for(lambda: hook.posts, timeout=10, what="the integrity alert")
+        assert len(posted) == 1, "one message per ingest"
+        alert = posted[0][1]
+        assert alert["rein"]["alert"] == "audit-integrity" and alert["rein"]["count"] == 2
+        assert {(f["kind"], f["sequence"], f["sidecar_id"]) for f in alert["rein"]["findings"]} == \
+            {("hash-mismatch", 5, "sc-alert"), ("gap", 8, "sc-alert")}
+        stored = {f["id"] for f in collector.findings(sidecar="sc-alert")}
+        assert {f["id"] for f in alert["rein"]["findings"]} == stored
+        assert "sc-alert" in alert["text"] and "hash-mismatch" in alert["text"] and "gap" in alert["text"]
+        assert alert["rein"]["links"]["sc-alert"] == "http://rein.internal/v1/audit/findings?sidecar=sc-alert"
+        # The log alert, with the finding's facts as metadata.
+        log = collector.log_text()
+        assert "audit integrity finding" in log and "finding.kind=hash-mismatch" in log and "audit.sequence=5" in log
+        # An ingest without findings posts nothing.
+        clean = ScriptedChain("sc-clean")
+        register(collector, "sc-clean")
+        assert ship(collector, "sc-clean", [clean.seal() for _ in range(5)])[0] == 200
+        time.sleep(1)
+        assert len(hook.posts) == 1
+    finally:
+        collector.stop()
+        hook.stop()
+
+
+def test_a_failing_alert_webhook_delays_no_ingest(rein_bin):
+    hook = Webhook(status=500, delay=3.0)
+    collector = Collector(rein_bin, extra_config=f"alerts:\n  webhook_url: {hook.url}\n")
+    try:
+        register(collector, "sc-down")
+        chain = ScriptedChain("sc-down")
+        lines = [chain.seal() for _ in range(5)]
+        del lines[1]
+        started = time.time()
+        status, body = ship(collector, "sc-down", lines)
+        assert status == 200 and body["findings"] == 1, body
+        wait_for(lambda: hook.posts, timeout=10, what="the first (failing) alert attempt")
+        more = [chain.seal() for _ in range(5)]
+        del more[2]
+        assert ship(collector, "sc-down", more)[0] == 200
+        assert time.time() - started < 3.0, "ingest waited for the webhook"
+        assert len(collector.findings(sidecar="sc-down")) == 2
+        # Retried with backoff in the background, and logged as failing.
+        wait_for(lambda: len(hook.posts) >= 2, timeout=15, what="an alert retry")
+        wait_for(lambda: "integrity alert webhook delivery failed" in collector.log_text(), timeout=10,
+                 what="the failed delivery in the log")
+    finally:
+        collector.stop()
+        hook.stop()
 
 
 def test_roles_are_enforced_and_every_refusal_is_audited(collector, tmp_path):

@@ -6,8 +6,6 @@ collector. Upstream is moto; everything is on 127.0.0.1.
 
 import hashlib
 import json
-import http.server
-import os
 import subprocess
 import sys
 import threading
@@ -20,7 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from collector_harness import TOKENS as COLLECTOR_TOKENS, Collector
-from sidecar_harness import Sidecar, clean_env, free_port, wait_for
+from sidecar_harness import Sidecar, clean_env, wait_for
+from webhook_receiver import Webhook
 
 AGENT = "agent-h"
 APPROVER = "tok-holds-approver-0123456789abcdef"
@@ -387,33 +386,6 @@ def test_a_scoped_one_minute_approval_lets_matching_calls_through_then_stops(rei
     assert info.value.response["Error"]["Code"] == "SlowDown"
     assert exists(moto, "hold-i", key)
     assert len(all_holds(admin_url(short_wait), AUDITOR, key)) == 2
-
-
-class Webhook:
-    """A local webhook receiver; `status` and `delay` make it fail or hang."""
-
-    def __init__(self, status=200, delay=0.0):
-        self.posts = []
-        hook = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                hook.posts.append((time.time(), json.loads(body)))
-                time.sleep(delay)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
 
 
 def test_the_webhook_gets_a_slack_payload(rein_bin, moto):

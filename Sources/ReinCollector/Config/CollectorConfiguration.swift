@@ -16,6 +16,9 @@ import ReinServiceKit
 /// retention: 400d                 # records received longer ago are deleted daily (findings stay)
 /// fleet:
 ///   silent_after: 2m              # a sidecar with no heartbeat or batch for this long is "silent"
+/// alerts:                         # optional: integrity findings are always logged at error level
+///   webhook_url: https://hooks.example.com/…   # also POSTed here (Slack-compatible JSON), retried
+///   console_url: https://rein.example.com      # where the messages link to (this collector's URL)
 /// tokens:                         # API tokens, by SHA-256 (`rein collector hash-token`)
 ///   - name: sidecar-billing       # the actor in audit events
 ///     roles: [sidecar]            # sidecar, admin, approver, auditor
@@ -30,7 +33,8 @@ import ReinServiceKit
 /// Durations are `30s`, `2m`, `1h` or `400d`. Environment variables
 /// (`REIN_COLLECTOR_LISTEN`, `REIN_COLLECTOR_STATE_DIR`, `REIN_COLLECTOR_DATABASE`,
 /// `REIN_COLLECTOR_TLS_CERTIFICATE`, `REIN_COLLECTOR_TLS_KEY`,
-/// `REIN_COLLECTOR_RETENTION`, `REIN_COLLECTOR_SILENT_AFTER`) override the
+/// `REIN_COLLECTOR_RETENTION`, `REIN_COLLECTOR_SILENT_AFTER`,
+/// `REIN_COLLECTOR_ALERTS_WEBHOOK_URL`) override the
 /// file, and command-line flags override both (``CollectorConfigurationLoader``).
 /// Tokens come from the file only.
 public struct CollectorConfiguration: Sendable, Equatable {
@@ -51,6 +55,10 @@ public struct CollectorConfiguration: Sendable, Equatable {
     public var holdsWebhookURL: String?
     /// Where webhook messages link to (this collector's public URL).
     public var holdsConsoleURL: String?
+    /// Also told of every integrity finding (Slack-compatible JSON; retried, never blocking ingest).
+    public var alertsWebhookURL: String?
+    /// Where integrity alerts link to (this collector's public URL).
+    public var alertsConsoleURL: String?
     /// Where the framework catalogs (`*.yaml`) are; nil searches
     /// `$REIN_COMPLIANCE_DIR`, `./Compliance`, then `Compliance` beside the
     /// build or install tree of the `rein` binary.

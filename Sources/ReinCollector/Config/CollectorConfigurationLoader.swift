@@ -16,10 +16,10 @@ public enum CollectorConfigurationLoader {
         ("REIN_COLLECTOR_LISTEN", "listen"), ("REIN_COLLECTOR_STATE_DIR", "state_dir"),
         ("REIN_COLLECTOR_DATABASE", "database"), ("REIN_COLLECTOR_TLS_CERTIFICATE", "tls.certificate"),
         ("REIN_COLLECTOR_TLS_KEY", "tls.key"), ("REIN_COLLECTOR_RETENTION", "retention"),
-        ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"),
+        ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"), ("REIN_COLLECTOR_ALERTS_WEBHOOK_URL", "alerts.webhook_url"),
     ]
 
-    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "compliance_dir"]
+    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "alerts", "compliance_dir"]
     private static let tokenKeys: Set<String> = ["name", "roles", "sha256", "agents", "owns_agents"]
 
     public static func load(yaml: String?, environment: [String: String] = [:],
@@ -58,12 +58,13 @@ public enum CollectorConfigurationLoader {
                 throw CollectorConfigurationError(key: keyNode.string ?? "?", message: "unknown key (known: \(topKeys.sorted().joined(separator: ", ")))", line: line)
             }
             switch key {
-            case "tls", "fleet", "holds":
+            case "tls", "fleet", "holds", "alerts":
                 guard let section = valueNode.mapping else {
                     throw CollectorConfigurationError(key: key, message: "must be a mapping", line: line)
                 }
                 let allowed: Set<String> = key == "tls" ? ["certificate", "key"]
                     : key == "fleet" ? ["silent_after"]
+                    : key == "alerts" ? ["webhook_url", "console_url"]
                     : ["expire", "max_grant", "default_grant", "allow_owner_approval", "webhook_url", "console_url"]
                 for (subKey, subValue) in section {
                     let name = subKey.string ?? "?"
@@ -175,12 +176,13 @@ public enum CollectorConfigurationLoader {
                 throw CollectorConfigurationError(key: key, message: "'\(value)' is not true or false", line: line)
             }
             config.holds.allowOwnerApproval = flag
-        case "holds.webhook_url":
+        case "holds.webhook_url", "alerts.webhook_url":
             guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
                 throw CollectorConfigurationError(key: key, message: "'\(value)' must be an http(s) URL", line: line)
             }
-            config.holdsWebhookURL = value
+            if key == "holds.webhook_url" { config.holdsWebhookURL = value } else { config.alertsWebhookURL = value }
         case "holds.console_url": config.holdsConsoleURL = value
+        case "alerts.console_url": config.alertsConsoleURL = value
         default:
             throw CollectorConfigurationError(key: key, message: "unknown key", line: line)
         }

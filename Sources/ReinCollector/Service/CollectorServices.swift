@@ -3,6 +3,7 @@ import Logging
 import NIOHTTP1
 import NIOPosix
 import ReinAudit
+import ReinCollectorClient
 import ReinCompliance
 import ReinHolds
 import ReinStore
@@ -24,6 +25,8 @@ public final class CollectorServices: Sendable {
     public let holds: HoldAPI?
     /// The framework catalogs reports judge against (`compliance_dir`).
     public let complianceCatalogs: [ComplianceCatalog]
+    /// Where integrity findings are also posted (`alerts.webhook_url`); nil: the error log only.
+    public let alerts: WebhookSender?
     /// Signalled when records were stored.
     public let recordsChanged = ChangeSignal()
     /// Signalled when a policy version was stored.
@@ -36,8 +39,10 @@ public final class CollectorServices: Sendable {
 
     public init(configuration: CollectorConfiguration, store: any CollectorStore, trail: CollectorAuditTrail,
                 policyGate: PolicyGate, threadPool: NIOThreadPool, logger: Logger, holds: HoldAPI? = nil,
-                complianceCatalogs: [ComplianceCatalog] = [], now: @escaping @Sendable () -> Date = { Date() }) {
+                complianceCatalogs: [ComplianceCatalog] = [], alerts: WebhookSender? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.holds = holds
+        self.alerts = alerts
         self.complianceCatalogs = complianceCatalogs
         self.configuration = configuration
         self.store = store
@@ -104,8 +109,22 @@ public final class CollectorServices: Sendable {
         return .error(status, code: "AccessDenied", message: reason)
     }
 
-    /// The alert: every integrity finding is logged at error level.
+    /// The alert: every integrity finding is logged at error level and,
+    /// with `alerts.webhook_url`, posted there (one message for the lot:
+    /// ``IntegrityAlertMessage``; queued, so ingest never waits for it).
     public func logIntegrity(_ findings: [StoredFinding]) {
+        if let alerts, !findings.isEmpty {
+            let ids = findings.map { String($0.id) }.joined(separator: ",")
+            let logger = logger
+            alerts.send(IntegrityAlertMessage.payload(for: findings, consoleURL: configuration.alertsConsoleURL),
+                        metadata: ["finding.ids": "\(ids)"]) { outcome in
+                if case .failed(let reason, let attempts) = outcome {
+                    logger.error("integrity alert webhook gave up: the findings are stored, but nobody was told", metadata: [
+                        "finding.ids": "\(ids)", "webhook.error": "\(reason)", "webhook.attempts": "\(attempts)",
+                    ])
+                }
+            }
+        }
         for stored in findings {
             let f = stored.finding
             logger.error("audit integrity finding", metadata: [
