@@ -14,7 +14,7 @@ import ReinServiceKit
 
 /// Builds a collector from its configuration and starts it: state
 /// directory, SQLite store, the collector's own audit chain, the HTTP
-/// server and the retention job.
+/// server, the retention job and the fleet watch (silent sidecars).
 public enum CollectorLauncher {
     /// - Parameter routes: extra routes (the holds module), added to the standard table.
     public static func launch(_ configuration: CollectorConfiguration, logger: Logger,
@@ -80,8 +80,8 @@ public enum CollectorLauncher {
             throw CollectorStartError("cannot listen on \(configuration.listen): \(error)")
         }
         let retention = RetentionJob(services: services)
-        let running = RunningCollector(server: server, address: address, retention: retention, holds: holds,
-                                       trail: trail, checkpoints: checkpoints)
+        let running = RunningCollector(server: server, address: address, retention: retention, fleetWatch: FleetWatch(services: services),
+                                       holds: holds, trail: trail, checkpoints: checkpoints)
         logger.info("rein collector listening", metadata: [
             "listen": "\(running.url)", "database": "\(configuration.resolvedDatabase)", "tokens": "\(configuration.tokens.count)",
             "retention.days": "\(configuration.retention / 86_400)", "fleet.silent_after_s": "\(configuration.silentAfter)",
@@ -126,12 +126,14 @@ public final class RunningCollector: Sendable {
     public let server: CollectorServer
     public let address: SocketAddress
     let retention: RetentionJob
+    let fleetWatch: FleetWatch
     let holds: CollectorHolds
     let trail: CollectorAuditTrail
     let checkpoints: Task<Void, Never>
 
-    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, holds: CollectorHolds,
+    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, fleetWatch: FleetWatch, holds: CollectorHolds,
          trail: CollectorAuditTrail, checkpoints: Task<Void, Never>) {
+        self.fleetWatch = fleetWatch
         self.holds = holds
         self.trail = trail
         self.checkpoints = checkpoints
@@ -151,9 +153,11 @@ public final class RunningCollector: Sendable {
         await ShutdownSignal.wait()
     }
 
-    /// Stops listening, lets requests in flight finish, stops retention.
+    /// Stops listening, lets requests in flight finish, stops retention,
+    /// the fleet watch and the alert webhook.
     public func shutdown() async {
         retention.stop()
+        fleetWatch.stop()
         holds.stop()
         await server.shutdown()
         server.services.alerts?.stop()

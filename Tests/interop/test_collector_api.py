@@ -182,6 +182,34 @@ def test_a_failing_alert_webhook_delays_no_ingest(rein_bin):
         hook.stop()
 
 
+def test_a_sidecar_going_silent_and_coming_back_is_alerted(rein_bin):
+    hook = Webhook()
+    # The harness sets fleet.silent_after: 3s; the watch starts judging 3 s after the collector.
+    collector = Collector(rein_bin, extra_config=f"alerts:\n  webhook_url: {hook.url}\n")
+    try:
+        register(collector, "sc-quiet")
+        silent = wait_for(lambda: [p for _, p in hook.posts if p["rein"].get("went_silent")], timeout=15,
+                          what="the silent-sidecar alert")
+        assert [s["sidecar_id"] for s in silent[0]["rein"]["went_silent"]] == ["sc-quiet"]
+        assert silent[0]["rein"]["alert"] == "fleet" and "sc-quiet" in silent[0]["text"]
+        assert "sidecar went silent" in collector.log_text()
+        status, _, data = collector.call("POST", "/v1/sidecars/heartbeat", role="sidecar", body={
+            "sidecar_id": "sc-quiet", "agent_id": "agent-a", "task_id": "task-1", "ready": True})
+        assert status == 200, data
+        back = wait_for(lambda: [p for _, p in hook.posts if p["rein"].get("reporting_again")], timeout=10,
+                        what="the reporting-again alert")
+        assert [s["sidecar_id"] for s in back[0]["rein"]["reporting_again"]] == ["sc-quiet"]
+        # One alert per change, and never for the collector's own chain (up to
+        # the reporting-again alert: 3 s later the sidecar is silent again).
+        posted = [p for _, p in hook.posts]
+        posted = posted[:next(i for i, p in enumerate(posted) if p["rein"].get("reporting_again")) + 1]
+        assert all(s["sidecar_id"] == "sc-quiet" for p in posted for s in p["rein"]["went_silent"] + p["rein"]["reporting_again"])
+        assert sum(len(p["rein"]["went_silent"]) for p in posted) == 1
+    finally:
+        collector.stop()
+        hook.stop()
+
+
 def test_roles_are_enforced_and_every_refusal_is_audited(collector, tmp_path):
     policy = tmp_path / "p.yaml"
     policy.write_text(AGENT_POLICY.format(bucket="reports"))

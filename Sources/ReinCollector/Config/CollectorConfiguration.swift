@@ -17,7 +17,8 @@ import ReinServiceKit
 /// fleet:
 ///   silent_after: 2m              # a sidecar with no heartbeat or batch for this long is "silent"
 /// alerts:                         # optional: integrity findings are always logged at error level
-///   webhook_url: https://hooks.example.com/…   # also POSTed here (Slack-compatible JSON), retried
+///   webhook_url: https://hooks.example.com/…   # also POSTed here (Slack-compatible JSON), retried,
+///                                              # with sidecars going silent and reporting again
 ///   console_url: https://rein.example.com      # where the messages link to (this collector's URL)
 /// tokens:                         # API tokens, by SHA-256 (`rein collector hash-token`)
 ///   - name: sidecar-billing       # the actor in audit events

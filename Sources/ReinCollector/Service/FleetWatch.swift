@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import ReinStore
+
+/// Tells operators when a sidecar goes silent and when it reports again:
+/// a warning in the log and, with `alerts.webhook_url`, a message there
+/// (``FleetAlertMessage``).
+///
+/// Why: a sidecar that stops reporting is a security signal, not only an
+/// operations one. Its agent may be running without Rein, or its audit
+/// trail may be piling up unseen. The fleet view (`rein fleet`) shows the
+/// state to whoever looks; this makes the change itself reach someone.
+///
+/// It judges only after the collector has been up for `fleet.silent_after`:
+/// a collector that was down has stale last-seen times for everyone until
+/// the sidecars' next heartbeats, and that is not their silence.
+final class FleetWatch: Sendable {
+    /// Sidecars whose state changed in one look.
+    struct Transitions: Equatable {
+        var wentSilent: [SidecarEntry] = []
+        var reportingAgain: [SidecarEntry] = []
+        /// The silent sidecars now, to pass to the next look.
+        var silent: Set<String> = []
+
+        var isEmpty: Bool { wentSilent.isEmpty && reportingAgain.isEmpty }
+    }
+
+    private let task: Task<Void, Never>
+
+    init(services: CollectorServices) {
+        let silentAfter = services.configuration.silentAfter
+        // Four looks per silence window, at most every 30 s, at least every 0.5 s.
+        let period = Duration.milliseconds(min(30_000, max(500, silentAfter * 1000 / 4)))
+        task = Task {
+            do { try await Task.sleep(for: .seconds(silentAfter)) } catch { return }
+            var silent: Set<String> = []
+            while !Task.isCancelled {
+                do {
+                    let entries = try await services.blocking { [store = services.store] in try store.sidecars() }
+                    let changes = Self.look(entries, previouslySilent: silent, now: services.nowMillis, silentAfter: silentAfter)
+                    silent = changes.silent
+                    if !changes.isEmpty { Self.tell(changes, services: services) }
+                } catch {
+                    services.logger.error("fleet watch could not read the sidecars", metadata: ["error": "\(error)"])
+                }
+                do { try await Task.sleep(for: period) } catch { return }
+            }
+        }
+    }
+
+    func stop() { task.cancel() }
+
+    /// Which sidecars went silent and which report again since the last
+    /// look (the collector's own chain is not a sidecar).
+    static func look(_ entries: [SidecarEntry], previouslySilent: Set<String>, now: Int64, silentAfter: Int64) -> Transitions {
+        var t = Transitions()
+        for entry in entries where entry.sidecarId != CollectorAuditTrail.sidecarId {
+            let isSilent = SidecarRoutes.status(of: entry, now: now, silentAfter: silentAfter) == "silent"
+            let wasSilent = previouslySilent.contains(entry.sidecarId)
+            if isSilent { t.silent.insert(entry.sidecarId) }
+            if isSilent, !wasSilent { t.wentSilent.append(entry) }
+            if !isSilent, wasSilent { t.reportingAgain.append(entry) }
+        }
+        return t
+    }
+
+    private static func tell(_ changes: Transitions, services: CollectorServices) {
+        let silentAfter = services.configuration.silentAfter
+        for entry in changes.wentSilent {
+            services.logger.warning("sidecar went silent", metadata: [
+                "sidecar.id": "\(entry.sidecarId)", "agent.id": "\(entry.agentId ?? "-")",
+                "sidecar.last_seen": "\(entry.lastSeen.map(RFC3339Time.string(milliseconds:)) ?? "never")",
+                "fleet.silent_after_s": "\(silentAfter)",
+            ])
+        }
+        for entry in changes.reportingAgain {
+            services.logger.notice("sidecar reporting again", metadata: ["sidecar.id": "\(entry.sidecarId)", "agent.id": "\(entry.agentId ?? "-")"])
+        }
+        guard let alerts = services.alerts else { return }
+        let ids = (changes.wentSilent + changes.reportingAgain).map(\.sidecarId).joined(separator: ",")
+        let logger = services.logger
+        alerts.send(FleetAlertMessage.payload(for: changes, silentAfter: silentAfter, consoleURL: services.configuration.alertsConsoleURL),
+                    metadata: ["sidecar.ids": "\(ids)"]) { outcome in
+            if case .failed(let reason, let attempts) = outcome {
+                logger.error("fleet alert webhook gave up", metadata: [
+                    "sidecar.ids": "\(ids)", "webhook.error": "\(reason)", "webhook.attempts": "\(attempts)",
+                ])
+            }
+        }
+    }
+}
