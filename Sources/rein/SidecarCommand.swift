@@ -65,8 +65,10 @@ struct SidecarCommand: AsyncParsableCommand {
             env.map { "export \($0.0)=\(Self.shellQuote($0.1))\n" }.joined()
         }
         let endpoint = lines(running.agentEnvironment)
-        if let envFile {
-            FileManager.default.createFile(atPath: envFile, contents: Data(endpoint.utf8), attributes: [.posixPermissions: 0o600])
+        // An agent that waits for this file would otherwise wait for good.
+        if let envFile, !FileManager.default.createFile(atPath: envFile, contents: Data(endpoint.utf8), attributes: [.posixPermissions: 0o600]) {
+            await running.shutdown()
+            throw ValidationError("cannot write the agent's environment to \(envFile) (--env-file): check that its directory exists and is writable")
         }
         let text = "# The agent's environment (endpoint mode):\n\(endpoint)"
             + "# or, forward-proxy mode: unset AWS_ENDPOINT_URL and set\n\(lines(running.proxyEnvironment))"

@@ -53,13 +53,13 @@ import Testing
     @Test func aReplacedWALIsReopenedAndTheDatabaseSynced() throws {
         try withScratchDirectory("rein-syncer") { dir in
             let db = dir + "/audit-spool.db"
-            FileManager.default.createFile(atPath: db, contents: Data("db".utf8))
-            FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 1".utf8))
+            #expect(FileManager.default.createFile(atPath: db, contents: Data("db".utf8)))
+            #expect(FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 1".utf8)))
             let syncer = SpoolSyncer(databasePath: db, syncs: true, durableSequence: 0, logger: Logger(label: "test"))
             #expect(syncer.syncNow() == nil)
             try FileManager.default.removeItem(atPath: db + "-wal")
             #expect(syncer.syncNow() == nil) // no WAL: the database is synced
-            FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 2".utf8))
+            #expect(FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 2".utf8)))
             #expect(syncer.syncNow() == nil)
             #expect(syncer.syncs.load(ordering: .relaxed) == 3)
         }
@@ -74,8 +74,8 @@ import Testing
     @Test func concurrentSyncsSucceedWhileTheLogIsReplaced() throws {
         try withScratchDirectory("rein-walsync") { dir in
             let db = dir + "/store.db"
-            FileManager.default.createFile(atPath: db, contents: Data("db".utf8))
-            FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal".utf8))
+            #expect(FileManager.default.createFile(atPath: db, contents: Data("db".utf8)))
+            #expect(FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal".utf8)))
             let file = WALFileSync(databasePath: db)
             let failures = Mutex<[WALFileSync.Failure]>([])
             let done = DispatchGroup()
@@ -91,7 +91,7 @@ import Testing
             for i in 0..<50 {
                 // Replace the log as SQLite does: a new file (a new inode) under the same name.
                 try? FileManager.default.removeItem(atPath: db + "-wal")
-                FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal \(i)".utf8))
+                _ = FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal \(i)".utf8))
                 usleep(200)
             }
             done.wait()
@@ -105,7 +105,7 @@ import Testing
     @Test func agreesWithStatAndChangesWhenTheFileIsReplaced() throws {
         try withScratchDirectory("rein-identity") { dir in
             let path = dir + "/store.db-wal"
-            FileManager.default.createFile(atPath: path, contents: Data("one".utf8))
+            #expect(FileManager.default.createFile(atPath: path, contents: Data("one".utf8)))
             // Held open, as WALFileSync holds the log: its inode cannot be reused.
             let held = open(path, O_RDONLY)
             defer { close(held) }
@@ -117,7 +117,7 @@ import Testing
 
             try FileManager.default.removeItem(atPath: path)
             #expect(CReinPosix_fileIdentity(path, &device, &inode) == -1 && errno == ENOENT)
-            FileManager.default.createFile(atPath: path, contents: Data("two".utf8))
+            #expect(FileManager.default.createFile(atPath: path, contents: Data("two".utf8)))
             var replaced: UInt64 = 0
             #expect(CReinPosix_fileIdentity(path, &device, &replaced) == 0)
             #expect(replaced != UInt64(info.st_ino))
@@ -129,7 +129,7 @@ import Testing
     @Test func aLogThatCannotBeLookedUpFailsTheSync() throws {
         try withScratchDirectory("rein-identity") { dir in
             // A file where the store's directory should be: the lookup fails with ENOTDIR.
-            FileManager.default.createFile(atPath: dir + "/not-a-directory", contents: Data())
+            #expect(FileManager.default.createFile(atPath: dir + "/not-a-directory", contents: Data()))
             let file = WALFileSync(databasePath: dir + "/not-a-directory/store.db")
             let failure = file.sync()
             #expect(failure?.operation == "look up the WAL to sync it")

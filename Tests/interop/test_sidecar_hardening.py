@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import hmac
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -430,3 +431,13 @@ def test_static_agent_keys_are_flagged(rein_bin, moto):
         assert "test-only-secret" not in s.log_text()
     finally:
         s.stop()
+
+
+def test_an_unwritable_env_file_stops_the_sidecar_with_a_clear_error(rein_bin, moto):
+    sc = Sidecar(rein_bin, moto.url, POLICY)
+    sc.stop()
+    missing = sc.dir / "no-such-dir" / "agent.env"
+    result = subprocess.run([rein_bin, "sidecar", "--config", str(sc.dir / "sidecar.yaml"), "--env-file", str(missing)],
+                            capture_output=True, text=True, timeout=60, env=sc.env)
+    assert result.returncode != 0
+    assert "cannot write the agent's environment to" in result.stderr and str(missing) in result.stderr
