@@ -17,18 +17,7 @@ public struct ChainedLine: Sendable {
     public init<Bytes: Collection>(parsing line: Bytes) throws(AuditLineError) where Bytes.Element == UInt8 {
         var bytes = Array(line)
         if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
-        guard bytes.count > Self.suffixLength + 2 else { throw AuditLineError(reason: "line too short to be a chained audit record") }
-        let suffix = bytes[(bytes.count - Self.suffixLength)...]
-        let prefix = Array(",\"hash\":\"".utf8)
-        guard suffix.starts(with: prefix), suffix.last == UInt8(ascii: "}"),
-              suffix[suffix.endIndex - 2] == UInt8(ascii: "\"") else {
-            throw AuditLineError(reason: "the line does not end with its \"hash\" key")
-        }
-        let hex = suffix.dropFirst(prefix.count).dropLast(2)
-        guard hex.count == 64, hex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-            throw AuditLineError(reason: "the hash is not 64 lower-case hex digits")
-        }
-        claimedHash = String(decoding: hex, as: UTF8.self)
+        claimedHash = try Self.claimedHash(ofLine: bytes)
         body = Array(bytes[..<(bytes.count - Self.suffixLength)]) + [UInt8(ascii: "}"), UInt8(ascii: "\n")]
         do {
             record = try JSONDecoder().decode(AuditRecord.self, from: Data(bytes))
@@ -38,6 +27,23 @@ public struct ChainedLine: Sendable {
         guard record.schema == AuditRecord.schemaVersion else {
             throw AuditLineError(reason: "schema \(record.schema) (expected \(AuditRecord.schemaVersion))")
         }
+    }
+
+    /// The hash a chained line (without its newline) claims: the fixed-length
+    /// `"hash"` key that ends it. Nothing else of the line is looked at.
+    public static func claimedHash(ofLine bytes: [UInt8]) throws(AuditLineError) -> String {
+        guard bytes.count > suffixLength + 2 else { throw AuditLineError(reason: "line too short to be a chained audit record") }
+        let suffix = bytes[(bytes.count - suffixLength)...]
+        let prefix = Array(",\"hash\":\"".utf8)
+        guard suffix.starts(with: prefix), suffix.last == UInt8(ascii: "}"),
+              suffix[suffix.endIndex - 2] == UInt8(ascii: "\"") else {
+            throw AuditLineError(reason: "the line does not end with its \"hash\" key")
+        }
+        let hex = suffix.dropFirst(prefix.count).dropLast(2)
+        guard hex.count == 64, hex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw AuditLineError(reason: "the hash is not 64 lower-case hex digits")
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// The hash the line's bytes actually have.

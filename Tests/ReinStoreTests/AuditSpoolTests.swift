@@ -165,7 +165,7 @@ struct AuditSpoolTests {
         let first = try (1...3).map { try spool.append(f.record($0)) }
         // Another connection takes sequence 4, so the writer's insert fails.
         let other = try DatabaseQueue(path: f.path)
-        try other.write { db in try db.execute(sql: "INSERT INTO records (seq, record_id, hash, line) VALUES (4, 'x', 'x', x'00')") }
+        try other.write { db in try db.execute(sql: "INSERT INTO records (seq, line) VALUES (4, x'00')") }
         #expect(throws: AuditSpoolError.self) { try spool.append(f.record(4)) }
         #expect(spool.stats.lastSequence == 3 && spool.stats.lastHash == first[2].hash && spool.stats.records == 3)
         try other.write { db in try db.execute(sql: "DELETE FROM records WHERE seq = 4") }

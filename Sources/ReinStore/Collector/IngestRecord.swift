@@ -106,24 +106,14 @@ public final class IngestRecord: Sendable {
     /// The claimed hash (cut off the end, as ``ChainedLine`` does) and the
     /// hash of the remaining bytes closed with `}` and a newline.
     private static func hashes(of bytes: [UInt8]) throws(AuditLineError) -> (claimed: String, computed: String) {
-        let suffixLength = ChainedLine.suffixLength
-        guard bytes.count > suffixLength + 2 else { throw AuditLineError(reason: "line too short to be a chained audit record") }
-        let cut = bytes.count - suffixLength
-        let prefix = Array(",\"hash\":\"".utf8)
-        guard bytes[cut...].starts(with: prefix), bytes[bytes.count - 1] == UInt8(ascii: "}"),
-              bytes[bytes.count - 2] == UInt8(ascii: "\"") else {
-            throw AuditLineError(reason: "the line does not end with its \"hash\" key")
-        }
-        let hex = bytes[(cut + prefix.count)..<(bytes.count - 2)]
-        guard hex.count == 64, hex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-            throw AuditLineError(reason: "the hash is not 64 lower-case hex digits")
-        }
+        let claimed = try ChainedLine.claimedHash(ofLine: bytes)
+        let cut = bytes.count - ChainedLine.suffixLength
         let computed = bytes.withUnsafeBytes { raw -> Digest in
             let hasher = SHA256Hasher()
             hasher.update(UnsafeRawBufferPointer(rebasing: raw[..<cut]))
             hasher.update([UInt8(ascii: "}"), UInt8(ascii: "\n")])
             return hasher.finalize()
         }
-        return (String(decoding: hex, as: UTF8.self), computed.hex)
+        return (claimed, computed.hex)
     }
 }

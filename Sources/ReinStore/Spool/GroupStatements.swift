@@ -15,7 +15,7 @@ struct GroupStatements {
         begin = try SQLiteRawStatement("BEGIN IMMEDIATE", db: db, operation: "begin an audit spool commit")
         commit = try SQLiteRawStatement("COMMIT", db: db, operation: "commit audit records")
         rollback = try SQLiteRawStatement("ROLLBACK", db: db, operation: "roll back an audit spool commit")
-        insertRecord = try SQLiteRawStatement("INSERT INTO records (seq, record_id, hash, line) VALUES (?, ?, ?, ?)", db: db,
+        insertRecord = try SQLiteRawStatement("INSERT INTO records (seq, line) VALUES (?, ?)", db: db,
                                               operation: "spool a record")
         deleteIntent = try SQLiteRawStatement("DELETE FROM intents WHERE id = ?", db: db, operation: "complete an intent")
         insertIntent = try SQLiteRawStatement("INSERT INTO intents (record_id, line, created) VALUES (?, ?, ?)", db: db,

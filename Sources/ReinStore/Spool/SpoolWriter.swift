@@ -322,11 +322,7 @@ final class SpoolWriter: @unchecked Sendable {
         let insert = statements.insertRecord
         insert.reset()
         insert.bind(1, s.sequence)
-        try insert.withBound(2, s.recordId) {
-            try insert.withBound(3, s.hash) {
-                try insert.withBound(4, bytes: s.line) { try insert.run() }
-            }
-        }
+        try insert.withBound(2, bytes: s.line) { try insert.run() }
         if let ticket {
             let delete = statements.deleteIntent
             delete.reset()
