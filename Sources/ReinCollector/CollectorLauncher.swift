@@ -62,7 +62,7 @@ public enum CollectorLauncher {
         let holds = try CollectorHolds.open(configuration, trail: trail, logger: logger)
         let catalogs = try loadCatalogs(configuration, logger: logger)
         let alerts = configuration.alertsWebhookURL.map {
-            WebhookSender(settings: .init(url: $0), purpose: "integrity alert", logger: logger)
+            WebhookSender(settings: .init(url: $0), purpose: "alert", logger: logger)
         }
         let services = CollectorServices(configuration: configuration, store: store, trail: trail,
                                          policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger,

@@ -10,7 +10,7 @@ import ReinUpstream
 /// server. A slow or failing one must delay no request, no hold decision
 /// and no ingest; what it was told (or not) is reported through each
 /// message's `done`. Hold notifications (``HoldNotifier``) and the
-/// collector's integrity alerts share this.
+/// collector's alerts (integrity findings, silent sidecars) share this.
 public final class WebhookSender: Sendable {
     public struct Settings: Sendable {
         public var url: String
@@ -45,7 +45,7 @@ public final class WebhookSender: Sendable {
     public static let queueLimit = 1000
 
     private let settings: Settings
-    /// What the webhook is for, in log messages ("hold", "integrity alert").
+    /// What the webhook is for, in log messages ("hold", "alert").
     private let purpose: String
     private let http: HTTPClient
     private let logger: Logger

@@ -184,7 +184,7 @@ def test_a_failing_alert_webhook_delays_no_ingest(rein_bin):
             return len(ids) >= 2 and ids[0] == ids[1]
 
         wait_for(retried, timeout=15, what="an alert retry")
-        wait_for(lambda: "integrity alert webhook delivery failed" in collector.log_text(), timeout=10,
+        wait_for(lambda: "alert webhook delivery failed" in collector.log_text(), timeout=10,
                  what="the failed delivery in the log")
     finally:
         collector.stop()

@@ -58,7 +58,7 @@ public struct CollectorConfiguration: Sendable, Equatable {
     public var holdsConsoleURL: String?
     /// Also told of every integrity finding (Slack-compatible JSON; retried, never blocking ingest).
     public var alertsWebhookURL: String?
-    /// Where integrity alerts link to (this collector's public URL).
+    /// Where alerts link to (this collector's public URL).
     public var alertsConsoleURL: String?
     /// Where the framework catalogs (`*.yaml`) are; nil searches
     /// `$REIN_COMPLIANCE_DIR`, `./Compliance`, then `Compliance` beside the

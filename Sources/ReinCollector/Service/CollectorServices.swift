@@ -25,7 +25,7 @@ public final class CollectorServices: Sendable {
     public let holds: HoldAPI?
     /// The framework catalogs reports judge against (`compliance_dir`).
     public let complianceCatalogs: [ComplianceCatalog]
-    /// Where integrity findings are also posted (`alerts.webhook_url`); nil: the error log only.
+    /// Where integrity findings and fleet changes are also posted (`alerts.webhook_url`); nil: the log only.
     public let alerts: WebhookSender?
     /// Signalled when records were stored.
     public let recordsChanged = ChangeSignal()

@@ -13,12 +13,12 @@ import ReinStore
 /// with a count and the first few keeps a pager readable and the webhook's
 /// queue short. Every finding stays stored and listed by
 /// `GET /v1/audit/findings` whatever the webhook does.
-public enum IntegrityAlertMessage {
+enum IntegrityAlertMessage {
     /// How many findings `text` and `blocks` spell out (`rein.findings` has them all).
-    public static let listed = 5
+    static let listed = 5
 
     /// The message for `findings` (at least one), linking to `consoleURL` when set.
-    public static func payload(for findings: [StoredFinding], consoleURL: String?) -> [UInt8] {
+    static func payload(for findings: [StoredFinding], consoleURL: String?) -> [UInt8] {
         let sidecars = Array(Set(findings.map(\.finding.sidecarId))).sorted()
         let kinds = Dictionary(grouping: findings, by: \.finding.kind.rawValue).map { "\($0.key) × \($0.value.count)" }.sorted()
         let headline = findings.count == 1
