@@ -41,7 +41,7 @@ enum AuditRoutes {
         let encoding = call.request.header("Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? "identity"
         let raw = call.request.body
         // Decompress and parse off the event loop: both cost milliseconds per batch.
-        let parsed: Result<AuditBatch, CollectorAPIError> = try await services.blocking {
+        let parsed: Result<AuditBatch, CollectorAPIError> = try await services.blocking { IngestParseGate.shared.parsing {
             let body: [UInt8]
             switch encoding {
             case "gzip", "x-gzip":
@@ -62,7 +62,7 @@ enum AuditRoutes {
             } catch {
                 return .failure(.badRequest("malformed batch: \(error)"))
             }
-        }
+        } }
         let batch = try parsed.get()
 
         // The whole batch must be this sidecar's, for agents this token serves.
