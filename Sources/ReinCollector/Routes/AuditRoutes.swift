@@ -40,7 +40,8 @@ enum AuditRoutes {
         let limit = services.configuration.maxBatchBytes
         let encoding = call.request.header("Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? "identity"
         let raw = call.request.body
-        // Decompress and parse off the event loop: both cost milliseconds per batch.
+        // Decompress and parse off the event loop (both cost milliseconds per
+        // batch), one batch fewer at a time than there are cores (IngestParseGate).
         let parsed: Result<AuditBatch, CollectorAPIError> = try await services.blocking { IngestParseGate.shared.parsing {
             let body: [UInt8]
             switch encoding {
