@@ -29,17 +29,19 @@ public struct ChainedLine: Sendable {
         }
     }
 
+    /// `,"hash":"`, the start of every chained line's suffix.
+    private static let hashKey = Array(",\"hash\":\"".utf8)
+
     /// The hash a chained line (without its newline) claims: the fixed-length
     /// `"hash"` key that ends it. Nothing else of the line is looked at.
     public static func claimedHash(ofLine bytes: [UInt8]) throws(AuditLineError) -> String {
         guard bytes.count > suffixLength + 2 else { throw AuditLineError(reason: "line too short to be a chained audit record") }
         let suffix = bytes[(bytes.count - suffixLength)...]
-        let prefix = Array(",\"hash\":\"".utf8)
-        guard suffix.starts(with: prefix), suffix.last == UInt8(ascii: "}"),
+        guard suffix.starts(with: hashKey), suffix.last == UInt8(ascii: "}"),
               suffix[suffix.endIndex - 2] == UInt8(ascii: "\"") else {
             throw AuditLineError(reason: "the line does not end with its \"hash\" key")
         }
-        let hex = suffix.dropFirst(prefix.count).dropLast(2)
+        let hex = suffix.dropFirst(hashKey.count).dropLast(2)
         guard hex.count == 64, hex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
             throw AuditLineError(reason: "the hash is not 64 lower-case hex digits")
         }

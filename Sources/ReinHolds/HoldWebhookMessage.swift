@@ -23,20 +23,14 @@ public enum HoldWebhookMessage {
             ["type": "section", "fields": fields],
         ]
         var links: [String: String] = [:]
-        if let base = consoleURL?.trimmingCharacters(in: CharacterSet(charactersIn: "/")), !base.isEmpty {
+        if let base = WebhookPayload.linkBase(consoleURL) {
             links["hold"] = "\(base)/v1/holds/\(hold.id)"
             blocks.append(["type": "context", "elements": [["type": "mrkdwn", "text": "<\(base)/v1/holds/\(hold.id)|View hold \(hold.id)>"]]])
         }
-        let body: [String: Any] = [
-            "text": text,
-            "blocks": blocks,
-            "rein": [
-                "hold_id": hold.id, "agent_id": hold.agentId, "task_id": hold.taskId, "operation": hold.operation,
-                "actions": hold.grants.map(\.action), "resources": hold.grants.flatMap(\.resources),
-                "expires_ms": hold.expiresMs, "links": links,
-            ] as [String: Any],
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Array(data)
+        return WebhookPayload.encode(text: text, blocks: blocks, rein: [
+            "hold_id": hold.id, "agent_id": hold.agentId, "task_id": hold.taskId, "operation": hold.operation,
+            "actions": hold.grants.map(\.action), "resources": hold.grants.flatMap(\.resources),
+            "expires_ms": hold.expiresMs, "links": links,
+        ])
     }
 }

@@ -129,18 +129,12 @@ enum SidecarRoutes {
         }
     }
 
-    /// `silent` when the last heartbeat or batch is older than `fleet.silent_after`.
-    static func status(of entry: SidecarEntry, now: Int64, silentAfter seconds: Int64) -> String {
-        guard let seen = entry.lastSeen, now - seen <= seconds * 1000 else { return "silent" }
-        return "ok"
-    }
-
     @Sendable static func fleet(_ call: CollectorCall) async throws -> CollectorResponse {
         let services = call.services
         let entries = try await services.blocking { [store = services.store] in try store.sidecars() }
         let now = services.nowMillis
         let fleet = entries.filter { $0.sidecarId != CollectorAuditTrail.sidecarId }.map {
-            FleetEntry(entry: $0, status: status(of: $0, now: now, silentAfter: services.configuration.silentAfter))
+            FleetEntry(entry: $0, status: $0.isSilent(now: now, silentAfter: services.configuration.silentAfter) ? "silent" : "ok")
         }
         return .json(fleet)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ReinHolds
 import ReinStore
 
 /// The JSON the alert webhook (`alerts.webhook_url`) receives when sidecars
@@ -22,7 +23,7 @@ enum FleetAlertMessage {
         let text = lines.joined(separator: "\n")
         var blocks: [[String: Any]] = lines.map { ["type": "section", "text": ["type": "mrkdwn", "text": $0]] }
         var links: [String: String] = [:]
-        if let base = consoleURL?.trimmingCharacters(in: CharacterSet(charactersIn: "/")), !base.isEmpty {
+        if let base = WebhookPayload.linkBase(consoleURL) {
             links["fleet"] = "\(base)/v1/fleet"
             blocks.append(["type": "context", "elements": [["type": "mrkdwn", "text": "<\(base)/v1/fleet|Fleet view>"]]])
         }
@@ -33,18 +34,9 @@ enum FleetAlertMessage {
             if let seen = e.lastSeen { out["last_seen_ms"] = seen }
             return out
         }
-        let body: [String: Any] = [
-            "text": text,
-            "blocks": blocks,
-            "rein": [
-                "alert": "fleet",
-                "silent_after_s": silentAfter,
-                "went_silent": changes.wentSilent.map(fields),
-                "reporting_again": changes.reportingAgain.map(fields),
-                "links": links,
-            ] as [String: Any],
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Array(data)
+        return WebhookPayload.encode(text: text, blocks: blocks, rein: [
+            "alert": "fleet", "silent_after_s": silentAfter, "went_silent": changes.wentSilent.map(fields),
+            "reporting_again": changes.reportingAgain.map(fields), "links": links,
+        ])
     }
 }

@@ -55,7 +55,7 @@ final class FleetWatch: Sendable {
     static func look(_ entries: [SidecarEntry], previouslySilent: Set<String>, now: Int64, silentAfter: Int64) -> Transitions {
         var t = Transitions()
         for entry in entries where entry.sidecarId != CollectorAuditTrail.sidecarId {
-            let isSilent = SidecarRoutes.status(of: entry, now: now, silentAfter: silentAfter) == "silent"
+            let isSilent = entry.isSilent(now: now, silentAfter: silentAfter)
             let wasSilent = previouslySilent.contains(entry.sidecarId)
             if isSilent { t.silent.insert(entry.sidecarId) }
             if isSilent, !wasSilent { t.wentSilent.append(entry) }

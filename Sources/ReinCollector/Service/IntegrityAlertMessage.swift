@@ -1,4 +1,5 @@
 import Foundation
+import ReinHolds
 import ReinAudit
 import ReinStore
 
@@ -33,7 +34,7 @@ enum IntegrityAlertMessage {
             ["type": "section", "text": ["type": "mrkdwn", "text": (lines + more).joined(separator: "\n")]],
         ]
         var links: [String: String] = [:]
-        if let base = consoleURL?.trimmingCharacters(in: CharacterSet(charactersIn: "/")), !base.isEmpty {
+        if let base = WebhookPayload.linkBase(consoleURL) {
             for sidecar in sidecars {
                 let query = sidecar.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? sidecar
                 links[sidecar] = "\(base)/v1/audit/findings?sidecar=\(query)"
@@ -42,19 +43,10 @@ enum IntegrityAlertMessage {
                 ["type": "mrkdwn", "text": "<\(url)|Findings of \(sidecar)>"]
             }])
         }
-        let body: [String: Any] = [
-            "text": text,
-            "blocks": blocks,
-            "rein": [
-                "alert": "audit-integrity",
-                "count": findings.count,
-                "sidecars": sidecars,
-                "findings": findings.map(fields(of:)),
-                "links": links,
-            ] as [String: Any],
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Array(data)
+        return WebhookPayload.encode(text: text, blocks: blocks, rein: [
+            "alert": "audit-integrity", "count": findings.count, "sidecars": sidecars,
+            "findings": findings.map(fields(of:)), "links": links,
+        ])
     }
 
     private static func line(for stored: StoredFinding) -> String {

@@ -50,3 +50,13 @@ public struct SidecarEntry: Sendable, Equatable {
         self.findings = findings
     }
 }
+
+extension SidecarEntry {
+    /// Silent: no registration, heartbeat or batch within `silentAfter`
+    /// seconds before `now` (epoch milliseconds). The fleet view shows it and
+    /// the collector's fleet watch alerts on the change.
+    public func isSilent(now: Int64, silentAfter seconds: Int64) -> Bool {
+        guard let seen = lastSeen else { return true }
+        return now - seen > seconds * 1000
+    }
+}
