@@ -28,6 +28,15 @@ func runCollectorBenchmark() {
 
     // 1. Parse cost alone.
     let sample = CollectorBenchData.batches(sidecars: 1, batchesPerSidecar: 20, dayCount: 1)
+    // REIN_BENCH_COLLECTOR_ONLY=instructions: parse and store 20,000 records
+    // on one thread and stop, for counting instructions under
+    // `valgrind --tool=callgrind` (repeatable where timings are not).
+    if ProcessInfo.processInfo.environment["REIN_BENCH_COLLECTOR_ONLY"] == "instructions" {
+        let store = try! SQLiteCollectorStore(path: directory.appendingPathComponent("instructions.sqlite").path)
+        for (sidecar, body) in sample { _ = try! store.ingest(try! AuditBatch.parse(ndjson: body, sidecarId: sidecar), at: 0) }
+        return
+    }
+
     let parseNs = bestOf(3) {
         for (sidecar, body) in sample { blackHole(try! AuditBatch.parse(ndjson: body, sidecarId: sidecar)) }
     } / Double(sample.count * 1000)
