@@ -1,5 +1,6 @@
 import Foundation
 import ReinAudit
+import ReinCrypto
 
 /// One sidecar's shipped batch, parsed: record lines and checkpoint lines in
 /// chain order, as `POST /v1/audit/batches` carries them.
@@ -16,11 +17,15 @@ public struct AuditBatch: Sendable {
 
     /// The sidecar the batch is from (the `X-Rein-Sidecar-Id` header).
     public let sidecarId: String
-    public var items: [Item]
+    public let items: [Item]
+    /// The records' zone values and rollup keys, numbered here, where the
+    /// batch is built, rather than on the store's single writer thread.
+    let keys: IngestKeys
 
     public init(sidecarId: String, items: [Item]) {
         self.sidecarId = sidecarId
         self.items = items
+        keys = IngestKeys(records: items.lazy.compactMap { if case .record(let r) = $0 { r } else { nil } })
     }
 
     public var records: [IngestRecord] {
@@ -35,13 +40,14 @@ public struct AuditBatch: Sendable {
         items.reserveCapacity(body.count / 700 + 1)
         var lineNumber = 0
         var start = 0
+        let hasher = SHA256Hasher()
         while start < body.count {
             let end = Self.endOfLine(body, from: start)
             lineNumber += 1
             let slice = body[start..<end]
             start = end + 1
             if slice.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            items.append(try item(slice, lineNumber: lineNumber))
+            items.append(try item(slice, lineNumber: lineNumber, hasher: hasher))
         }
         return AuditBatch(sidecarId: sidecarId, items: items)
     }
@@ -57,7 +63,7 @@ public struct AuditBatch: Sendable {
     }
 
     /// A record line ends with its `"hash"` key; anything else must be a checkpoint.
-    private static func item(_ slice: ArraySlice<UInt8>, lineNumber: Int) throws(AuditBatchError) -> Item {
+    private static func item(_ slice: ArraySlice<UInt8>, lineNumber: Int, hasher: SHA256Hasher) throws(AuditBatchError) -> Item {
         var trimmed = slice
         while let last = trimmed.last, last == 0x20 || last == 0x09 || last == 0x0D { trimmed.removeLast() }
         let marker = Array(",\"hash\":\"".utf8)
@@ -65,7 +71,7 @@ public struct AuditBatch: Sendable {
             && trimmed[(trimmed.endIndex - ChainedLine.suffixLength)...].starts(with: marker)
         if looksLikeRecord {
             do {
-                return .record(try IngestRecord(line: trimmed))
+                return .record(try IngestRecord(line: trimmed, hasher: hasher))
             } catch {
                 throw AuditBatchError(line: lineNumber, reason: error.reason)
             }

@@ -42,10 +42,17 @@ public final class IngestRecord: Sendable {
     ///
     /// - Throws: the reason the line is not a chained `rein.audit/v1` record.
     public convenience init<Bytes: Collection>(line bytes: Bytes) throws(AuditLineError) where Bytes.Element == UInt8 {
+        try self.init(line: bytes, hasher: SHA256Hasher())
+    }
+
+    /// Parses one line, hashing it with `hasher` (a batch parses all its
+    /// lines with one: a new OpenSSL context per line was a twentieth of
+    /// the parse).
+    convenience init<Bytes: Collection>(line bytes: Bytes, hasher: SHA256Hasher) throws(AuditLineError) where Bytes.Element == UInt8 {
         var line = Array(bytes)
         if line.last == UInt8(ascii: "\n") { line.removeLast() }
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        let hashes = try Self.hashes(of: line)
+        let hashes = try Self.hashes(of: line, hasher: hasher)
         let fields = line.withUnsafeBufferPointer { AuditLineScanner.scan($0) }
         if let f = fields {
             self.init(line: line, claimedHash: hashes.claimed, computedHash: hashes.computed, recordId: f.recordId,
@@ -103,15 +110,17 @@ public final class IngestRecord: Sendable {
         try ChainedLine(parsing: line)
     }
 
+    /// What closes a record once its hash is cut off.
+    private static let closing: [UInt8] = [UInt8(ascii: "}"), UInt8(ascii: "\n")]
+
     /// The claimed hash (cut off the end, as ``ChainedLine`` does) and the
     /// hash of the remaining bytes closed with `}` and a newline.
-    private static func hashes(of bytes: [UInt8]) throws(AuditLineError) -> (claimed: String, computed: String) {
+    private static func hashes(of bytes: [UInt8], hasher: SHA256Hasher) throws(AuditLineError) -> (claimed: String, computed: String) {
         let claimed = try ChainedLine.claimedHash(ofLine: bytes)
         let cut = bytes.count - ChainedLine.suffixLength
         let computed = bytes.withUnsafeBytes { raw -> Digest in
-            let hasher = SHA256Hasher()
             hasher.update(UnsafeRawBufferPointer(rebasing: raw[..<cut]))
-            hasher.update([UInt8(ascii: "}"), UInt8(ascii: "\n")])
+            closing.withUnsafeBytes { hasher.update($0) }
             return hasher.finalize()
         }
         return (claimed, computed.hex)

@@ -8,7 +8,7 @@ import GRDB
 /// them (the report target is 3 s over 1M records); it reads these counts,
 /// and only a few sample records through the zone map.
 struct RecordRollup {
-    struct Key: Hashable {
+    struct Key: Hashable, Sendable {
         let day: Int64
         let agentId: String
         let taskId: String
@@ -21,33 +21,28 @@ struct RecordRollup {
 
     static let dayMs: Int64 = 86_400_000
 
-    private var counts: [Key: Int64] = [:]
-    /// The key of the last record and how many in a row had it: consecutive
-    /// records mostly share their key, and comparing is cheaper than hashing.
-    private var run: (key: Key, count: Int64)?
+    private let keys: [Key]
+    /// Records counted per key id (``IngestKeys`` numbers each record's key when the batch is parsed).
+    private var counts: [Int64]
 
-    mutating func add(_ r: IngestRecord) {
-        let day = (r.timeMillis ?? 0) / Self.dayMs * Self.dayMs
-        let key = Key(day: day, agentId: r.agentId ?? "", taskId: r.taskId ?? "", event: r.event, decision: r.decision,
-                      keyKind: r.accessKeyKind ?? "", broker: r.brokerSource ?? "", forwarded: r.forwarded)
-        if let run, run.key == key {
-            self.run = (key, run.count + 1)
-            return
-        }
-        if let run { counts[run.key, default: 0] += run.count }
-        run = (key, 1)
+    init(keys: IngestKeys) {
+        self.keys = keys.rollupKeys
+        counts = [Int64](repeating: 0, count: keys.rollupKeys.count)
     }
 
-    mutating func write(_ db: Database) throws {
-        if let run { counts[run.key, default: 0] += run.count }
-        run = nil
-        guard !counts.isEmpty else { return }
+    /// Counts one stored record with the rollup key numbered `id`.
+    mutating func add(key id: Int32) {
+        counts[Int(id)] += 1
+    }
+
+    func write(_ db: Database) throws {
+        guard counts.contains(where: { $0 > 0 }) else { return }
         let upsert = try SQLiteRawStatement("""
             INSERT INTO record_rollup (day, agent_id, task_id, event, decision, key_kind, broker, forwarded, count)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (day, agent_id, task_id, event, decision, key_kind, broker, forwarded) DO UPDATE SET count = count + excluded.count
             """, db: db)
-        for (k, n) in counts {
+        for (k, n) in zip(keys, counts) where n > 0 {
             upsert.reset()
             upsert.bind(1, k.day)
             upsert.bind(2, k.agentId)

@@ -68,17 +68,19 @@ extension SQLiteCollectorStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, db: db)
         var cursor = try newestCursor(db)
-        var zones = RecordZones()
-        var rollup = RecordRollup()
+        var zones = RecordZones(keys: batch.keys)
+        var rollup = RecordRollup(keys: batch.keys)
         var runs = RecordRuns()
         let sameSequence = try SQLiteRawStatement("SELECT record_id, hash FROM records WHERE cursor = ? AND sidecar_id = ? AND sequence = ?", db: db)
 
         var outcome = IngestOutcome()
         var findings: [(IntegrityFinding, [UInt8]?)] = []
         var highest: Int64?
+        var recordIndex = -1
         for item in batch.items {
             switch item {
             case .record(let r):
+                recordIndex += 1
                 highest = max(highest ?? r.sequence, r.sequence)
                 // A record seen before has the same sidecar and sequence; only a
                 // sequence not above the highest stored one can have been seen.
@@ -122,8 +124,8 @@ extension SQLiteCollectorStore {
                 outcome.accepted += 1
                 outcome.lastCursor = cursor
                 runs.add(sidecarId: r.sidecarId, sequence: r.sequence, cursor: cursor)
-                zones.add(r, cursor: cursor)
-                rollup.add(r)
+                zones.add(record: recordIndex, cursor: cursor, time: r.timeMillis)
+                rollup.add(key: batch.keys.rollupIds[recordIndex])
                 for finding in verifier.admit(r) { findings.append((finding, nil)) }
                 if r.sidecarId == sidecarId { storedSequence = max(storedSequence, r.sequence) }
             case .checkpoint(let checkpoint, let line):
