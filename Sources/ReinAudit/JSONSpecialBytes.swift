@@ -11,10 +11,20 @@
 public enum JSONSpecialBytes {
     @inlinable @inline(__always)
     public static func mayContainSpecial(_ word: UInt64) -> Bool {
+        specialBits(word) != 0
+    }
+
+    /// The high bit of each byte of `word` (loaded little-endian) that may
+    /// be special. The lowest bit set is always a special byte: a borrow
+    /// only runs upward, from a special byte to the ones after it. So
+    /// `specialBits(w).trailingZeroBitCount / 8` is exactly the offset of
+    /// the first special byte of the word, when there is one.
+    @inlinable @inline(__always)
+    public static func specialBits(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let quote = word ^ (ones &* 0x22)
         let backslash = word ^ (ones &* 0x5C)
         let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-        return special & 0x8080_8080_8080_8080 != 0
+        return special & 0x8080_8080_8080_8080
     }
 }

@@ -130,4 +130,37 @@ struct JSONSpecialBytesTests {
             }
         }
     }
+
+    /// The lowest flagged byte is exactly the first special one, whatever
+    /// follows it (the borrows that flag plain bytes only run upward). Every
+    /// pair of a special byte at one position and any byte after it.
+    @Test func theLowestFlaggedByteIsTheFirstSpecialOne() {
+        let specials: [UInt8] = Array(0..<0x20) + [0x22, 0x5C]
+        let plains: [UInt8] = [0x20, 0x21, 0x23, 0x5B, 0x5D, 0x61, 0x7F, 0x80, 0xC3, 0xFF]
+        for position in 0..<8 {
+            for special in specials {
+                for later in position + 1..<9 {
+                    for follower in (0...255).map(UInt8.init) {
+                        var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                        bytes[position] = special
+                        if later < 8 { bytes[later] = follower }
+                        let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                        let first = JSONSpecialBytes.specialBits(word).trailingZeroBitCount / 8
+                        if first != position {
+                            Issue.record("special \(special) at \(position), byte \(follower) at \(later): flagged \(first)")
+                            return
+                        }
+                        if later == 8 { break }
+                    }
+                }
+            }
+            // No special byte: the plain ones before a position are never flagged.
+            for plain in plains {
+                var bytes = [UInt8](repeating: plain, count: 8)
+                bytes[position] = 0x22
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(JSONSpecialBytes.specialBits(word).trailingZeroBitCount / 8 == position, "plain \(plain), quote at \(position)")
+            }
+        }
+    }
 }
