@@ -11,14 +11,23 @@ public enum Hex {
 
     public static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            var i = 0
-            for b in bytes {
-                out[i] = digit(b >> 4)
-                out[i + 1] = digit(b)
-                i += 2
+            guard let base = out.baseAddress else { return 0 }
+            // Two digits per byte from one table load (every hash and
+            // signature is hex: a record's chain hash, SigV4 signatures).
+            let pairs = UnsafeMutableRawPointer(base)
+            digitPairs.withUnsafeBufferPointer { table in
+                for (k, b) in bytes.enumerated() {
+                    pairs.storeBytes(of: table[Int(b)], toByteOffset: 2 * k, as: UInt16.self)
+                }
             }
-            return i
+            return bytes.count * 2
         }
+    }
+
+    /// The two lower-case digits of each byte value, as they lie in memory.
+    private static let digitPairs: [UInt16] = (0...255).map { b in
+        let hi = UInt16(digit(UInt8(b) >> 4)), lo = UInt16(digit(UInt8(b)))
+        return (lo << 8 | hi).littleEndian
     }
 
     public static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {

@@ -156,4 +156,22 @@ func parse(_ s: SealedRecord) throws -> ChainedLine { try ChainedLine(parsing: s
         let noHash = Array(String(repeating: "x", count: 120).utf8)
         #expect(throws: AuditLineError.self) { try ChainedLine(parsing: noHash) }
     }
+
+    /// The claimed hash is exactly 64 lower-case hex digits; any other byte
+    /// in any place of it refuses the line.
+    @Test func theClaimedHashIsSixtyFourLowerCaseHexDigits() throws {
+        var chain = AuditChain()
+        var r = AuditRecord(recordId: "x", time: "2026-11-29T00:00:00.000Z", sidecarId: "s", via: "endpoint", decision: "allow")
+        let sealed = try chain.seal(&r)
+        let line = Array(sealed.line.dropLast())
+        #expect(try ChainedLine.claimedHash(ofLine: line) == sealed.hash)
+        let first = line.count - 2 - 64
+        for place in [first, first + 31, first + 63] {
+            for bad in Array("AFgz/:`G \u{7f}".utf8) + [0x80, 0xFF] {
+                var edited = line
+                edited[place] = bad
+                #expect(throws: AuditLineError.self, "byte \(bad) at \(place - first)") { try ChainedLine.claimedHash(ofLine: edited) }
+            }
+        }
+    }
 }
