@@ -62,13 +62,14 @@ public struct AuditBatch: Sendable {
         }
     }
 
+    private static let hashMarker = Array(",\"hash\":\"".utf8)
+
     /// A record line ends with its `"hash"` key; anything else must be a checkpoint.
     private static func item(_ slice: ArraySlice<UInt8>, lineNumber: Int, hasher: SHA256Hasher) throws(AuditBatchError) -> Item {
         var trimmed = slice
         while let last = trimmed.last, last == 0x20 || last == 0x09 || last == 0x0D { trimmed.removeLast() }
-        let marker = Array(",\"hash\":\"".utf8)
         let looksLikeRecord = trimmed.count > ChainedLine.suffixLength
-            && trimmed[(trimmed.endIndex - ChainedLine.suffixLength)...].starts(with: marker)
+            && trimmed[(trimmed.endIndex - ChainedLine.suffixLength)...].starts(with: hashMarker)
         if looksLikeRecord {
             do {
                 return .record(try IngestRecord(line: trimmed, hasher: hasher))
