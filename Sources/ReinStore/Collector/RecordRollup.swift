@@ -21,18 +21,19 @@ struct RecordRollup {
 
     static let dayMs: Int64 = 86_400_000
 
-    private let keys: [Key]
-    /// Records counted per key id (``IngestKeys`` numbers each record's key when the batch is parsed).
+    /// The batch's keys, numbered when it was parsed.
+    private let keys: IngestKeys
+    /// Records counted per key id.
     private var counts: [Int64]
 
     init(keys: IngestKeys) {
-        self.keys = keys.rollupKeys
+        self.keys = keys
         counts = [Int64](repeating: 0, count: keys.rollupKeys.count)
     }
 
-    /// Counts one stored record with the rollup key numbered `id`.
-    mutating func add(key id: Int32) {
-        counts[Int(id)] += 1
+    /// Counts the `index`-th record of the batch (it was stored).
+    mutating func add(record index: Int) {
+        counts[Int(keys.rollupIds[index])] += 1
     }
 
     func write(_ db: Database) throws {
@@ -42,7 +43,7 @@ struct RecordRollup {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (day, agent_id, task_id, event, decision, key_kind, broker, forwarded) DO UPDATE SET count = count + excluded.count
             """, db: db)
-        for (k, n) in zip(keys, counts) where n > 0 {
+        for (k, n) in zip(keys.rollupKeys, counts) where n > 0 {
             upsert.reset()
             upsert.bind(1, k.day)
             upsert.bind(2, k.agentId)

@@ -125,7 +125,7 @@ extension SQLiteCollectorStore {
                 outcome.lastCursor = cursor
                 runs.add(sidecarId: r.sidecarId, sequence: r.sequence, cursor: cursor)
                 zones.add(record: recordIndex, cursor: cursor, time: r.timeMillis)
-                rollup.add(key: batch.keys.rollupIds[recordIndex])
+                rollup.add(record: recordIndex)
                 for finding in verifier.admit(r) { findings.append((finding, nil)) }
                 if r.sidecarId == sidecarId { storedSequence = max(storedSequence, r.sequence) }
             case .checkpoint(let checkpoint, let line):
