@@ -17,11 +17,11 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
-            throw CollectorClientError(kind: .rejected, message: "the collector URL must start with http:// or https:// (got \(baseURL.debugDescription))")
+            throw CollectorClientError(kind: .configuration, message: "the collector URL must start with http:// or https:// (got \(baseURL.debugDescription))")
         }
         let t = token.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !t.isEmpty, !t.contains(where: { $0 == "\r" || $0 == "\n" }) else {
-            throw CollectorClientError(kind: .rejected, message: "the collector token is empty or spans lines")
+            throw CollectorClientError(kind: .configuration, message: "the collector token is empty or spans lines")
         }
         self.baseURL = base
         self.token = t
@@ -34,13 +34,13 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
     public static func token(fromFile path: String) throws(CollectorClientError) -> String {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw CollectorClientError(kind: .rejected, message: "cannot read the collector token file \(path): \(String(cString: strerror(errno)))")
+            throw CollectorClientError(kind: .configuration, message: "cannot read the collector token file \(path): \(String(cString: strerror(errno)))")
         }
         if st.st_mode & 0o077 != 0 {
-            throw CollectorClientError(kind: .rejected, message: "the collector token file \(path) is readable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
+            throw CollectorClientError(kind: .configuration, message: "the collector token file \(path) is readable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CollectorClientError(kind: .rejected, message: "cannot read the collector token file \(path)")
+            throw CollectorClientError(kind: .configuration, message: "cannot read the collector token file \(path)")
         }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -18,6 +18,9 @@ public struct CollectorClientError: Error, Sendable, CustomStringConvertible {
         case server
         /// An answer that is not what the API documents.
         case protocolError
+        /// The client's own settings are wrong (the URL, the token or its
+        /// file): nothing was sent, so no collector refused anything.
+        case configuration
     }
 
     public let kind: Kind
@@ -35,7 +38,18 @@ public struct CollectorClientError: Error, Sendable, CustomStringConvertible {
 
     public var retryable: Bool { kind == .unreachable || kind == .server }
 
+    /// What happened, in words a person reads in a terminal or a log line.
     public var description: String {
-        "collector \(kind.rawValue)\(status.map { " (HTTP \($0))" } ?? ""): \(message)"
+        let what: String
+        switch kind {
+        case .configuration: return message
+        case .unreachable: what = "collector unreachable"
+        case .accessDenied: what = "collector denied access"
+        case .rejected: what = "collector rejected the request"
+        case .notFound: what = "collector: not found"
+        case .server: what = "collector failed"
+        case .protocolError: what = "collector answered unexpectedly"
+        }
+        return "\(what)\(status.map { " (HTTP \($0))" } ?? ""): \(message)"
     }
 }

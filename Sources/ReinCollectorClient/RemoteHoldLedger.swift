@@ -52,6 +52,7 @@ public final class RemoteHoldLedger: HoldLedger {
         case .accessDenied: return HoldError(.forbidden, e.message)
         case .notFound: return HoldError(.notFound, e.message)
         case .rejected: return e.status == 409 ? HoldError(.conflict, e.message) : HoldError(.badRequest, e.message)
+        case .configuration: return HoldError(.unavailable, "the collector keeping holds cannot be reached as configured: \(e.message)")
         }
     }
 

@@ -7,16 +7,8 @@ extension HoldEvent {
     /// actor, the actions and resources, and how long the hold had waited.
     public func auditRecord(sidecarId: String, via: String) -> AuditRecord {
         let at = Date(timeIntervalSince1970: Double(atMs) / 1000)
-        let decision: String
-        switch kind {
-        case .created, .notified, .notifyFailed: decision = "hold"
-        case .approved: decision = "hold-approved"
-        case .denied: decision = "hold-denied"
-        case .expired: decision = "hold-expired"
-        case .grantUsed: decision = "hold-approved"
-        }
         var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(at), sidecarId: sidecarId,
-                            via: via, decision: decision)
+                            via: via, decision: kind.decision)
         r.event = kind.rawValue
         r.agentId = hold.agentId
         r.taskId = hold.taskId
@@ -50,5 +42,17 @@ extension HoldEvent {
         r.reason = reason
         r.latency = AuditRecord.Latency(holdMs: Double(hold.waitedMs(at: atMs)))
         return r
+    }
+}
+
+extension HoldEvent.Kind {
+    /// The record's `decision` for this event (one of ``AuditRecord/decisions``).
+    public var decision: String {
+        switch self {
+        case .created, .notified, .notifyFailed: "hold"
+        case .approved, .grantUsed: "hold-approved"
+        case .denied: "hold-denied"
+        case .expired: "hold-expired"
+        }
     }
 }

@@ -2,7 +2,7 @@
 /// it: `hold-created`, `hold-approved`, `hold-denied`, `hold-expired`,
 /// `hold-notified`, `grant-used`.
 public struct HoldEvent: Sendable {
-    public enum Kind: String, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
         case created = "hold-created"
         case approved = "hold-approved"
         case denied = "hold-denied"

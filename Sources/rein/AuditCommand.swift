@@ -19,8 +19,8 @@ struct AuditFilters: ParsableArguments {
     @Option(help: "Only this task.") var task: String?
     @Option(help: "Only calls needing this IAM action, e.g. s3:GetObject.") var action: String?
     @Option(help: "Only calls on resources starting with this ARN prefix.") var resourcePrefix: String?
-    @Option(help: "Only this decision: allow, deny, would-deny, hold-approved, hold-denied, hold-expired, error.") var decision: String?
-    @Option(help: "Only this event type: call, policy-change, access-denied, …") var event: String?
+    @Option(help: ArgumentHelp("Only this decision: \(AuditRecord.decisions.joined(separator: ", ")).")) var decision: String?
+    @Option(help: ArgumentHelp("Only this event type: \(AuditRecord.events.joined(separator: ", ")).")) var event: String?
     @Option(help: "From this time: RFC 3339, or a duration back from now such as 24h or 7d.") var since: String?
     @Option(help: "Until this time (RFC 3339 or a duration back from now).") var until: String?
 

@@ -22,15 +22,19 @@ struct CollectorOptions: ParsableArguments {
         guard let base = url ?? env["REIN_COLLECTOR_URL"], !base.isEmpty else {
             throw ValidationError("give --collector URL or set REIN_COLLECTOR_URL")
         }
-        let token: String
-        if let file = tokenFile ?? env["REIN_COLLECTOR_TOKEN_FILE"] {
-            token = try CollectorClient.token(fromFile: file)
-        } else if let t = env["REIN_COLLECTOR_TOKEN"], !t.isEmpty {
-            token = t
-        } else {
+        let file = tokenFile ?? env["REIN_COLLECTOR_TOKEN_FILE"]
+        let variable = env["REIN_COLLECTOR_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        guard file != nil || variable != nil else {
             throw ValidationError("give --token-file FILE, or set REIN_COLLECTOR_TOKEN_FILE or REIN_COLLECTOR_TOKEN")
         }
-        return try CollectorClient(baseURL: base, token: token, caBundlePath: caFile ?? env["REIN_COLLECTOR_CA_FILE"], timeout: timeout)
+        // A token file others can read, or a URL without a scheme, is
+        // reported as every collector problem is (`rein: …`, exit 1).
+        do {
+            let token = try file.map { path throws(CollectorClientError) in try CollectorClient.token(fromFile: path) } ?? variable ?? ""
+            return try CollectorClient(baseURL: base, token: token, caBundlePath: caFile ?? env["REIN_COLLECTOR_CA_FILE"], timeout: timeout)
+        } catch {
+            throw CollectorFailure.exit(error)
+        }
     }
 }
 

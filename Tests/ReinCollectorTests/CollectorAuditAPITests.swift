@@ -107,6 +107,14 @@ import Testing
             #expect(try await s.records("until=2000-01-01T00:00:00Z").isEmpty)
             #expect(try await s.call("GET", "/v1/audit/records?since=yesterday", as: "carol").status == 400)
             #expect(try await s.call("GET", "/v1/audit/records?format=xml", as: "carol").status == 400)
+            // A mistyped decision or event is refused, not answered with an empty page.
+            let typo = try await s.call("GET", "/v1/audit/records?decision=denied", as: "carol")
+            #expect(typo.status == 400)
+            #expect((typo.object["message"] as? String)?.contains("decision must be one of allow, deny, would-deny") == true)
+            #expect((typo.object["message"] as? String)?.contains("(got \"denied\")") == true)
+            #expect(try await s.call("GET", "/v1/audit/records?event=calls", as: "carol").status == 400)
+            #expect(try await s.records("event=call").count == 8)
+            #expect(try await s.records("decision=hold-expired").isEmpty)
 
             let ocsf = try await s.call("GET", "/v1/audit/records?format=ocsf&decision=deny", as: "carol")
             #expect(ocsf.header("Content-Type") == "application/x-ndjson")

@@ -120,8 +120,8 @@ enum AuditRoutes {
         query.taskId = q["task"].nonEmpty
         query.action = q["action"].nonEmpty
         query.resourcePrefix = q["resource_prefix"].nonEmpty
-        query.decision = q["decision"].nonEmpty
-        query.event = q["event"].nonEmpty
+        query.decision = try known(q["decision"].nonEmpty, name: "decision", in: AuditRecord.decisions)
+        query.event = try known(q["event"].nonEmpty, name: "event", in: AuditRecord.events)
         query.since = try q["since"].nonEmpty.map { try time($0, name: "since", now: now) }
         query.until = try q["until"].nonEmpty.map { try time($0, name: "until", now: now) }
         if let after = q["after"].nonEmpty {
@@ -188,6 +188,13 @@ enum AuditRoutes {
         if let ms = RFC3339Time.milliseconds(text) { return ms }
         if let seconds = DurationText.seconds(text) { return now - seconds * 1000 }
         throw CollectorAPIError.badRequest("\(name) must be an RFC 3339 time or a duration such as 24h")
+    }
+
+    /// `text` when it is one of `values` (nil stays nil); a filter value
+    /// outside the list would match nothing and look like an empty trail.
+    static func known(_ text: String?, name: String, in values: [String]) throws -> String? {
+        guard let text, !values.contains(text) else { return text }
+        throw CollectorAPIError.badRequest("\(name) must be one of \(values.joined(separator: ", ")) (got \(text.debugDescription))")
     }
 
     static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
