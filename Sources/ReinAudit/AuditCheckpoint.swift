@@ -45,6 +45,16 @@ public struct AuditCheckpoint: Sendable, Codable, Equatable {
         return key.isValidSignature(sig, for: Self.signingPayload(sidecarId: sidecarId, sequence: sequence, hash: hash, time: time))
     }
 
+    private static let schemaMarker = Array("\"schema\":\"\(schemaVersion)\"".utf8)
+
+    /// Whether `line` (one JSON object) is a checkpoint rather than a record.
+    /// Why a byte search is exact: the marker's quotes would be escaped
+    /// inside any string value, so only the checkpoint's own `schema` key
+    /// produces it.
+    public static func isCheckpointLine<Bytes: Collection>(_ line: Bytes) -> Bool where Bytes.Element == UInt8 {
+        line.firstRange(of: schemaMarker) != nil
+    }
+
     /// One line of JSON with sorted keys, newline-terminated.
     public func jsonLine() throws -> [UInt8] {
         let encoder = JSONEncoder()

@@ -138,12 +138,14 @@ struct AuditExportCommand: ParsableCommand {
         repeat {
             var q = filters.query + [("limit", "10000")]
             if format == .ocsf { q.append(("format", "ocsf")) }
+            // The signed checkpoints ride along: `rein audit verify --file` checks their signatures.
+            if format == .jsonl { q.append(("checkpoints", "true")) }
             if let cursor { q.append(("after", cursor)) }
             let page: (body: [UInt8], nextCursor: String?)
             do { page = try client.records(q) } catch { throw CollectorFailure.exit(error) }
             let lines = page.body.split(separator: UInt8(ascii: "\n"))
             if lines.isEmpty { break }
-            count += lines.count
+            count += lines.count { !AuditCheckpoint.isCheckpointLine($0) }
             if format == .cloudtrail {
                 cloudTrail += lines.compactMap { try? ChainedLine(parsing: $0).record }.map(AuditExport.cloudTrail)
             } else {

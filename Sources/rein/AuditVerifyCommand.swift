@@ -43,15 +43,24 @@ struct AuditVerifyCommand: ParsableCommand {
     }
 
     private func verifyFile(_ path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable" : "no such file"
+            throw Self.fail("cannot read \(path): \(reason)")
+        }
         let key = publicKey.map(Ed25519PublicKeyHex.init(hex:))
+        if let key, key.key == nil { throw ValidationError("--public-key must be an Ed25519 public key as 64 hex digits") }
+        let lines = data.split(separator: UInt8(ascii: "\n"))
+        if let kind = Self.exportKind(lines.first.map(Array.init) ?? []) {
+            throw Self.fail("\(path) is \(kind) export: offline verification reads the JSONL export, whose lines carry the hashes (rein audit export --format jsonl)")
+        }
         var verifiers: [String: ChainVerifier] = [:]
         var hashes: [String: [Int64: String]] = [:]
         var findings: [IntegrityFinding] = []
         var records = 0, checkpoints = 0
-        for (n, raw) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+        for (n, raw) in lines.enumerated() {
             let line = Array(raw)
-            if line.starts(with: Array("{".utf8)), let text = String(bytes: line, encoding: .utf8), text.contains("\"schema\":\"\(AuditCheckpoint.schemaVersion)\"") {
+            if AuditCheckpoint.isCheckpointLine(line) {
                 guard let cp = try? JSONDecoder().decode(AuditCheckpoint.self, from: Data(line)) else {
                     findings.append(IntegrityFinding(kind: .malformed, sidecarId: "?", sequence: nil, detail: "\(path):\(n + 1): unreadable checkpoint"))
                     continue
@@ -82,9 +91,28 @@ struct AuditVerifyCommand: ParsableCommand {
             print(String(decoding: try e.encode(findings), as: UTF8.self))
         } else {
             let sidecars = verifiers.keys.sorted().map { "\($0) through \(verifiers[$0]!.head.lastSequence)" }.joined(separator: ", ")
-            print("\(path): \(records) records, \(checkpoints) checkpoints\(key == nil && checkpoints > 0 ? " (signatures not checked: give --public-key)" : ""); chains: \(sidecars.isEmpty ? "none" : sidecars); \(findings.count) findings")
+            let signatures = switch (checkpoints, key) {
+            case (0, _): records > 0 ? " (no checkpoint lines: the hashes are checked, no signature is; `rein audit export` includes them)" : ""
+            case (_, nil): " (signatures not checked: give --public-key, the sidecar's registered key, `public_key` in `rein fleet --json`)"
+            default: " (signatures checked against the given key)"
+            }
+            print("\(path): \(records) records, \(checkpoints) checkpoints\(signatures); chains: \(sidecars.isEmpty ? "none" : sidecars); \(findings.count) findings")
             for f in findings { print("  \(f)") }
         }
         if !findings.isEmpty { throw ExitCode(1) }
+    }
+
+    /// "an OCSF" or "a CloudTrail" when `firstLine` is one of those exports.
+    static func exportKind(_ firstLine: [UInt8]) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(firstLine))) as? [String: Any] else { return nil }
+        if object["class_uid"] != nil { return "an OCSF" }
+        if object["Records"] != nil { return "a CloudTrail" }
+        return nil
+    }
+
+    /// Says what went wrong (`rein: …`) and exits 1, as a failed verification does.
+    static func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("rein: \(message)\n".utf8))
+        return ExitCode(1)
     }
 }

@@ -33,6 +33,52 @@ import Testing
         }
     }
 
+    /// An export carries the signed checkpoints after the records they name,
+    /// so that it verifies offline, signatures included.
+    @Test func jsonlWithCheckpointsPutsEachAfterTheRecordItNames() async throws {
+        try await withCollector { s in
+            var a = try ScriptedChain(sidecarId: "sc-cp")
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", a.registration).status == 200)
+            let first = try a.seal(3)
+            let atThree = try a.checkpoint()
+            let second = try a.seal(4)
+            let atSeven = try a.checkpoint()
+            #expect(try await s.ship(first + [atThree] + second + [atSeven], sidecarId: "sc-cp").object["findings"] as? Int == 0)
+            var b = try ScriptedChain(sidecarId: "sc-other")
+            #expect(try await s.ship(try b.seal(2) + [try b.checkpoint()], sidecarId: "sc-other").status == 200)
+
+            func lines(_ query: String) async throws -> [String] {
+                let answer = try await s.call("GET", "/v1/audit/records?\(query)", as: "carol")
+                #expect(answer.status == 200)
+                return answer.bodyText.split(separator: "\n").map(String.init)
+            }
+            let all = try await lines("sidecar=sc-cp&checkpoints=true")
+            let trimmed = { (line: [UInt8]) in String(decoding: line.last == 10 ? line.dropLast() : line[...], as: UTF8.self) }
+            let expected = (first + [atThree] + second + [atSeven]).map(trimmed)
+            #expect(all == expected)
+            // Without the flag: records only, as before.
+            #expect(try await lines("sidecar=sc-cp") == (first + second).map(trimmed))
+            // Paged: each checkpoint comes once, with the page that holds its record.
+            let page1 = try await s.call("GET", "/v1/audit/records?sidecar=sc-cp&checkpoints=true&limit=3", as: "carol")
+            #expect(page1.bodyText.split(separator: "\n").map(String.init) == (first + [atThree]).map(trimmed))
+            let next = page1.header("X-Rein-Next-Cursor") ?? ""
+            let page2 = try await lines("sidecar=sc-cp&checkpoints=true&after=\(next)")
+            #expect(page2 == (second + [atSeven]).map(trimmed))
+            // Each sidecar's checkpoints stay with its own records; a filter that
+            // leaves out the named record leaves out its checkpoint.
+            #expect(try await lines("sidecar=sc-other&checkpoints=true").count == 3)
+            let both = try await lines("checkpoints=true&agent=agent-a&event=call")
+            #expect(both.count == 12, "\(both)")
+            #expect(try await lines("sidecar=sc-cp&checkpoints=true&decision=deny").isEmpty)
+            #expect(try await lines("sidecar=sc-cp&checkpoints=true&until=2000-01-01T00:00:00Z").isEmpty)
+            #expect(try await s.call("GET", "/v1/audit/records?checkpoints=true&format=ocsf", as: "carol").status == 400)
+            #expect(try await s.call("GET", "/v1/audit/records?checkpoints=yes", as: "carol").status == 400)
+            // The registered key is in the fleet view, for offline verification.
+            let fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
+            #expect(fleet.first { $0["sidecar_id"] as? String == "sc-cp" }?["public_key"] as? String == a.key.publicKey.description)
+        }
+    }
+
     @Test func tamperedBatchesAreStoredAndFlaggedAtTheRightSequence() async throws {
         try await withCollector { s in
             var chain = try ScriptedChain(sidecarId: "sc-t")

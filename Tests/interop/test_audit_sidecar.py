@@ -96,16 +96,36 @@ def test_calls_ship_with_a_verifiable_signed_chain(rein_bin, moto, collector, tm
         p = subprocess.run([rein_bin, "audit", "export", "--sidecar", "sc-ship", "-o", str(export)], env=env,
                            capture_output=True, timeout=60)
         assert p.returncode == 0, p.stderr.decode()
-        v = subprocess.run([rein_bin, "audit", "verify", "--file", str(export), "--public-key", public_key_of(sc)],
+        key = public_key_of(sc)
+        assert fleet["sc-ship"]["public_key"] == key
+        v = subprocess.run([rein_bin, "audit", "verify", "--file", str(export), "--public-key", key],
                            capture_output=True, timeout=60)
         assert v.returncode == 0, v.stdout.decode() + v.stderr.decode()
         assert b"0 findings" in v.stdout
+        # The export carries the signed checkpoints, and they were checked.
+        exported = export.read_text().splitlines()
+        signed = [json.loads(l) for l in exported if '"schema":"rein.checkpoint/v1"' in l]
+        assert signed and all(c["public_key"] == key for c in signed), exported
+        assert b"signatures checked against the given key" in v.stdout, v.stdout
+        # A checkpoint whose signed hash is changed fails offline, as does another key.
+        forged = tmp_path / "forged.jsonl"
+        at = next(i for i, l in enumerate(exported) if '"schema":"rein.checkpoint/v1"' in l)
+        bad = json.loads(exported[at])
+        bad["hash"] = ("0" if bad["hash"][0] != "0" else "1") + bad["hash"][1:]
+        forged.write_text("\n".join(exported[:at] + [json.dumps(bad, separators=(",", ":"), sort_keys=True)] + exported[at + 1:]) + "\n")
+        v = subprocess.run([rein_bin, "audit", "verify", "--file", str(forged), "--public-key", key], capture_output=True, timeout=60)
+        assert v.returncode == 1 and b"bad-signature" in v.stdout, v.stdout.decode()
+        v = subprocess.run([rein_bin, "audit", "verify", "--file", str(export), "--public-key", "ab" * 32],
+                           capture_output=True, timeout=60)
+        assert v.returncode == 1 and b"unknown-key" in v.stdout, v.stdout.decode()
         # The same file with one decision flipped fails offline verification at that record.
         lines = export.read_text().splitlines()
-        lines[3] = lines[3].replace('"decision":"deny"', '"decision":"allow"')
+        denied = next(i for i, l in enumerate(lines) if '"decision":"deny"' in l)
+        sequence = json.loads(lines[denied])["sequence"]
+        lines[denied] = lines[denied].replace('"decision":"deny"', '"decision":"allow"')
         export.write_text("\n".join(lines) + "\n")
         v = subprocess.run([rein_bin, "audit", "verify", "--file", str(export)], capture_output=True, timeout=60)
-        assert v.returncode == 1 and b"hash-mismatch" in v.stdout and b"sequence 4" in v.stdout
+        assert v.returncode == 1 and b"hash-mismatch" in v.stdout and f"sequence {sequence}".encode() in v.stdout, v.stdout.decode()
         # OCSF export: API Activity events.
         q = subprocess.run([rein_bin, "audit", "query", "--sidecar", "sc-ship", "--output", "ocsf"], env=env,
                            capture_output=True, timeout=60)

@@ -135,6 +135,10 @@ enum AuditRoutes {
         guard ["jsonl", "ocsf", "cloudtrail"].contains(format) else {
             throw CollectorAPIError.badRequest("format must be jsonl, ocsf or cloudtrail")
         }
+        let withCheckpoints = try flag(q["checkpoints"], name: "checkpoints")
+        guard !withCheckpoints || format == "jsonl" else {
+            throw CollectorAPIError.badRequest("checkpoints=true goes with format=jsonl: only the chained lines verify offline")
+        }
 
         let store = services.store
         let deadline = ContinuousClock.now + .seconds(wait)
@@ -154,11 +158,16 @@ enum AuditRoutes {
         let contentType: String
         switch format {
         case "jsonl":
+            let signed = withCheckpoints ? try await checkpoints(naming: page.records, services: services) : [:]
             var out: [UInt8] = []
             out.reserveCapacity(page.records.reduce(0) { $0 + $1.line.count + 1 })
             for r in page.records {
                 out += r.line
                 out.append(UInt8(ascii: "\n"))
+                for line in signed[SequenceKey(sidecarId: r.sidecarId, sequence: r.sequence)] ?? [] {
+                    out += line
+                    if line.last != UInt8(ascii: "\n") { out.append(UInt8(ascii: "\n")) }
+                }
             }
             body = out
             contentType = "application/x-ndjson"
@@ -179,6 +188,36 @@ enum AuditRoutes {
                                  body: body)
     }
 
+    /// A record's place in its sidecar's chain.
+    struct SequenceKey: Hashable {
+        let sidecarId: String
+        let sequence: Int64
+    }
+
+    /// The stored checkpoint lines that name records of `records`, by the
+    /// record they name: one range read per sidecar in the page.
+    static func checkpoints(naming records: [RecordPage.Record], services: CollectorServices) async throws
+        -> [SequenceKey: [[UInt8]]] {
+        var ranges: [String: ClosedRange<Int64>] = [:]
+        for r in records {
+            let range = ranges[r.sidecarId] ?? r.sequence...r.sequence
+            ranges[r.sidecarId] = min(range.lowerBound, r.sequence)...max(range.upperBound, r.sequence)
+        }
+        let wanted = Set(records.map { SequenceKey(sidecarId: $0.sidecarId, sequence: $0.sequence) })
+        let store = services.store
+        var out: [SequenceKey: [[UInt8]]] = [:]
+        for (sidecarId, range) in ranges {
+            let lines = try await services.blocking {
+                try store.checkpointLines(sidecarId: sidecarId, from: range.lowerBound, to: range.upperBound)
+            }
+            for (sequence, line) in lines {
+                let key = SequenceKey(sidecarId: sidecarId, sequence: sequence)
+                if wanted.contains(key) { out[key, default: []].append(line) }
+            }
+        }
+        return out
+    }
+
     static func decode(_ line: [UInt8]) throws -> AuditRecord {
         try JSONDecoder().decode(AuditRecord.self, from: Data(line))
     }
@@ -195,6 +234,15 @@ enum AuditRoutes {
     static func known(_ text: String?, name: String, in values: [String]) throws -> String? {
         guard let text, !values.contains(text) else { return text }
         throw CollectorAPIError.badRequest("\(name) must be one of \(values.joined(separator: ", ")) (got \(text.debugDescription))")
+    }
+
+    /// `true` or `false` (absent or empty: false).
+    static func flag(_ text: String?, name: String) throws -> Bool {
+        switch text.nonEmpty {
+        case nil, "false": return false
+        case "true": return true
+        default: throw CollectorAPIError.badRequest("\(name) must be true or false")
+        }
     }
 
     static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {

@@ -110,7 +110,7 @@ enum SidecarRoutes {
         enum CodingKeys: String, CodingKey {
             case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
             case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence"
-            case storedSequence = "stored_sequence", lastSeen = "last_seen", status, findings
+            case storedSequence = "stored_sequence", lastSeen = "last_seen", status, findings, publicKey = "public_key"
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -126,6 +126,8 @@ enum SidecarRoutes {
             try c.encode(entry.lastSeen.map(RFC3339Time.string(milliseconds:)), forKey: .lastSeen)
             try c.encode(status, forKey: .status)
             try c.encode(entry.findings, forKey: .findings)
+            // Public: what an investigator passes to `rein audit verify --file … --public-key`.
+            try c.encode(entry.publicKey, forKey: .publicKey)
         }
     }
 

@@ -42,6 +42,11 @@ public protocol CollectorStore: Sendable {
     /// stored checkpoints in that range.
     func verify(sidecarId: String, from: Int64?, to: Int64?) throws(CollectorStoreError) -> ChainVerificationReport
 
+    /// The stored checkpoint lines (as shipped) of one sidecar that name a
+    /// sequence in `from...to`, in sequence order: an export carries them
+    /// after the records they name, so that it verifies offline.
+    func checkpointLines(sidecarId: String, from: Int64, to: Int64) throws(CollectorStoreError) -> [(sequence: Int64, line: [UInt8])]
+
     /// Deletes records received before `cutoff` (epoch ms); findings stay.
     /// Returns how many records were deleted.
     func deleteRecords(receivedBefore cutoff: Int64) throws(CollectorStoreError) -> Int

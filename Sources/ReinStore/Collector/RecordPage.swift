@@ -9,10 +9,15 @@ public struct RecordPage: Sendable, Equatable {
         public let cursor: Int64
         /// The chained line as shipped, without a trailing newline.
         public let line: [UInt8]
+        /// Where the record sits: which sidecar's chain, at which sequence.
+        public let sidecarId: String
+        public let sequence: Int64
 
-        public init(cursor: Int64, line: [UInt8]) {
+        public init(cursor: Int64, line: [UInt8], sidecarId: String, sequence: Int64) {
             self.cursor = cursor
             self.line = line
+            self.sidecarId = sidecarId
+            self.sequence = sequence
         }
     }
 

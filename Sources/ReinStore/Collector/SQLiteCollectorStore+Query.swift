@@ -27,7 +27,7 @@ extension SQLiteCollectorStore {
             let filter = RecordFilter(query)
             for range in ranges {
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT cursor, line FROM records WHERE cursor BETWEEN ? AND ?\(filter.sql) ORDER BY cursor
+                    SELECT cursor, line, sidecar_id, sequence FROM records WHERE cursor BETWEEN ? AND ?\(filter.sql) ORDER BY cursor
                     """, arguments: [range.lowerBound, range.upperBound] + filter.arguments)
                 while records.count < limit, let row = try rows.next() {
                     let record = Self.record(row)
@@ -43,7 +43,7 @@ extension SQLiteCollectorStore {
     }
 
     static func record(_ row: Row) -> RecordPage.Record {
-        RecordPage.Record(cursor: row[0], line: (row[1] as Data?).map { [UInt8]($0) } ?? [])
+        RecordPage.Record(cursor: row[0], line: (row[1] as Data?).map { [UInt8]($0) } ?? [], sidecarId: row[2], sequence: row[3])
     }
 
     /// The cursor ranges (whole blocks, adjacent blocks merged) that can hold

@@ -75,4 +75,14 @@ extension SQLiteCollectorStore {
                                            checkpoints: checkpoints, findings: findings)
         }
     }
+
+    public func checkpointLines(sidecarId: String, from: Int64, to: Int64) throws(CollectorStoreError) -> [(sequence: Int64, line: [UInt8])] {
+        try read("read checkpoints") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT sequence, line FROM checkpoints WHERE sidecar_id = ? AND sequence BETWEEN ? AND ? ORDER BY sequence, id
+                """, arguments: [sidecarId, from, to]).map { row in
+                (row["sequence"], (row["line"] as Data?).map { [UInt8]($0) } ?? [])
+            }
+        }
+    }
 }
