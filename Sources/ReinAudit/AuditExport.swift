@@ -61,6 +61,14 @@ public enum AuditExport {
         return m
     }
 
+    /// Which part of Rein wrote the record: the collector's own chain (its
+    /// API's refusals and policy changes, holds kept centrally) or a sidecar.
+    static func producer(_ r: AuditRecord) -> String {
+        isCollectorEvent(r) ? "rein-collector" : "rein-sidecar"
+    }
+
+    static func isCollectorEvent(_ r: AuditRecord) -> Bool { r.via == AuditRecord.collectorVia }
+
     /// The record as an OCSF API Activity event (class 6003).
     public static func ocsf(_ r: AuditRecord, productVersion: String = "0.1.0") -> [String: Any] {
         let activity = ocsfActivity(r.operation)
@@ -76,7 +84,7 @@ public enum AuditExport {
         var user: [String: Any] = ["type": "Service", "type_id": 3]
         if let a = r.agentId { user["uid"] = a; user["name"] = a }
         if let k = r.accessKeyId { user["credential_uid"] = k }
-        var actor: [String: Any] = ["user": user, "app_name": "rein-sidecar"]
+        var actor: [String: Any] = ["user": user, "app_name": producer(r)]
         if let t = r.taskId { actor["session"] = ["uid": t] }
         var event: [String: Any] = [
             "class_uid": 6003, "class_name": "API Activity", "category_uid": 6, "category_name": "Application Activity",
@@ -85,7 +93,7 @@ public enum AuditExport {
             "severity": r.decision == "allow" ? "Informational" : "Medium",
             "status_id": success ? 1 : 2, "status": success ? "Success" : "Failure",
             "api": api, "actor": actor,
-            "cloud": ["provider": "AWS", "region": r.region ?? ""] as [String: Any],
+            "cloud": (r.region.map { ["provider": "AWS", "region": $0] } ?? ["provider": "AWS"]) as [String: Any],
             "metadata": ["version": ocsfVersion, "uid": r.recordId, "log_name": "rein.audit", "sequence": r.sequence,
                          "product": ["name": "Rein", "vendor_name": "Rein", "version": productVersion]] as [String: Any],
             "resources": r.grants.flatMap { g in g.resources.map { ["uid": $0, "type": g.action] as [String: Any] } },
@@ -102,7 +110,7 @@ public enum AuditExport {
     /// The record as one CloudTrail-style event (an element of `Records`).
     public static func cloudTrail(_ r: AuditRecord) -> [String: Any] {
         let activity = ocsfActivity(r.operation)
-        var identity: [String: Any] = ["type": "AssumedRole", "invokedBy": "rein-sidecar"]
+        var identity: [String: Any] = ["type": "AssumedRole", "invokedBy": producer(r)]
         if let a = r.agentId { identity["principalId"] = a }
         if let k = r.accessKeyId { identity["accessKeyId"] = k }
         if let role = r.brokerRole { identity["arn"] = role }
@@ -114,7 +122,8 @@ public enum AuditExport {
             "readOnly": activity.id == 2, "resources": r.grants.flatMap { g in g.resources.map { ["ARN": $0] } },
             "additionalEventData": ["rein": reinFacts(r)],
         ]
-        if let s = r.service { event["eventSource"] = "\(s).amazonaws.com" }
+        // The collector's own events (policy changes, refused API calls, holds) are not AWS calls.
+        if let s = r.service { event["eventSource"] = isCollectorEvent(r) ? s : "\(s).amazonaws.com" }
         if let region = r.region { event["awsRegion"] = region }
         if let ip = r.sourceAddress { event["sourceIPAddress"] = ip }
         if let ua = r.userAgent { event["userAgent"] = ua }

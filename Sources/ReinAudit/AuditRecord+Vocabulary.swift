@@ -18,4 +18,8 @@ extension AuditRecord {
         "call", "policy-change", "access-denied", "hold-created", "hold-notified", "hold-notify-failed", "hold-approved",
         "hold-denied", "hold-expired", "grant-used",
     ]
+
+    /// `via` of the collector's own events (its API's refusals and policy
+    /// changes, and holds it keeps): they are not AWS calls.
+    public static let collectorVia = "collector-api"
 }

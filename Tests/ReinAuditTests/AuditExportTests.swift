@@ -46,6 +46,28 @@ import Testing
         #expect(AuditExport.ocsfActivity("Frobnicate").id == 99)
     }
 
+    /// The collector's own events say so, and say no region they do not have.
+    @Test func collectorEventsNameTheCollectorAndNoAWSService() throws {
+        var r = AuditRecord(recordId: "1f9c3c1e-8f5e-4a57-9b7a-3f1e2d4c5b6a", time: "2026-11-29T10:11:12.345Z", sidecarId: "collector",
+                            via: AuditRecord.collectorVia, decision: "allow")
+        r.event = "policy-change"
+        r.service = "rein-collector"
+        r.operation = "PushPolicy"
+        let ocsf = AuditExport.ocsf(r)
+        #expect((ocsf["actor"] as? [String: Any])?["app_name"] as? String == "rein-collector")
+        let cloud = try #require(ocsf["cloud"] as? [String: Any])
+        #expect(cloud["provider"] as? String == "AWS" && cloud["region"] == nil)
+        let trail = AuditExport.cloudTrail(r)
+        #expect(trail["eventSource"] as? String == "rein-collector")
+        #expect((trail["userIdentity"] as? [String: Any])?["invokedBy"] as? String == "rein-collector")
+        #expect(trail["awsRegion"] == nil)
+        // A sidecar's call keeps its AWS names.
+        let call = AuditExport.ocsf(try record())
+        #expect((call["actor"] as? [String: Any])?["app_name"] as? String == "rein-sidecar")
+        #expect((call["cloud"] as? [String: Any])?["region"] as? String == "eu-west-1")
+        #expect((AuditExport.cloudTrail(try record())["userIdentity"] as? [String: Any])?["invokedBy"] as? String == "rein-sidecar")
+    }
+
     @Test func cloudTrailEventsJoinOnRequestIdAndCarryTheDecision() throws {
         let e = AuditExport.cloudTrail(try record())
         #expect(e["eventSource"] as? String == "s3.amazonaws.com")

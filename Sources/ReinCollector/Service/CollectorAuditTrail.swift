@@ -98,7 +98,7 @@ public final class CollectorAuditTrail: Sendable {
     public static func accessDenied(actor: String, route: String, status: Int, reason: String, agentId: String?,
                                     sourceAddress: String?, userAgent: String?, time: Date) -> AuditRecord {
         var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(time), sidecarId: sidecarId,
-                            via: "collector-api", decision: "deny")
+                            via: AuditRecord.collectorVia, decision: "deny")
         r.event = "access-denied"
         r.agentId = agentId
         r.accessKeyId = actor
@@ -117,7 +117,7 @@ public final class CollectorAuditTrail: Sendable {
                                     sha256: String, forceReason: String?, sourceAddress: String?, userAgent: String?,
                                     time: Date) -> AuditRecord {
         var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(time), sidecarId: sidecarId,
-                            via: "collector-api", decision: "allow")
+                            via: AuditRecord.collectorVia, decision: "allow")
         r.event = "policy-change"
         r.agentId = agentId
         r.accessKeyId = actor

@@ -24,7 +24,7 @@ public final class CollectorHolds: Sendable {
         let record: @Sendable (HoldEvent) -> Void = { event in
             // On the ledger's queue, in commit order: the chain keeps the order events happened in.
             do {
-                _ = try trail.append(event.auditRecord(sidecarId: CollectorAuditTrail.sidecarId, via: "collector-api"), at: event.atMs)
+                _ = try trail.append(event.auditRecord(sidecarId: CollectorAuditTrail.sidecarId, via: AuditRecord.collectorVia), at: event.atMs)
                 box.withLock { $0 }?.services.withLock { $0 }?.recordsChanged.signal()
             } catch {
                 logger.error("could not record a hold event", metadata: ["hold.id": "\(event.hold.id)", "audit.event": "\(event.kind.rawValue)", "error": "\(error)"])
