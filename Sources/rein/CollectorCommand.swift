@@ -64,14 +64,14 @@ struct CollectorRunCommand: AsyncParsableCommand {
         do {
             configuration = try CollectorConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)
         } catch {
-            throw ValidationError(error.description)
+            throw CommandFailure.configuration(error.description)
         }
         let logger = Logger(label: "rein.collector")
         let running: RunningCollector
         do {
             running = try await CollectorLauncher.launch(configuration, logger: logger)
         } catch {
-            throw ValidationError("\(error)")
+            throw CommandFailure.startup("the collector could not start: \(error)")
         }
         await running.waitForShutdownSignal()
         logger.info("shutting down")

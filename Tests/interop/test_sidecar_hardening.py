@@ -439,5 +439,20 @@ def test_an_unwritable_env_file_stops_the_sidecar_with_a_clear_error(rein_bin, m
     missing = sc.dir / "no-such-dir" / "agent.env"
     result = subprocess.run([rein_bin, "sidecar", "--config", str(sc.dir / "sidecar.yaml"), "--env-file", str(missing)],
                             capture_output=True, text=True, timeout=60, env=sc.env)
-    assert result.returncode != 0
-    assert "cannot write the agent's environment to" in result.stderr and str(missing) in result.stderr
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("rein: cannot write the agent's environment to") and str(missing) in last, result.stderr
+    assert "Usage:" not in result.stderr
+
+
+def test_configuration_errors_name_the_key_and_exit_78_without_usage_text(rein_bin, tmp_path):
+    # The sidecar and the collector: a misspelt key is a configuration error
+    # (EX_CONFIG), said once, not a command-line error with usage text.
+    for command, text in [("sidecar", "listen: 127.0.0.1:0\nlisten_agent: x\n"),
+                          ("collector", "listen: 127.0.0.1:0\nretension: 30d\n")]:
+        config = tmp_path / f"{command}.yaml"
+        config.write_text(text)
+        result = subprocess.run([rein_bin, command, "--config", str(config)], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 78, (command, result.returncode, result.stderr)
+        assert result.stderr.startswith("rein: configuration: ") and "unknown key" in result.stderr, result.stderr
+        assert "Usage:" not in result.stderr, result.stderr

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+
+/// A problem fixed outside the command line (a configuration file, a busy
+/// port), said once as `rein: …`.
+///
+/// Why not `ValidationError`: ArgumentParser follows that with the usage
+/// text and exit 64 (a wrong command line), which sends an operator to the
+/// flags when the file or the machine is at fault.
+enum CommandFailure {
+    /// The configuration is wrong: exit 78 (`EX_CONFIG`, sysexits.h).
+    static func configuration(_ message: String) -> ExitCode {
+        say(message)
+        return ExitCode(78)
+    }
+
+    /// The service could not start or keep running: exit 1.
+    static func startup(_ message: String) -> ExitCode {
+        say(message)
+        return ExitCode(1)
+    }
+
+    private static func say(_ message: String) {
+        FileHandle.standardError.write(Data("rein: \(message)\n".utf8))
+    }
+}
