@@ -46,13 +46,13 @@ struct AuditVerifyCommand: ParsableCommand {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable" : "no such file"
-            throw Self.fail("cannot read \(path): \(reason)")
+            throw CommandFailure.failed("cannot read \(path): \(reason)")
         }
         let key = publicKey.map(Ed25519PublicKeyHex.init(hex:))
         if let key, key.key == nil { throw ValidationError("--public-key must be an Ed25519 public key as 64 hex digits") }
         let lines = data.split(separator: UInt8(ascii: "\n"))
         if let kind = Self.exportKind(lines.first.map(Array.init) ?? []) {
-            throw Self.fail("\(path) is \(kind) export: offline verification reads the JSONL export, whose lines carry the hashes (rein audit export --format jsonl)")
+            throw CommandFailure.failed("\(path) is \(kind) export: offline verification reads the JSONL export, whose lines carry the hashes (rein audit export --format jsonl)")
         }
         var verifiers: [String: ChainVerifier] = [:]
         var hashes: [String: [Int64: String]] = [:]
@@ -108,11 +108,5 @@ struct AuditVerifyCommand: ParsableCommand {
         if object["class_uid"] != nil { return "an OCSF" }
         if object["Records"] != nil { return "a CloudTrail" }
         return nil
-    }
-
-    /// Says what went wrong (`rein: …`) and exits 1, as a failed verification does.
-    static func fail(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("rein: \(message)\n".utf8))
-        return ExitCode(1)
     }
 }

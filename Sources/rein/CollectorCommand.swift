@@ -71,7 +71,7 @@ struct CollectorRunCommand: AsyncParsableCommand {
         do {
             running = try await CollectorLauncher.launch(configuration, logger: logger)
         } catch {
-            throw CommandFailure.startup("the collector could not start: \(error)")
+            throw CommandFailure.failed("the collector could not start: \(error)")
         }
         await running.waitForShutdownSignal()
         logger.info("shutting down")

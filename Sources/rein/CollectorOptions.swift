@@ -41,7 +41,6 @@ struct CollectorOptions: ParsableArguments {
 /// Prints a collector error the way the rest of the CLI prints problems, and exits 1.
 enum CollectorFailure {
     static func exit(_ error: any Error) -> ExitCode {
-        FileHandle.standardError.write(Data("rein: \(error)\n".utf8))
-        return ExitCode(1)
+        CommandFailure.failed("\(error)")
     }
 }

@@ -14,8 +14,9 @@ enum CommandFailure {
         return ExitCode(78)
     }
 
-    /// The service could not start or keep running: exit 1.
-    static func startup(_ message: String) -> ExitCode {
+    /// Anything else that stops the command (a service that cannot start,
+    /// a file it cannot read, a collector's refusal): exit 1.
+    static func failed(_ message: String) -> ExitCode {
         say(message)
         return ExitCode(1)
     }

@@ -64,7 +64,7 @@ struct SidecarCommand: AsyncParsableCommand {
         do {
             running = try await SidecarLauncher.launch(configuration, environment: environment, version: ReinVersion.current, logger: logger)
         } catch {
-            throw CommandFailure.startup("the sidecar could not start: \(error)")
+            throw CommandFailure.failed("the sidecar could not start: \(error)")
         }
         func lines(_ env: [(String, String)]) -> String {
             env.map { "export \($0.0)=\(Self.shellQuote($0.1))\n" }.joined()
@@ -73,7 +73,7 @@ struct SidecarCommand: AsyncParsableCommand {
         // An agent that waits for this file would otherwise wait for good.
         if let envFile, !FileManager.default.createFile(atPath: envFile, contents: Data(endpoint.utf8), attributes: [.posixPermissions: 0o600]) {
             await running.shutdown()
-            throw CommandFailure.startup("cannot write the agent's environment to \(envFile) (--env-file): check that its directory exists and is writable")
+            throw CommandFailure.failed("cannot write the agent's environment to \(envFile) (--env-file): check that its directory exists and is writable")
         }
         let text = "# The agent's environment (endpoint mode):\n\(endpoint)"
             + "# or, forward-proxy mode: unset AWS_ENDPOINT_URL and set\n\(lines(running.proxyEnvironment))"
