@@ -78,7 +78,7 @@ struct AuditQueryCommand: ParsableCommand {
             } else {
                 FileHandle.standardOutput.write(Data(page.body))
             }
-        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
 }
 
@@ -110,7 +110,7 @@ struct AuditTailCommand: ParsableCommand {
                 }
                 cursor = page.nextCursor ?? cursor
             } catch {
-                if !error.retryable { throw CollectorFailure.exit(error) }
+                if !error.retryable { throw CommandFailure.failed(error) }
                 FileHandle.standardError.write(Data("rein: \(error); retrying\n".utf8))
                 Thread.sleep(forTimeInterval: 2)
             }
@@ -142,7 +142,7 @@ struct AuditExportCommand: ParsableCommand {
             if format == .jsonl { q.append(("checkpoints", "true")) }
             if let cursor { q.append(("after", cursor)) }
             let page: (body: [UInt8], nextCursor: String?)
-            do { page = try client.records(q) } catch { throw CollectorFailure.exit(error) }
+            do { page = try client.records(q) } catch { throw CommandFailure.failed(error) }
             let lines = page.body.split(separator: UInt8(ascii: "\n"))
             if lines.isEmpty { break }
             count += lines.count { !AuditCheckpoint.isCheckpointLine($0) }
@@ -184,6 +184,6 @@ struct AuditFindingsCommand: ParsableCommand {
             if findings.isEmpty { print("no integrity findings") }
             for f in findings { print(f.description) }
             if !findings.isEmpty { throw ExitCode(1) }
-        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
 }

@@ -39,7 +39,7 @@ struct AuditVerifyCommand: ParsableCommand {
                 for f in findings { print("  \(f["kind"] ?? "?") at \(f["sequence"] ?? "-"): \(f["detail"] ?? "")") }
             }
             if !(obj["ok"] as? Bool ?? false) { throw ExitCode(1) }
-        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
 
     private func verifyFile(_ path: String) throws {

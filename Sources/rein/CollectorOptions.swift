@@ -33,14 +33,8 @@ struct CollectorOptions: ParsableArguments {
             let token = try file.map { path throws(CollectorClientError) in try CollectorClient.token(fromFile: path) } ?? variable ?? ""
             return try CollectorClient(baseURL: base, token: token, caBundlePath: caFile ?? env["REIN_COLLECTOR_CA_FILE"], timeout: timeout)
         } catch {
-            throw CollectorFailure.exit(error)
+            throw CommandFailure.failed(error)
         }
     }
 }
 
-/// Prints a collector error the way the rest of the CLI prints problems, and exits 1.
-enum CollectorFailure {
-    static func exit(_ error: any Error) -> ExitCode {
-        CommandFailure.failed("\(error)")
-    }
-}

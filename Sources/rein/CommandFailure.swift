@@ -21,6 +21,12 @@ enum CommandFailure {
         return ExitCode(1)
     }
 
+    /// `error` in its own words (a collector's refusal, an unreachable
+    /// collector): exit 1.
+    static func failed(_ error: any Error) -> ExitCode {
+        failed("\(error)")
+    }
+
     private static func say(_ message: String) {
         FileHandle.standardError.write(Data("rein: \(message)\n".utf8))
     }

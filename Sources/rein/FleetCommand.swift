@@ -27,6 +27,6 @@ struct FleetCommand: ParsableCommand {
                     .joined(separator: "  "))
             }
             if rows.contains(where: { ($0["status"] as? String) == "silent" }) { throw ExitCode(1) }
-        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
 }

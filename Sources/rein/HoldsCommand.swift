@@ -37,7 +37,7 @@ struct HoldsCommand: ParsableCommand {
                                   h.approver ?? "-"])
                 }
                 HoldsCommand.printTable(table)
-            } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+            } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
         }
     }
 
@@ -50,7 +50,7 @@ struct HoldsCommand: ParsableCommand {
         func run() throws {
             do {
                 guard let h = try collector.client().hold(id: id) else {
-                    throw CollectorFailure.exit(CollectorClientError(kind: .notFound, status: 404, message: "no hold \(id)"))
+                    throw CommandFailure.failed(CollectorClientError(kind: .notFound, status: 404, message: "no hold \(id)"))
                 }
                 if json { return JSONOutput.print(h) }
                 var lines: [(String, String)] = [
@@ -72,7 +72,7 @@ struct HoldsCommand: ParsableCommand {
                 if let used = h.usedMs { lines.append(("used", HoldsCommand.time(used))) }
                 let width = lines.map(\.0.count).max() ?? 0
                 for (k, v) in lines { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + v) }
-            } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+            } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
         }
     }
 
@@ -104,7 +104,7 @@ struct HoldsCommand: ParsableCommand {
                 } else {
                     print("approved \(h.id) (\(h.agentId): \(h.grants.map(\.action).joined(separator: ","))), this request only")
                 }
-            } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+            } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
         }
     }
 
@@ -120,7 +120,7 @@ struct HoldsCommand: ParsableCommand {
                 let h = try collector.client().denyHold(id: id, reason: reason)
                 if json { return JSONOutput.print(h) }
                 print("denied \(h.id) (\(h.agentId): \(h.grants.map(\.action).joined(separator: ",")))")
-            } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+            } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
         }
     }
 

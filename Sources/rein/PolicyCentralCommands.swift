@@ -28,7 +28,7 @@ struct PolicyPushCommand: ParsableCommand {
             print("pushed \(file) as version \(receipt.version) of agent \(receipt.agentId)")
         } catch {
             if error.status == 422 { PolicyCentral.printRejection(error.body, file: file) }
-            throw CollectorFailure.exit(error)
+            throw CommandFailure.failed(error)
         }
     }
 }
@@ -42,7 +42,7 @@ struct PolicyListCommand: ParsableCommand {
         do {
             let rows = try collector.client().listPolicies()
             PolicyCentral.table(rows, agentColumn: true)
-        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
 }
 
@@ -55,7 +55,7 @@ struct PolicyShowCommand: ParsableCommand {
 
     func run() throws {
         do { print(try collector.client().policyDocument(agentId: agent, version: version), terminator: "") } catch let error as CollectorClientError {
-            throw CollectorFailure.exit(error)
+            throw CommandFailure.failed(error)
         }
     }
 }
@@ -68,7 +68,7 @@ struct PolicyHistoryCommand: ParsableCommand {
 
     func run() throws {
         do { PolicyCentral.table(try collector.client().policyHistory(agentId: agent), agentColumn: false) } catch let error as CollectorClientError {
-            throw CollectorFailure.exit(error)
+            throw CommandFailure.failed(error)
         }
     }
 }
@@ -102,7 +102,7 @@ struct PolicyDiffCommand: ParsableCommand {
             let text = PolicyCentral.diff(old, new, oldName: oldName, newName: newName)
             print(text.isEmpty ? "no differences" : text, terminator: text.isEmpty ? "\n" : "")
             if !text.isEmpty { throw ExitCode(1) }
-        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
 }
 
@@ -118,7 +118,7 @@ struct PolicyRollbackCommand: ParsableCommand {
         do {
             let receipt = try collector.client().rollbackPolicy(agentId: agent, .init(version: to, message: message))
             print("rolled agent \(agent) back to version \(to) as version \(receipt.version)")
-        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
 }
 

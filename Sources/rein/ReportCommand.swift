@@ -37,7 +37,7 @@ struct ReportCommand: ParsableCommand {
         do {
             let r = try collector.client(timeout: 120).exchange("GET", "/v1/reports", query: query)
             response = (r.body, r.header("X-Rein-Report-Integrity"))
-        } catch let error as CollectorClientError { throw CollectorFailure.exit(error) }
+        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
         if let output {
             guard FileManager.default.createFile(atPath: output, contents: Data(response.body)) else {
                 throw ValidationError("cannot write \(output)")
@@ -56,7 +56,7 @@ struct ReportCommand: ParsableCommand {
                 var q = query.filter { $0.0 != "format" }
                 q.append(("format", "json"))
                 do { json = try collector.client(timeout: 120).exchange("GET", "/v1/reports", query: q).body } catch let error as CollectorClientError {
-                    throw CollectorFailure.exit(error)
+                    throw CommandFailure.failed(error)
                 }
             }
             let object = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any] ?? [:]
