@@ -26,7 +26,11 @@ if ((${#missing[@]})); then
 fi
 
 requirements=(-r Tests/requirements.txt -r Tools/catalog/requirements.txt)
-if python3 -m pip install -q --disable-pip-version-check "${requirements[@]}" --dry-run 2>/dev/null | grep -q "Would install"; then
+# Not -q on the dry run: pip 23 then prints nothing, not even "Would install".
+# Its output is read whole first: `grep -q` in a pipe under pipefail could end
+# pip with SIGPIPE and read as "nothing to install".
+dry_run=$(python3 -m pip install --disable-pip-version-check "${requirements[@]}" --dry-run 2>/dev/null || true)
+if grep -q "Would install" <<<"$dry_run"; then
     echo "bootstrap: installing pinned Python packages (Tests/requirements.txt, Tools/catalog/requirements.txt)" >&2
     python3 -m pip install -q --disable-pip-version-check "${requirements[@]}"
 fi
