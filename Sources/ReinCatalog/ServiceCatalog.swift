@@ -116,6 +116,15 @@ public final class ServiceCatalog: Sendable {
         byName[name].flatMap(model(at:))
     }
 
+    /// The SigV4 signing name of a service by its botocore name
+    /// (`cloudwatch` → `monitoring`, `sesv2` → `ses`): the name AWS itself
+    /// logs the service by (CloudTrail's `eventSource`). A name that is
+    /// already a signing name is returned as it is; nil when unknown.
+    public func signingName(ofService name: String) -> String? {
+        if let i = byName[name] { return entries[i].signingName }
+        return bySigningName[name] != nil ? name : nil
+    }
+
     /// Every service that signs with this SigV4 service name. Several can
     /// (S3 and S3 Control both sign as "s3").
     public func services(signingName: String) -> [ServiceModel] {

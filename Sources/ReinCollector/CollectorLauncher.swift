@@ -67,7 +67,8 @@ public enum CollectorLauncher {
         let services = CollectorServices(configuration: configuration, store: store, trail: trail,
                                          policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger,
                                          holds: HoldAPI(ledger: holds.ledger, settings: configuration.holds),
-                                         complianceCatalogs: catalogs, alerts: alerts)
+                                         complianceCatalogs: catalogs, alerts: alerts,
+                                         exportNaming: AuditExport.Naming { catalog.signingName(ofService: $0) ?? $0 })
         holds.attach(services)
         var router = CollectorRouter.standard()
         for route in routes { router.add(route) }

@@ -131,41 +131,54 @@ struct AuditExportCommand: ParsableCommand {
     func run() throws {
         guard format != .table else { throw ValidationError("--format is jsonl, ocsf or cloudtrail") }
         let client = try collector.client(timeout: 120)
-        var out = Data()
+        let sink = try ExportSink(path: outputFile)
+        do {
+            try export(client: client, to: sink)
+            try sink.commit()
+        } catch {
+            sink.discard()
+            if let error = error as? CollectorClientError { throw CommandFailure.failed(error) }
+            throw error
+        }
+    }
+
+    /// Page by page, each written as it arrives: memory stays at one page
+    /// however large the export.
+    private func export(client: CollectorClient, to sink: ExportSink) throws {
         var cursor: String?
         var count = 0
-        var cloudTrail: [Any] = []
+        var firstEvent = true
+        if format == .cloudtrail { try sink.write(Array(#"{"Records":["#.utf8)) }
         repeat {
-            var q = filters.query + [("limit", "10000")]
-            if format == .ocsf { q.append(("format", "ocsf")) }
+            var q = filters.query + [("limit", "10000"), ("format", format.rawValue)]
             // The signed checkpoints ride along: `rein audit verify --file` checks their signatures.
             if format == .jsonl { q.append(("checkpoints", "true")) }
             if let cursor { q.append(("after", cursor)) }
-            let page: (body: [UInt8], nextCursor: String?)
-            do { page = try client.records(q) } catch { throw CommandFailure.failed(error) }
-            let lines = page.body.split(separator: UInt8(ascii: "\n"))
-            if lines.isEmpty { break }
-            count += lines.count { !AuditCheckpoint.isCheckpointLine($0) }
+            let page = try client.records(q)
             if format == .cloudtrail {
-                cloudTrail += lines.compactMap { try? ChainedLine(parsing: $0).record }.map(AuditExport.cloudTrail)
+                guard let object = try? JSONSerialization.jsonObject(with: Data(page.body)) as? [String: Any],
+                      let events = object["Records"] as? [Any] else {
+                    throw CommandFailure.failed("the collector's CloudTrail page is not {\"Records\":[…]}")
+                }
+                if events.isEmpty { break }
+                for e in events {
+                    if !firstEvent { try sink.write([UInt8(ascii: ",")]) }
+                    firstEvent = false
+                    try sink.write(try AuditExport.jsonBytes(e))
+                }
+                count += events.count
             } else {
-                for l in lines { out.append(contentsOf: l); out.append(UInt8(ascii: "\n")) }
+                let lines = page.body.split(separator: UInt8(ascii: "\n"))
+                if lines.isEmpty { break }
+                count += lines.count { !AuditCheckpoint.isCheckpointLine($0) }
+                for l in lines { try sink.write(Array(l) + [UInt8(ascii: "\n")]) }
             }
             FileHandle.standardError.write(Data("rein: exported \(count) records\r".utf8))
             guard let next = page.nextCursor, next != cursor else { break }
             cursor = next
         } while true
-        FileHandle.standardError.write(Data("\n".utf8))
-        if format == .cloudtrail {
-            out = Data(try AuditExport.jsonBytes(["Records": cloudTrail])) + Data("\n".utf8)
-        }
-        if let outputFile {
-            guard FileManager.default.createFile(atPath: outputFile, contents: out, attributes: [.posixPermissions: 0o600]) else {
-                throw ValidationError("cannot write \(outputFile)")
-            }
-        } else {
-            FileHandle.standardOutput.write(out)
-        }
+        if format == .cloudtrail { try sink.write(Array("]}\n".utf8)) }
+        FileHandle.standardError.write(Data("rein: exported \(count) records\n".utf8))
     }
 }
 

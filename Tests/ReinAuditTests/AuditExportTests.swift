@@ -80,4 +80,119 @@ import Testing
         let bytes = try AuditExport.jsonBytes(e)
         #expect(try AuditExport.jsonBytes(AuditExport.cloudTrail(try record())) == bytes)
     }
+
+    /// Outcome is not decision: what AWS or Rein answered decides `status_id`
+    /// and `errorCode`, whatever the policy said.
+    @Test func outcomeFollowsWhatTheCallGotNotTheDecision() throws {
+        // Allowed, forwarded, and AWS refused it.
+        var refused = try record(decision: "allow")
+        refused.upstreamStatus = 404
+        refused.errorCode = "NoSuchKey"
+        #expect(AuditExport.ocsf(refused)["status_id"] as? Int == 2)
+        #expect(AuditExport.cloudTrail(refused)["errorCode"] as? String == "NoSuchKey")
+        // A bodiless refusal (HEAD) without a code still reads as failed.
+        refused.errorCode = nil
+        #expect(AuditExport.cloudTrail(refused)["errorCode"] as? String == "404")
+        // Observe mode: would-deny, forwarded, AWS answered 200.
+        var observed = try record(decision: "would-deny")
+        observed.forwarded = true
+        observed.upstreamStatus = 200
+        observed.errorCode = nil
+        #expect(AuditExport.ocsf(observed)["status_id"] as? Int == 1)
+        #expect(AuditExport.ocsf(observed)["status_detail"] == nil)
+        #expect(AuditExport.cloudTrail(observed)["errorCode"] == nil)
+        // A crash lost the outcome: Unknown, not Failure, and no CloudTrail error.
+        var lost = try record(decision: "allow")
+        lost.upstreamStatus = nil
+        lost.errorCode = "OutcomeUnknown"
+        #expect(AuditExport.ocsf(lost)["status_id"] as? Int == 0)
+        #expect(AuditExport.ocsf(lost)["status_code"] as? String == "OutcomeUnknown")
+        #expect(AuditExport.cloudTrail(lost)["errorCode"] == nil)
+        // An allowed call's policy reason is not an AWS response message.
+        let ok = AuditExport.ocsf(try record(decision: "allow"))
+        #expect(ok["status_detail"] == nil)
+        #expect((ok["api"] as? [String: Any])?["response"].flatMap { ($0 as? [String: Any])?["message"] } == nil)
+        #expect((ok["unmapped"] as? [String: Any])?["reason"] as? String == "explicit deny")
+    }
+
+    /// Hold events say how the hold went in Rein's facts, not as an AWS error.
+    @Test func holdEventsCarryNoErrorCodeAndKeepTheirAWSNames() throws {
+        var r = try record(decision: "hold-approved")
+        r.event = "hold-approved"
+        r.via = AuditRecord.collectorVia
+        r.forwarded = false
+        r.errorCode = nil
+        r.sourceAddress = nil
+        let trail = AuditExport.cloudTrail(r)
+        #expect(trail["errorCode"] == nil)
+        #expect(trail["eventSource"] as? String == "s3.amazonaws.com")
+        #expect(trail["awsRegion"] as? String == "eu-west-1")
+        let ocsf = AuditExport.ocsf(r)
+        #expect(ocsf["status_id"] as? Int == 1)
+        #expect((ocsf["src_endpoint"] as? [String: Any])?["name"] as? String == "agent-a")
+        r.event = "hold-expired"
+        r.decision = "hold-expired"
+        #expect(AuditExport.ocsf(r)["status_id"] as? Int == 2)
+        #expect(AuditExport.cloudTrail(r)["errorCode"] == nil)
+    }
+
+    /// The token that acted is the actor; the agent whose policy changed is the subject.
+    @Test func collectorAPIEventsNameTheTokenAsActor() throws {
+        var r = AuditRecord(recordId: "2f9c3c1e-8f5e-4a57-9b7a-3f1e2d4c5b6a", time: "2026-11-29T10:11:12.345Z", sidecarId: "collector",
+                            via: AuditRecord.collectorVia, decision: "allow")
+        r.event = "policy-change"
+        r.service = "rein-collector"
+        r.operation = "PushPolicy"
+        r.agentId = "agent-a"
+        r.accessKeyId = "alice"
+        r.sourceAddress = "10.0.0.9"
+        let ocsf = AuditExport.ocsf(r)
+        let user = try #require((ocsf["actor"] as? [String: Any])?["user"] as? [String: Any])
+        #expect(user["uid"] as? String == "alice" && user["type_id"] as? Int == 1)
+        let resources = try #require(ocsf["resources"] as? [[String: Any]])
+        #expect(resources.contains { $0["uid"] as? String == "agent-a" })
+        #expect(ocsf["status_id"] as? Int == 1)
+        let identity = try #require(AuditExport.cloudTrail(r)["userIdentity"] as? [String: Any])
+        #expect(identity["userName"] as? String == "alice" && identity["type"] as? String == "Unknown")
+        #expect(identity["principalId"] as? String == "alice" && identity["accessKeyId"] == nil)
+        // A refused API call is a failure with AccessDenied.
+        r.event = "access-denied"
+        r.decision = "deny"
+        r.errorCode = "AccessDenied"
+        r.upstreamStatus = 403
+        #expect(AuditExport.cloudTrail(r)["errorCode"] as? String == "AccessDenied")
+        #expect(AuditExport.ocsf(r)["status_id"] as? Int == 2)
+    }
+
+    /// CloudTrail names services as AWS logs them, by signing name, and tells
+    /// data events from management events.
+    @Test func eventSourceIsTheSigningNameAndObjectCallsAreDataEvents() throws {
+        var r = try record(decision: "allow")
+        r.service = "cloudwatch"
+        r.operation = "PutMetricData"
+        r.grants = [.init(action: "cloudwatch:PutMetricData", resources: ["*"])]
+        let naming = AuditExport.Naming { $0 == "cloudwatch" ? "monitoring" : $0 }
+        let trail = AuditExport.cloudTrail(r, naming: naming)
+        #expect(trail["eventSource"] as? String == "monitoring.amazonaws.com")
+        #expect(trail["eventCategory"] as? String == "Management" && trail["managementEvent"] as? Bool == true)
+        #expect(((AuditExport.ocsf(r, naming: naming)["api"] as? [String: Any])?["service"] as? [String: Any])?["name"] as? String == "monitoring")
+        let object = AuditExport.cloudTrail(try record(decision: "allow"))
+        #expect(object["eventCategory"] as? String == "Data" && object["managementEvent"] as? Bool == false)
+        var bucket = try record(decision: "allow")
+        bucket.operation = "GetBucketPolicy"
+        bucket.grants = [.init(action: "s3:GetBucketPolicy", resources: ["arn:aws:s3:::b"])]
+        #expect(AuditExport.cloudTrail(bucket)["eventCategory"] as? String == "Management")
+        bucket.operation = "ListObjectsV2"
+        #expect(AuditExport.cloudTrail(bucket)["eventCategory"] as? String == "Data")
+    }
+
+    @Test func destinationSplitsHostAndPort() throws {
+        var r = try record(decision: "allow")
+        r.upstreamHost = "127.0.0.1:60747"
+        #expect(AuditExport.ocsf(r)["dst_endpoint"] as? [String: AnyHashable] == ["ip": "127.0.0.1", "port": 60747])
+        r.upstreamHost = "s3.eu-west-1.amazonaws.com"
+        #expect(AuditExport.ocsf(r)["dst_endpoint"] as? [String: AnyHashable] == ["hostname": "s3.eu-west-1.amazonaws.com"])
+        r.upstreamHost = "[::1]:8443"
+        #expect(AuditExport.ocsf(r)["dst_endpoint"] as? [String: AnyHashable] == ["ip": "::1", "port": 8443])
+    }
 }

@@ -135,6 +135,68 @@ def test_calls_ship_with_a_verifiable_signed_chain(rein_bin, moto, collector, tm
         sc.stop()
 
 
+def test_calls_aws_refused_are_recorded_and_exported_as_failures(rein_bin, moto, collector, tmp_path):
+    """An allowed call that AWS refuses carries AWS's own error code in its
+    record and reads as failed in both exports; an allowed call that worked
+    carries no error; the export is written whole or not at all."""
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="fail-"), sidecar_id="sc-fail",
+                 extra_config=link(collector.url, collector.token_file("sidecar")))
+    try:
+        c = s3(sc)
+        c.create_bucket(Bucket="fail-1")
+        with pytest.raises(ClientError) as missing:
+            c.get_object(Bucket="fail-1", Key="nope")
+        assert missing.value.response["Error"]["Code"] == "NoSuchKey"
+        with pytest.raises(ClientError) as head:
+            c.head_object(Bucket="fail-1", Key="nope")
+        assert head.value.response["Error"]["Code"] == "404"
+        with pytest.raises(ClientError):
+            c.create_bucket(Bucket="elsewhere-fail")
+        shipped = wait_for(lambda: (r := collector.records(sidecar="sc-fail")) and len(r) >= 4 and r, what="records to ship")
+        records = {(r["operation"], r["decision"]): r for r in shipped}
+        assert records[("GetObject", "allow")]["upstream_status"] == 404
+        assert records[("GetObject", "allow")]["error_code"] == "NoSuchKey"
+        assert records[("HeadObject", "allow")]["error_code"] == "404"
+        assert "error_code" not in records[("CreateBucket", "allow")]
+        assert records[("CreateBucket", "deny")]["error_code"] == "AccessDenied"
+        env = dict(os.environ, REIN_COLLECTOR_URL=collector.url, REIN_COLLECTOR_TOKEN_FILE=collector.token_file("auditor"))
+        out = tmp_path / "trail.json"
+        p = subprocess.run([rein_bin, "audit", "export", "--sidecar", "sc-fail", "--format", "cloudtrail", "-o", str(out)],
+                           env=env, capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr.decode()
+        assert b"exported 4 records\n" in p.stderr
+        events = json.loads(out.read_text())["Records"]
+        by_name = {}
+        for e in events:
+            by_name.setdefault(e["eventName"], []).append(e)
+        assert by_name["GetObject"][0]["errorCode"] == "NoSuchKey"
+        assert by_name["GetObject"][0]["eventSource"] == "s3.amazonaws.com"
+        assert by_name["GetObject"][0]["eventCategory"] == "Data"
+        assert by_name["HeadObject"][0]["errorCode"] == "404"
+        created = [e for e in by_name["CreateBucket"] if e["additionalEventData"]["rein"]["decision"] == "allow"]
+        refused = [e for e in by_name["CreateBucket"] if e["additionalEventData"]["rein"]["decision"] == "deny"]
+        assert created and "errorCode" not in created[0] and created[0]["eventCategory"] == "Management"
+        assert refused and refused[0]["errorCode"] == "AccessDenied"
+        q = subprocess.run([rein_bin, "audit", "export", "--sidecar", "sc-fail", "--format", "ocsf"], env=env,
+                           capture_output=True, timeout=60)
+        ocsf = {e["api"]["operation"] + str(e["unmapped"]["decision"]): e for e in map(json.loads, q.stdout.decode().splitlines())}
+        assert ocsf["GetObjectallow"]["status_id"] == 2 and ocsf["GetObjectallow"]["api"]["response"]["error"] == "NoSuchKey"
+        assert ocsf["CreateBucketallow"]["status_id"] == 1 and "status_detail" not in ocsf["CreateBucketallow"]
+        # A file that cannot be written: exit 1, a plain reason, and nothing left behind.
+        bad = tmp_path / "no-such-dir" / "x.json"
+        p = subprocess.run([rein_bin, "audit", "export", "--sidecar", "sc-fail", "-o", str(bad)], env=env,
+                           capture_output=True, timeout=60)
+        assert p.returncode == 1 and b"cannot write" in p.stderr and b"Usage" not in p.stderr, p.stderr.decode()
+        assert not (tmp_path / "no-such-dir").exists()
+        # A collector that goes away mid-export leaves no file, nor a partial one.
+        collector.stop()
+        p = subprocess.run([rein_bin, "audit", "export", "--sidecar", "sc-fail", "-o", str(tmp_path / "late.jsonl")], env=env,
+                           capture_output=True, timeout=60)
+        assert p.returncode == 1 and not list(tmp_path.glob("late.jsonl*")), p.stderr.decode()
+    finally:
+        sc.stop()
+
+
 def test_partition_keeps_serving_and_delivers_everything_once(rein_bin, moto, collector):
     sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="part-"), sidecar_id="sc-part",
                  extra_config=link(collector.url, collector.token_file("sidecar")))

@@ -174,13 +174,13 @@ enum AuditRoutes {
         case "ocsf":
             var out: [UInt8] = []
             for r in page.records {
-                out += try AuditExport.jsonBytes(AuditExport.ocsf(try decode(r.line)))
+                out += try AuditExport.jsonBytes(AuditExport.ocsf(try decode(r.line), naming: services.exportNaming))
                 out.append(UInt8(ascii: "\n"))
             }
             body = out
             contentType = "application/x-ndjson"
         default:
-            let events = try page.records.map { AuditExport.cloudTrail(try decode($0.line)) }
+            let events = try page.records.map { AuditExport.cloudTrail(try decode($0.line), naming: services.exportNaming) }
             body = try AuditExport.jsonBytes(["Records": events])
             contentType = "application/json"
         }

@@ -21,6 +21,8 @@ public final class CollectorServices: Sendable {
     public let authenticator: CollectorAuthenticator
     public let trail: CollectorAuditTrail
     public let policyGate: PolicyGate
+    /// AWS's names for the services in records, for OCSF and CloudTrail exports.
+    public let exportNaming: AuditExport.Naming
     /// The holds API over the collector's hold ledger; nil when not set up.
     public let holds: HoldAPI?
     /// The framework catalogs reports judge against (`compliance_dir`).
@@ -40,7 +42,9 @@ public final class CollectorServices: Sendable {
     public init(configuration: CollectorConfiguration, store: any CollectorStore, trail: CollectorAuditTrail,
                 policyGate: PolicyGate, threadPool: NIOThreadPool, logger: Logger, holds: HoldAPI? = nil,
                 complianceCatalogs: [ComplianceCatalog] = [], alerts: WebhookSender? = nil,
+                exportNaming: AuditExport.Naming = .asRecorded,
                 now: @escaping @Sendable () -> Date = { Date() }) {
+        self.exportNaming = exportNaming
         self.holds = holds
         self.alerts = alerts
         self.complianceCatalogs = complianceCatalogs

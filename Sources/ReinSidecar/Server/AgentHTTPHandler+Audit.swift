@@ -110,7 +110,8 @@ extension AgentHTTPHandler {
         r.approver = f.approver
         r.grantId = f.grantId
         r.forwarded = flight.forwarded
-        r.errorCode = f.errorCode
+        // A forwarded call AWS refused carries AWS's code, as the agent's SDK saw it.
+        r.errorCode = f.errorCode ?? flight.upstreamError.map { $0.code(status: flight.responseStatus ?? 0) }
         r.upstreamHost = f.upstreamHost
         r.upstreamStatus = flight.forwarded ? flight.responseStatus : nil
         r.awsRequestId = flight.awsRequestId ?? (flight.forwarded ? nil : flight.requestId)

@@ -225,10 +225,12 @@ extension AgentHTTPHandler {
         guard let context, case .forwarding(let current) = state, current === flight else { return }
         flight.responseStarted = true
         flight.responseStatus = status
+        if status >= 400 { flight.upstreamError = UpstreamErrorCode() }
         var out = HTTPHeaders()
         for (name, value) in headers {
             let lower = name.lowercased()
             if RequestGate.hopByHop.contains(lower) { continue }
+            flight.upstreamError?.header(name: name, value: value)
             if lower == "x-amz-request-id" || lower == "x-amzn-requestid" { flight.awsRequestId = flight.awsRequestId ?? value }
             out.add(name: name, value: value)
         }
@@ -241,6 +243,7 @@ extension AgentHTTPHandler {
     func upstreamBody(_ flight: Flight, bytes: [UInt8]) {
         guard let context, case .forwarding(let current) = state, current === flight else { return }
         flight.bytesOut += Int64(bytes.count)
+        flight.upstreamError?.body(bytes)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
     }
 

@@ -1,5 +1,6 @@
 import NIOHTTP1
 import ReinAudit
+import ReinCatalog
 import ReinStore
 import ReinUpstream
 import Synchronization
@@ -30,6 +31,8 @@ final class Flight {
     var responsePaused = false
     var responseStatus: Int?
     var awsRequestId: String?
+    /// Reads AWS's error code when the upstream answers 400 or above.
+    var upstreamError: UpstreamErrorCode?
     var bytesIn: Int64 = 0
     var bytesOut: Int64 = 0
     var forwarded = false
