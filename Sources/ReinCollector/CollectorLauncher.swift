@@ -81,8 +81,15 @@ public enum CollectorLauncher {
             throw CollectorStartError("cannot listen on \(configuration.listen): \(error)")
         }
         let retention = RetentionJob(services: services)
+        // Refusals folded into a window are recorded when it ends.
+        let refusalFlush = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await services.recordFoldedRefusals(now: services.now())
+            }
+        }
         let running = RunningCollector(server: server, address: address, retention: retention, fleetWatch: FleetWatch(services: services),
-                                       holds: holds, trail: trail, checkpoints: checkpoints)
+                                       holds: holds, trail: trail, checkpoints: checkpoints, refusalFlush: refusalFlush)
         logger.info("rein collector listening", metadata: [
             "listen": "\(running.url)", "database": "\(configuration.resolvedDatabase)", "tokens": "\(configuration.tokens.count)",
             "retention.days": "\(configuration.retention / 86_400)", "fleet.silent_after_s": "\(configuration.silentAfter)",
@@ -131,9 +138,11 @@ public final class RunningCollector: Sendable {
     let holds: CollectorHolds
     let trail: CollectorAuditTrail
     let checkpoints: Task<Void, Never>
+    let refusalFlush: Task<Void, Never>
 
     init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, fleetWatch: FleetWatch, holds: CollectorHolds,
-         trail: CollectorAuditTrail, checkpoints: Task<Void, Never>) {
+         trail: CollectorAuditTrail, checkpoints: Task<Void, Never>, refusalFlush: Task<Void, Never>) {
+        self.refusalFlush = refusalFlush
         self.fleetWatch = fleetWatch
         self.holds = holds
         self.trail = trail
@@ -163,6 +172,8 @@ public final class RunningCollector: Sendable {
         await server.shutdown()
         server.services.alerts?.stop()
         checkpoints.cancel()
+        refusalFlush.cancel()
+        await server.services.recordFoldedRefusals(now: .distantFuture)
         do { try trail.checkpointNow(at: RFC3339Time.milliseconds(of: Date())) } catch {
             server.services.logger.error("could not sign the last checkpoint of the collector's audit chain", metadata: ["error": "\(error)"])
         }

@@ -87,10 +87,13 @@ public enum CollectorMessages {
     public struct Rollback: Codable, Sendable {
         public var version: Int
         public var message: String
-        public init(version: Int, message: String) {
+        public var forceReason: String?
+        public init(version: Int, message: String, forceReason: String? = nil) {
             self.version = version
             self.message = message
+            self.forceReason = forceReason
         }
+        enum CodingKeys: String, CodingKey { case version, message, forceReason = "force_reason" }
     }
 
     /// One entry of `GET /v1/policies` and of a history.

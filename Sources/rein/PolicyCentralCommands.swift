@@ -84,6 +84,10 @@ struct PolicyDiffCommand: ParsableCommand {
     @Option(help: "Compare with this local file instead of a version.") var file: String?
     @OptionGroup var collector: CollectorOptions
 
+    func validate() throws {
+        if to != nil && file != nil { throw ValidationError("give --to VERSION or --file FILE, not both") }
+    }
+
     func run() throws {
         let client = try collector.client()
         do {
@@ -112,13 +116,19 @@ struct PolicyRollbackCommand: ParsableCommand {
     @Argument(help: "The agent id.") var agent: String
     @Option(help: "The version to restore.") var to: Int
     @Option(name: .shortAndLong, help: "Why.") var message: String
+    @Option(help: "Restore it despite error-level lint findings; the reason is stored with the new version.")
+    var forceReason: String?
     @OptionGroup var collector: CollectorOptions
 
     func run() throws {
+        let client = try collector.client()
         do {
-            let receipt = try collector.client().rollbackPolicy(agentId: agent, .init(version: to, message: message))
+            let receipt = try client.rollbackPolicy(agentId: agent, .init(version: to, message: message, forceReason: forceReason))
             print("rolled agent \(agent) back to version \(to) as version \(receipt.version)")
-        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
+        } catch {
+            if error.status == 422 { PolicyCentral.printRejection(error.body, file: "\(agent) v\(to)") }
+            throw CommandFailure.failed(error)
+        }
     }
 }
 

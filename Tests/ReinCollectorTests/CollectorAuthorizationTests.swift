@@ -74,17 +74,29 @@ import Testing
         }
     }
 
-    @Test func aBurstOfRefusalsIsOneEventThatCountsTheRest() async throws {
+    /// A burst of refusals is its first one plus one event for the rest when
+    /// the second ends (also at shutdown): every refusal is in the trail,
+    /// without a write per attempt.
+    @Test func aBurstOfRefusalsIsTwoEventsThatCountEveryOne() async throws {
         try await withCollector { s in
             for _ in 0..<20 {
                 #expect(try await s.call("GET", "/v1/fleet", as: "tok-guessing-0000000000").status == 401)
             }
             #expect(try await s.records("event=access-denied").count == 1)
+            // Nothing more happens, and the second ends: the other 19 are recorded.
             s.advance(seconds: 2)
-            #expect(try await s.call("GET", "/v1/fleet", as: "tok-guessing-0000000000").status == 401)
+            await s.services.recordFoldedRefusals(now: s.services.now())
             let denied = try await s.records("event=access-denied")
             #expect(denied.count == 2)
-            #expect((denied.last?["reason"] as? String)?.contains("and 19 similar refusals") == true)
+            #expect((denied.last?["reason"] as? String)?.contains("19 similar refusals folded into this event") == true)
+            // A lone refusal after that is recorded on its own; shutdown flushes what is folded.
+            #expect(try await s.call("GET", "/v1/fleet", as: "tok-guessing-0000000000").status == 401)
+            #expect(try await s.call("GET", "/v1/fleet", as: "tok-guessing-0000000000").status == 401)
+            #expect(try await s.records("event=access-denied").count == 3)
+            await s.services.recordFoldedRefusals(now: .distantFuture)
+            let all = try await s.records("event=access-denied")
+            #expect(all.count == 4)
+            #expect((all.last?["reason"] as? String)?.contains("1 similar refusal folded into this event") == true)
         }
     }
 

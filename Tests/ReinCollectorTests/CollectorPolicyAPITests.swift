@@ -118,4 +118,32 @@ import Testing
             #expect(history.first?["force_reason"] as? String == "break-glass INC-7")
         }
     }
+
+    /// A rollback passes the same gate as a push: a forced version comes back
+    /// only with a reason of its own, stored with the new version and said in
+    /// the policy-change event, which names the version restored.
+    @Test func rollbackToAForcedVersionNeedsItsOwnReason() async throws {
+        try await withCollector { s in
+            let risky = testPolicy(actions: "[\"*\"]", resource: "*")
+            #expect(try await push(s, risky, message: "incident", force: "break-glass INC-7").0 == 201)
+            #expect(try await push(s, testPolicy(bucket: "reports"), message: "back to normal").0 == 201)
+            let blocked = try await s.json("POST", "/v1/policies/agent-a/rollback", as: "alice", ["version": 1, "message": "again"])
+            #expect(blocked.status == 422)
+            #expect(blocked.object["code"] as? String == "PolicyRejected")
+            #expect((blocked.object["message"] as? String)?.contains("force_reason") == true)
+            #expect(try await s.json("POST", "/v1/policies/agent-a/rollback", as: "alice", ["version": 1, "force_reason": " "]).status == 422)
+            // Nothing changed.
+            #expect(try await s.call("GET", "/v1/policies/agent-a/history", as: "alice").array.count == 2)
+            let forced = try await s.json("POST", "/v1/policies/agent-a/rollback", as: "alice",
+                                          ["version": 1, "message": "INC-8", "force_reason": "break-glass INC-8"])
+            #expect(forced.status == 201 && forced.object["version"] as? Int == 3)
+            let history = try await s.call("GET", "/v1/policies/agent-a/history", as: "alice").array
+            #expect(history.first?["force_reason"] as? String == "break-glass INC-8")
+            let change = try #require(try await s.records("event=policy-change").last)
+            let reason = try #require(change["reason"] as? String)
+            #expect(reason.contains("restoring version 1") && reason.contains("lint errors overridden: break-glass INC-8"))
+            // A clean version rolls back with no reason needed.
+            #expect(try await s.json("POST", "/v1/policies/agent-a/rollback", as: "alice", ["version": 2]).status == 201)
+        }
+    }
 }

@@ -3,22 +3,51 @@ import Testing
 @testable import ReinCollector
 
 @Suite struct RefusalThrottleTests {
-    @Test func oneEventPerWindowWithTheSuppressedCountCarriedForward() {
-        let t = RefusalThrottle(window: 1)
-        let start = Date(timeIntervalSince1970: 1_800_000_000)
-        #expect(t.admit(key: "a", now: start) == .record(suppressed: 0))
-        for i in 1...50 { #expect(t.admit(key: "a", now: start.addingTimeInterval(Double(i) / 100)) == .suppress) }
-        // Another actor or route is its own key.
-        #expect(t.admit(key: "b", now: start.addingTimeInterval(0.5)) == .record(suppressed: 0))
-        #expect(t.admit(key: "a", now: start.addingTimeInterval(1.2)) == .record(suppressed: 50))
-        #expect(t.admit(key: "a", now: start.addingTimeInterval(2.5)) == .record(suppressed: 0))
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func refusal(_ actor: String, at offset: TimeInterval, address: String = "127.0.0.1") -> RefusalThrottle.Refusal {
+        .init(actor: actor, route: "GET /v1/fleet", status: 401, reason: "no token", agentId: nil, sourceAddress: address,
+              userAgent: nil, time: start.addingTimeInterval(offset))
     }
 
-    @Test func theKeyTableStaysBounded() {
+    /// A burst costs two events: the first refusal, and one for the rest when
+    /// the window ends, with their count. None is lost.
+    @Test func aBurstIsRecordedAsItsFirstRefusalAndOneFoldedEvent() throws {
+        let t = RefusalThrottle(window: 1)
+        #expect(t.admit(refusal("a", at: 0)) == .record)
+        for i in 1...50 { #expect(t.admit(refusal("a", at: Double(i) / 100)) == .suppress) }
+        // Another actor (or route, or address) is its own key.
+        #expect(t.admit(refusal("b", at: 0.5)) == .record)
+        #expect(t.due(now: start.addingTimeInterval(0.9)).isEmpty)
+        let due = t.due(now: start.addingTimeInterval(1.1))
+        #expect(due.count == 1)
+        let folded = try #require(due.first)
+        #expect(folded.count == 50 && folded.refusal.actor == "a" && folded.since == start)
+        #expect(folded.refusal.time == start.addingTimeInterval(0.5))
+        // Handed out once; the next refusal opens a new window.
+        #expect(t.due(now: start.addingTimeInterval(5)).isEmpty)
+        #expect(t.admit(refusal("a", at: 2.5)) == .record)
+    }
+
+    /// A refusal after the window, before the flush ran, keeps the folded count.
+    @Test func aNewWindowDoesNotDropTheLastOnesCount() {
+        let t = RefusalThrottle(window: 1)
+        #expect(t.admit(refusal("a", at: 0)) == .record)
+        #expect(t.admit(refusal("a", at: 0.2)) == .suppress)
+        #expect(t.admit(refusal("a", at: 0.3)) == .suppress)
+        #expect(t.admit(refusal("a", at: 1.5)) == .record)
+        #expect(t.due(now: start.addingTimeInterval(1.6)).map(\.count) == [2])
+    }
+
+    /// The table stays bounded, and pruning it keeps every folded count.
+    @Test func theKeyTableStaysBoundedWithoutLosingCounts() {
         let t = RefusalThrottle(window: 1, maxKeys: 100)
-        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        var folded = 0
         for i in 0..<1000 {
-            #expect(t.admit(key: "k\(i)", now: start.addingTimeInterval(Double(i) * 2)) == .record(suppressed: 0))
+            #expect(t.admit(refusal("a", at: Double(i) * 2, address: "10.0.\(i / 256).\(i % 256)")) == .record)
+            #expect(t.admit(refusal("a", at: Double(i) * 2 + 0.1, address: "10.0.\(i / 256).\(i % 256)")) == .suppress)
         }
+        folded = t.due(now: .distantFuture).reduce(0) { $0 + $1.count }
+        #expect(folded == 1000)
     }
 }

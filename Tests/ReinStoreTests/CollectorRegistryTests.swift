@@ -38,7 +38,7 @@ import Testing
         #expect(v1.version == 1 && v2.version == 2)
         #expect(v1.sha256.count == 64 && v1.sha256 != v2.sha256)
         #expect(try f.store.currentPolicy(agentId: "agent-a")?.document == "doc two\n")
-        let back = try f.store.rollbackPolicy(agentId: "agent-a", toVersion: 1, author: "bob", message: "revert", at: 3_000)
+        let back = try f.store.rollbackPolicy(agentId: "agent-a", toVersion: 1, author: "bob", message: "revert", forceReason: nil, at: 3_000)
         #expect(back.version == 3)
         #expect(back.document == "doc one\n")
         #expect(back.rollbackOf == 1)
@@ -48,7 +48,7 @@ import Testing
         #expect(try f.store.policyVersion(agentId: "agent-a", version: 2)?.document == "doc two\n")
         #expect(try f.store.currentPolicies().map { "\($0.agentId)@\($0.version)" } == ["agent-a@3", "agent-b@1"])
         #expect(throws: CollectorStoreError.notFound("agent agent-a has no policy version 9")) {
-            try f.store.rollbackPolicy(agentId: "agent-a", toVersion: 9, author: "bob", message: "", at: 4_000)
+            try f.store.rollbackPolicy(agentId: "agent-a", toVersion: 9, author: "bob", message: "", forceReason: nil, at: 4_000)
         }
     }
 }

@@ -241,6 +241,16 @@ def test_roles_are_enforced_and_every_refusal_is_audited(collector, tmp_path):
     assert "tok-" not in text, "a token leaked into the audit trail"
     changes = collector.records(event="policy-change")
     assert len(changes) == 1 and "alice" in json.dumps(changes[0])
+    # A burst of 30 refusals from one client is two events that count all 30, once its second has ended.
+    before = len(collector.records(event="access-denied"))
+    for _ in range(30):
+        assert collector.call("GET", "/v1/fleet", role="approver")[0] == 403
+    def folded():
+        events = [e for e in collector.records(event="access-denied") if e["operation"] == "GET /v1/fleet"]
+        return len(events) == 2 and events
+    events = wait_for(folded, timeout=10, what="the folded refusals to be recorded")
+    assert "29 similar refusals folded into this event" in events[1]["reason"], events
+    assert len(collector.records(event="access-denied")) == before + 2
 
 
 def rein_policy(rein_bin, collector, role, *args):
@@ -285,5 +295,17 @@ def test_policy_push_history_diff_rollback_through_the_cli(rein_bin, collector, 
     forced = rein_policy(rein_bin, collector, "admin", "push", str(risky), "-m", "incident", "--force-reason", "break-glass INC-7")
     assert forced.returncode == 0, forced.stderr.decode()
     assert "break-glass INC-7" in rein_policy(rein_bin, collector, "auditor", "history", "agent-a").stdout.decode()
-    # Every change is an audit event.
-    assert len(collector.records(event="policy-change")) == 4
+    # Rolling back to the forced version passes the same gate: it needs a reason of its own.
+    assert rein_policy(rein_bin, collector, "admin", "push", str(v2), "-m", "incident over").returncode == 0
+    again = rein_policy(rein_bin, collector, "admin", "rollback", "agent-a", "--to", "4", "-m", "again")
+    assert again.returncode == 1 and b"REIN-L001" in again.stderr and b"force_reason" in again.stderr, again.stderr.decode()
+    assert "reports-2027" in rein_policy(rein_bin, collector, "auditor", "show", "agent-a").stdout.decode()
+    again = rein_policy(rein_bin, collector, "admin", "rollback", "agent-a", "--to", "4", "-m", "again",
+                        "--force-reason", "break-glass INC-8")
+    assert again.returncode == 0 and b"as version 6" in again.stdout, again.stderr.decode()
+    # --to and --file are one or the other.
+    both = rein_policy(rein_bin, collector, "auditor", "diff", "agent-a", "--to", "1", "--file", str(v2))
+    assert both.returncode == 64 and b"not both" in both.stderr, both.stderr.decode()
+    # Every change is an audit event, and a rollback names the version it restored.
+    changes = collector.records(event="policy-change")
+    assert len(changes) == 6 and "restoring version 4" in changes[-1]["reason"], changes[-1]

@@ -31,6 +31,8 @@ enum PolicyRoutes {
     struct RollbackBody: Decodable {
         let version: Int64
         let message: String?
+        let forceReason: String?
+        enum CodingKeys: String, CodingKey { case version, message, forceReason = "force_reason" }
     }
 
     struct NewVersion: Encodable {
@@ -106,8 +108,28 @@ enum PolicyRoutes {
         let now = services.nowMillis
         let message = body.message ?? "roll back to version \(body.version)"
         let actor = call.actor
+        let forceReason = body.forceReason.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        // The restored version passes the same gate as a push, today: a version
+        // that was forced, or that no longer validates (its task window ended),
+        // does not come back through a side door.
+        guard let target = try await services.blocking({ [store = services.store] in
+            try store.policyVersion(agentId: agent, version: body.version)
+        }) else {
+            throw CollectorAPIError(.notFound, code: "NoSuchVersion", message: "agent \(agent) has no policy version \(body.version)")
+        }
+        switch services.policyGate.check(target.document, agent: agent, forceReason: forceReason, now: now / 1000) {
+        case .invalid(let reason, let findings):
+            return rejected("version \(body.version) no longer validates: \(reason)", findings)
+        case .blockedByLint(let findings):
+            let errors = findings.filter { $0.severity == "error" }.count
+            return rejected("version \(body.version) has \(errors) error-level lint finding(s); roll back with force_reason to restore it anyway",
+                            findings)
+        case .accepted:
+            break
+        }
         let stored = try await services.blocking { [store = services.store] in
-            try store.rollbackPolicy(agentId: agent, toVersion: body.version, author: actor, message: message, at: now)
+            try store.rollbackPolicy(agentId: agent, toVersion: body.version, author: actor, message: message, forceReason: forceReason,
+                                     at: now)
         }
         await changed(call, stored, operation: "RollbackPolicy")
         return .json(NewVersion(agentId: agent, version: stored.version, etag: etag(stored.version)), status: .created,
@@ -119,7 +141,7 @@ enum PolicyRoutes {
         let services = call.services
         await services.audit(CollectorAuditTrail.policyChange(
             actor: call.actor, operation: operation, agentId: stored.agentId, version: stored.version, message: stored.message,
-            sha256: stored.sha256, forceReason: stored.forceReason, sourceAddress: call.request.remoteAddress,
+            sha256: stored.sha256, forceReason: stored.forceReason, rollbackOf: stored.rollbackOf, sourceAddress: call.request.remoteAddress,
             userAgent: call.request.header("User-Agent"), time: services.now()))
         services.policiesChanged.signal()
         services.logger.notice("policy changed", metadata: [

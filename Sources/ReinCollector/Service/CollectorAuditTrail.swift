@@ -95,27 +95,26 @@ public final class CollectorAuditTrail: Sendable {
 
     /// A refused API call, as an `access-denied` event. The token's name is
     /// recorded (in `access_key_id`, the credential's identifier), never the token.
-    public static func accessDenied(actor: String, route: String, status: Int, reason: String, agentId: String?,
-                                    sourceAddress: String?, userAgent: String?, time: Date) -> AuditRecord {
-        var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(time), sidecarId: sidecarId,
+    public static func accessDenied(_ refusal: RefusalThrottle.Refusal) -> AuditRecord {
+        var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(refusal.time), sidecarId: sidecarId,
                             via: AuditRecord.collectorVia, decision: "deny")
         r.event = "access-denied"
-        r.agentId = agentId
-        r.accessKeyId = actor
-        r.sourceAddress = sourceAddress
-        r.userAgent = userAgent
+        r.agentId = refusal.agentId
+        r.accessKeyId = refusal.actor
+        r.sourceAddress = refusal.sourceAddress
+        r.userAgent = refusal.userAgent
         r.service = "rein-collector"
-        r.operation = route
-        r.reason = "\(actor): \(reason)"
+        r.operation = refusal.route
+        r.reason = "\(refusal.actor): \(refusal.reason)"
         r.errorCode = "AccessDenied"
-        r.upstreamStatus = status
+        r.upstreamStatus = refusal.status
         return r
     }
 
     /// A pushed or rolled-back policy, as a `policy-change` event.
     public static func policyChange(actor: String, operation: String, agentId: String, version: Int64, message: String,
-                                    sha256: String, forceReason: String?, sourceAddress: String?, userAgent: String?,
-                                    time: Date) -> AuditRecord {
+                                    sha256: String, forceReason: String?, rollbackOf: Int64? = nil, sourceAddress: String?,
+                                    userAgent: String?, time: Date) -> AuditRecord {
         var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(time), sidecarId: sidecarId,
                             via: AuditRecord.collectorVia, decision: "allow")
         r.event = "policy-change"
@@ -126,7 +125,8 @@ public final class CollectorAuditTrail: Sendable {
         r.service = "rein-collector"
         r.operation = operation
         r.policyVersion = String(version)
-        var reason = "\(actor) \(operation == "RollbackPolicy" ? "rolled back" : "pushed") the policy of \(agentId) as version \(version) (sha256 \(sha256)): \(message)"
+        let verb = rollbackOf.map { "rolled back (restoring version \($0))" } ?? "pushed"
+        var reason = "\(actor) \(verb) the policy of \(agentId) as version \(version) (sha256 \(sha256)): \(message)"
         if let forceReason { reason += " [lint errors overridden: \(forceReason)]" }
         r.reason = reason
         r.forwarded = true

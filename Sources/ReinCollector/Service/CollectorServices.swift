@@ -96,21 +96,30 @@ public final class CollectorServices: Sendable {
 
     /// Answers 401/403 `AccessDenied`, after logging the refusal and
     /// recording it as an `access-denied` event (repeats within a second
-    /// are counted into the next event: see ``RefusalThrottle``).
+    /// are folded into one more event when the second ends: see
+    /// ``RefusalThrottle`` and ``recordFoldedRefusals(now:)``).
     public func refuse(request: CollectorRequest, route: CollectorRoute, principal: CollectorPrincipal?,
                        status: HTTPResponseStatus, reason: String, agentId: String? = nil) async -> CollectorResponse {
         let actor = principal?.name ?? "(no valid token)"
         let routeName = "\(route.method.rawValue) \(route.pattern)"
         logger.notice("access denied", metadata: ["token.name": "\(actor)", "route": "\(routeName)",
                                                   "client.address": "\(request.remoteAddress ?? "?")", "reason": "\(reason)"])
-        let at = now()
-        if case .record(let suppressed) = refusals.admit(key: "\(actor)|\(routeName)|\(request.remoteAddress ?? "")", now: at) {
-            let folded = suppressed > 0 ? " (and \(suppressed) similar refusals since the last recorded one)" : ""
-            await audit(CollectorAuditTrail.accessDenied(actor: actor, route: routeName, status: Int(status.code), reason: reason + folded,
-                                                         agentId: agentId, sourceAddress: request.remoteAddress,
-                                                         userAgent: request.header("User-Agent"), time: at))
-        }
+        let refusal = RefusalThrottle.Refusal(actor: actor, route: routeName, status: Int(status.code), reason: reason, agentId: agentId,
+                                              sourceAddress: request.remoteAddress, userAgent: request.header("User-Agent"), time: now())
+        if refusals.admit(refusal) == .record { await audit(CollectorAuditTrail.accessDenied(refusal)) }
         return .error(status, code: "AccessDenied", message: reason)
+    }
+
+    /// Records the refusals folded in windows that have ended, one event per
+    /// (actor, route, client) with their count. Called every second, and at
+    /// shutdown with `.distantFuture` so that none is left unrecorded.
+    public func recordFoldedRefusals(now: Date) async {
+        for folded in refusals.due(now: now) {
+            var r = folded.refusal
+            r.reason += " (\(folded.count) similar refusal\(folded.count == 1 ? "" : "s") folded into this event, "
+                + "from \(AuditRecord.timestamp(folded.since)) to \(AuditRecord.timestamp(r.time)); this is the last)"
+            await audit(CollectorAuditTrail.accessDenied(r))
+        }
     }
 
     /// The alert: every integrity finding is logged at error level and,

@@ -6,48 +6,112 @@ import Synchronization
 /// Why: each event is a durable write to the collector's chain, so a client
 /// hammering the API with a bad token could turn refusals into a disk-sync
 /// flood. Every refusal is still logged; per (actor, route, client address)
-/// at most one event is recorded each `window`, and the next one that is
-/// recorded says how many similar refusals were folded into it, so the
-/// trail keeps the count without one write per attempt.
+/// at most one event is recorded each `window`, and the refusals folded in
+/// meanwhile are recorded as one more event when the window ends
+/// (``due(now:)``), with their count and the last one's details. No refusal
+/// goes unrecorded: a burst costs two writes, not one per attempt.
 public final class RefusalThrottle: Sendable {
     public enum Verdict: Equatable, Sendable {
-        /// Record an event; `suppressed` similar refusals since the last one.
-        case record(suppressed: Int)
-        /// Fold this refusal into the next recorded event.
+        /// Record an event for this refusal.
+        case record
+        /// Folded into the event ``due(now:)`` returns when the window ends.
         case suppress
     }
 
+    /// What a folded event says: the last refusal of the burst, and how many.
+    public struct Folded: Sendable {
+        public let refusal: Refusal
+        public let count: Int
+        /// When the window they were folded in began (the recorded event's time).
+        public let since: Date
+    }
+
+    /// One refused call's details, as its event records them.
+    public struct Refusal: Sendable {
+        public var actor: String
+        public var route: String
+        public var status: Int
+        public var reason: String
+        public var agentId: String?
+        public var sourceAddress: String?
+        public var userAgent: String?
+        public var time: Date
+
+        public init(actor: String, route: String, status: Int, reason: String, agentId: String?, sourceAddress: String?,
+                    userAgent: String?, time: Date) {
+            self.actor = actor
+            self.route = route
+            self.status = status
+            self.reason = reason
+            self.agentId = agentId
+            self.sourceAddress = sourceAddress
+            self.userAgent = userAgent
+            self.time = time
+        }
+
+        var key: String { "\(actor)|\(route)|\(sourceAddress ?? "")" }
+    }
+
     private struct Entry {
-        var lastRecorded: Date
+        var windowStart: Date
         var suppressed: Int
+        var last: Refusal?
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        /// Folded counts of keys pruned from `entries`, until ``due(now:)`` hands them out.
+        var pruned: [Folded] = []
     }
 
     private let window: TimeInterval
     private let maxKeys: Int
-    private let entries = Mutex<[String: Entry]>([:])
+    private let state = Mutex(State())
 
     public init(window: TimeInterval = 1, maxKeys: Int = 10_000) {
         self.window = window
         self.maxKeys = maxKeys
     }
 
-    public func admit(key: String, now: Date) -> Verdict {
-        entries.withLock { map in
-            if var e = map[key] {
-                if now.timeIntervalSince(e.lastRecorded) < window {
-                    e.suppressed += 1
-                    map[key] = e
-                    return .suppress
-                }
-                map[key] = Entry(lastRecorded: now, suppressed: 0)
-                return .record(suppressed: e.suppressed)
+    public func admit(_ refusal: Refusal) -> Verdict {
+        let key = refusal.key
+        let now = refusal.time
+        return state.withLock { s in
+            if var e = s.entries[key], now.timeIntervalSince(e.windowStart) < window {
+                e.suppressed += 1
+                e.last = refusal
+                s.entries[key] = e
+                return .suppress
             }
-            if map.count >= maxKeys {
-                // Forget quiet keys; their suppressed counts were below one window's worth.
-                map = map.filter { now.timeIntervalSince($0.value.lastRecorded) < window }
+            if let e = s.entries[key], e.suppressed > 0, let last = e.last {
+                // The previous window's folded refusals, not yet handed out: keep them.
+                s.pruned.append(Folded(refusal: last, count: e.suppressed, since: e.windowStart))
             }
-            map[key] = Entry(lastRecorded: now, suppressed: 0)
-            return .record(suppressed: 0)
+            if s.entries[key] == nil, s.entries.count >= maxKeys { prune(&s, now: now) }
+            s.entries[key] = Entry(windowStart: now, suppressed: 0, last: nil)
+            return .record
+        }
+    }
+
+    /// The folded refusals whose window has ended (all of them with
+    /// `now: .distantFuture`, at shutdown): each becomes one event.
+    public func due(now: Date) -> [Folded] {
+        state.withLock { s in
+            var out = s.pruned
+            s.pruned = []
+            for (key, e) in s.entries where now.timeIntervalSince(e.windowStart) >= window {
+                if e.suppressed > 0, let last = e.last { out.append(Folded(refusal: last, count: e.suppressed, since: e.windowStart)) }
+                s.entries[key] = nil
+            }
+            return out.sorted { $0.refusal.time < $1.refusal.time }
+        }
+    }
+
+    /// Forgets keys whose window ended, keeping their folded counts for ``due(now:)``.
+    private func prune(_ s: inout State, now: Date) {
+        for (key, e) in s.entries where now.timeIntervalSince(e.windowStart) >= window {
+            if e.suppressed > 0, let last = e.last { s.pruned.append(Folded(refusal: last, count: e.suppressed, since: e.windowStart)) }
+            s.entries[key] = nil
         }
     }
 }

@@ -63,7 +63,7 @@ public protocol CollectorStore: Sendable {
     /// Stores the agent's next version.
     func addPolicyVersion(_ draft: PolicyDraft) throws(CollectorStoreError) -> PolicyVersion
     /// Stores a new version whose document is `version`'s; `notFound` when there is no such version.
-    func rollbackPolicy(agentId: String, toVersion version: Int64, author: String, message: String,
+    func rollbackPolicy(agentId: String, toVersion version: Int64, author: String, message: String, forceReason: String?,
                         at now: Int64) throws(CollectorStoreError) -> PolicyVersion
     func currentPolicy(agentId: String) throws(CollectorStoreError) -> PolicyVersion?
     func policyVersion(agentId: String, version: Int64) throws(CollectorStoreError) -> PolicyVersion?

@@ -11,7 +11,7 @@ extension SQLiteCollectorStore {
         }
     }
 
-    public func rollbackPolicy(agentId: String, toVersion version: Int64, author: String, message: String,
+    public func rollbackPolicy(agentId: String, toVersion version: Int64, author: String, message: String, forceReason: String?,
                                at now: Int64) throws(CollectorStoreError) -> PolicyVersion {
         try write("roll back policy") { db in
             guard let target = try Row.fetchOne(db, sql: "SELECT * FROM policy_versions WHERE agent_id = ? AND version = ?",
@@ -19,7 +19,7 @@ extension SQLiteCollectorStore {
                 throw CollectorStoreError.notFound("agent \(agentId) has no policy version \(version)")
             }
             return try Self.insertVersion(agentId: agentId, document: target.document, author: author, message: message,
-                                          forceReason: nil, rollbackOf: version, time: now, db: db)
+                                          forceReason: forceReason, rollbackOf: version, time: now, db: db)
         }
     }
 
