@@ -16,10 +16,15 @@ public enum SigningKeyFile {
     }
 
     public static func loadOrCreate(path: String) throws(Failure) -> Ed25519PrivateKey {
-        if let data = FileManager.default.contents(atPath: path) {
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let existing: [UInt8]?
+        do { existing = try SecretFile.read(path) } catch {
+            throw Failure(path: path, reason: "\(error)")
+        }
+        if let existing {
+            let text = String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard let seed = Hex.decode(text), seed.count == 32 else {
-                throw Failure(path: path, reason: "is not 64 hex characters (an Ed25519 seed); restore it from backup, or delete it to make a new key (the collector will then flag it until re-registered)")
+                throw Failure(path: path, reason: "is not 64 hex characters (an Ed25519 seed); restore it from backup. A new key "
+                              + "(delete the file) needs a new sidecar_id too: the collector keeps the first key it saw for an id")
             }
             do { return try Ed25519PrivateKey(rawRepresentation: seed) } catch {
                 throw Failure(path: path, reason: "is unusable: \(error)")

@@ -150,7 +150,9 @@ public final class AuditShipper: Sendable {
                     $0.status.consecutiveFailures = backoff
                     $0.status.lastError = text
                 }
-                logger.warning("cannot reach the collector; the records stay spooled", metadata: [
+                let unreachable = (error as? CollectorClientError)?.kind == .unreachable
+                logger.warning(unreachable ? "cannot reach the collector; the records stay spooled"
+                                           : "the collector refused the sidecar; the records stay spooled", metadata: [
                     "collector": "\(client.baseURL)", "error": "\(text)", "retry_in_s": "\(String(format: "%.2f", delay))",
                     "attempt": "\(backoff)",
                 ])
@@ -171,11 +173,22 @@ public final class AuditShipper: Sendable {
     }
 
     /// Ships one batch; true when one was shipped (so more may be waiting).
+    /// Never before the collector accepted the registration (the key the
+    /// chain's checkpoints are signed with), whichever thread ships.
     @discardableResult
     public func shipOnce() throws -> Bool {
+        try ensureRegistered()
         guard let batch = try spool.nextShipment(maxRecords: settings.maxRecords, maxBytes: settings.maxBytes) else { return false }
         let receipt = try client.ship(sidecarId: sidecarId, lines: batch.lines)
         try spool.acknowledgeShipment(throughSequence: batch.throughSequence)
+        if let held = receipt.throughSequence, held < batch.throughSequence {
+            // The collector stores every line it is sent (a gap or an edit
+            // becomes a finding there), so a lower answer means the lines'
+            // own sequences disagree with the spool's: say so, loudly.
+            logger.error("the collector's chain for this sidecar ends before the batch it acknowledged", metadata: [
+                "collector.through_sequence": "\(held)", "spool.through_sequence": "\(batch.throughSequence)",
+            ])
+        }
         state.withLock {
             $0.status.shippedRecords += Int64(batch.recordCount)
             $0.status.shippedBatches += 1

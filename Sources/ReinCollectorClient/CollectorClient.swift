@@ -1,4 +1,5 @@
 import Foundation
+import ReinAudit
 import ReinUpstream
 
 /// The collector's HTTP API (docs/collector-api.md) over system libcurl.
@@ -32,17 +33,14 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
     /// Reads the token from a file (trailing newline ignored), as Kubernetes
     /// mounts secrets; the file must not be readable by others.
     public static func token(fromFile path: String) throws(CollectorClientError) -> String {
-        var st = stat()
-        guard stat(path, &st) == 0 else {
-            throw CollectorClientError(kind: .configuration, message: "cannot read the collector token file \(path): \(String(cString: strerror(errno)))")
+        let bytes: [UInt8]?
+        do { bytes = try SecretFile.read(path) } catch {
+            throw CollectorClientError(kind: .configuration, message: "the collector token file: \(error)")
         }
-        if st.st_mode & 0o077 != 0 {
-            throw CollectorClientError(kind: .configuration, message: "the collector token file \(path) is readable by group or others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
+        guard let bytes else {
+            throw CollectorClientError(kind: .configuration, message: "cannot read the collector token file \(path): no such file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CollectorClientError(kind: .configuration, message: "cannot read the collector token file \(path)")
-        }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     public var description: String { "CollectorClient(\(baseURL), token: <redacted>)" }

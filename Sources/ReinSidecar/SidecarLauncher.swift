@@ -177,8 +177,10 @@ public enum SidecarLauncher {
     /// The token agents present to the credentials endpoint: read from its
     /// file, or generated (mode 0600) on first start.
     static func agentToken(path: String) throws -> String {
-        if let data = FileManager.default.contents(atPath: path) {
-            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let existing: [UInt8]?
+        do { existing = try SecretFile.read(path) } catch { throw SidecarStartError("the agent token: \(error)") }
+        if let existing {
+            let token = String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard token.count >= 32 else { throw SidecarStartError("the agent token in \(path) is shorter than 32 characters") }
             return token
         }

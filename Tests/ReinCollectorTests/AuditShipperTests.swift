@@ -57,6 +57,38 @@ import Testing
         await server.stop()
     }
 
+    /// A sidecar whose key the collector refuses ships nothing, not even in
+    /// its last drain at shutdown, and says why in the collector's words.
+    @Test func aRefusedRegistrationShipsNothingEvenAtShutdown() async throws {
+        let server = try await CollectorTestServer.start()
+        let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let client = try CollectorClient(baseURL: server.url, token: CollectorTestServer.tokens["sidecar-a"]!, timeout: 5)
+        // Another key is pinned for sc-pinned first.
+        _ = try client.register(.init(sidecarId: "sc-pinned", agentId: "agent-a", taskId: "task-1",
+                                      publicKey: try Ed25519PrivateKey().publicKey.description, version: "test"))
+        let key = try Ed25519PrivateKey()
+        let spool = try Self.spool(dir, sidecarId: "sc-pinned", key: key)
+        for i in 1...3 { try spool.append(Self.record(i, sidecarId: "sc-pinned")) }
+        let shipper = AuditShipper(
+            client: client, sidecarId: "sc-pinned", spool: spool, settings: .init(interval: 0.05, backoffBase: 0.05, backoffMax: 0.2),
+            registration: .init(sidecarId: "sc-pinned", agentId: "agent-a", taskId: "task-1", publicKey: key.publicKey.description,
+                                version: "test"),
+            heartbeat: nil, logger: Logger(label: "test.shipper"))
+        shipper.start()
+        let deadline = Date().addingTimeInterval(10)
+        while shipper.status.consecutiveFailures < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        shipper.stop(drain: true, deadline: 2)
+        #expect(!shipper.status.registered)
+        #expect(shipper.status.lastError?.contains("KeyMismatch") == true, "\(shipper.status.lastError ?? "none")")
+        #expect(shipper.status.lastError?.contains("is pinned to another signing key") == true)
+        #expect(spool.stats.records == 3)
+        #expect(try await server.records("sidecar=sc-pinned").isEmpty)
+        spool.close()
+        await server.stop()
+    }
+
     @Test func anUnreachableCollectorKeepsRecordsSpooledAndBacksOff() async throws {
         let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

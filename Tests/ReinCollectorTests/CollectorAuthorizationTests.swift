@@ -74,6 +74,29 @@ import Testing
         }
     }
 
+    /// A chain is one agent's: the first batch binds an unregistered sidecar
+    /// id to the agent it names, and no other agent's token can then write
+    /// into it or register it.
+    @Test func aShippedChainBindsItsSidecarIdToItsAgent() async throws {
+        try await withCollector { s in
+            var chain = try ScriptedChain(sidecarId: "sc-new")
+            #expect(try await s.ship(try chain.seal(3), sidecarId: "sc-new").status == 200)
+            var other = try ScriptedChain(sidecarId: "sc-new", agentId: "agent-other")
+            #expect(try await s.ship(try other.seal(1), sidecarId: "sc-new", as: "sidecar-other").status == 403)
+            var claim = other.registration
+            claim["sidecar_id"] = "sc-new"
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-other", claim).status == 403)
+            let fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
+            #expect(fleet.first { $0["sidecar_id"] as? String == "sc-new" }?["agent_id"] as? String == "agent-a")
+            // One batch, two agents: refused whole.
+            var mixed = try ScriptedChain(sidecarId: "sc-mixed")
+            let lines = try mixed.seal(1) + (try mixed.seal(1) { $0.agentId = "agent-b" })
+            #expect(try await s.ship(lines, sidecarId: "sc-mixed", as: "sidecar-ab").status == 400)
+            #expect(try await s.records("sidecar=sc-new").count == 3)
+            #expect(try await s.records("sidecar=sc-mixed").isEmpty)
+        }
+    }
+
     /// A burst of refusals is its first one plus one event for the rest when
     /// the second ends (also at shutdown): every refusal is in the trail,
     /// without a write per attempt.

@@ -21,7 +21,7 @@ import ReinCollectorClient
         } catch {
             #expect(error.kind == .configuration)
             #expect(!error.retryable)
-            #expect(error.description.hasPrefix("the collector token file \(path) is readable by group or others (mode 644)"))
+            #expect(error.description.hasPrefix("the collector token file: \(path) is readable by group or others (mode 0644)"))
             #expect(!error.description.contains("rejected"))
             #expect(!error.description.contains("secret-token-value"))
         }
@@ -36,7 +36,14 @@ import ReinCollectorClient
             Issue.record("a missing token file was accepted")
         } catch {
             #expect(error.kind == .configuration)
-            #expect(error.description == "cannot read the collector token file \(missing): No such file or directory")
+            #expect(error.description == "cannot read the collector token file \(missing): no such file")
+        }
+        // A directory is said to be one, not "readable by others".
+        do {
+            _ = try CollectorClient.token(fromFile: NSTemporaryDirectory())
+            Issue.record("a directory was accepted as the token file")
+        } catch {
+            #expect(error.description.hasSuffix("is not a regular file"))
         }
         do {
             _ = try CollectorClient(baseURL: "collector.internal:7700", token: "t")

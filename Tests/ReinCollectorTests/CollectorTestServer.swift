@@ -20,6 +20,7 @@ final class CollectorTestServer: Sendable {
         "bob": "tok-approver-bob-0123456789",
         "sidecar-a": "tok-sidecar-a-0123456789",
         "sidecar-other": "tok-sidecar-other-0123456789",
+        "sidecar-ab": "tok-sidecar-ab-0123456789",
     ]
 
     static let configuredTokens: [CollectorToken] = [
@@ -31,6 +32,8 @@ final class CollectorTestServer: Sendable {
                        agents: ["agent-a"]),
         CollectorToken(name: "sidecar-other", roles: [.sidecar], sha256: CollectorAuthenticator.hash(token: tokens["sidecar-other"]!),
                        agents: ["agent-other"]),
+        CollectorToken(name: "sidecar-ab", roles: [.sidecar], sha256: CollectorAuthenticator.hash(token: tokens["sidecar-ab"]!),
+                       agents: ["agent-a", "agent-b"]),
     ]
 
     static let catalog: ServiceCatalog = {

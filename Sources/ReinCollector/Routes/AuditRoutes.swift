@@ -83,9 +83,20 @@ enum AuditRoutes {
             }
         }
         let store = services.store
-        if let known = try await services.blocking({ try store.sidecar(sidecarId) }), let owner = known.agentId,
-           !principal.serves(agent: owner) {
-            return await call.deny("sidecar \(sidecarId) is registered for agent \(owner), which token \(principal.name) does not serve", agentId: owner)
+        // A chain is one agent's: the batch names one, and the sidecar id is
+        // (or becomes, when nothing registered it yet) bound to that agent.
+        let agents = Set(batch.items.compactMap { if case .record(let r) = $0 { r.agentId } else { nil } })
+        guard agents.count <= 1 else {
+            throw CollectorAPIError.badRequest("the batch for sidecar \(sidecarId) names \(agents.count) agents; a sidecar serves one")
+        }
+        var owner = try await services.blocking({ try store.sidecar(sidecarId) })?.agentId
+        if owner == nil, let agent = agents.first {
+            let now = services.nowMillis
+            owner = try await services.blocking { try store.claimSidecar(sidecarId, agentId: agent, at: now) }
+        }
+        if let owner, !principal.serves(agent: owner) || agents.contains(where: { $0 != owner }) {
+            return await call.deny("sidecar \(sidecarId) is bound to agent \(owner), which token \(principal.name) does not serve "
+                                   + "or the batch does not name", agentId: owner)
         }
 
         let now = services.nowMillis

@@ -25,7 +25,10 @@ enum SidecarRoutes {
     struct RegisterAnswer: Encodable {
         let sidecarId: String
         let keyStatus: String
-        enum CodingKeys: String, CodingKey { case sidecarId = "sidecar_id", keyStatus = "key_status" }
+        /// On a mismatch, an AWS-style error the sidecar logs as it is.
+        var code: String? = nil
+        var message: String? = nil
+        enum CodingKeys: String, CodingKey { case sidecarId = "sidecar_id", keyStatus = "key_status", code, message }
     }
 
     struct HeartbeatBody: Decodable {
@@ -80,9 +83,12 @@ enum SidecarRoutes {
         let services = call.services
         let now = services.nowMillis
         let outcome = try await services.blocking { [store = services.store] in try store.register(registration, at: now) }
-        let answer = RegisterAnswer(sidecarId: body.sidecarId, keyStatus: outcome.status.rawValue)
+        var answer = RegisterAnswer(sidecarId: body.sidecarId, keyStatus: outcome.status.rawValue)
         if outcome.status == .mismatch {
             services.logIntegrity(outcome.finding.map { [$0] } ?? [])
+            answer.code = "KeyMismatch"
+            answer.message = "sidecar \(body.sidecarId) is pinned to another signing key than \(key.prefix(16))…; its records are not "
+                + "accepted under this key. Restore the sidecar's audit-signing.key, or give this sidecar a new sidecar_id"
             return .json(answer, status: .conflict)
         }
         services.logger.info("sidecar registered", metadata: ["sidecar.id": "\(body.sidecarId)", "agent.id": "\(body.agentId)",

@@ -9,7 +9,7 @@ enum AuditSigningKey {
         do {
             return try SigningKeyFile.loadOrCreate(path: path)
         } catch {
-            throw SidecarStartError("the audit \(error)")
+            throw SidecarStartError("audit: \(error)")
         }
     }
 }

@@ -55,6 +55,10 @@ public protocol CollectorStore: Sendable {
 
     func register(_ registration: SidecarRegistration, at now: Int64) throws(CollectorStoreError) -> SidecarRegistration.Outcome
     func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError)
+    /// Binds a sidecar id that no registration has bound yet to the agent
+    /// its first shipped records name, and returns the agent it is bound to
+    /// (that one, or the one already bound): a chain is one agent's.
+    func claimSidecar(_ sidecarId: String, agentId: String, at now: Int64) throws(CollectorStoreError) -> String
     func sidecar(_ sidecarId: String) throws(CollectorStoreError) -> SidecarEntry?
     func sidecars() throws(CollectorStoreError) -> [SidecarEntry]
 

@@ -30,6 +30,16 @@ extension SQLiteCollectorStore {
         }
     }
 
+    public func claimSidecar(_ sidecarId: String, agentId: String, at now: Int64) throws(CollectorStoreError) -> String {
+        try write("claim sidecar") { db in
+            try db.execute(sql: """
+                INSERT INTO sidecars (sidecar_id, agent_id, last_seen_ms) VALUES (?, ?, ?)
+                ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = coalesce(agent_id, excluded.agent_id)
+                """, arguments: [sidecarId, agentId, now])
+            return try String.fetchOne(db, sql: "SELECT agent_id FROM sidecars WHERE sidecar_id = ?", arguments: [sidecarId]) ?? agentId
+        }
+    }
+
     public func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError) {
         try write("heartbeat") { db in
             try db.execute(sql: """

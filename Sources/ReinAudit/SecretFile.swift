@@ -1,0 +1,47 @@
+import Foundation
+
+/// Reads a secret Rein keeps in a file (a signing key, a token), refusing
+/// one that is not Rein's alone.
+///
+/// Why refuse instead of warn: a checkpoint key others can read lets them
+/// forge the chain's signatures; a token others can read lets them act as
+/// the sidecar. The mode is checked on the descriptor that is then read, so
+/// there is no window between the check and the read.
+public enum SecretFile {
+    public enum Problem: Error, Sendable, CustomStringConvertible {
+        case unreadable(path: String, reason: String)
+        case notAFile(path: String)
+        case shared(path: String, mode: UInt32)
+
+        public var description: String {
+            switch self {
+            case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
+            case .notAFile(let path): "\(path) is not a regular file"
+            case .shared(let path, let mode):
+                "\(path) is readable by group or others (mode 0\(String(mode & 0o777, radix: 8))); chmod 600 it"
+            }
+        }
+    }
+
+    /// The file's bytes; nil when it does not exist.
+    public static func read(_ path: String) throws(Problem) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT { return nil }
+        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .notAFile(path: path) }
+        guard info.st_mode & 0o077 == 0 else { throw .shared(path: path, mode: UInt32(info.st_mode)) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+            if n == 0 { return bytes }
+            bytes += chunk[0..<n]
+            guard bytes.count <= 1 << 20 else { throw .unreadable(path: path, reason: "larger than 1 MiB") }
+        }
+    }
+}
