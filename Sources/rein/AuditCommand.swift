@@ -47,13 +47,7 @@ enum AuditTable {
         return [r.time, r.decision, r.agentId ?? "", r.taskId ?? "", op, resource, status, "\(r.sidecarId)#\(r.sequence)"]
     }
 
-    static func print(_ rows: [[String]]) {
-        let widths = (0..<header.count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-        for row in rows {
-            Swift.print(row.enumerated().map { i, v in i == row.count - 1 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  "))
-        }
-    }
+    static func print(_ rows: [[String]]) { TextTable.print(rows) }
 
     static func records(_ body: [UInt8]) -> [AuditRecord] {
         body.split(separator: UInt8(ascii: "\n")).compactMap { try? ChainedLine(parsing: $0).record }
@@ -64,9 +58,15 @@ enum AuditTable {
 struct AuditQueryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "query", abstract: "Print the records matching the filters.")
     @OptionGroup var filters: AuditFilters
-    @Option(help: "At most this many records.") var limit: Int = 100
+    @Option(help: "At most this many records (1 to 10000; `rein audit export` writes them all).") var limit: Int = 100
     @Option(help: "table, jsonl, ocsf or cloudtrail.") var output: AuditOutput = .table
     @OptionGroup var collector: CollectorOptions
+
+    func validate() throws {
+        guard (1...10_000).contains(limit) else {
+            throw ValidationError("--limit is 1 to 10000 (one page); use `rein audit export` for more")
+        }
+    }
 
     func run() throws {
         var q = filters.query + [("limit", String(limit))]
@@ -89,6 +89,11 @@ struct AuditTailCommand: ParsableCommand {
     @Option(help: "table or jsonl.") var output: AuditOutput = .table
     @Option(help: "Stop after this many seconds (default: follow until interrupted).") var forSeconds: Double?
     @OptionGroup var collector: CollectorOptions
+
+    func validate() throws {
+        guard output == .table || output == .jsonl else { throw ValidationError("--output is table or jsonl for tail") }
+        if let forSeconds, !(forSeconds > 0) { throw ValidationError("--for-seconds must be above 0") }
+    }
 
     func run() throws {
         let client = try collector.client(timeout: 90)

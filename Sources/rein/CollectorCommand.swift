@@ -84,14 +84,17 @@ struct CollectorHashTokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hash-token",
         abstract: "Print the SHA-256 (hex) of a token read from standard input, for the collector's tokens list.",
-        discussion: "The token is read from standard input (not an argument, so that it stays out of shell history); one trailing newline is ignored.")
+        discussion: "The token is read from standard input (not an argument, so that it stays out of shell history); surrounding whitespace and line ends are ignored, exactly as the clients ignore them in a token file.")
 
     func run() throws {
         let data = FileHandle.standardInput.readDataToEndOfFile()
-        var token = String(decoding: data, as: UTF8.self)
-        if token.hasSuffix("\n") { token.removeLast() }
-        if token.hasSuffix("\r") { token.removeLast() }
-        guard !token.isEmpty else { throw ValidationError("no token on standard input") }
+        // Trimmed as CollectorClient trims a token file, so that the hash
+        // matches what clients send (a CRLF file included).
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw CommandFailure.failed("no token on standard input") }
+        guard !token.contains(where: { $0.isNewline }) else {
+            throw CommandFailure.failed("the token on standard input spans lines; a token is one line")
+        }
         if token.count < 32 {
             FileHandle.standardError.write(Data("warning: the token is shorter than 32 characters; use a long random token (e.g. openssl rand -hex 32)\n".utf8))
         }

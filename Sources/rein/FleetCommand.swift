@@ -17,15 +17,11 @@ struct FleetCommand: ParsableCommand {
             let rows = (try? JSONSerialization.jsonObject(with: Data(body))) as? [[String: Any]] ?? []
             var table = [["SIDECAR", "AGENT", "TASK", "POLICY", "SPOOL", "LAST SEEN", "SEQ", "FINDINGS", "STATUS"]]
             for r in rows {
-                func s(_ k: String) -> String { r[k].map { "\($0)" } ?? "" }
+                func s(_ k: String) -> String { r[k].flatMap { $0 is NSNull ? nil : "\($0)" } ?? "" }
                 table.append([s("sidecar_id"), s("agent_id"), s("task_id"), s("policy_version"), s("spool_depth"),
                               s("last_seen"), s("stored_sequence"), s("findings"), s("status")])
             }
-            let widths = (0..<table[0].count).map { c in table.map { $0[c].count }.max() ?? 0 }
-            for row in table {
-                print(row.enumerated().map { i, v in i == row.count - 1 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                    .joined(separator: "  "))
-            }
+            TextTable.print(table)
             if rows.contains(where: { ($0["status"] as? String) == "silent" }) { throw ExitCode(1) }
         } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }

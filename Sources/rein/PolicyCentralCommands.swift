@@ -141,11 +141,7 @@ enum PolicyCentral {
             if let f = r.forceReason { msg += " (forced: \(f))" }
             lines.append((agentColumn ? [r.agentId ?? "?"] : []) + [String(r.version), r.time ?? "", r.author ?? "", msg])
         }
-        let widths = (0..<lines[0].count).map { c in lines.map { $0[c].count }.max() ?? 0 }
-        for l in lines {
-            print(l.enumerated().map { i, v in i == l.count - 1 ? v : v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
-                .joined(separator: "  "))
-        }
+        TextTable.print(lines)
     }
 
     /// A unified-style line diff (no context hunks: policies are short).

@@ -6,6 +6,7 @@ The sidecar's side is scripted here (collector_harness.ScriptedChain) so the
 tests control every byte; test_audit_sidecar.py drives a real sidecar.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -309,3 +310,30 @@ def test_policy_push_history_diff_rollback_through_the_cli(rein_bin, collector, 
     # Every change is an audit event, and a rollback names the version it restored.
     changes = collector.records(event="policy-change")
     assert len(changes) == 6 and "restoring version 4" in changes[-1]["reason"], changes[-1]
+
+
+def test_cli_output_is_safe_to_print_and_says_its_limits(rein_bin, collector):
+    """What a sidecar token writes cannot rewrite an investigator's terminal;
+    limits the CLI cannot honour are said, not silently cut."""
+    chain = ScriptedChain("sc-esc")
+    evil = "arn:aws:s3:::b/\x1b[2J\x1b[31mFAKE\x1b[0m\r\nline2\u202e"
+    assert ship(collector, "sc-esc", [chain.seal(grants=[{"action": "s3:GetObject", "resources": [evil]}])])[0] == 200
+    env = dict(os.environ, REIN_COLLECTOR_URL=collector.url, REIN_COLLECTOR_TOKEN_FILE=collector.token_file("auditor"))
+    q = subprocess.run([rein_bin, "audit", "query", "--sidecar", "sc-esc"], env=env, capture_output=True, timeout=60)
+    assert q.returncode == 0, q.stderr.decode()
+    out = q.stdout.decode()
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out and len(out.splitlines()) == 2, out
+    assert "\\x1b[2J" in out and "\\x0d\\x0aline2\\u{202e}" in out, out
+    # JSONL stays the record exactly (it is JSON-escaped, and verifiable).
+    j = subprocess.run([rein_bin, "audit", "query", "--sidecar", "sc-esc", "--output", "jsonl"], env=env, capture_output=True, timeout=60)
+    assert json.loads(j.stdout)["grants"][0]["resources"] == [evil]
+    # More than one page, or a tail in a format it cannot stream: said, exit 64.
+    big = subprocess.run([rein_bin, "audit", "query", "--limit", "12000"], env=env, capture_output=True, timeout=60)
+    assert big.returncode == 64 and b"rein audit export" in big.stderr, big.stderr.decode()
+    tail = subprocess.run([rein_bin, "audit", "tail", "--output", "ocsf", "--for-seconds", "1"], env=env, capture_output=True, timeout=60)
+    assert tail.returncode == 64 and b"table or jsonl" in tail.stderr, tail.stderr.decode()
+    # hash-token reads a token as the clients read a token file: a CRLF line end is not part of it.
+    h = subprocess.run([rein_bin, "collector", "hash-token"], input=b"tok-0123456789abcdef0123456789abcdef\r\n", capture_output=True)
+    assert h.stdout.decode().strip() == hashlib.sha256(b"tok-0123456789abcdef0123456789abcdef").hexdigest()
+    two = subprocess.run([rein_bin, "collector", "hash-token"], input=b"a\nb\n", capture_output=True)
+    assert two.returncode == 1 and b"spans lines" in two.stderr and not two.stdout
