@@ -71,7 +71,7 @@ struct HoldsCommand: ParsableCommand {
                 if let grant = h.grantId { lines.append(("scoped grant", "\(grant) until \(h.grantExpiresMs.map(HoldsCommand.time) ?? "?")")) }
                 if let used = h.usedMs { lines.append(("used", HoldsCommand.time(used))) }
                 let width = lines.map(\.0.count).max() ?? 0
-                for (k, v) in lines { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + TextTable.safe(v)) }
+                for (k, v) in lines { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + SafeText.escape(v)) }
             } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
         }
     }
@@ -100,9 +100,9 @@ struct HoldsCommand: ParsableCommand {
                 let h = try collector.client().approveHold(id: id, scope: approval, forSeconds: seconds, reason: reason)
                 if json { return JSONOutput.print(h) }
                 if let grant = h.grantId {
-                    print("approved \(h.id) (\(TextTable.safe(h.agentId)): \(h.grants.map(\.action).joined(separator: ","))); grant \(grant) until \(h.grantExpiresMs.map(HoldsCommand.time) ?? "?")")
+                    print("approved \(h.id) (\(SafeText.escape(h.agentId)): \(h.grants.map(\.action).joined(separator: ","))); grant \(grant) until \(h.grantExpiresMs.map(HoldsCommand.time) ?? "?")")
                 } else {
-                    print("approved \(h.id) (\(TextTable.safe(h.agentId)): \(h.grants.map(\.action).joined(separator: ","))), this request only")
+                    print("approved \(h.id) (\(SafeText.escape(h.agentId)): \(h.grants.map(\.action).joined(separator: ","))), this request only")
                 }
             } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
         }
@@ -119,7 +119,7 @@ struct HoldsCommand: ParsableCommand {
             do {
                 let h = try collector.client().denyHold(id: id, reason: reason)
                 if json { return JSONOutput.print(h) }
-                print("denied \(h.id) (\(TextTable.safe(h.agentId)): \(h.grants.map(\.action).joined(separator: ",")))")
+                print("denied \(h.id) (\(SafeText.escape(h.agentId)): \(h.grants.map(\.action).joined(separator: ",")))")
             } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
         }
     }

@@ -19,7 +19,7 @@ struct ReinCommand: AsyncParsableCommand {
 
     static func main() async {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = SingleLineLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = ProcessInfo.processInfo.environment["REIN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }

@@ -96,6 +96,10 @@ import Testing
             #expect(verify["from"] as? Int == 3 && verify["to"] as? Int == 8)
             #expect(((verify["findings"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "gap" && $0["sequence"] as? Int == 5 })
             #expect(try await s.call("GET", "/v1/audit/verify", as: "carol").status == 400)
+            // A mistyped sidecar or an empty range is an error, not a clean chain.
+            let unknown = try await s.call("GET", "/v1/audit/verify?sidecar=sc-typo", as: "carol")
+            #expect(unknown.status == 404 && unknown.object["code"] as? String == "NoSuchSidecar")
+            #expect(try await s.call("GET", "/v1/audit/verify?sidecar=sc-t&from=5&to=2", as: "carol").status == 400)
         }
     }
 

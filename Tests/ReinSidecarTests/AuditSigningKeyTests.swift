@@ -26,6 +26,14 @@ struct AuditSigningKeyTests {
         let path = try tempPath()
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         try "not a key\n".write(toFile: path, atomically: true, encoding: .utf8)
+        // Others could read it: refused before its contents are looked at.
+        do {
+            _ = try AuditSigningKey.loadOrCreate(path: path)
+            Issue.record("a key file others can read was used")
+        } catch {
+            #expect(error.message.contains(path) && error.message.contains("readable by group or others"))
+        }
+        #expect(chmod(path, 0o600) == 0)
         #expect(throws: SidecarStartError.self) { try AuditSigningKey.loadOrCreate(path: path) }
         do {
             _ = try AuditSigningKey.loadOrCreate(path: path)

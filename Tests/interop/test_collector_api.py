@@ -337,3 +337,20 @@ def test_cli_output_is_safe_to_print_and_says_its_limits(rein_bin, collector):
     assert h.stdout.decode().strip() == hashlib.sha256(b"tok-0123456789abcdef0123456789abcdef").hexdigest()
     two = subprocess.run([rein_bin, "collector", "hash-token"], input=b"a\nb\n", capture_output=True)
     assert two.returncode == 1 and b"spans lines" in two.stderr and not two.stdout
+
+
+def test_client_text_cannot_forge_a_log_line_or_an_agent_path(collector):
+    """One event is one log line whatever a client sends; agent ids are
+    plain names, so `agent-a/history` or `../x` never name a policy."""
+    forged = "agent-x\n2026-11-30T00:00:00+0000 critical rein.collector: FORGED"
+    body = {"sidecar_id": "sc-forge", "agent_id": forged, "task_id": "t", "public_key": "ab" * 32, "version": "x"}
+    assert collector.call("POST", "/v1/sidecars/register", role="sidecar", body=body)[0] == 403
+    wait_for(lambda: "does not serve agent agent-x" in collector.log_text(), timeout=10, what="the refusal to be logged")
+    lines = collector.log_text().splitlines()
+    assert not any(l.startswith("2026-11-30T00:00:00+0000 critical") for l in lines), lines[-5:]
+    assert any("agent-x\\x0a2026-11-30T00:00:00+0000 critical" in l for l in lines)
+    for bad in ["agent-a%2Fhistory", "..%2F..%2Fetc", "abc%0Adef", "x" * 129]:
+        status, _, data = collector.call("GET", f"/v1/policies/{bad}", role="admin")
+        assert status == 400 and b"agent id" in data, (bad, status, data)
+    status, _, _ = collector.call("POST", "/v1/policies/bad%20agent", role="admin", body={"document": "x", "message": "m"})
+    assert status == 400

@@ -334,7 +334,12 @@ enum AuditRoutes {
         }
         let from = try sequence("from")
         let to = try sequence("to")
+        if let from, let to, from > to { throw CollectorAPIError.badRequest("from (\(from)) is after to (\(to))") }
         let services = call.services
+        // A mistyped id must not "verify": an unknown sidecar is a 404, not an empty, clean chain.
+        guard try await services.blocking({ [store = services.store] in try store.sidecar(sidecar) }) != nil else {
+            throw CollectorAPIError(.notFound, code: "NoSuchSidecar", message: "no sidecar \(sidecar) has registered or shipped records")
+        }
         let report = try await services.blocking { [store = services.store] in try store.verify(sidecarId: sidecar, from: from, to: to) }
         if !report.ok {
             services.logger.warning("re-verification found problems", metadata: [

@@ -79,7 +79,7 @@ enum PolicyRoutes {
     }
 
     @Sendable static func push(_ call: CollectorCall) async throws -> CollectorResponse {
-        let agent = call.parameter("agent")
+        let agent = try agentParameter(call)
         let body = try call.decodeBody(PushBody.self)
         let services = call.services
         let now = services.now()
@@ -102,7 +102,7 @@ enum PolicyRoutes {
     }
 
     @Sendable static func rollback(_ call: CollectorCall) async throws -> CollectorResponse {
-        let agent = call.parameter("agent")
+        let agent = try agentParameter(call)
         let body = try call.decodeBody(RollbackBody.self)
         let services = call.services
         let now = services.nowMillis
@@ -150,6 +150,18 @@ enum PolicyRoutes {
         ])
     }
 
+    /// The `{agent}` of a policy route: 1 to 128 letters, digits and
+    /// `. _ : @ + = -`. Why so strict: an agent id names a policy, appears in
+    /// paths (`agent-a/history` must not be an agent), logs and audit events.
+    static func agentParameter(_ call: CollectorCall) throws -> String {
+        let agent = call.parameter("agent")
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@+=-")
+        guard !agent.isEmpty, agent.count <= 128, agent.allSatisfy(allowed.contains) else {
+            throw CollectorAPIError.badRequest("an agent id is 1 to 128 letters, digits and . _ : @ + = -")
+        }
+        return agent
+    }
+
     static func rejected(_ message: String, _ findings: [PolicyGate.Finding]) -> CollectorResponse {
         .json(CollectorResponse.ErrorBody(code: "PolicyRejected", message: message, findings: findings.map(PolicyFindingBody.init)),
               status: .unprocessableEntity)
@@ -163,7 +175,7 @@ enum PolicyRoutes {
     }
 
     @Sendable static func current(_ call: CollectorCall) async throws -> CollectorResponse {
-        let agent = call.parameter("agent")
+        let agent = try agentParameter(call)
         if let refusal = await refusal(call, agent: agent) { return refusal }
         let services = call.services
         let store = services.store
@@ -206,7 +218,7 @@ enum PolicyRoutes {
     }
 
     @Sendable static func version(_ call: CollectorCall) async throws -> CollectorResponse {
-        let agent = call.parameter("agent")
+        let agent = try agentParameter(call)
         if let refusal = await refusal(call, agent: agent) { return refusal }
         guard let n = Int64(call.parameter("n")), n >= 1 else { throw CollectorAPIError.badRequest("the version must be a number ≥ 1") }
         let services = call.services
@@ -217,7 +229,7 @@ enum PolicyRoutes {
     }
 
     @Sendable static func history(_ call: CollectorCall) async throws -> CollectorResponse {
-        let agent = call.parameter("agent")
+        let agent = try agentParameter(call)
         let services = call.services
         let versions = try await services.blocking { [store = services.store] in try store.policyHistory(agentId: agent) }
         guard !versions.isEmpty else { throw CollectorAPIError.notFound("agent \(agent) has no policy") }
