@@ -38,7 +38,6 @@ public final class CollectorServer: Sendable {
         let router = self.router
         let services = self.services
         let tls = self.tls
-        let maxBody = max(services.configuration.maxBatchBytes, services.configuration.maxRequestBytes)
         let listen = services.configuration.listen
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -54,7 +53,7 @@ public final class CollectorServer: Sendable {
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
-                        CollectorHTTPHandler(router: router, services: services, maxBody: maxBody))
+                        CollectorHTTPHandler(router: router, services: services))
                 }
             }
             .bind(host: listen.host, port: listen.port).get()

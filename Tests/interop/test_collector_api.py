@@ -354,3 +354,32 @@ def test_client_text_cannot_forge_a_log_line_or_an_agent_path(collector):
         assert status == 400 and b"agent id" in data, (bad, status, data)
     status, _, _ = collector.call("POST", "/v1/policies/bad%20agent", role="admin", body={"document": "x", "message": "m"})
     assert status == 400
+
+
+def _vm_hwm_kb(pid):
+    return next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM"))
+
+
+def test_a_body_without_a_valid_token_is_never_buffered(collector, tmp_path):
+    """Memory goes only to callers the collector knows: a request without a
+    valid token is answered from its head (and audited), and a known
+    caller's body is capped by its route."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (48 << 20))
+    before = _vm_hwm_kb(collector.proc.pid)
+    started = time.monotonic()
+    for path, expected in [("/v1/audit/batches", "401"), ("/v1/policies/agent-a", "401"), ("/v1/fleet", "405")]:
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", f"@{big}",
+                            collector.url + path], capture_output=True, timeout=60)
+        assert r.stdout.decode() == expected, (path, r.stdout, r.stderr)
+    assert time.monotonic() - started < 10
+    # Not one of the 48 MiB bodies was held (peak resident memory grew by well under one).
+    assert _vm_hwm_kb(collector.proc.pid) - before < 16 << 10
+    assert collector.records(event="access-denied"), "the refusals were not audited"
+    # A known caller's policy push is capped at max_request_bytes (4 MiB), not the batch cap.
+    five = tmp_path / "five.bin"
+    five.write_bytes(b"x" * (5 << 20))
+    token = open(collector.token_file("admin")).read().strip()
+    r = subprocess.run(["curl", "-s", "-w", " %{http_code}", "-X", "POST", "-H", f"Authorization: Bearer {token}",
+                        "--data-binary", f"@{five}", collector.url + "/v1/policies/agent-a"], capture_output=True, timeout=60)
+    assert r.stdout.decode().endswith(" 413") and b"TooLarge" in r.stdout, r.stdout[-200:]

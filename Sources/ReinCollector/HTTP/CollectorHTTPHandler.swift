@@ -9,14 +9,17 @@ import NIOHTTP1
 /// Why whole bodies: every route takes a bounded body (batches up to the
 /// configured cap, everything else small) and needs all of it before it can
 /// act, so streaming would only move the buffering elsewhere. A body over
-/// the cap is refused with 413 as soon as its size is known.
+/// its route's cap is refused with 413 as soon as its size is known, and a
+/// request without a valid token is answered (401, audited) from its head,
+/// its body never buffered: memory goes only to callers the collector knows.
 final class CollectorHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let router: CollectorRouter
     private let services: CollectorServices
-    private let maxBody: Int
+    /// The cap of the request being read: batches, or any other route.
+    private var maxBody: Int
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     /// A 413 went out for this request: ignore the rest of it.
@@ -24,10 +27,10 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
     /// A request is with the router (a long-poll may be quiet for up to 60 s).
     private var waitingForAnswer = false
 
-    init(router: CollectorRouter, services: CollectorServices, maxBody: Int) {
+    init(router: CollectorRouter, services: CollectorServices) {
         self.router = router
         self.services = services
-        self.maxBody = maxBody
+        maxBody = services.configuration.maxRequestBytes
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -36,7 +39,22 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
             head = h
             body = nil
             refused = false
-            if let length = h.headers.first(name: "Content-Length").flatMap(Int.init), length > maxBody {
+            let path = h.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? h.uri
+            maxBody = h.method == .POST && path == "/v1/audit/batches"
+                ? services.configuration.maxBatchBytes : services.configuration.maxRequestBytes
+            let length = h.headers.first(name: "Content-Length").flatMap(Int.init)
+            let hasBody = (length ?? 0) > 0 || h.headers[canonicalForm: "Transfer-Encoding"].contains { $0.lowercased() == "chunked" }
+            if hasBody, case .authenticated = services.authenticator.authenticate(authorization: h.headers.first(name: "Authorization")) {
+                // A known caller: read the body.
+            } else if hasBody {
+                // No valid token: the router refuses it from the head alone; the body is not read.
+                refused = true
+                dispatch(CollectorRequest(method: h.method, uri: h.uri, headers: h.headers, body: [],
+                                          remoteAddress: context.channel.remoteAddress?.ipAddress),
+                         head: h, closeAfter: true, context: context)
+                return
+            }
+            if let length, length > maxBody {
                 refuseTooLarge(context: context, version: h.version)
                 return
             }
@@ -58,24 +76,29 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
             body = nil
             let request = CollectorRequest(method: h.method, uri: h.uri, headers: h.headers, body: bytes,
                                            remoteAddress: context.channel.remoteAddress?.ipAddress)
-            let router = self.router
-            let services = self.services
-            let promise = context.eventLoop.makePromise(of: CollectorResponse.self)
-            waitingForAnswer = true
-            promise.completeWithTask {
-                services.inFlight.add(1, ordering: .relaxed)
-                defer { services.inFlight.subtract(1, ordering: .relaxed) }
-                return await router.handle(request, services: services)
-            }
-            promise.futureResult.assumeIsolated().whenSuccess { response in
-                self.waitingForAnswer = false
-                self.write(response, for: h, context: context)
-            }
+            dispatch(request, head: h, closeAfter: false, context: context)
         }
     }
 
-    private func write(_ response: CollectorResponse, for request: HTTPRequestHead, context: ChannelHandlerContext) {
-        let keepAlive = request.isKeepAlive && !services.recordsChanged.isClosed
+    /// Hands the request to the router as a task; the answer is written on the loop.
+    private func dispatch(_ request: CollectorRequest, head h: HTTPRequestHead, closeAfter: Bool, context: ChannelHandlerContext) {
+        let router = self.router
+        let services = self.services
+        let promise = context.eventLoop.makePromise(of: CollectorResponse.self)
+        waitingForAnswer = true
+        promise.completeWithTask {
+            services.inFlight.add(1, ordering: .relaxed)
+            defer { services.inFlight.subtract(1, ordering: .relaxed) }
+            return await router.handle(request, services: services)
+        }
+        promise.futureResult.assumeIsolated().whenSuccess { response in
+            self.waitingForAnswer = false
+            self.write(response, for: h, close: closeAfter, context: context)
+        }
+    }
+
+    private func write(_ response: CollectorResponse, for request: HTTPRequestHead, close: Bool = false, context: ChannelHandlerContext) {
+        let keepAlive = request.isKeepAlive && !services.recordsChanged.isClosed && !close
         var headers = HTTPHeaders(response.headers)
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
         headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
