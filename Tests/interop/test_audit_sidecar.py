@@ -248,6 +248,36 @@ def test_a_full_spool_fails_closed(rein_bin, moto):
         with pytest.raises(urllib.error.HTTPError) as ready:
             urllib.request.urlopen(f"http://127.0.0.1:{sc.admin_port}/readyz", timeout=5)
         assert ready.value.code == 503 and b"spool is full" in ready.value.read()
+        # Every refusal counts, and the spool filling up is logged once, not once per request.
+        for i in range(5):
+            with pytest.raises(ClientError) as more:
+                c.head_bucket(Bucket="cap-0")
+            assert more.value.response["Error"]["Code"] in ("503", "ServiceUnavailable")
+        failures = [l for l in sc.metrics().splitlines() if l.startswith('rein_audit_write_failures_total{kind="full"}')]
+        assert failures and float(failures[0].split()[-1]) >= 6, failures
+        assert sc.log_text().count("audit spool full") == 1, sc.log_text()[-2000:]
+    finally:
+        sc.stop()
+
+
+def test_drop_when_full_counts_each_lost_call_once(rein_bin, moto):
+    """drop_when_full (opt-in) keeps serving; each call whose record was
+    dropped is counted once, not once for its intent and once more for it."""
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="drop-"), sidecar_id="sc-drop",
+                 audit_config="  spool_max_bytes: 6Ki\n  drop_when_full: true")
+    try:
+        c = s3(sc)
+        calls = 30
+        for i in range(calls):
+            c.create_bucket(Bucket=f"drop-{i}")
+        time.sleep(0.5)  # the last call's record is sealed just after its answer
+        stored = len(sc.audit())
+        dropped = [l for l in sc.metrics().splitlines() if l.startswith("rein_audit_dropped_records_total")]
+        assert dropped, sc.metrics()
+        count = float(dropped[0].split()[-1])
+        # Each call is either recorded or counted as dropped, once.
+        assert count > 0 and count + stored == calls, (count, stored)
+        assert "drop_when_full is set" in sc.log_text()
     finally:
         sc.stop()
 

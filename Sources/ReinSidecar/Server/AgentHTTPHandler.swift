@@ -146,6 +146,7 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if let refusal = services.auditRefusal() {
             flight.facts.reason = "audit trail unavailable"
+            services.metrics.request(decision: "error", service: nil, action: nil)
             reject(flight, response: ErrorStyle.guess(head: head, catalog: services.gate.catalog)
                 .error(code: "ServiceUnavailable", status: 503, message: refusal, requestId: flight.requestId),
                 context: context, writeAudit: false)

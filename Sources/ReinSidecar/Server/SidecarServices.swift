@@ -67,24 +67,43 @@ public final class SidecarServices: Sendable {
     /// /readyz reports it.
     public var auditHealthy: Bool { !auditFailed.load(ordering: .relaxed) }
 
-    /// Why requests are refused before any work, or nil when the audit
-    /// trail can take them: a failed spool, or a full one (until space returns).
+    /// Why a request is refused before any work, or nil when the audit
+    /// trail can take it: a failed spool, or a full one (until space
+    /// returns). A refusal is counted as a write that could not happen
+    /// (`rein_audit_write_failures_total`), and a spool that became full is
+    /// logged once, whichever path found it full first.
     func auditRefusal() -> String? {
-        if !auditHealthy { return "Rein cannot write its audit trail, so it forwards nothing (fail closed)" }
+        if !auditHealthy {
+            metrics.auditWriteFailure(kind: "storage")
+            return "Rein cannot write its audit trail, so it forwards nothing (fail closed)"
+        }
         let stats = spool.stats
-        if stats.full, !configuration.auditDropWhenFull { return Self.spoolFullMessage(stats) }
-        return nil
+        guard stats.full, !configuration.auditDropWhenFull else { return nil }
+        noteFull(stats)
+        return spoolFullMessage(stats)
+    }
+
+    private func noteFull(_ stats: SpoolStats) {
+        metrics.auditWriteFailure(kind: "full")
+        if !spoolWasFull.exchange(true, ordering: .relaxed) {
+            logger.error("audit spool full: refusing requests until records are shipped", metadata: [
+                "spool.bytes": "\(stats.bytes)", "spool.max_bytes": "\(stats.maxBytes)",
+                "collector": "\(configuration.collector.url ?? "none configured")",
+            ])
+        }
     }
 
     /// What the agent reads when the spool is full.
-    static func spoolFullMessage(_ stats: SpoolStats) -> String {
-        "Rein's audit spool is full (\(stats.bytes) of \(stats.maxBytes) bytes); it forwards nothing until the collector catches up"
+    func spoolFullMessage(_ stats: SpoolStats) -> String {
+        let until = configuration.collector.url == nil
+            ? "until space is freed (no collector is configured to ship it to)" : "until the collector catches up"
+        return "Rein's audit spool is full (\(stats.bytes) of \(stats.maxBytes) bytes); it forwards nothing \(until)"
     }
 
     /// The answer for a request refused because its audit record could not
     /// be written: full, or failed.
     func auditFailureMessage(_ error: any Error) -> String {
-        if let e = error as? AuditSpoolError, case .full = e { return Self.spoolFullMessage(spool.stats) }
+        if let e = error as? AuditSpoolError, case .full = e { return spoolFullMessage(spool.stats) }
         return "Rein cannot write its audit trail, so it forwards nothing (fail closed)"
     }
 
@@ -121,6 +140,10 @@ public final class SidecarServices: Sendable {
             case .success(let ticket):
                 spoolWasFull.store(false, ordering: .relaxed)
                 promise.succeed(ticket)
+            case .failure(.dropped):
+                // Not counted here: the call's record decides whether anything
+                // was lost (counted once, when that record is dropped too).
+                promise.succeed(nil)
             case .failure(let error):
                 if auditFailure(error) { promise.fail(error) } else { promise.succeed(nil) }
             }
@@ -136,10 +159,7 @@ public final class SidecarServices: Sendable {
             metrics.auditDropped()
             return false
         case .full:
-            metrics.auditWriteFailure(kind: "full")
-            if !spoolWasFull.exchange(true, ordering: .relaxed) {
-                logger.error("audit spool full: refusing requests until the collector acknowledges records", metadata: ["audit.error": "\(error)"])
-            }
+            noteFull(spool.stats)
             return true
         default:
             metrics.auditWriteFailure(kind: "storage")
