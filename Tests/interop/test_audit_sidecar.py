@@ -422,6 +422,17 @@ def test_central_policy_long_poll_rollback_and_last_known_good(rein_bin, moto, c
         sc.start()
         c = s3(sc)
         assert allowed("alpha-1") and not allowed("local-1")
+        # A damaged last-known-good copy is not a policy: the sidecar starts from
+        # its file, logs why, and takes the central version once the collector answers.
+        sc.stop()
+        lkg = sc.dir / "state" / "policy.last-known-good.yaml"
+        lkg.write_bytes(lkg.read_bytes()[:40])
+        collector.start()
+        sc.start()
+        c = s3(sc)
+        assert "last-known-good central policy is unusable" in sc.log_text()
+        wait_for(lambda: allowed("alpha-1"), timeout=10, what="the central version to apply after a damaged copy")
+        assert not allowed("local-1")
     finally:
         sc.stop()
 

@@ -28,10 +28,19 @@ public final class CollectorLink: Sendable {
         if config.collector.isEnabled {
             let lkg = lastKnownGoodPath(config)
             if let data = FileManager.default.contents(atPath: lkg) {
+                let text = String(decoding: data, as: UTF8.self)
                 let version = FileManager.default.contents(atPath: lkg + ".version")
                     .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
-                logger.info("starting from the last-known-good central policy", metadata: ["policy.path": "\(lkg)", "policy.version": "\(version ?? "?")"])
-                return (String(decoding: data, as: UTF8.self), lkg, version)
+                let loaded = PolicyLoader.load(text)
+                if loaded.document != nil {
+                    logger.info("starting from the last-known-good central policy", metadata: ["policy.path": "\(lkg)", "policy.version": "\(version ?? "?")"])
+                    return (text, lkg, version)
+                }
+                // A damaged copy (a disk fault, a partial write by hand) is not a
+                // policy: fall back to policy_file or the collector, as if there were none.
+                logger.error("the last-known-good central policy is unusable; falling back to policy_file or the collector", metadata: [
+                    "policy.path": "\(lkg)", "policy.problems": "\(loaded.problems.map { "\($0)" }.joined(separator: "; "))",
+                ])
             }
         }
         if let file = config.policyFile {
