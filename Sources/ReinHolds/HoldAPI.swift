@@ -111,8 +111,10 @@ public struct HoldAPI: Sendable {
         case ("GET", "wait"):
             try require(actor, .register)
             try serves(actor, try await existing(id).agentId)
-            let seconds = r.query["timeout"].flatMap(Double.init) ?? 20
-            guard seconds >= 0, seconds.isFinite else { throw HoldError(.badRequest, "timeout must be a number of seconds") }
+            let seconds = try r.query["timeout"].map { text throws(HoldError) in
+                guard let s = Double(text), s >= 0, s.isFinite else { throw HoldError(.badRequest, "timeout must be a number of seconds ≥ 0") }
+                return s
+            } ?? 20
             let limit = Double(maxWait.components.seconds)
             let timeout = Duration.milliseconds(Int64(min(seconds, limit) * 1000))
             return Self.json(try await ledger.waitForDecision(id: id, timeout: timeout))

@@ -44,6 +44,7 @@ struct RobustnessTests {
                 seeds.append(try TestData.bytes(root.appendingPathComponent(name).appendingPathComponent("\(form)-signed-request.txt")))
             }
         }
+        try #require(!seeds.isEmpty, "no signed requests under \(root.path): the shared SigV4 test suite must sit beside the project")
         let verifier = SigV4Verifier(credentials: StaticCredentialLookup([TestData.exampleCredentials]))
         var rng = SplitMix(state: 42)
         var parsed = 0, rejected = 0

@@ -77,6 +77,9 @@ struct HoldAPITests {
         #expect(await call(api, "GET", "holds/not-an-id", as: Self.auditor).0 == 400)
         #expect(await call(api, "GET", "holds/h-00000000", as: Self.auditor).0 == 404)
         #expect(await call(api, "GET", "holds", query: ["status": "weird"], as: Self.auditor).0 == 400)
+        // A timeout that is not a number is refused, not read as the default 20 s.
+        #expect(await call(api, "GET", "holds/\(id)/wait", query: ["timeout": "abc"], as: Self.sidecar).0 == 400)
+        #expect(await call(api, "GET", "holds/\(id)/wait", query: ["timeout": "-1"], as: Self.sidecar).0 == 400)
         // Still pending after all that.
         let (_, json) = await call(api, "GET", "holds/\(id)", as: Self.auditor)
         #expect(json["status"] as? String == "pending")

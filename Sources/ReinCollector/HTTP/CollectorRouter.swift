@@ -32,19 +32,23 @@ public struct CollectorRouter: Sendable {
         let path = request.path.split(separator: "/", omittingEmptySubsequences: true).map {
             String($0).removingPercentEncoding ?? String($0)
         }
-        var pathMatched = false
+        var allowed: [String] = []
         var found: (CollectorRoute, [String: String])?
         for route in routes {
             guard let parameters = route.match(path) else { continue }
-            pathMatched = true
+            allowed.append(route.method.rawValue)
             if route.method == request.method {
                 found = (route, parameters)
                 break
             }
         }
         guard let (route, parameters) = found else {
-            return pathMatched ? .error(.methodNotAllowed, code: "MethodNotAllowed", message: "\(request.method.rawValue) is not allowed on \(request.path)")
-                : .notFound("no route \(request.method.rawValue) \(request.path)")
+            guard !allowed.isEmpty else { return .notFound("no route \(request.method.rawValue) \(request.path)") }
+            var refused = CollectorResponse.error(.methodNotAllowed, code: "MethodNotAllowed",
+                                                  message: "\(request.method.rawValue) is not allowed on \(request.path)")
+            // RFC 9110: a 405 says which methods the resource does take.
+            refused.headers.append(("Allow", Set(allowed).sorted().joined(separator: ", ")))
+            return refused
         }
         var principal: CollectorPrincipal?
         if !route.roles.isEmpty {

@@ -47,7 +47,8 @@ enum AuditRoutes {
             switch encoding {
             case "gzip", "x-gzip":
                 if let size = Self.gzipDeclaredSize(raw), size > limit {
-                    return .failure(.tooLarge("the batch is \(size) bytes decompressed; batches are capped at \(limit) bytes"))
+                    return .failure(.tooLarge("the gzip trailer says \(size) bytes decompressed, over the cap of \(limit) bytes "
+                                              + "(or the body was cut short: its last 4 bytes are then not a trailer)"))
                 }
                 do { body = try Gzip.decompress(raw, limit: limit) } catch {
                     return .failure(.badRequest("the gzip body does not decompress (corrupt, or more than \(limit) bytes)"))
@@ -123,6 +124,8 @@ enum AuditRoutes {
 
     @Sendable static func records(_ call: CollectorCall) async throws -> CollectorResponse {
         let q = call.request.query
+        try onlyParameters(q, ["sidecar", "agent", "task", "action", "resource_prefix", "decision", "event", "since", "until",
+                               "after", "limit", "wait", "format", "checkpoints"])
         let services = call.services
         let now = services.nowMillis
         var query = RecordQuery()
@@ -135,6 +138,7 @@ enum AuditRoutes {
         query.event = try known(q["event"].nonEmpty, name: "event", in: AuditRecord.events)
         query.since = try q["since"].nonEmpty.map { try time($0, name: "since", now: now) }
         query.until = try q["until"].nonEmpty.map { try time($0, name: "until", now: now) }
+        if let since = query.since, let until = query.until, since > until { throw CollectorAPIError.badRequest("since is after until") }
         if let after = q["after"].nonEmpty {
             guard let cursor = Int64(after), cursor >= 0 else { throw CollectorAPIError.badRequest("after must be a cursor from X-Rein-Next-Cursor") }
             query.after = cursor
@@ -240,6 +244,16 @@ enum AuditRoutes {
         throw CollectorAPIError.badRequest("\(name) must be an RFC 3339 time or a duration such as 24h")
     }
 
+    /// Refuses a query parameter the route does not know: a mistyped filter
+    /// (`agnet=`) would otherwise be ignored and match everything.
+    static func onlyParameters(_ query: [String: String], _ known: Set<String>) throws {
+        let unknown = query.keys.filter { !known.contains($0) }.sorted()
+        guard unknown.isEmpty else {
+            throw CollectorAPIError.badRequest("unknown query parameter\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")); "
+                                               + "this route takes \(known.sorted().joined(separator: ", "))")
+        }
+    }
+
     /// `text` when it is one of `values` (nil stays nil); a filter value
     /// outside the list would match nothing and look like an empty trail.
     static func known(_ text: String?, name: String, in values: [String]) throws -> String? {
@@ -283,6 +297,7 @@ enum AuditRoutes {
 
     @Sendable static func findings(_ call: CollectorCall) async throws -> CollectorResponse {
         let q = call.request.query
+        try onlyParameters(q, ["sidecar", "since", "limit"])
         let services = call.services
         let sidecar = q["sidecar"].nonEmpty
         let since = try q["since"].nonEmpty.map { try time($0, name: "since", now: services.nowMillis) }
@@ -326,6 +341,7 @@ enum AuditRoutes {
 
     @Sendable static func verify(_ call: CollectorCall) async throws -> CollectorResponse {
         let q = call.request.query
+        try onlyParameters(q, ["sidecar", "from", "to"])
         guard let sidecar = q["sidecar"].nonEmpty else { throw CollectorAPIError.badRequest("sidecar is required") }
         func sequence(_ name: String) throws -> Int64? {
             guard let text = q[name].nonEmpty else { return nil }

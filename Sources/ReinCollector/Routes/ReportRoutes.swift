@@ -26,6 +26,7 @@ enum ReportRoutes {
     @Sendable static func report(_ call: CollectorCall) async throws -> CollectorResponse {
         let services = call.services
         let q = call.request.query
+        try AuditRoutes.onlyParameters(q, ["framework", "format", "since", "until", "agent", "task"])
         guard !services.complianceCatalogs.isEmpty else {
             return .unavailable("no framework catalogs are loaded (compliance_dir)")
         }
