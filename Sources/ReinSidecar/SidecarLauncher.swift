@@ -149,6 +149,8 @@ public enum SidecarLauncher {
     /// Opens the audit spool with the sidecar's checkpoint key, and the
     /// readable JSONL copy it feeds.
     static func openAudit(_ config: SidecarConfiguration, logger: Logger) throws -> (AuditSpool, AuditMirror) {
+        let keyExisted = FileManager.default.fileExists(atPath: config.auditSigningKeyPath)
+        let spoolExisted = FileManager.default.fileExists(atPath: config.resolvedAuditSpoolPath)
         let key = try AuditSigningKey.loadOrCreate(path: config.auditSigningKeyPath)
         let mirror = try AuditMirror(path: config.auditMirrorPath, logger: logger)
         let spool: AuditSpool
@@ -168,6 +170,15 @@ public enum SidecarLauncher {
             "audit.records": "\(stats.records)", "audit.bytes": "\(stats.bytes)", "audit.max_bytes": "\(stats.maxBytes)",
             "audit.last_sequence": "\(stats.lastSequence)", "audit.recovered_intents": "\(spool.recoveredIntents)",
         ])
+        if keyExisted, !spoolExisted {
+            // The key says this sidecar ran before; its chain now starts again at 1.
+            logger.warning("""
+                the audit spool is new but the signing key is not: this sidecar's chain starts again at sequence 1, \
+                and the collector will flag the restart (out-of-order findings) if it holds the old chain. \
+                If the spool was lost, that is the record of it; for a fresh start, give the sidecar a new sidecar_id
+                """,
+                           metadata: ["audit.spool": "\(spool.path)", "audit.sidecar_id": "\(spool.sidecarId)"])
+        }
         if config.auditDropWhenFull {
             logger.warning("audit.drop_when_full is set: when the spool is full, records are dropped instead of refusing requests")
         }

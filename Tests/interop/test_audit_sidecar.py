@@ -212,12 +212,22 @@ def test_partition_keeps_serving_and_delivers_everything_once(rein_bin, moto, co
             depth = [l for l in sc.metrics().splitlines() if l.startswith("rein_audit_spool_depth_records ")]
             return depth and float(depth[0].split()[-1]) >= 20
         wait_for(spooled, timeout=10, what="the backlog in the spool")  # the backlog waits in the spool
+
+        def metric(name):
+            lines = [l for l in sc.metrics().splitlines() if l.startswith(name + " ")]
+            return float(lines[0].split()[-1]) if lines else None
+        # The outage shows in /metrics, not only in the log.
+        wait_for(lambda: (metric("rein_audit_shipper_consecutive_failures") or 0) > 0, timeout=10, what="failures in /metrics")
+        assert metric("rein_audit_shipper_registered") == 1
         collector.start()
         records = wait_for(lambda: (r := collector.records(sidecar="sc-part")) and len(r) >= 21 and r, timeout=30,
                            what="the backlog to ship")
         assert len(records) == 21 and len({r["record_id"] for r in records}) == 21
         assert sorted(r["sequence"] for r in records) == list(range(1, 22))
         assert collector.findings(sidecar="sc-part") == []
+        wait_for(lambda: metric("rein_audit_shipper_consecutive_failures") == 0 and metric("rein_audit_shipped_records") >= 21,
+                 timeout=10, what="the recovery in /metrics")
+        assert time.time() - metric("rein_audit_shipper_last_success_timestamp_seconds") < 60
     finally:
         sc.stop()
 
@@ -480,3 +490,21 @@ def test_the_collector_serves_tls_and_the_sidecar_ships_over_it(rein_bin, moto, 
             sc.stop()
     finally:
         collector.stop()
+
+
+def test_a_lost_spool_is_said_at_start(rein_bin, moto):
+    """A sidecar whose spool is gone but whose key is not restarts its chain
+    at 1: it says so, once, instead of leaving the collector's findings to
+    explain it."""
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="lost-"), sidecar_id="sc-lost")
+    try:
+        s3(sc).create_bucket(Bucket="lost-1")
+        sc.wait_audit(1)
+        sc.stop()
+        assert "the audit spool is new but the signing key is not" not in sc.log_text()
+        for f in (sc.dir / "state").glob("audit-spool.db*"):
+            f.unlink()
+        sc.start()
+        assert sc.log_text().count("the audit spool is new but the signing key is not") == 1
+    finally:
+        sc.stop()

@@ -1,4 +1,6 @@
+import Foundation
 import Prometheus
+import ReinCollectorClient
 import ReinStore
 import Synchronization
 
@@ -96,6 +98,20 @@ public final class SidecarMetrics: Sendable {
                            labels: []).set(to: Double(stats.intents))
         registry.makeGauge(descriptor: descriptor("audit_spool", unit: "full", help: "1 while the audit spool is full and requests are refused (or records dropped)."),
                            labels: []).set(to: stats.full ? 1.0 : 0.0)
+    }
+
+    /// How shipping to the collector goes, set when /metrics is scraped:
+    /// alert on `rein_audit_shipper_consecutive_failures` above zero for long,
+    /// or on the age of the last success.
+    public func shipper(_ status: AuditShipper.Status) {
+        registry.makeGauge(descriptor: descriptor("audit_shipper", unit: "registered", help: "1 once the collector accepted this sidecar's registration (its checkpoint key)."),
+                           labels: []).set(to: status.registered ? 1.0 : 0.0)
+        registry.makeGauge(descriptor: descriptor("audit_shipper_consecutive", unit: "failures", help: "Shipments or registrations that failed in a row (0 after a success)."),
+                           labels: []).set(to: Double(status.consecutiveFailures))
+        registry.makeGauge(descriptor: descriptor("audit_shipped", unit: "records", help: "Audit records the collector acknowledged since start."),
+                           labels: []).set(to: Double(status.shippedRecords))
+        registry.makeGauge(descriptor: descriptor("audit_shipper_last_success", unit: "timestamp_seconds", help: "When the collector last acknowledged a batch (Unix time; 0: not yet)."),
+                           labels: []).set(to: status.lastSuccess?.timeIntervalSince1970 ?? 0)
     }
 
     /// An audit write that failed: `full` (the cap) or `storage` (SQLite).

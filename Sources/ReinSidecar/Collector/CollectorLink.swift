@@ -99,6 +99,7 @@ public final class CollectorLink: Sendable {
                     spoolDepth: stats.records, spoolBytes: stats.bytes, lastSequence: stats.lastSequence, ready: readiness().isEmpty)
             },
             logger: Logger(label: "rein.shipper"))
+        services.shipper = shipper
         let apply: PolicyFetcher.Apply = { [services] text, version in
             let loaded = PolicyLoader.load(text)
             guard let next = loaded.document else {

@@ -151,6 +151,7 @@ public final class Sidecar: Sendable {
             return .init(status: .serviceUnavailable, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
         case "/metrics":
             services.metrics.spool(services.spool.stats)
+            if let shipper = services.shipper { services.metrics.shipper(shipper.status) }
             return .init(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: services.metrics.exposition())
         default:
             return .init(status: .notFound, contentType: "text/plain; charset=utf-8", body: Array("not found: try /healthz, /readyz or /metrics\n".utf8))

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ReinAudit
 import ReinCatalog
+import ReinCollectorClient
 import ReinStore
 import ReinUpstream
 import Synchronization
@@ -31,6 +32,14 @@ public final class SidecarServices: Sendable {
     private let auditFailed = Atomic<Bool>(false)
     private let spoolWasFull = Atomic<Bool>(false)
     private let policyVersionBox = Mutex<String?>(nil)
+    private let shipperBox = Mutex<AuditShipper?>(nil)
+
+    /// The shipper, once a collector link started it: /metrics reports how
+    /// shipping goes (a collector outage shows there, not only in the log).
+    public var shipper: AuditShipper? {
+        get { shipperBox.withLock { $0 } }
+        set { shipperBox.withLock { $0 = newValue } }
+    }
 
     /// The central policy version in force (nil for a local policy file);
     /// every audit record names it.
