@@ -27,7 +27,7 @@ extension AuditExport {
             "eventVersion": "1.11", "eventTime": String(r.time.prefix(19)) + "Z", "eventID": r.recordId,
             "eventType": r.event == "call" ? "AwsApiCall" : "AwsServiceEvent",
             "eventName": r.operation ?? r.event, "userIdentity": identity,
-            "readOnly": activity.id == 2, "resources": resources,
+            "readOnly": readOnly(r, naming: naming, activity: activity.id), "resources": resources,
             "additionalEventData": ["rein": reinFacts(r)],
         ]
         if let s = r.service {
@@ -47,6 +47,13 @@ extension AuditExport {
             if let reason = r.reason { event["errorMessage"] = reason }
         }
         return event
+    }
+
+    /// CloudTrail's `readOnly`: the IAM access level of the operation's
+    /// action (Read or List) where the catalog knows it, else a Read verb.
+    static func readOnly(_ r: AuditRecord, naming: Naming, activity: Int) -> Bool {
+        if let s = r.service, let op = r.operation, let known = naming.readOnly(s, op) { return known }
+        return activity == 2
     }
 
     /// CloudTrail's data events (logged only when a trail asks for them):

@@ -22,7 +22,14 @@ public enum AuditExport {
     /// `monitoring.amazonaws.com`); the catalog knows it.
     public struct Naming: Sendable {
         public let signingName: @Sendable (String) -> String
-        public init(signingName: @escaping @Sendable (String) -> String) { self.signingName = signingName }
+        /// Whether (service, operation) only reads, by its IAM access level;
+        /// nil when unknown (the operation's verb decides then).
+        public let readOnly: @Sendable (String, String) -> Bool?
+        public init(signingName: @escaping @Sendable (String) -> String,
+                    readOnly: @escaping @Sendable (String, String) -> Bool? = { _, _ in nil }) {
+            self.signingName = signingName
+            self.readOnly = readOnly
+        }
         /// For records whose service is already the signing name (tests, no catalog).
         public static let asRecorded = Naming { $0 }
     }

@@ -125,6 +125,13 @@ public final class ServiceCatalog: Sendable {
         return bySigningName[name] != nil ? name : nil
     }
 
+    /// Whether an operation only reads, by its IAM access level (Read or
+    /// List); nil when the catalog does not know the operation's action.
+    public func isReadOnly(service name: String, operation: String) -> Bool? {
+        let model = service(named: name) ?? services(signingName: name).first
+        return model?.operation(named: operation)?.accessLevel?.isReadOnly
+    }
+
     /// Every service that signs with this SigV4 service name. Several can
     /// (S3 and S3 Control both sign as "s3").
     public func services(signingName: String) -> [ServiceModel] {

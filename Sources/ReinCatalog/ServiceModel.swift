@@ -127,11 +127,22 @@ public final class OperationModel: Sendable, Decodable {
     let partiqlPath: InputPath?
     /// Deprecated: not routed, because its replacement shares the URI.
     public let deprecated: Bool
+    /// The IAM access level of `action` (the service authorization reference's).
+    public let accessLevel: AccessLevel?
+
+    /// How IAM classifies an action. Why it is here: it is AWS's own word on
+    /// whether a call only reads (Read, List), which exports need for
+    /// CloudTrail's `readOnly`; a verb in the operation's name is a guess.
+    public enum AccessLevel: String, Sendable, Decodable {
+        case read = "r", list = "l", write = "w", permissionsManagement = "p", tagging = "t"
+
+        public var isReadOnly: Bool { self == .read || self == .list }
+    }
 
     enum CodingKeys: String, CodingKey {
         case name = "n", method = "m", requestURI = "u", inputs = "in", payloadMember = "pl", action = "a"
         case variants = "av", resources = "r", unboundResourceTypes = "ur", extraActions = "x", s3ExpressControl = "sx", actionOptional = "ao"
-        case resourcesAll = "ra", unnamedIsStar = "un", partiql = "pq", deprecated = "dp"
+        case resourcesAll = "ra", unnamedIsStar = "un", partiql = "pq", deprecated = "dp", accessLevel = "al"
     }
 
     public required init(from decoder: any Decoder) throws {
@@ -153,6 +164,7 @@ public final class OperationModel: Sendable, Decodable {
         unnamedIsStar = try c.decodeIfPresent(Int.self, forKey: .unnamedIsStar) == 1
         partiqlPath = try c.decodeIfPresent(String.self, forKey: .partiql).map(InputPath.init)
         deprecated = try c.decodeIfPresent(Int.self, forKey: .deprecated) == 1
+        accessLevel = try c.decodeIfPresent(AccessLevel.self, forKey: .accessLevel)
     }
 
     /// The input member with this name.

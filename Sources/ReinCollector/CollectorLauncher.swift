@@ -68,7 +68,8 @@ public enum CollectorLauncher {
                                          policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger,
                                          holds: HoldAPI(ledger: holds.ledger, settings: configuration.holds),
                                          complianceCatalogs: catalogs, alerts: alerts,
-                                         exportNaming: AuditExport.Naming { catalog.signingName(ofService: $0) ?? $0 })
+                                         exportNaming: AuditExport.Naming(signingName: { catalog.signingName(ofService: $0) ?? $0 },
+                                                                          readOnly: { catalog.isReadOnly(service: $0, operation: $1) }))
         holds.attach(services)
         var router = CollectorRouter.standard()
         for route in routes { router.add(route) }

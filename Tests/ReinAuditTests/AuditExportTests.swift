@@ -186,6 +186,19 @@ import Testing
         #expect(AuditExport.cloudTrail(bucket)["eventCategory"] as? String == "Data")
     }
 
+    /// readOnly is the IAM access level where the catalog knows it, the verb otherwise.
+    @Test func readOnlyFollowsTheAccessLevel() throws {
+        var r = try record(decision: "allow")
+        r.service = "kms"
+        r.operation = "DescribeKey"
+        let naming = AuditExport.Naming(signingName: { $0 }, readOnly: { $0 == "kms" && $1 == "DescribeKey" ? true : nil })
+        #expect(AuditExport.cloudTrail(r, naming: naming)["readOnly"] as? Bool == true)
+        r.operation = "ListAliases"
+        #expect(AuditExport.cloudTrail(r, naming: naming)["readOnly"] as? Bool == true) // unknown: the List verb
+        r.operation = "GenerateDataKey"
+        #expect(AuditExport.cloudTrail(r, naming: naming)["readOnly"] as? Bool == false)
+    }
+
     @Test func destinationSplitsHostAndPort() throws {
         var r = try record(decision: "allow")
         r.upstreamHost = "127.0.0.1:60747"

@@ -26,6 +26,7 @@ Per operation:
       location is uri | querystring | header | headers | body
   pl  payload member (rest protocols), if any
   a   IAM action ("prefix:Action"), or null when unknown (Rein fails closed)
+  al  the action's IAM access level: r Read, l List, w Write, p Permissions management, t Tagging
   av  variants: [{"if": member, "a": action}] - the action when the member is present
   r   resource alternatives: [{"t": type, "b": {ARN variable: path}}]
   ur  resource types whose variables could not be bound to request members
@@ -179,6 +180,10 @@ def map_action(op_name, prefix, iam, link_index):
 
 
 LIST_TYPES = ("list",)
+
+# The IAM access level of an operation's action, as the service authorization
+# reference classifies it (exports derive CloudTrail's readOnly from it).
+ACCESS_LEVELS = {"Read": "r", "List": "l", "Write": "w", "Permissions management": "p", "Tagging": "t"}
 
 
 def member_path(member):
@@ -340,6 +345,9 @@ def build_service(service, model, iam, overrides_all):
             ops.append(entry)
             continue
         entry["a"] = f"{action_prefix}:{action}"
+        level = ACCESS_LEVELS.get(iam[action_prefix]["privileges"][action].get("access_level"))
+        if level:
+            entry["al"] = level
         if "resources" in over:
             alts, unbound = alternatives_from_override(over["resources"]), []
         else:
