@@ -32,11 +32,16 @@ public struct HoldGrant: Codable, Sendable, Equatable {
 
     /// True when every action and resource of `wanted` is one this grant
     /// names, for the same agent and task, before it expires. Exact
-    /// matches only: an approval never widens to other resources.
+    /// matches only: an approval never widens to other resources, and an
+    /// action wanted on no named resource matches only a grant that named
+    /// none either (an empty set is a subset of every grant's resources).
     public func covers(agentId: String, taskId: String, wanted: [HoldGrantItem], at now: Int64) -> Bool {
         guard agentId == self.agentId, taskId == self.taskId, now < expiresMs, !wanted.isEmpty else { return false }
         return wanted.allSatisfy { item in
-            grants.contains { g in g.action == item.action && Set(item.resources).isSubset(of: Set(g.resources)) }
+            grants.contains { g in
+                g.action == item.action
+                    && (item.resources.isEmpty ? g.resources.isEmpty : Set(item.resources).isSubset(of: Set(g.resources)))
+            }
         }
     }
 }
