@@ -32,7 +32,9 @@ public struct ChainVerifier: Sendable {
         }
         let expected = head.lastSequence + 1
         if r.sequence < expected {
-            flag(.outOfOrder, r.sequence, "record \(r.sequence) arrived after record \(head.lastSequence)")
+            flag(.outOfOrder, r.sequence, r.sequence == head.lastSequence
+                 ? "record \(r.sequence) arrived again after record \(r.sequence): the chain was forked or restarted, or a line repeats"
+                 : "record \(r.sequence) arrived after record \(head.lastSequence)")
             return findings // the head stays where it is
         }
         if r.sequence > expected {

@@ -137,6 +137,19 @@ func parse(_ s: SealedRecord) throws -> ChainedLine { try ChainedLine(parsing: s
         #expect(findings.allSatisfy { $0.sequence == 2 })
     }
 
+    /// Two chains under one sidecar id (a restarted spool, a fork) say so.
+    @Test func aSecondRecordAtTheSameSequenceIsNamedAFork() throws {
+        let first = try sealedChain(3)
+        let other = try sealedChain(3).map { s in
+            SealedRecord(sequence: s.sequence, recordId: s.recordId + "-b", hash: s.hash, line: s.line)
+        }
+        var v = ChainVerifier(sidecarId: "sc-1")
+        _ = try first.flatMap { v.admit(try parse($0)) }
+        let findings = v.admit(try parse(other[2]))
+        #expect(findings.map(\.kind) == [.outOfOrder])
+        #expect(findings.first?.detail.contains("forked or restarted") == true)
+    }
+
     @Test func aReplacedRecordWithARecomputedHashBreaksTheNextLink() throws {
         var records = try sealedChain(5)
         // Re-seal a forged record 3 on a chain rebuilt up to record 2.
