@@ -46,13 +46,19 @@ import Testing
         #expect(AuditExport.ocsfActivity("Frobnicate").id == 99)
     }
 
-    /// The collector's own events say so, and say no region they do not have.
-    @Test func collectorEventsNameTheCollectorAndNoAWSService() throws {
+    /// A policy push, as the collector records it in its own chain.
+    func policyChange() -> AuditRecord {
         var r = AuditRecord(recordId: "1f9c3c1e-8f5e-4a57-9b7a-3f1e2d4c5b6a", time: "2026-11-29T10:11:12.345Z", sidecarId: "collector",
                             via: AuditRecord.collectorVia, decision: "allow")
         r.event = "policy-change"
         r.service = "rein-collector"
         r.operation = "PushPolicy"
+        return r
+    }
+
+    /// The collector's own events say so, and say no region they do not have.
+    @Test func collectorEventsNameTheCollectorAndNoAWSService() throws {
+        let r = policyChange()
         let ocsf = AuditExport.ocsf(r)
         #expect((ocsf["actor"] as? [String: Any])?["app_name"] as? String == "rein-collector")
         let cloud = try #require(ocsf["cloud"] as? [String: Any])
@@ -138,11 +144,7 @@ import Testing
 
     /// The token that acted is the actor; the agent whose policy changed is the subject.
     @Test func collectorAPIEventsNameTheTokenAsActor() throws {
-        var r = AuditRecord(recordId: "2f9c3c1e-8f5e-4a57-9b7a-3f1e2d4c5b6a", time: "2026-11-29T10:11:12.345Z", sidecarId: "collector",
-                            via: AuditRecord.collectorVia, decision: "allow")
-        r.event = "policy-change"
-        r.service = "rein-collector"
-        r.operation = "PushPolicy"
+        var r = policyChange()
         r.agentId = "agent-a"
         r.accessKeyId = "alice"
         r.sourceAddress = "10.0.0.9"
