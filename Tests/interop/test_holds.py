@@ -452,6 +452,11 @@ holds:
         status, answer = api(collector.url, "POST", f"/v1/holds/{hold['id']}/approve", COLLECTOR_TOKENS["sidecar"], {"reason": "self"})
         assert status == 403
         assert api(collector.url, "POST", f"/v1/holds/{hold['id']}/approve", COLLECTOR_TOKENS["auditor"], {"reason": "x"})[0] == 403
+        # No token puts a hold under another agent's registered sidecar.
+        foreign = {"sidecar_id": "sc-foreign", "agent_id": "agent-other", "task_id": "t", "public_key": "ab" * 32, "version": "x"}
+        assert api(collector.url, "POST", "/v1/sidecars/register", COLLECTOR_TOKENS["sidecar-other"], foreign)[0] == 200
+        status, answer = api(collector.url, "POST", "/v1/holds", COLLECTOR_TOKENS["sidecar"], {"sidecar_id": "sc-foreign", "agent_id": AGENT})
+        assert status == 403 and "serves agent agent-other" in answer["message"], answer
         # The standalone API is off: with a collector, approvals happen there only.
         assert api(admin_url(sc), "POST", f"/v1/holds/{hold['id']}/approve", APPROVER, {"reason": "x"})[0] == 404
         approved_at = time.time()

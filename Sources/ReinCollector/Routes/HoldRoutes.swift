@@ -32,10 +32,29 @@ enum HoldRoutes {
                          ownsAgents: principal.ownsAgents, isSidecar: principal.has(.sidecar))
     }
 
+    /// The sidecar and agent a new hold names.
+    private struct NewHoldOrigin: Decodable {
+        let sidecarId: String?
+        let agentId: String?
+        enum CodingKeys: String, CodingKey { case sidecarId = "sidecar_id", agentId = "agent_id" }
+    }
+
+    /// A hold names the sidecar that raised it: a registered sidecar of
+    /// another agent is refused, so that no token can put its holds under
+    /// another agent's sidecar (the hold API checks the agent itself).
+    static func foreignSidecar(_ call: CollectorCall) async throws -> CollectorResponse? {
+        guard let origin = try? JSONDecoder().decode(NewHoldOrigin.self, from: Data(call.request.body)),
+              let sidecarId = origin.sidecarId, let agentId = origin.agentId else { return nil }
+        let store = call.services.store
+        guard let owner = try await call.services.blocking({ try store.sidecar(sidecarId) })?.agentId, owner != agentId else { return nil }
+        return await call.deny("sidecar \(sidecarId) serves agent \(owner), not \(agentId)", agentId: agentId)
+    }
+
     @Sendable static func handle(_ call: CollectorCall) async throws -> CollectorResponse {
         guard let api = call.services.holds else {
             return .unavailable("holds are not enabled on this collector")
         }
+        if call.request.method == .POST, call.request.path == "/v1/holds", let refusal = try await foreignSidecar(call) { return refusal }
         let segments = call.request.path.split(separator: "/").map(String.init)
         let request = HoldAPI.Request(method: call.request.method.rawValue, path: Array(segments.dropFirst()),
                                       query: call.request.query, body: call.request.body)
