@@ -43,7 +43,7 @@ enum AuditTable {
     static func row(_ r: AuditRecord) -> [String] {
         let resource = r.grants.first?.resources.first ?? ""
         let status = r.upstreamStatus.map(String.init) ?? r.errorCode ?? ""
-        let op = r.operation.map { "\(r.service ?? "?"):\($0)" } ?? r.event
+        let op = r.operation.map { "\(r.service ?? "?") \($0)" } ?? r.event  // not "s3:X": that reads as an IAM action
         return [r.time, r.decision, r.agentId ?? "", r.taskId ?? "", op, resource, status, "\(r.sidecarId)#\(r.sequence)"]
     }
 
