@@ -53,10 +53,14 @@ public enum AuditExport {
     static let outcomeUnknown = "OutcomeUnknown"
 
     /// The error a failed call ended with, as the agent's SDK saw it: AWS's
-    /// code for a forwarded call, Rein's for a refused one. Nil when the call
-    /// did not fail, and for hold and policy events (their decision says it).
+    /// code for a forwarded call, Rein's for a refused one; `OutcomeUnknown`
+    /// for a call whose outcome a crash lost (not a success to anyone
+    /// reading it). Nil when the call succeeded, and for hold and policy
+    /// events (their decision says it).
     static func errorCode(_ r: AuditRecord) -> String? {
-        guard outcome(r) == .failure, r.event == "call" || r.event == "access-denied" else { return nil }
+        guard r.event == "call" || r.event == "access-denied" else { return nil }
+        if outcome(r) == .unknown { return outcomeUnknown }
+        guard outcome(r) == .failure else { return nil }
         if let code = r.errorCode { return code }
         if r.forwarded, let s = r.upstreamStatus { return String(s) }
         return "AccessDenied"

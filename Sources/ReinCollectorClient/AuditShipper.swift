@@ -37,9 +37,13 @@ public final class AuditShipper: Sendable {
         public var registered = false
         public var shippedRecords: Int64 = 0
         public var shippedBatches: Int64 = 0
+        /// Failed rounds in a row (registration, heartbeat or shipment); 0 after any round that worked.
         public var consecutiveFailures = 0
         public var lastError: String?
+        /// When the collector last acknowledged a batch.
         public var lastSuccess: Date?
+        /// When a round last went through (a batch, a heartbeat, or nothing to send).
+        public var lastContact: Date?
     }
 
     private struct State {
@@ -141,6 +145,11 @@ public final class AuditShipper: Sendable {
                 var more = true
                 while more, !state.withLock({ $0.stopping }) { more = try shipOnce() }
                 backoff = 0
+                state.withLock {
+                    $0.status.consecutiveFailures = 0
+                    $0.status.lastError = nil
+                    $0.status.lastContact = Date()
+                }
                 if !pause(settings.interval) { break }
             } catch {
                 backoff += 1
@@ -150,9 +159,7 @@ public final class AuditShipper: Sendable {
                     $0.status.consecutiveFailures = backoff
                     $0.status.lastError = text
                 }
-                let unreachable = (error as? CollectorClientError)?.kind == .unreachable
-                logger.warning(unreachable ? "cannot reach the collector; the records stay spooled"
-                                           : "the collector refused the sidecar; the records stay spooled", metadata: [
+                logger.warning(Self.failureMessage(error), metadata: [
                     "collector": "\(client.baseURL)", "error": "\(text)", "retry_in_s": "\(String(format: "%.2f", delay))",
                     "attempt": "\(backoff)",
                 ])
@@ -206,6 +213,17 @@ public final class AuditShipper: Sendable {
             "through_sequence": "\(batch.throughSequence)",
         ])
         return true
+    }
+
+    /// What a failed round was, in words: an unreachable collector, one
+    /// that refused the sidecar, one that failed, or the spool itself.
+    static func failureMessage(_ error: any Error) -> Logger.Message {
+        switch (error as? CollectorClientError)?.kind {
+        case .unreachable?: "cannot reach the collector; the records stay spooled"
+        case .accessDenied?, .rejected?, .notFound?, .configuration?: "the collector refused the sidecar; the records stay spooled"
+        case .server?, .protocolError?: "the collector failed to take the batch; the records stay spooled"
+        case nil: "could not ship from the audit spool; the records stay spooled"
+        }
     }
 
     /// Exponential backoff with full jitter: uniform in [d/2, d], d = min(max, base·2^(n−1)).

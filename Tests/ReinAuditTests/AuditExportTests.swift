@@ -107,13 +107,13 @@ import Testing
         #expect(AuditExport.ocsf(observed)["status_id"] as? Int == 1)
         #expect(AuditExport.ocsf(observed)["status_detail"] == nil)
         #expect(AuditExport.cloudTrail(observed)["errorCode"] == nil)
-        // A crash lost the outcome: Unknown, not Failure, and no CloudTrail error.
+        // A crash lost the outcome: OCSF Unknown, and in CloudTrail an error code (never a success).
         var lost = try record(decision: "allow")
         lost.upstreamStatus = nil
         lost.errorCode = "OutcomeUnknown"
         #expect(AuditExport.ocsf(lost)["status_id"] as? Int == 0)
         #expect(AuditExport.ocsf(lost)["status_code"] as? String == "OutcomeUnknown")
-        #expect(AuditExport.cloudTrail(lost)["errorCode"] == nil)
+        #expect(AuditExport.cloudTrail(lost)["errorCode"] as? String == "OutcomeUnknown")
         // An allowed call's policy reason is not an AWS response message.
         let ok = AuditExport.ocsf(try record(decision: "allow"))
         #expect(ok["status_detail"] == nil)

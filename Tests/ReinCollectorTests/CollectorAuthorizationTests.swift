@@ -1,4 +1,5 @@
 import Foundation
+import ReinCrypto
 import Testing
 @testable import ReinCollector
 
@@ -94,6 +95,17 @@ import Testing
             #expect(try await s.ship(lines, sidecarId: "sc-mixed", as: "sidecar-ab").status == 400)
             #expect(try await s.records("sidecar=sc-new").count == 3)
             #expect(try await s.records("sidecar=sc-mixed").isEmpty)
+            // Records that name no agent cannot start a chain: register first.
+            var anonymous = try ScriptedChain(sidecarId: "sc-victim")
+            let unnamed = try await s.ship(try anonymous.seal(2) { $0.agentId = nil }, sidecarId: "sc-victim", as: "sidecar-other")
+            #expect(unnamed.status == 409 && unnamed.object["code"] as? String == "NotRegistered")
+            #expect(try await s.records("sidecar=sc-victim").isEmpty)
+            // A registration cannot rebind a bound id either (the binding stays with agent-a).
+            var rebind = try ScriptedChain(sidecarId: "sc-new", agentId: "agent-b").registration
+            rebind["public_key"] = try Ed25519PrivateKey().publicKey.description
+            _ = try await s.json("POST", "/v1/sidecars/register", as: "sidecar-ab", rebind)
+            let after = try await s.call("GET", "/v1/fleet", as: "carol").array
+            #expect(after.first { $0["sidecar_id"] as? String == "sc-new" }?["agent_id"] as? String == "agent-a")
         }
     }
 

@@ -228,6 +228,9 @@ def test_partition_keeps_serving_and_delivers_everything_once(rein_bin, moto, co
         wait_for(lambda: metric("rein_audit_shipper_consecutive_failures") == 0 and metric("rein_audit_shipped_records") >= 21,
                  timeout=10, what="the recovery in /metrics")
         assert time.time() - metric("rein_audit_shipper_last_success_timestamp_seconds") < 60
+        # Idle now: rounds (heartbeats) still go through and say so.
+        first = metric("rein_audit_shipper_last_contact_timestamp_seconds")
+        wait_for(lambda: metric("rein_audit_shipper_last_contact_timestamp_seconds") > first, timeout=10, what="a later contact")
     finally:
         sc.stop()
 

@@ -95,7 +95,13 @@ enum AuditRoutes {
             let now = services.nowMillis
             owner = try await services.blocking { try store.claimSidecar(sidecarId, agentId: agent, at: now) }
         }
-        if let owner, !principal.serves(agent: owner) || agents.contains(where: { $0 != owner }) {
+        guard let owner else {
+            // Nothing binds this id to an agent yet, and the batch names none:
+            // any sidecar token could otherwise start another agent's chain.
+            throw CollectorAPIError(.conflict, code: "NotRegistered",
+                                    message: "sidecar \(sidecarId) is not registered and its batch names no agent; register it first")
+        }
+        if !principal.serves(agent: owner) || agents.contains(where: { $0 != owner }) {
             return await call.deny("sidecar \(sidecarId) is bound to agent \(owner), which token \(principal.name) does not serve "
                                    + "or the batch does not name", agentId: owner)
         }

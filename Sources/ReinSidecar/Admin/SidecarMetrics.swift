@@ -106,12 +106,14 @@ public final class SidecarMetrics: Sendable {
     public func shipper(_ status: AuditShipper.Status) {
         registry.makeGauge(descriptor: descriptor("audit_shipper", unit: "registered", help: "1 once the collector accepted this sidecar's registration (its checkpoint key)."),
                            labels: []).set(to: status.registered ? 1.0 : 0.0)
-        registry.makeGauge(descriptor: descriptor("audit_shipper_consecutive", unit: "failures", help: "Shipments or registrations that failed in a row (0 after a success)."),
+        registry.makeGauge(descriptor: descriptor("audit_shipper_consecutive", unit: "failures", help: "Shipping rounds (registration, heartbeat, batches) that failed in a row; 0 after a round that worked."),
                            labels: []).set(to: Double(status.consecutiveFailures))
         registry.makeGauge(descriptor: descriptor("audit_shipped", unit: "records", help: "Audit records the collector acknowledged since start."),
                            labels: []).set(to: Double(status.shippedRecords))
-        registry.makeGauge(descriptor: descriptor("audit_shipper_last_success", unit: "timestamp_seconds", help: "When the collector last acknowledged a batch (Unix time; 0: not yet)."),
+        registry.makeGauge(descriptor: descriptor("audit_shipper_last_success", unit: "timestamp_seconds", help: "When the collector last acknowledged a batch (Unix time; 0: not yet). An idle sidecar ships nothing: alert on last contact instead."),
                            labels: []).set(to: status.lastSuccess?.timeIntervalSince1970 ?? 0)
+        registry.makeGauge(descriptor: descriptor("audit_shipper_last_contact", unit: "timestamp_seconds", help: "When a shipping round last went through, batch or heartbeat (Unix time; 0: not yet)."),
+                           labels: []).set(to: status.lastContact?.timeIntervalSince1970 ?? 0)
     }
 
     /// An audit write that failed: `full` (the cap) or `storage` (SQLite).

@@ -20,7 +20,7 @@ extension SQLiteCollectorStore {
             try db.execute(sql: """
                 INSERT INTO sidecars (sidecar_id, agent_id, task_id, public_key, version, registered_by, registered_ms, last_seen_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = excluded.agent_id, task_id = excluded.task_id,
+                ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = coalesce(agent_id, excluded.agent_id), task_id = excluded.task_id,
                     public_key = excluded.public_key, version = excluded.version, registered_by = excluded.registered_by,
                     registered_ms = coalesce(registered_ms, excluded.registered_ms),
                     last_seen_ms = max(coalesce(last_seen_ms, 0), excluded.last_seen_ms)
@@ -46,7 +46,7 @@ extension SQLiteCollectorStore {
                 INSERT INTO sidecars (sidecar_id, agent_id, task_id, policy_version, spool_depth, spool_bytes, reported_sequence,
                                       ready, heartbeat_ms, last_seen_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = excluded.agent_id,
+                ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = coalesce(agent_id, excluded.agent_id),
                     task_id = coalesce(excluded.task_id, task_id), policy_version = excluded.policy_version,
                     spool_depth = excluded.spool_depth, spool_bytes = excluded.spool_bytes,
                     reported_sequence = excluded.reported_sequence, ready = excluded.ready, heartbeat_ms = excluded.heartbeat_ms,
