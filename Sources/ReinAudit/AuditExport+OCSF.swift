@@ -59,7 +59,7 @@ extension AuditExport {
         if let ua = r.userAgent { event["http_request"] = ["user_agent": ua] }
         if let upstream = r.upstreamHost {
             let (host, port) = hostAndPort(upstream)
-            var dst: [String: Any] = [host.first?.isNumber == true || host.contains(":") ? "ip" : "hostname": host]
+            var dst: [String: Any] = [isIPAddress(host) ? "ip" : "hostname": host]
             if let port { dst["port"] = port }
             event["dst_endpoint"] = dst
         }

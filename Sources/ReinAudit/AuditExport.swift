@@ -139,6 +139,12 @@ public enum AuditExport {
         return (hostPort, nil)
     }
 
+    /// An IPv4 or IPv6 literal (a bucket host such as `2026-data.s3…` is not).
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr(), v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
     /// One JSON object as compact bytes with sorted keys (reproducible output).
     public static func jsonBytes(_ object: Any) throws -> [UInt8] {
         Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))

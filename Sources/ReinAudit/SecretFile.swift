@@ -11,28 +11,37 @@ public enum SecretFile {
     public enum Problem: Error, Sendable, CustomStringConvertible {
         case unreadable(path: String, reason: String)
         case notAFile(path: String)
+        /// Readable by others (or, unless allowed, by the group).
         case shared(path: String, mode: UInt32)
 
         public var description: String {
             switch self {
             case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
-            case .notAFile(let path): "\(path) is not a regular file"
+            case .notAFile(let path): "\(path) is not a regular file or a pipe"
             case .shared(let path, let mode):
-                "\(path) is readable by group or others (mode 0\(String(mode & 0o777, radix: 8))); chmod 600 it"
+                mode & 0o007 != 0 || mode & 0o070 == 0
+                    ? "\(path) is readable by group or others (mode 0\(String(mode & 0o777, radix: 8))); chmod 600 it"
+                    : "\(path) is readable by its group (mode 0\(String(mode & 0o777, radix: 8))); chmod 600 it"
             }
         }
     }
 
-    /// The file's bytes; nil when it does not exist.
-    public static func read(_ path: String) throws(Problem) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// The file's bytes; nil when it does not exist. A pipe is read too
+    /// (`--token-file <(…)` keeps a token off the disk). `allowGroup`: a
+    /// file another process of the same group must read (the agent token,
+    /// which the agent's container reads) may be group-readable.
+    public static func read(_ path: String, allowGroup: Bool = false) throws(Problem) -> [UInt8]? {
+        // Non-blocking open: a FIFO with no writer must not hang the start.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 && errno == ENOENT { return nil }
         guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .notAFile(path: path) }
-        guard info.st_mode & 0o077 == 0 else { throw .shared(path: path, mode: UInt32(info.st_mode)) }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG || type == S_IFIFO else { throw .notAFile(path: path) }
+        guard info.st_mode & (allowGroup ? 0o007 : 0o077) == 0 else { throw .shared(path: path, mode: UInt32(info.st_mode)) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {

@@ -174,6 +174,7 @@ public final class RunningCollector: Sendable {
         server.services.alerts?.stop()
         checkpoints.cancel()
         refusalFlush.cancel()
+        await refusalFlush.value  // a flush in progress lands before the last one and the last checkpoint
         await server.services.recordFoldedRefusals(now: .distantFuture)
         do { try trail.checkpointNow(at: RFC3339Time.milliseconds(of: Date())) } catch {
             server.services.logger.error("could not sign the last checkpoint of the collector's audit chain", metadata: ["error": "\(error)"])

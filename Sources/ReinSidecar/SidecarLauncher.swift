@@ -189,7 +189,8 @@ public enum SidecarLauncher {
     /// file, or generated (mode 0600) on first start.
     static func agentToken(path: String) throws -> String {
         let existing: [UInt8]?
-        do { existing = try SecretFile.read(path) } catch { throw SidecarStartError("the agent token: \(error)") }
+        // Group-readable is fine: the agent's container reads this file too.
+        do { existing = try SecretFile.read(path, allowGroup: true) } catch { throw SidecarStartError("the agent token: \(error)") }
         if let existing {
             let token = String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard token.count >= 32 else { throw SidecarStartError("the agent token in \(path) is shorter than 32 characters") }

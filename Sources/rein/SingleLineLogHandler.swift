@@ -18,18 +18,23 @@ struct SingleLineLogHandler: LogHandler {
 
     var metadata: Logger.Metadata {
         get { inner.metadata }
-        set { inner.metadata = newValue }
+        set { inner.metadata = newValue.mapValues(Self.escape) }
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { inner[metadataKey: key] }
-        set { inner[metadataKey: key] = newValue }
+        set { inner[metadataKey: key] = newValue.map(Self.escape) }
     }
 
     func log(event: LogEvent) {
         var event = event
         event.message = "\(SafeText.escape(event.message.description))"
         event.metadata = event.metadata?.mapValues(Self.escape)
+        if let error = event.error {
+            // The stream handler would print the error's text as it is.
+            event.metadata = (event.metadata ?? [:]).merging(["error.message": .string(SafeText.escape("\(error)"))]) { old, _ in old }
+            event.error = nil
+        }
         inner.log(event: event)
     }
 

@@ -207,6 +207,8 @@ import Testing
         #expect(AuditExport.ocsf(r)["dst_endpoint"] as? [String: AnyHashable] == ["ip": "127.0.0.1", "port": 60747])
         r.upstreamHost = "s3.eu-west-1.amazonaws.com"
         #expect(AuditExport.ocsf(r)["dst_endpoint"] as? [String: AnyHashable] == ["hostname": "s3.eu-west-1.amazonaws.com"])
+        r.upstreamHost = "2026-data.s3.us-east-1.amazonaws.com:443"
+        #expect(AuditExport.ocsf(r)["dst_endpoint"] as? [String: AnyHashable] == ["hostname": "2026-data.s3.us-east-1.amazonaws.com", "port": 443])
         r.upstreamHost = "[::1]:8443"
         #expect(AuditExport.ocsf(r)["dst_endpoint"] as? [String: AnyHashable] == ["ip": "::1", "port": 8443])
     }

@@ -35,5 +35,25 @@ import Testing
         #expect(throws: SecretFile.Problem.self) { try SecretFile.read(NSTemporaryDirectory()) }
         #expect(chmod(shared, 0o400) == 0)
         #expect(try SecretFile.read(shared) == Array("t".utf8))
+        // Group-readable where a file must be (the agent token), never world-readable.
+        #expect(chmod(shared, 0o640) == 0)
+        #expect(try SecretFile.read(shared, allowGroup: true) == Array("t".utf8))
+        #expect(chmod(shared, 0o644) == 0)
+        #expect(throws: SecretFile.Problem.self) { try SecretFile.read(shared, allowGroup: true) }
+    }
+
+    /// `--token-file <(…)`: a pipe is read; a FIFO nobody writes does not hang.
+    @Test func pipesAreReadAndAWriterlessFIFODoesNotBlock() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let token = Array("tok-from-a-pipe".utf8)
+        _ = token.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
+        close(fds[1])
+        #expect(try SecretFile.read("/dev/fd/\(fds[0])") == token)
+        close(fds[0])
+        let fifo = NSTemporaryDirectory() + "rein-fifo-\(UUID().uuidString)"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        #expect(try SecretFile.read(fifo) == [])
     }
 }

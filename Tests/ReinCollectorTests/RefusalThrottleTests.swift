@@ -39,6 +39,22 @@ import Testing
         #expect(t.due(now: start.addingTimeInterval(1.6)).map(\.count) == [2])
     }
 
+    /// A token probing many agents in one burst: the folded event names them.
+    @Test func aFoldedEventNamesTheAgentsItStandsFor() throws {
+        let t = RefusalThrottle(window: 1)
+        func probe(_ agent: String, at offset: TimeInterval) -> RefusalThrottle.Refusal {
+            .init(actor: "sc", route: "GET /v1/policies/{agent}", status: 403, reason: "no", agentId: agent, sourceAddress: "10.0.0.1",
+                  userAgent: nil, time: start.addingTimeInterval(offset))
+        }
+        #expect(t.admit(probe("agent-0", at: 0)) == .record)
+        for i in 1...30 { #expect(t.admit(probe("agent-\(i)", at: Double(i) / 100)) == .suppress) }
+        #expect(t.admit(probe("agent-1", at: 0.5)) == .suppress)
+        let folded = try #require(t.due(now: start.addingTimeInterval(2)).first)
+        #expect(folded.count == 31)
+        #expect(folded.agents.count == RefusalThrottle.maxAgentsNamed && folded.agents.first == "agent-1")
+        #expect(folded.moreAgents == 10)
+    }
+
     /// The table stays bounded, and pruning it keeps every folded count.
     @Test func theKeyTableStaysBoundedWithoutLosingCounts() {
         let t = RefusalThrottle(window: 1, maxKeys: 100)

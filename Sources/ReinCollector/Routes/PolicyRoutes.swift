@@ -150,14 +150,17 @@ enum PolicyRoutes {
         ])
     }
 
-    /// The `{agent}` of a policy route: 1 to 128 letters, digits and
-    /// `. _ : @ + = -`. Why so strict: an agent id names a policy, appears in
-    /// paths (`agent-a/history` must not be an agent), logs and audit events.
+    /// The `{agent}` of a policy route: 1 to 128 characters, none of them
+    /// a slash, a backslash, whitespace, a control or a bidi character. Why:
+    /// an agent id names a policy and appears in paths (`agent-a/history`
+    /// must not be an agent), logs and audit events; anything else a
+    /// policy's `agent.id` may hold stays fetchable.
     static func agentParameter(_ call: CollectorCall) throws -> String {
         let agent = call.parameter("agent")
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@+=-")
-        guard !agent.isEmpty, agent.count <= 128, agent.allSatisfy(allowed.contains) else {
-            throw CollectorAPIError.badRequest("an agent id is 1 to 128 letters, digits and . _ : @ + = -")
+        guard !agent.isEmpty, agent.count <= 128, agent != ".", agent != "..",
+              !agent.unicodeScalars.contains(where: { $0 == "/" || $0 == "\\" || $0.properties.isWhitespace
+                                                      || $0.properties.generalCategory == .control || $0.properties.isBidiControl }) else {
+            throw CollectorAPIError.badRequest("an agent id is 1 to 128 characters without slashes, whitespace or control characters")
         }
         return agent
     }

@@ -117,7 +117,14 @@ public final class CollectorServices: Sendable {
         for folded in refusals.due(now: now) {
             var r = folded.refusal
             r.reason += " (\(folded.count) similar refusal\(folded.count == 1 ? "" : "s") folded into this event, "
-                + "from \(AuditRecord.timestamp(folded.since)) to \(AuditRecord.timestamp(r.time)); this is the last)"
+                + "from \(AuditRecord.timestamp(folded.since)) to \(AuditRecord.timestamp(r.time)); this is the last"
+            if folded.agents.count + folded.moreAgents > 1 {
+                // Several agents were named: list them, and file the event under none of them.
+                r.reason += "; agents named: \(folded.agents.joined(separator: ", "))"
+                    + (folded.moreAgents > 0 ? " and \(folded.moreAgents) more" : "")
+                r.agentId = nil
+            }
+            r.reason += ")"
             await audit(CollectorAuditTrail.accessDenied(r))
         }
     }

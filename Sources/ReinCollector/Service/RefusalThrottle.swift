@@ -24,7 +24,14 @@ public final class RefusalThrottle: Sendable {
         public let count: Int
         /// When the window they were folded in began (the recorded event's time).
         public let since: Date
+        /// The distinct agents the folded refusals named (at most
+        /// ``RefusalThrottle/maxAgentsNamed``), and how many more there were.
+        public let agents: [String]
+        public let moreAgents: Int
     }
+
+    /// How many distinct agent ids a folded event lists by name.
+    public static let maxAgentsNamed = 20
 
     /// One refused call's details, as its event records them.
     public struct Refusal: Sendable {
@@ -56,6 +63,21 @@ public final class RefusalThrottle: Sendable {
         var windowStart: Date
         var suppressed: Int
         var last: Refusal?
+        var agents: [String] = []
+        var moreAgents = 0
+
+        mutating func fold(_ refusal: Refusal) {
+            suppressed += 1
+            last = refusal
+            if let agent = refusal.agentId, !agents.contains(agent) {
+                if agents.count < RefusalThrottle.maxAgentsNamed { agents.append(agent) } else { moreAgents += 1 }
+            }
+        }
+
+        var folded: Folded? {
+            guard suppressed > 0, let last else { return nil }
+            return Folded(refusal: last, count: suppressed, since: windowStart, agents: agents, moreAgents: moreAgents)
+        }
     }
 
     private struct State {
@@ -78,14 +100,13 @@ public final class RefusalThrottle: Sendable {
         let now = refusal.time
         return state.withLock { s in
             if var e = s.entries[key], now.timeIntervalSince(e.windowStart) < window {
-                e.suppressed += 1
-                e.last = refusal
+                e.fold(refusal)
                 s.entries[key] = e
                 return .suppress
             }
-            if let e = s.entries[key], e.suppressed > 0, let last = e.last {
+            if let folded = s.entries[key]?.folded {
                 // The previous window's folded refusals, not yet handed out: keep them.
-                s.pruned.append(Folded(refusal: last, count: e.suppressed, since: e.windowStart))
+                s.pruned.append(folded)
             }
             if s.entries[key] == nil, s.entries.count >= maxKeys { prune(&s, now: now) }
             s.entries[key] = Entry(windowStart: now, suppressed: 0, last: nil)
@@ -100,7 +121,7 @@ public final class RefusalThrottle: Sendable {
             var out = s.pruned
             s.pruned = []
             for (key, e) in s.entries where now.timeIntervalSince(e.windowStart) >= window {
-                if e.suppressed > 0, let last = e.last { out.append(Folded(refusal: last, count: e.suppressed, since: e.windowStart)) }
+                if let folded = e.folded { out.append(folded) }
                 s.entries[key] = nil
             }
             return out.sorted { $0.refusal.time < $1.refusal.time }
@@ -110,7 +131,7 @@ public final class RefusalThrottle: Sendable {
     /// Forgets keys whose window ended, keeping their folded counts for ``due(now:)``.
     private func prune(_ s: inout State, now: Date) {
         for (key, e) in s.entries where now.timeIntervalSince(e.windowStart) >= window {
-            if e.suppressed > 0, let last = e.last { s.pruned.append(Folded(refusal: last, count: e.suppressed, since: e.windowStart)) }
+            if let folded = e.folded { s.pruned.append(folded) }
             s.entries[key] = nil
         }
     }
