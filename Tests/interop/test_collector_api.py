@@ -383,3 +383,20 @@ def test_a_body_without_a_valid_token_is_never_buffered(collector, tmp_path):
     r = subprocess.run(["curl", "-s", "-w", " %{http_code}", "-X", "POST", "-H", f"Authorization: Bearer {token}",
                         "--data-binary", f"@{five}", collector.url + "/v1/policies/agent-a"], capture_output=True, timeout=60)
     assert r.stdout.decode().endswith(" 413") and b"TooLarge" in r.stdout, r.stdout[-200:]
+
+
+def test_an_early_401_reaches_a_client_still_uploading(collector):
+    """The collector answers a tokenless upload from its head, then reads
+    and drops the rest before closing: the client gets the 401, not a reset."""
+    import socket
+    host, port = collector.url.rsplit("/", 1)[-1].split(":")
+    body = b"\0" * (6 << 20)
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(b"POST /v1/audit/batches HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+                  + f"Content-Length: {len(body)}\r\n\r\n".encode())
+        s.sendall(body)  # no reset while sending: the collector drains what it will not read
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b"AccessDenied" in answer

@@ -22,8 +22,16 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
     private var maxBody: Int
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
-    /// A 413 went out for this request: ignore the rest of it.
+    /// An early answer (401 from the head, 413) went out or is on its way:
+    /// the rest of this request's body is read and dropped, up to
+    /// ``lingerBytes``, and then the connection closes. Why not close at
+    /// once: closing with unread bytes makes the kernel reset the
+    /// connection, and a client still uploading may never read the answer.
     private var refused = false
+    private var discarded = 0
+    private var requestEnded = false
+    private var answerSent = false
+    static let lingerBytes = 16 << 20
     /// A request is with the router (a long-poll may be quiet for up to 60 s).
     private var waitingForAnswer = false
 
@@ -39,6 +47,9 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
             head = h
             body = nil
             refused = false
+            discarded = 0
+            requestEnded = false
+            answerSent = false
             let path = h.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? h.uri
             maxBody = h.method == .POST && path == "/v1/audit/batches"
                 ? services.configuration.maxBatchBytes : services.configuration.maxRequestBytes
@@ -62,7 +73,12 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: .continue))), promise: nil)
             }
         case .body(var chunk):
-            guard !refused, let h = head else { return }
+            if refused {
+                discarded += chunk.readableBytes
+                if discarded > Self.lingerBytes { context.close(promise: nil) }
+                return
+            }
+            guard let h = head else { return }
             if body == nil {
                 body = chunk
             } else {
@@ -70,7 +86,12 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
             }
             if body!.readableBytes > maxBody { refuseTooLarge(context: context, version: h.version) }
         case .end:
-            guard !refused, let h = head else { return }
+            if refused {
+                requestEnded = true
+                if answerSent { context.close(promise: nil) }
+                return
+            }
+            guard let h = head else { return }
             head = nil
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             body = nil
@@ -111,7 +132,17 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
-            done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            done.assumeIsolated().whenComplete { _ in self.closeWhenDrained(context: context) }
+        }
+    }
+
+    /// Closes now, or (after an early answer) once the request's body is
+    /// read to its end.
+    private func closeWhenDrained(context: ChannelHandlerContext) {
+        if refused && !requestEnded {
+            answerSent = true
+        } else {
+            context.close(promise: nil)
         }
     }
 
@@ -124,11 +155,12 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
         headers.add(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in self.closeWhenDrained(context: context) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, head == nil, !waitingForAnswer {
+        // Idle between requests, or lingering after an early answer: close.
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read, head == nil || refused, !waitingForAnswer {
             context.close(promise: nil)
             return
         }
