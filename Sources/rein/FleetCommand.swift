@@ -2,19 +2,29 @@ import ArgumentParser
 import Foundation
 import ReinCollectorClient
 
-/// `rein fleet`: every sidecar the collector knows, and whether it is silent.
+/// `rein fleet`: every sidecar the collector knows, and how it is.
+///
+/// Exit status, for scripts and probes: 0 when every sidecar is `ok` or
+/// has only past `findings`; 2 when one is `silent` or `not-ready`; 1 when
+/// the collector could not be asked (the same with `--json`).
 struct FleetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
-        abstract: "List sidecars: agent, policy version, spool depth, last seen, chain status; silent ones are flagged.")
+        abstract: "List sidecars: agent, policy version, spool depth, last seen, chain status; silent ones are flagged.",
+        discussion: "STATUS is silent, not-ready, findings or ok. Exits 2 when a sidecar is silent or not-ready, 1 when the collector cannot be asked.")
     @Flag(help: "Print the collector's JSON.") var json = false
     @OptionGroup var collector: CollectorOptions
 
     func run() throws {
         do {
             let body = try collector.client().getJSON("/v1/fleet")
-            if json { FileHandle.standardOutput.write(Data(body + [10])); return }
             let rows = (try? JSONSerialization.jsonObject(with: Data(body))) as? [[String: Any]] ?? []
+            let unhealthy = rows.contains { ["silent", "not-ready"].contains($0["status"] as? String ?? "") }
+            if json {
+                FileHandle.standardOutput.write(Data(body + [10]))
+                if unhealthy { throw ExitCode(2) }
+                return
+            }
             var table = [["SIDECAR", "AGENT", "TASK", "POLICY", "SPOOL", "LAST SEEN", "SEQ", "FINDINGS", "STATUS"]]
             for r in rows {
                 func s(_ k: String) -> String { r[k].flatMap { $0 is NSNull ? nil : "\($0)" } ?? "" }
@@ -22,7 +32,7 @@ struct FleetCommand: ParsableCommand {
                               s("last_seen"), s("stored_sequence"), s("findings"), s("status")])
             }
             TextTable.print(table)
-            if rows.contains(where: { ($0["status"] as? String) == "silent" }) { throw ExitCode(1) }
+            if unhealthy { throw ExitCode(2) }
         } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
 }

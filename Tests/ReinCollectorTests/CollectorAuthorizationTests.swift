@@ -103,7 +103,14 @@ import Testing
             // A registration cannot rebind a bound id either (the binding stays with agent-a).
             var rebind = try ScriptedChain(sidecarId: "sc-new", agentId: "agent-b").registration
             rebind["public_key"] = try Ed25519PrivateKey().publicKey.description
-            _ = try await s.json("POST", "/v1/sidecars/register", as: "sidecar-ab", rebind)
+            let moved = try await s.json("POST", "/v1/sidecars/register", as: "sidecar-ab", rebind)
+            #expect(moved.status == 409 && moved.object["code"] as? String == "AgentMismatch")
+            let beat: [String: Any?] = ["sidecar_id": "sc-new", "agent_id": "agent-b", "spool_depth": 0, "ready": true]
+            #expect(try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-ab", beat).status == 409)
+            var negative = beat
+            negative["agent_id"] = "agent-a"
+            negative["spool_depth"] = -5
+            #expect(try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-ab", negative).status == 400)
             let after = try await s.call("GET", "/v1/fleet", as: "carol").array
             #expect(after.first { $0["sidecar_id"] as? String == "sc-new" }?["agent_id"] as? String == "agent-a")
         }

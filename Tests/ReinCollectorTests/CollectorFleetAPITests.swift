@@ -37,6 +37,16 @@ import Testing
             _ = try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-a", ["sidecar_id": "sc-1", "agent_id": "agent-a"])
             fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
             #expect(fleet.first?["status"] as? String == "ok")
+            // A sidecar that says it refuses calls (a full spool) is not "ok".
+            _ = try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-a", ["sidecar_id": "sc-1", "agent_id": "agent-a", "ready": false])
+            fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
+            #expect(fleet.first?["status"] as? String == "not-ready" && fleet.first?["ready"] as? Bool == false)
+            // Ready again, but its chain has a gap: "findings".
+            _ = try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-a", ["sidecar_id": "sc-1", "agent_id": "agent-a", "ready": true])
+            _ = try chain.seal(1)
+            _ = try await s.ship(try chain.seal(1), sidecarId: "sc-1")
+            fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
+            #expect(fleet.first?["status"] as? String == "findings" && fleet.first?["findings"] as? Int == 1)
         }
     }
 

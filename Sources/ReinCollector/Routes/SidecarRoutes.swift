@@ -47,7 +47,8 @@ enum SidecarRoutes {
     }
 
     /// Checks that the caller's token serves `agent` and that `sidecarId`,
-    /// when already known, belongs to an agent the token serves; nil when allowed.
+    /// when already bound, is bound to `agent` itself (a chain is one
+    /// agent's: a heartbeat or registration never moves it); nil when allowed.
     static func refusal(_ call: CollectorCall, sidecarId: String, agent: String) async throws -> CollectorResponse? {
         guard let principal = call.principal else { return await call.deny("no token") }
         try validateSidecarId(sidecarId)
@@ -55,9 +56,16 @@ enum SidecarRoutes {
             return await call.deny("token \(principal.name) does not serve agent \(agent)", agentId: agent)
         }
         let store = call.services.store
-        if let known = try await call.services.blocking({ try store.sidecar(sidecarId) }), let owner = known.agentId,
-           !principal.serves(agent: owner) {
-            return await call.deny("sidecar \(sidecarId) is registered for agent \(owner), which token \(principal.name) does not serve", agentId: owner)
+        if let known = try await call.services.blocking({ try store.sidecar(sidecarId) }), let owner = known.agentId {
+            guard principal.serves(agent: owner) else {
+                return await call.deny("sidecar \(sidecarId) is registered for agent \(owner), which token \(principal.name) does not serve",
+                                       agentId: owner)
+            }
+            guard owner == agent else {
+                throw CollectorAPIError(.conflict, code: "AgentMismatch",
+                                        message: "sidecar \(sidecarId) is bound to agent \(owner), not \(agent); a sidecar id serves one agent "
+                                                 + "(give this sidecar its own sidecar_id)")
+            }
         }
         return nil
     }
@@ -101,6 +109,14 @@ enum SidecarRoutes {
     @Sendable static func heartbeat(_ call: CollectorCall) async throws -> CollectorResponse {
         let body = try call.decodeBody(HeartbeatBody.self)
         if let refusal = try await refusal(call, sidecarId: body.sidecarId, agent: body.agentId) { return refusal }
+        for (name, value) in [("spool_depth", body.spoolDepth), ("spool_bytes", body.spoolBytes), ("last_sequence", body.lastSequence)] {
+            if let value, value < 0 { throw CollectorAPIError.badRequest("\(name) must be 0 or more") }
+        }
+        for (name, value) in [("policy_version", body.policyVersion), ("task_id", body.taskId)] {
+            if let value, value.count > 128 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                throw CollectorAPIError.badRequest("\(name) must be at most 128 characters without control characters")
+            }
+        }
         let beat = SidecarHeartbeat(sidecarId: body.sidecarId, agentId: body.agentId, taskId: body.taskId,
                                     policyVersion: body.policyVersion, spoolDepth: body.spoolDepth, spoolBytes: body.spoolBytes,
                                     lastSequence: body.lastSequence, ready: body.ready)
@@ -118,7 +134,7 @@ enum SidecarRoutes {
         enum CodingKeys: String, CodingKey {
             case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
             case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence"
-            case storedSequence = "stored_sequence", lastSeen = "last_seen", status, findings, publicKey = "public_key"
+            case storedSequence = "stored_sequence", lastSeen = "last_seen", status, findings, publicKey = "public_key", ready
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -133,6 +149,7 @@ enum SidecarRoutes {
             try c.encode(entry.storedSequence, forKey: .storedSequence)
             try c.encode(entry.lastSeen.map(RFC3339Time.string(milliseconds:)), forKey: .lastSeen)
             try c.encode(status, forKey: .status)
+            try c.encode(entry.ready, forKey: .ready)
             try c.encode(entry.findings, forKey: .findings)
             // Public: what an investigator passes to `rein audit verify --file … --public-key`.
             try c.encode(entry.publicKey, forKey: .publicKey)
@@ -144,8 +161,19 @@ enum SidecarRoutes {
         let entries = try await services.blocking { [store = services.store] in try store.sidecars() }
         let now = services.nowMillis
         let fleet = entries.filter { $0.sidecarId != CollectorAuditTrail.sidecarId }.map {
-            FleetEntry(entry: $0, status: $0.isSilent(now: now, silentAfter: services.configuration.silentAfter) ? "silent" : "ok")
+            FleetEntry(entry: $0, status: status(of: $0, now: now, silentAfter: services.configuration.silentAfter))
         }
         return .json(fleet)
+    }
+
+    /// The worst that is true of a sidecar: `silent` (nothing heard for
+    /// `silent_after`), `not-ready` (its last heartbeat said it refuses
+    /// calls: a full spool, expired credentials), `findings` (its chain has
+    /// integrity findings), else `ok`.
+    static func status(of entry: SidecarEntry, now: Int64, silentAfter: Int64) -> String {
+        if entry.isSilent(now: now, silentAfter: silentAfter) { return "silent" }
+        if entry.ready == false { return "not-ready" }
+        if entry.findings > 0 { return "findings" }
+        return "ok"
     }
 }
