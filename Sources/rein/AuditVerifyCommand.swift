@@ -35,6 +35,9 @@ struct AuditVerifyCommand: ParsableCommand {
             let obj = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
             let findings = (obj["findings"] as? [[String: Any]]) ?? []
             if !json {
+                if let floor = obj["retained_from"] as? Int {
+                    print("sidecar \(sidecar): records before \(floor) were deleted by retention (not checked); checking from \(floor)")
+                }
                 print("sidecar \(sidecar): \(obj["records"] ?? "?") records, \(obj["checkpoints"] ?? "?") checkpoints checked, \(findings.count) findings")
                 for f in findings { print("  \(f["kind"] ?? "?") at \(f["sequence"] ?? "-"): \(f["detail"] ?? "")") }
             }

@@ -66,6 +66,13 @@ import Testing
         #expect(report.to == 40)
         #expect(report.records == 10)
         #expect(report.findings.isEmpty)
+        // Asking from 1 explicitly: what retention removed is said, not flagged as a gap.
+        let fromOne = try f.store.verify(sidecarId: "sc-a", from: 1, to: 40)
+        #expect(fromOne.findings.isEmpty && fromOne.retainedFrom == 31 && fromOne.from == 31 && fromOne.records == 10)
+        // A real gap above the floor is still one.
+        _ = try a.seal(count: 1)
+        _ = try f.store.ingest(lines: try a.seal(count: 1), sidecarId: "sc-a", at: 4_000)
+        #expect(try f.store.verify(sidecarId: "sc-a", from: 1, to: nil).findings.map(\.kind) == [.gap])
     }
 
     /// A v2 database (per-record indexes and a grants table) migrates: runs

@@ -319,7 +319,7 @@ enum AuditRoutes {
     struct VerifyAnswer: Encodable {
         let report: ChainVerificationReport
         enum CodingKeys: String, CodingKey {
-            case sidecarId = "sidecar_id", from, to, records, checkpoints, ok, findings
+            case sidecarId = "sidecar_id", from, to, records, checkpoints, ok, findings, retainedFrom = "retained_from"
         }
         struct Finding: Encodable {
             let finding: IntegrityFinding
@@ -342,6 +342,7 @@ enum AuditRoutes {
             try c.encode(report.checkpoints, forKey: .checkpoints)
             try c.encode(report.ok, forKey: .ok)
             try c.encode(report.findings.map(Finding.init), forKey: .findings)
+            try c.encodeIfPresent(report.retainedFrom, forKey: .retainedFrom)
         }
     }
 

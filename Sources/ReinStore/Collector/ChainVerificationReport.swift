@@ -13,9 +13,15 @@ public struct ChainVerificationReport: Sendable, Equatable {
     public var records: Int
     public var checkpoints: Int
     public var findings: [IntegrityFinding]
+    /// Set when the range asked for began below where retention left the
+    /// chain: records before this sequence were deleted by retention (not
+    /// checked, and not a gap).
+    public var retainedFrom: Int64?
     public var ok: Bool { findings.isEmpty }
 
-    public init(sidecarId: String, from: Int64, to: Int64, records: Int, checkpoints: Int, findings: [IntegrityFinding]) {
+    public init(sidecarId: String, from: Int64, to: Int64, records: Int, checkpoints: Int, findings: [IntegrityFinding],
+                retainedFrom: Int64? = nil) {
+        self.retainedFrom = retainedFrom
         self.sidecarId = sidecarId
         self.from = from
         self.to = to

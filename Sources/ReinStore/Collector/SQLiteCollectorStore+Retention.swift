@@ -28,6 +28,17 @@ extension SQLiteCollectorStore {
             if n == 0 { break }
         }
         _ = try write("retention") { db in
+            if deleted > 0 {
+                // Where each sidecar's stored chain now starts: what lies below
+                // was removed by retention, not lost (re-verification says so).
+                try db.execute(sql: """
+                    INSERT INTO collector_meta (key, value)
+                    SELECT 'retained_from:' || s.sidecar_id,
+                           coalesce((SELECT min(r.first_sequence) FROM record_runs r WHERE r.sidecar_id = s.sidecar_id), s.stored_sequence + 1)
+                    FROM sidecars s WHERE s.stored_sequence > 0
+                    ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
+                    """)
+            }
             try db.execute(sql: "DELETE FROM batches WHERE received_ms < ?", arguments: [cutoff])
             // Report counts go with the days no record is left for.
             if deleted > 0 {

@@ -16,12 +16,17 @@ extension SQLiteCollectorStore {
                                           arguments: [sidecarId])
             let lowest: Int64? = bounds?[0]
             let highest: Int64? = bounds?[1]
-            let first = max(1, from ?? lowest ?? 1)
+            // Records below the retention floor were deleted on purpose: not a gap.
+            let floor = try Int64.fetchOne(db, sql: "SELECT value FROM collector_meta WHERE key = ?",
+                                           arguments: ["retained_from:" + sidecarId]) ?? 1
+            let first = max(1, floor, from ?? lowest ?? 1)
             let last = to ?? highest ?? 0
             let registered = try String.fetchOne(db, sql: "SELECT public_key FROM sidecars WHERE sidecar_id = ?",
                                                  arguments: [sidecarId])
+            let retained = floor > max(1, from ?? 1) ? floor : nil
             guard first <= last else {
-                return ChainVerificationReport(sidecarId: sidecarId, from: first, to: last, records: 0, checkpoints: 0, findings: [])
+                return ChainVerificationReport(sidecarId: sidecarId, from: first, to: last, records: 0, checkpoints: 0, findings: [],
+                                               retainedFrom: retained)
             }
             var findings: [IntegrityFinding] = []
             var verifier: IngestVerifier?
@@ -72,7 +77,7 @@ extension SQLiteCollectorStore {
                 findings += ChainVerifier(sidecarId: sidecarId).check(checkpoint, registeredKey: key, storedHash: storedHash)
             }
             return ChainVerificationReport(sidecarId: sidecarId, from: first, to: last, records: count,
-                                           checkpoints: checkpoints, findings: findings)
+                                           checkpoints: checkpoints, findings: findings, retainedFrom: retained)
         }
     }
 
