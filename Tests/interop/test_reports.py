@@ -361,3 +361,17 @@ def test_html_renders_in_headless_chromium(fleet, tmp_path):
         assert len(re.findall(r"<rect ", chart)) >= 2, "no empty charts"
     assert page.index("NOT intact") < page.index("Summary")
     assert "<script" not in page
+
+
+def test_a_period_before_the_fleet_existed_claims_no_fleet_evidence(fleet):
+    """Sidecars registered after a period are no evidence for it."""
+    collector, _ = fleet
+    q = {"framework": "all", "format": "json", "since": "2020-01-01T00:00:00Z", "until": "2020-02-01T00:00:00Z"}
+    status, _, data = collector.call("GET", "/v1/reports?" + urllib.parse.urlencode(q), role="auditor")
+    assert status == 200, data[:300]
+    doc = json.loads(data)
+    assert doc["integrity"]["state"] == "no-data" and doc["agents"] == [], doc["agents"]
+    for framework in doc["frameworks"]:
+        for c in framework["controls"]:
+            for e in c.get("evidence", []):
+                assert not (e["signal"].startswith("fleet-") and e["present"]), (c["id"], e)

@@ -59,8 +59,10 @@ extension SQLiteCollectorStore {
         }
         let sidecars = try self.sidecars()
         // The collector's own chain is not a sidecar: it has no agent and never heartbeats.
+        // A sidecar first registered after the period is no evidence for it.
         data.sidecars = sidecars.filter { s in
             s.sidecarId != CollectorStoreConstants.collectorChain && (q.agentId == nil || s.agentId == q.agentId)
+                && (s.registeredMs.map { $0 < q.until } ?? true)
         }
         let inScope = Set(data.sidecars.map { (s: SidecarEntry) in s.sidecarId } + (q.agentId == nil ? [CollectorStoreConstants.collectorChain] : []))
         data.findings = try findings(sidecarId: nil, since: nil, limit: 100_000).filter { inScope.contains($0.finding.sidecarId) && $0.foundAt < q.until }

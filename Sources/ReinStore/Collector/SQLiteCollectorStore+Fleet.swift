@@ -80,6 +80,6 @@ extension SQLiteCollectorStore {
                      storedSequence: row["stored_sequence"], lastSeen: row["last_seen_ms"],
                      ready: (row["ready"] as Int64?).map { $0 != 0 },
                      head: AuditChain(lastSequence: row["head_sequence"], lastHash: row["head_hash"]),
-                     findings: row["finding_count"])
+                     findings: row["finding_count"], registeredMs: row["registered_ms"])
     }
 }

@@ -28,11 +28,14 @@ public struct SidecarEntry: Sendable, Equatable {
     public var head: AuditChain
     /// Integrity findings stored for this sidecar.
     public var findings: Int
+    /// Epoch milliseconds of its first registration (nil: never registered).
+    public var registeredMs: Int64?
 
     public init(sidecarId: String, agentId: String? = nil, taskId: String? = nil, publicKey: String? = nil, version: String? = nil,
                 registeredBy: String? = nil, policyVersion: String? = nil, spoolDepth: Int64? = nil, spoolBytes: Int64? = nil,
                 reportedSequence: Int64? = nil, storedSequence: Int64 = 0, lastSeen: Int64? = nil, ready: Bool? = nil,
-                head: AuditChain = AuditChain(), findings: Int = 0) {
+                head: AuditChain = AuditChain(), findings: Int = 0, registeredMs: Int64? = nil) {
+        self.registeredMs = registeredMs
         self.sidecarId = sidecarId
         self.agentId = agentId
         self.taskId = taskId
