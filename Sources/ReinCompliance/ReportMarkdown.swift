@@ -17,12 +17,12 @@ enum ReportMarkdown {
             out.append("| \(f.framework.name) | \(c["evidenced"] ?? 0) | \(c["partial"] ?? 0) | \(c["gap"] ?? 0) | \(c["attestation-needed"] ?? 0) | \(c["not-applicable"] ?? 0) |")
         }
         out.append("")
-        out.append("Agents in scope (\(r.agents.count)): \(r.agents.isEmpty ? "none" : r.agents.joined(separator: ", ")). Records: \(r.records), of which calls: \(r.calls).")
+        out.append("Agents in scope (\(r.agents.count)): \(r.agents.isEmpty ? "none" : r.agents.map(escape).joined(separator: ", ")). Records: \(r.records), of which calls: \(r.calls).")
         out.append("")
         if !r.findings.isEmpty {
             out.append("### Findings")
             out.append("")
-            for f in r.findings { out.append("- **\(ReportRenderer.findingLine(f))** Remediation: \(f.remediation)") }
+            for f in r.findings { out.append("- **\(escape(ReportRenderer.findingLine(f)))** Remediation: \(escape(f.remediation))") }
             out.append("")
         }
         out.append("### Signals")
@@ -45,11 +45,11 @@ enum ReportMarkdown {
                     out.append("*\(c.basis)*")
                     out.append("")
                     for e in c.evidence {
-                        let samples = e.samples.isEmpty ? "" : " (e.g. \(e.samples.joined(separator: ", ")))"
+                        let samples = e.samples.isEmpty ? "" : " (e.g. \(e.samples.map(escape).joined(separator: ", ")))"
                         out.append("- \(e.present ? "✔" : "✘") `\(e.signal.rawValue)` (\(e.strength.rawValue)\(e.required ? ", required" : "")): \(e.count) record(s)\(samples). \(e.why)")
                     }
                     for finding in c.findings {
-                        out.append("- Finding: \(ReportRenderer.findingLine(finding)). Remediation: \(finding.remediation)")
+                        out.append("- Finding: \(escape(ReportRenderer.findingLine(finding))). Remediation: \(escape(finding.remediation))")
                     }
                     if let a = c.attestation { out.append("- Attestation needed: \(a)") }
                     if let why = c.rationale { out.append("- Not applicable: \(why)") }
@@ -62,10 +62,30 @@ enum ReportMarkdown {
 
     static func scope(_ r: ComplianceReport) -> String {
         var parts: [String] = []
-        if let a = r.scope.agent { parts.append("agent \(a)") }
-        if let t = r.scope.task { parts.append("task \(t)") }
+        if let a = r.scope.agent { parts.append("agent \(escape(a))") }
+        if let t = r.scope.task { parts.append("task \(escape(t))") }
         return parts.isEmpty ? "the whole fleet" : parts.joined(separator: ", ")
     }
 
-    static func escape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+    /// Text that came from records, holds or heartbeats (agent and task
+    /// ids, details): shown as text, never as markup. Markdown passes HTML
+    /// through, so `<script>` in a task id would run where the report is
+    /// rendered; a `|` would break a table row, a newline the list.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.count)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "|": out += "\\|"
+            case "\n", "\r", "\t": out += " "
+            default:
+                if scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) { continue }
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
 }

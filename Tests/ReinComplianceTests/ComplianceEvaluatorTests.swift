@@ -100,6 +100,11 @@ struct ComplianceEvaluatorTests {
         #expect(warning.lowerBound < md.range(of: "## Summary")!.lowerBound)
         #expect(md.contains("#### T 3 Training: Attestation needed") && md.contains("Attestation needed: Training records."))
     }
+
+    /// Ids from heartbeats and records are text in Markdown, never markup.
+    @Test func markdownShowsRecordTextAsText() {
+        #expect(ReportMarkdown.escape("<script>alert(2)</script>|p\nx\u{1b}") == "&lt;script&gt;alert(2)&lt;/script&gt;\\|p x")
+    }
 }
 
 /// The v5 function under test, as a string.
