@@ -89,7 +89,7 @@ tokens:
         self.proc = subprocess.Popen([self.rein_bin, "collector", "run", "--config", str(self.config_path)],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=clean_env())
         try:
-            wait_http(self.url + "/healthz", timeout=60, context=self.ssl_context())
+            wait_http(self.url + "/healthz", timeout=60, context=self.ssl_context(), process=self.proc)
         except Exception:
             self.stop()
             raise RuntimeError("collector did not start:\n" + self.log_text())

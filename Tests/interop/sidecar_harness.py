@@ -30,10 +30,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_http(url, timeout=30.0, expect=(200,), context=None):
+def wait_http(url, timeout=30.0, expect=(200,), context=None, process=None):
+    """Waits for `url` to answer; gives up at once when `process` has exited."""
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the process exited with status {process.returncode} before {url} answered")
         try:
             with urllib.request.urlopen(url, timeout=2, context=context) as r:
                 if r.status in expect:
@@ -143,7 +146,8 @@ audit:
                                       "--env-file", str(self.dir / "agent.env")],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         try:
-            wait_http(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=60, expect=(200,) if ready else (200, 503))
+            wait_http(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=60, expect=(200,) if ready else (200, 503),
+                      process=self.proc)
         except Exception:
             self.stop()
             raise RuntimeError("sidecar did not become ready:\n" + self.log_text())

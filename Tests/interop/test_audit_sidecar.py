@@ -467,6 +467,12 @@ def make_certificate(tmp_path):
 
 def test_the_collector_serves_tls_and_the_sidecar_ships_over_it(rein_bin, moto, tmp_path):
     cert, key, ca = make_certificate(tmp_path)
+    # A server key others can read is refused, as every other secret file.
+    os.chmod(key, 0o644)
+    with pytest.raises(RuntimeError) as refused:
+        Collector(rein_bin, tls=(cert, key, ca))
+    assert "tls.key" in str(refused.value) and "chmod 600" in str(refused.value), str(refused.value)[-500:]
+    os.chmod(key, 0o600)
     collector = Collector(rein_bin, tls=(cert, key, ca))
     try:
         assert collector.url.startswith("https://")
