@@ -12,6 +12,8 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
     public let baseURL: String
     private let token: String
     private let http: HTTPClient
+    /// The CA file the collector's certificate is checked against (nil: the system store).
+    private let caBundlePath: String?
     public var timeout: Double
 
     public init(baseURL: String, token: String, caBundlePath: String? = nil, timeout: Double = 30) throws(CollectorClientError) {
@@ -28,6 +30,7 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
         self.token = t
         self.timeout = timeout
         http = HTTPClient(caBundlePath: caBundlePath, maxResponseBytes: 256 << 20)
+        self.caBundlePath = caBundlePath
     }
 
     /// Reads the token from a file (trailing newline ignored), as Kubernetes
@@ -65,6 +68,11 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
         do {
             response = try http.send(HTTPClientRequest(method: method, url: url, headers: all, body: body, timeout: timeout ?? self.timeout))
         } catch {
+            if error.curlCode == 60 {
+                // CURLE_PEER_FAILED_VERIFICATION: not an outage, a trust problem; say which trust.
+                let trust = caBundlePath.map { "the CA file \($0)" } ?? "the system's CA store (set a CA file: collector.ca_file, --ca-file)"
+                throw CollectorClientError(kind: .unreachable, message: "\(method) \(path): the collector's TLS certificate is not trusted by \(trust): \(error.message)")
+            }
             throw CollectorClientError(kind: .unreachable, message: "\(method) \(path): \(error.message)")
         }
         if accept.contains(response.status) { return response }

@@ -495,6 +495,10 @@ def test_the_collector_serves_tls_and_the_sidecar_ships_over_it(rein_bin, moto, 
                        REIN_COLLECTOR_CA_FILE=ca)
             q = subprocess.run([rein_bin, "audit", "query", "--sidecar", "sc-tls"], env=env, capture_output=True, timeout=60)
             assert q.returncode == 0 and b"CreateBucket" in q.stdout, q.stderr.decode()
+            # Without the CA: a trust problem, said as one (not "cannot connect").
+            del env["REIN_COLLECTOR_CA_FILE"]
+            q = subprocess.run([rein_bin, "audit", "query", "--sidecar", "sc-tls"], env=env, capture_output=True, timeout=60)
+            assert q.returncode == 1 and b"TLS certificate is not trusted by the system's CA store" in q.stderr, q.stderr.decode()
         finally:
             sc.stop()
     finally:
