@@ -99,6 +99,12 @@ import Testing
         #expect(RFC3339Time.milliseconds("2026-03-01T10:00:00.123Z") == 1_772_359_200_123)
         #expect(RFC3339Time.milliseconds("2026-03-01T12:00:00.5+02:00") == 1_772_359_200_500)
         #expect(RFC3339Time.milliseconds("2026-03-01") == nil)
+        // Days that do not exist are not dates.
+        #expect(RFC3339Time.milliseconds("2026-02-31T00:00:00Z") == nil)
+        #expect(RFC3339Time.milliseconds("2026-04-31T00:00:00Z") == nil)
+        #expect(RFC3339Time.milliseconds("2026-02-29T00:00:00Z") == nil)
+        #expect(RFC3339Time.milliseconds("2028-02-29T00:00:00Z") != nil)
+        #expect(RFC3339Time.milliseconds("2100-02-29T00:00:00Z") == nil)
         #expect(RFC3339Time.milliseconds("2026-13-01T00:00:00Z") == nil)
         #expect(RFC3339Time.string(milliseconds: 1_772_359_200_123) == "2026-03-01T10:00:00.123Z")
     }

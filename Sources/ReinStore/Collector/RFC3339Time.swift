@@ -14,6 +14,15 @@ public enum RFC3339Time {
         return copy.withUTF8 { milliseconds(bytes: $0) }
     }
 
+    /// Days in a month of the proleptic Gregorian calendar (`2026-02-31` is no date).
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
     static func milliseconds(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
         func digits(_ at: Int, _ n: Int) -> Int64? {
             guard at + n <= b.count else { return nil }
@@ -29,7 +38,8 @@ public enum RFC3339Time {
               b[7] == UInt8(ascii: "-"), let day = digits(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
               let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2), b[16] == UInt8(ascii: ":"),
               let second = digits(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+              (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
         var i = 19
         var millis: Int64 = 0
         if i < b.count, b[i] == UInt8(ascii: ".") {
