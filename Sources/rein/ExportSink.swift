@@ -27,6 +27,31 @@ final class ExportSink {
         }
         self.temporary = temporary
         self.handle = handle
+        Self.removeOnSignal(temporary)
+    }
+
+    /// The temporary file's path, for the signal handler (which may only
+    /// call async-signal-safe functions: unlink and _exit).
+    nonisolated(unsafe) private static var pendingPath: UnsafeMutablePointer<CChar>?
+
+    /// Ctrl-C or a SIGTERM mid-export removes the temporary file too.
+    private static func removeOnSignal(_ path: String) {
+        pendingPath = strdup(path)
+        let handler: @convention(c) (Int32) -> Void = { signal in
+            if let path = ExportSink.pendingPath { unlink(path) }
+            _exit(128 + signal)
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        signal(SIGHUP, handler)
+    }
+
+    private static func forgetSignalCleanup() {
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+        signal(SIGHUP, SIG_DFL)
+        free(pendingPath)
+        pendingPath = nil
     }
 
     func write(_ bytes: [UInt8]) throws {
@@ -50,6 +75,7 @@ final class ExportSink {
             discard()
             throw CommandFailure.failed("cannot write \(path): \(reason)")
         }
+        Self.forgetSignalCleanup()
     }
 
     /// The export failed: nothing of it stays behind.
@@ -57,5 +83,6 @@ final class ExportSink {
         guard let temporary else { return }
         try? handle.close()
         unlink(temporary)
+        Self.forgetSignalCleanup()
     }
 }

@@ -400,3 +400,47 @@ def test_an_early_401_reaches_a_client_still_uploading(collector):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
     assert b"AccessDenied" in answer
+
+
+def test_an_interrupted_export_leaves_no_file(rein_bin, tmp_path):
+    """Ctrl-C mid-export removes the temporary file: nothing that looks like a trail is left."""
+    import http.server
+    import signal
+    chain = ScriptedChain("sc-int")
+    page = b"".join(chain.seal() for _ in range(3))
+    stall = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if "after=" in self.path:
+                stall.wait(30)  # the second page never comes
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("X-Rein-Next-Cursor", "3")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    token = tmp_path / "t.token"
+    token.write_text("tok-x\n")
+    token.chmod(0o600)
+    out = tmp_path / "trail.jsonl"
+    env = dict(os.environ, REIN_COLLECTOR_URL=f"http://127.0.0.1:{server.server_address[1]}", REIN_COLLECTOR_TOKEN_FILE=str(token))
+    p = subprocess.Popen([rein_bin, "audit", "export", "-o", str(out)], env=env, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: list(tmp_path.glob("trail.jsonl.partial-*")), timeout=10, what="the temporary file")
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=10) == 130
+        assert not list(tmp_path.glob("trail.jsonl*")), list(tmp_path.iterdir())
+    finally:
+        if p.poll() is None:
+            p.kill()
+        stall.set()
+        server.shutdown()
