@@ -93,6 +93,11 @@ public enum CollectorLauncher {
         }
         let running = RunningCollector(server: server, address: address, retention: retention, fleetWatch: FleetWatch(services: services),
                                        holds: holds, trail: trail, checkpoints: checkpoints, refusalFlush: refusalFlush)
+        if configuration.silentAfter < 30 {
+            // Sidecars heartbeat every 15 s by default: a shorter window flaps (and alerts) on every beat.
+            logger.warning("fleet.silent_after is shorter than two default sidecar heartbeats (2 × 15 s): sidecars will flap between silent and ok",
+                           metadata: ["fleet.silent_after_s": "\(configuration.silentAfter)"])
+        }
         logger.info("rein collector listening", metadata: [
             "listen": "\(running.url)", "database": "\(configuration.resolvedDatabase)", "tokens": "\(configuration.tokens.count)",
             "retention.days": "\(configuration.retention / 86_400)", "fleet.silent_after_s": "\(configuration.silentAfter)",
