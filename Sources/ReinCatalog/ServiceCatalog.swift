@@ -132,6 +132,18 @@ public final class ServiceCatalog: Sendable {
         return model?.operation(named: operation)?.accessLevel?.isReadOnly
     }
 
+    /// An IAM action in the catalog's spelling (`s3:putobject` →
+    /// `s3:PutObject`): IAM matches action names case-insensitively, and so
+    /// should a filter over recorded actions. Nil when the catalog does not
+    /// know it.
+    public func canonicalAction(_ action: String) -> String? {
+        let parts = action.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        let prefix = parts[0].lowercased()
+        let name = parts[1].lowercased()
+        return iamActions(prefix: prefix).first { $0.lowercased() == name }.map { "\(prefix):\($0)" }
+    }
+
     /// Every service that signs with this SigV4 service name. Several can
     /// (S3 and S3 Control both sign as "s3").
     public func services(signingName: String) -> [ServiceModel] {

@@ -71,7 +71,8 @@ public enum CollectorLauncher {
                                          holds: HoldAPI(ledger: holds.ledger, settings: configuration.holds),
                                          complianceCatalogs: catalogs, alerts: alerts,
                                          exportNaming: AuditExport.Naming(signingName: { catalog.signingName(ofService: $0) ?? $0 },
-                                                                          readOnly: { catalog.isReadOnly(service: $0, operation: $1) }))
+                                                                          readOnly: { catalog.isReadOnly(service: $0, operation: $1) }),
+                                         canonicalAction: { catalog.canonicalAction($0) ?? $0 })
         holds.attach(services)
         var router = CollectorRouter.standard()
         for route in routes { router.add(route) }

@@ -18,5 +18,8 @@ import Testing
         #expect(catalog.isReadOnly(service: "s3", operation: "NoSuchOperation") == nil)
         #expect(catalog.service(named: "iam")?.operation(named: "AttachRolePolicy")?.accessLevel == .permissionsManagement)
         #expect(catalog.service(named: "s3")?.operation(named: "PutObjectTagging")?.accessLevel == .tagging)
+        // Actions in the catalog's spelling, as IAM matches them (case-insensitively).
+        #expect(catalog.canonicalAction("S3:putobject") == "s3:PutObject")
+        #expect(catalog.canonicalAction("s3:NoSuchAction") == nil && catalog.canonicalAction("nonsense") == nil)
     }
 }

@@ -100,6 +100,8 @@ import Testing
             let unknown = try await s.call("GET", "/v1/audit/verify?sidecar=sc-typo", as: "carol")
             #expect(unknown.status == 404 && unknown.object["code"] as? String == "NoSuchSidecar")
             #expect(try await s.call("GET", "/v1/audit/verify?sidecar=sc-t&from=5&to=2", as: "carol").status == 400)
+            // IAM action names match case-insensitively, as in IAM.
+            #expect(try await s.records("sidecar=sc-t&action=S3:getobject").count == 10)
             // A mistyped filter is refused by name, not ignored (which would match everything).
             let typo = try await s.call("GET", "/v1/audit/records?agnet=agent-a", as: "carol")
             #expect(typo.status == 400 && (typo.object["message"] as? String)?.contains("unknown query parameter agnet") == true)

@@ -69,7 +69,7 @@ final class CollectorTestServer: Sendable {
         pool.start()
         let services = CollectorServices(configuration: config, store: store, trail: try CollectorAuditTrail(store: store, logger: logger),
                                          policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger,
-                                         now: { box.now })
+                                         canonicalAction: { catalog.canonicalAction($0) ?? $0 }, now: { box.now })
         let server = CollectorServer(services: services, eventLoopThreads: 1)
         let address = try await server.start()
         return CollectorTestServer(dir: dir, server: server, url: "http://127.0.0.1:\(address.port ?? 0)", clock: box)

@@ -138,7 +138,7 @@ enum AuditRoutes {
         query.sidecarId = q["sidecar"].nonEmpty
         query.agentId = q["agent"].nonEmpty
         query.taskId = q["task"].nonEmpty
-        query.action = q["action"].nonEmpty
+        query.action = q["action"].nonEmpty.map(services.canonicalAction)
         query.resourcePrefix = q["resource_prefix"].nonEmpty
         query.decision = try known(q["decision"].nonEmpty, name: "decision", in: AuditRecord.decisions)
         query.event = try known(q["event"].nonEmpty, name: "event", in: AuditRecord.events)

@@ -23,6 +23,8 @@ public final class CollectorServices: Sendable {
     public let policyGate: PolicyGate
     /// AWS's names for the services in records, for OCSF and CloudTrail exports.
     public let exportNaming: AuditExport.Naming
+    /// An IAM action in the spelling records use (the catalog's), for the `action` filter.
+    public let canonicalAction: @Sendable (String) -> String
     /// The holds API over the collector's hold ledger; nil when not set up.
     public let holds: HoldAPI?
     /// The framework catalogs reports judge against (`compliance_dir`).
@@ -43,8 +45,10 @@ public final class CollectorServices: Sendable {
                 policyGate: PolicyGate, threadPool: NIOThreadPool, logger: Logger, holds: HoldAPI? = nil,
                 complianceCatalogs: [ComplianceCatalog] = [], alerts: WebhookSender? = nil,
                 exportNaming: AuditExport.Naming = .asRecorded,
+                canonicalAction: @escaping @Sendable (String) -> String = { $0 },
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.exportNaming = exportNaming
+        self.canonicalAction = canonicalAction
         self.holds = holds
         self.alerts = alerts
         self.complianceCatalogs = complianceCatalogs
