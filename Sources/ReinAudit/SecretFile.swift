@@ -26,22 +26,46 @@ public enum SecretFile {
         }
     }
 
+    /// Checks a secret another library reads itself (a TLS key OpenSSL
+    /// loads): its type and mode, without reading it (a pipe is not consumed).
+    public static func check(_ path: String, allowGroup: Bool = false) throws(Problem) {
+        let fd = try open(path, allowGroup: allowGroup)
+        close(fd)
+    }
+
+    /// Opens `path` for reading and checks it on the descriptor: a regular
+    /// file or a pipe, with no access for others (nor the group unless allowed).
+    private static func open(_ path: String, allowGroup: Bool) throws(Problem) -> Int32 {
+        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw .unreadable(path: path, reason: reason)
+        }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG || type == S_IFIFO else {
+            close(fd)
+            throw .notAFile(path: path)
+        }
+        guard info.st_mode & (allowGroup ? 0o007 : 0o077) == 0 else {
+            close(fd)
+            throw .shared(path: path, mode: UInt32(info.st_mode))
+        }
+        return fd
+    }
+
     /// The file's bytes; nil when it does not exist. A pipe is read too
     /// (`--token-file <(…)` keeps a token off the disk). `allowGroup`: a
     /// file another process of the same group must read (the agent token,
     /// which the agent's container reads) may be group-readable.
     public static func read(_ path: String, allowGroup: Bool = false) throws(Problem) -> [UInt8]? {
         // Non-blocking open: a FIFO with no writer must not hang the start.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        if fd < 0 && errno == ENOENT { return nil }
-        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard access(path, F_OK) == 0 || errno != ENOENT else { return nil }
+        let fd = try open(path, allowGroup: allowGroup)
         defer { close(fd) }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        let type = info.st_mode & S_IFMT
-        guard type == S_IFREG || type == S_IFIFO else { throw .notAFile(path: path) }
-        guard info.st_mode & (allowGroup ? 0o007 : 0o077) == 0 else { throw .shared(path: path, mode: UInt32(info.st_mode)) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {

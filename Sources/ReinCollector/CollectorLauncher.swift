@@ -21,8 +21,9 @@ public enum CollectorLauncher {
                               routes: [CollectorRoute] = []) async throws -> RunningCollector {
         var tls: TLSServerContext?
         if configuration.tlsEnabled, let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
-            // The server's private key is the collector's alone, as every other secret file.
-            do { _ = try SecretFile.read(key) } catch { throw CollectorStartError("tls.key: \(error)") }
+            // The server's private key is never world-readable (group read is how
+            // Kubernetes fsGroup mounts share a secret with the collector's user).
+            do { try SecretFile.check(key, allowGroup: true) } catch { throw CollectorStartError("tls.key: \(error)") }
             do { tls = try TLSServerContext(certificateChainFile: cert, privateKeyFile: key) } catch {
                 throw CollectorStartError("tls: \(error)")
             }

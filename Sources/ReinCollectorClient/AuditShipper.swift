@@ -137,21 +137,36 @@ public final class AuditShipper: Sendable {
         var backoff = 0
         while !state.withLock({ $0.stopping }) {
             do {
+                let wasRegistered = state.withLock { $0.status.registered }
                 try ensureRegistered()
-                if let heartbeat, Date() >= nextHeartbeat {
-                    try client.heartbeat(heartbeat())
-                    nextHeartbeat = Date().addingTimeInterval(settings.heartbeatInterval)
-                }
+                // Records first: a heartbeat the collector refuses must never be what keeps them spooled.
                 var more = true
-                while more, !state.withLock({ $0.stopping }) { more = try shipOnce() }
+                var shipped = false
+                while more, !state.withLock({ $0.stopping }) {
+                    more = try shipOnce()
+                    shipped = shipped || more
+                }
+                var beat = false
+                if let heartbeat, Date() >= nextHeartbeat {
+                    nextHeartbeat = Date().addingTimeInterval(settings.heartbeatInterval)
+                    try client.heartbeat(heartbeat())
+                    beat = true
+                }
                 backoff = 0
+                // Contact means an exchange that worked this round, not a quiet one.
+                let contacted = shipped || beat || !wasRegistered
                 state.withLock {
                     $0.status.consecutiveFailures = 0
                     $0.status.lastError = nil
-                    $0.status.lastContact = Date()
+                    if contacted { $0.status.lastContact = Date() }
                 }
                 if !pause(settings.interval) { break }
             } catch {
+                if let refused = error as? CollectorClientError, refused.status == 409 {
+                    // The collector no longer knows this sidecar as registered (its
+                    // database was lost or the id was rebound): register again next round.
+                    state.withLock { $0.status.registered = false }
+                }
                 backoff += 1
                 let delay = Self.backoffDelay(attempt: backoff, base: settings.backoffBase, max: settings.backoffMax)
                 let text = "\(error)"

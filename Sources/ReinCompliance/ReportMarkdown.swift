@@ -6,7 +6,8 @@ enum ReportMarkdown {
         out.append("")
         out.append("Period: \(r.period.start) to \(r.period.end). Scope: \(scope(r)).")
         out.append("")
-        out.append((r.integrity.state == .broken ? "> **" : "> ") + ReportRenderer.integrityHeadline(r.integrity) + (r.integrity.state == .broken ? "**" : ""))
+        out.append((r.integrity.state == .broken ? "> **" : "> ") + escape(ReportRenderer.integrityHeadline(r.integrity))
+                   + (r.integrity.state == .broken ? "**" : ""))
         out.append("")
         out.append("## Summary")
         out.append("")
@@ -70,7 +71,8 @@ enum ReportMarkdown {
     /// Text that came from records, holds or heartbeats (agent and task
     /// ids, details): shown as text, never as markup. Markdown passes HTML
     /// through, so `<script>` in a task id would run where the report is
-    /// rendered; a `|` would break a table row, a newline the list.
+    /// rendered; a `|` would break a table row, a newline the list, a `[…](…)`
+    /// would become a link.
     static func escape(_ s: String) -> String {
         var out = ""
         out.reserveCapacity(s.count)
@@ -79,7 +81,7 @@ enum ReportMarkdown {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
-            case "|": out += "\\|"
+            case "|", "[", "]", "*", "_", "`": out += "\\" + String(scalar)  // no table break, link, emphasis or code span
             case "\n", "\r", "\t": out += " "
             default:
                 if scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) { continue }

@@ -97,10 +97,9 @@ struct HoldsCommand: ParsableCommand {
             guard let approval = ApprovalScope(rawValue: scopeText) else { throw ValidationError("--scope must be request or action-resource") }
             if approval == .request, duration != nil { throw ValidationError("--for applies to --scope action-resource; a request approval is one-shot") }
             do {
-                let asked = Int64(Date().timeIntervalSince1970 * 1000)
                 let h = try collector.client().approveHold(id: id, scope: approval, forSeconds: seconds, reason: reason)
                 if json { return JSONOutput.print(h) }
-                if let earlier = HoldsCommand.decidedBefore(h, asked) { return print("\(h.id) was already approved \(earlier); nothing changed") }
+                if let earlier = HoldsCommand.decidedEarlier(h, reason: reason) { return print("\(h.id) was already approved \(earlier); nothing changed") }
                 if let grant = h.grantId {
                     print("approved \(h.id) (\(SafeText.escape(h.agentId)): \(h.grants.map(\.action).joined(separator: ","))); grant \(grant) until \(h.grantExpiresMs.map(HoldsCommand.time) ?? "?")")
                 } else {
@@ -119,10 +118,9 @@ struct HoldsCommand: ParsableCommand {
 
         func run() throws {
             do {
-                let asked = Int64(Date().timeIntervalSince1970 * 1000)
                 let h = try collector.client().denyHold(id: id, reason: reason)
                 if json { return JSONOutput.print(h) }
-                if let earlier = HoldsCommand.decidedBefore(h, asked) { return print("\(h.id) was already denied \(earlier); nothing changed") }
+                if let earlier = HoldsCommand.decidedEarlier(h, reason: reason) { return print("\(h.id) was already denied \(earlier); nothing changed") }
                 print("denied \(h.id) (\(SafeText.escape(h.agentId)): \(h.grants.map(\.action).joined(separator: ",")))")
             } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
         }
@@ -135,11 +133,13 @@ struct HoldsCommand: ParsableCommand {
 
     static func printTable(_ table: [[String]]) { TextTable.print(table) }
 
-    /// "by bob at … (reason: …)" when the hold was decided before this
-    /// command asked (a repeated approve or deny is idempotent: the first
-    /// decision stands, and the command says so instead of claiming its own).
-    static func decidedBefore(_ h: Hold, _ askedMs: Int64) -> String? {
-        guard let decided = h.decidedMs, decided < askedMs - 1000 else { return nil }
-        return "by \(SafeText.escape(h.approver ?? "?")) at \(time(decided))" + (h.decisionReason.map { " (reason: \(SafeText.escape($0)))" } ?? "")
+    /// "by bob at … (reason: …)" when the decision that stands is not this
+    /// command's (a repeated approve or deny is idempotent: the first
+    /// decision stands, and the command says so instead of claiming its
+    /// own). Told by the reason, which is this command's own, not by comparing
+    /// two machines' clocks.
+    static func decidedEarlier(_ h: Hold, reason: String) -> String? {
+        guard let decided = h.decidedMs, let stood = h.decisionReason, stood != reason else { return nil }
+        return "by \(SafeText.escape(h.approver ?? "?")) at \(time(decided)) (reason: \(SafeText.escape(stood)))"
     }
 }

@@ -102,8 +102,15 @@ struct ComplianceEvaluatorTests {
     }
 
     /// Ids from heartbeats and records are text in Markdown, never markup.
-    @Test func markdownShowsRecordTextAsText() {
+    @Test func markdownShowsRecordTextAsText() throws {
         #expect(ReportMarkdown.escape("<script>alert(2)</script>|p\nx\u{1b}") == "&lt;script&gt;alert(2)&lt;/script&gt;\\|p x")
+        #expect(ReportMarkdown.escape("[click](http://x) *b* _i_ `c`") == "\\[click\\](http://x) \\*b\\* \\_i\\_ \\`c\\`")
+        // The whole rendered report, integrity headline included (it names sidecar ids).
+        var facts = Fixture.facts(present: [], integrity: .broken)
+        facts.integrity.detail = "Integrity findings on <img/src=x/onerror=alert(1)>: records may have been altered."
+        let md = String(decoding: ReportRenderer.render(ComplianceEvaluator.report(catalogs: [try Fixture.catalog()], facts: facts), as: .md),
+                        as: UTF8.self)
+        #expect(!md.contains("<img") && md.contains("&lt;img/src=x/onerror=alert(1)&gt;"))
     }
 }
 

@@ -75,6 +75,21 @@ import Testing
         #expect(try f.store.verify(sidecarId: "sc-a", from: 1, to: nil).findings.map(\.kind) == [.gap])
     }
 
+    /// Retention of one sidecar's records says nothing about another's: a
+    /// chain whose first records never arrived keeps its gap.
+    @Test func retentionOfOneSidecarHidesNoGapOfAnother() throws {
+        let f = try CollectorStoreFixture()
+        var old = try TestChain(sidecarId: "sc-old")
+        var gappy = try TestChain(sidecarId: "sc-gap")
+        _ = try f.store.ingest(lines: try old.seal(count: 5), sidecarId: "sc-old", at: 1_000)
+        _ = try gappy.seal(count: 10) // 1…10 never arrive
+        _ = try f.store.ingest(lines: try gappy.seal(count: 10), sidecarId: "sc-gap", at: 5_000)
+        #expect(try f.store.deleteRecords(receivedBefore: 2_000) == 5)
+        let report = try f.store.verify(sidecarId: "sc-gap", from: 1, to: nil)
+        #expect(report.retainedFrom == nil && report.findings.map(\.kind) == [.gap])
+        #expect(try f.store.verify(sidecarId: "sc-old", from: 1, to: nil).retainedFrom == 6)
+    }
+
     /// A v2 database (per-record indexes and a grants table) migrates: runs
     /// and zones are built from its records, the old indexes go, and
     /// queries, re-verification and duplicate detection work on the old records.

@@ -61,13 +61,16 @@ enum SidecarRoutes {
                 return await call.deny("sidecar \(sidecarId) is registered for agent \(owner), which token \(principal.name) does not serve",
                                        agentId: owner)
             }
-            guard owner == agent else {
-                throw CollectorAPIError(.conflict, code: "AgentMismatch",
-                                        message: "sidecar \(sidecarId) is bound to agent \(owner), not \(agent); a sidecar id serves one agent "
-                                                 + "(give this sidecar its own sidecar_id)")
-            }
+            guard owner == agent else { throw agentMismatch(sidecarId, owner: owner, agent: agent) }
         }
         return nil
+    }
+
+    /// A sidecar id serves one agent; what to do when a host moves to another.
+    static func agentMismatch(_ sidecarId: String, owner: String, agent: String) -> CollectorAPIError {
+        CollectorAPIError(.conflict, code: "AgentMismatch",
+                          message: "sidecar \(sidecarId) is bound to agent \(owner), not \(agent): a sidecar id serves one agent. To move "
+                                   + "this host to \(agent), let its spool ship under \(owner)'s policy first, then give it a new sidecar_id")
     }
 
     static func validateSidecarId(_ id: String) throws {
@@ -93,6 +96,7 @@ enum SidecarRoutes {
         let services = call.services
         let now = services.nowMillis
         let outcome = try await services.blocking { [store = services.store] in try store.register(registration, at: now) }
+        if let owner = outcome.boundAgent { throw agentMismatch(body.sidecarId, owner: owner, agent: body.agentId) }
         var answer = RegisterAnswer(sidecarId: body.sidecarId, keyStatus: outcome.status.rawValue)
         if outcome.status == .mismatch {
             services.logIntegrity(outcome.finding.map { [$0] } ?? [])
@@ -112,18 +116,21 @@ enum SidecarRoutes {
         for (name, value) in [("spool_depth", body.spoolDepth), ("spool_bytes", body.spoolBytes), ("last_sequence", body.lastSequence)] {
             if let value, value < 0 { throw CollectorAPIError.badRequest("\(name) must be 0 or more") }
         }
-        for (name, value) in [("policy_version", body.policyVersion), ("task_id", body.taskId)] {
-            if let value, value.count > 128 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                throw CollectorAPIError.badRequest("\(name) must be at most 128 characters without control characters")
-            }
-        }
-        let beat = SidecarHeartbeat(sidecarId: body.sidecarId, agentId: body.agentId, taskId: body.taskId,
-                                    policyVersion: body.policyVersion, spoolDepth: body.spoolDepth, spoolBytes: body.spoolBytes,
-                                    lastSequence: body.lastSequence, ready: body.ready)
+        // Shown in the fleet view: kept to 128 characters rather than refused (a
+        // refused heartbeat must never be what stops a sidecar's shipping).
+        let beat = SidecarHeartbeat(sidecarId: body.sidecarId, agentId: body.agentId, taskId: body.taskId.map { String($0.prefix(128)) },
+                                    policyVersion: body.policyVersion.map { String($0.prefix(128)) }, spoolDepth: body.spoolDepth,
+                                    spoolBytes: body.spoolBytes, lastSequence: body.lastSequence, ready: body.ready)
         let services = call.services
         let now = services.nowMillis
-        try await services.blocking { [store = services.store] in try store.heartbeat(beat, at: now) }
-        return .json(["sidecar_id": body.sidecarId])
+        switch try await services.blocking({ [store = services.store] in try store.heartbeat(beat, at: now) }) {
+        case .recorded:
+            return .json(["sidecar_id": body.sidecarId])
+        case .notRegistered:
+            throw CollectorAPIError(.conflict, code: "NotRegistered", message: "sidecar \(body.sidecarId) is not registered; register it first")
+        case .boundToAnotherAgent(let owner):
+            throw agentMismatch(body.sidecarId, owner: owner, agent: body.agentId)
+        }
     }
 
     /// One fleet entry (docs/collector-api.md: `GET /v1/fleet`).

@@ -32,6 +32,8 @@ public final class RefusalThrottle: Sendable {
 
     /// How many distinct agent ids a folded event lists by name.
     public static let maxAgentsNamed = 20
+    /// How many more distinct ones it counts (memory stays bounded under a flood of invented ids).
+    public static let maxAgentsCounted = 1_000
 
     /// One refused call's details, as its event records them.
     public struct Refusal: Sendable {
@@ -64,13 +66,19 @@ public final class RefusalThrottle: Sendable {
         var suppressed: Int
         var last: Refusal?
         var agents: [String] = []
-        var moreAgents = 0
+        /// Distinct agents beyond the named ones (counted up to ``RefusalThrottle/maxAgentsCounted``).
+        var others: Set<String> = []
+
+        var moreAgents: Int { others.count }
 
         mutating func fold(_ refusal: Refusal) {
             suppressed += 1
             last = refusal
-            if let agent = refusal.agentId, !agents.contains(agent) {
-                if agents.count < RefusalThrottle.maxAgentsNamed { agents.append(agent) } else { moreAgents += 1 }
+            guard let agent = refusal.agentId, !agents.contains(agent) else { return }
+            if agents.count < RefusalThrottle.maxAgentsNamed {
+                agents.append(agent)
+            } else if others.count < RefusalThrottle.maxAgentsCounted {
+                others.insert(agent)
             }
         }
 

@@ -54,7 +54,7 @@ public protocol CollectorStore: Sendable {
     // MARK: sidecars
 
     func register(_ registration: SidecarRegistration, at now: Int64) throws(CollectorStoreError) -> SidecarRegistration.Outcome
-    func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError)
+    func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError) -> HeartbeatOutcome
     /// Binds a sidecar id that no registration has bound yet to the agent
     /// its first shipped records name, and returns the agent it is bound to
     /// (that one, or the one already bound): a chain is one agent's.

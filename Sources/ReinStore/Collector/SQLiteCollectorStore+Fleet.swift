@@ -6,8 +6,13 @@ extension SQLiteCollectorStore {
     public func register(_ registration: SidecarRegistration, at now: Int64) throws(CollectorStoreError) -> SidecarRegistration.Outcome {
         let key = registration.publicKey.lowercased()
         return try write("register sidecar") { db in
-            let pinned = try String.fetchOne(db, sql: "SELECT public_key FROM sidecars WHERE sidecar_id = ?",
-                                             arguments: [registration.sidecarId])
+            let row = try Row.fetchOne(db, sql: "SELECT public_key, agent_id FROM sidecars WHERE sidecar_id = ?",
+                                       arguments: [registration.sidecarId])
+            let pinned: String? = row?["public_key"]
+            // Checked in the same transaction as the write: a chain is one agent's.
+            if let owner: String = row?["agent_id"], owner != registration.agentId {
+                return .init(status: pinned == key ? .matches : .mismatch, finding: nil, boundAgent: owner)
+            }
             if let pinned, pinned != key {
                 try db.execute(sql: "UPDATE sidecars SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?) WHERE sidecar_id = ?",
                                arguments: [now, registration.sidecarId])
@@ -40,8 +45,12 @@ extension SQLiteCollectorStore {
         }
     }
 
-    public func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError) {
+    public func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError) -> HeartbeatOutcome {
         try write("heartbeat") { db in
+            // A heartbeat never binds an id (that is registration's), nor moves one.
+            guard let row = try Row.fetchOne(db, sql: "SELECT agent_id FROM sidecars WHERE sidecar_id = ?", arguments: [heartbeat.sidecarId])
+            else { return .notRegistered }
+            if let owner: String = row["agent_id"], owner != heartbeat.agentId { return .boundToAnotherAgent(owner) }
             try db.execute(sql: """
                 INSERT INTO sidecars (sidecar_id, agent_id, task_id, policy_version, spool_depth, spool_bytes, reported_sequence,
                                       ready, heartbeat_ms, last_seen_ms)
@@ -54,6 +63,7 @@ extension SQLiteCollectorStore {
                 """, arguments: [heartbeat.sidecarId, heartbeat.agentId, heartbeat.taskId, heartbeat.policyVersion,
                                  heartbeat.spoolDepth, heartbeat.spoolBytes, heartbeat.lastSequence, heartbeat.ready,
                                  now, now])
+            return .recorded
         }
     }
 

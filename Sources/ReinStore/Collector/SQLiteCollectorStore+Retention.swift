@@ -13,10 +13,17 @@ extension SQLiteCollectorStore {
         }
         guard let bound else { return 0 }
         var deleted = 0
+        // The highest sequence deleted per sidecar: below it, records were removed on purpose.
+        var removedThrough: [String: Int64] = [:]
         while true {
             let n: Int = try write("retention") { db in
                 guard let low = try Int64.fetchOne(db, sql: "SELECT min(cursor) FROM records"), low <= bound else { return 0 }
                 let high = min(bound, low + Self.retentionChunk - 1)
+                for row in try Row.fetchAll(db, sql: "SELECT sidecar_id, max(sequence) AS top FROM records WHERE cursor <= ? GROUP BY sidecar_id",
+                                            arguments: [high]) {
+                    let sidecar: String = row["sidecar_id"]
+                    removedThrough[sidecar] = max(removedThrough[sidecar] ?? 0, row["top"] as Int64)
+                }
                 try db.execute(sql: "DELETE FROM records WHERE cursor <= ?", arguments: [high])
                 let count = db.changesCount
                 try RecordRuns.trim(through: high, db: db)
@@ -28,16 +35,15 @@ extension SQLiteCollectorStore {
             if n == 0 { break }
         }
         _ = try write("retention") { db in
-            if deleted > 0 {
-                // Where each sidecar's stored chain now starts: what lies below
-                // was removed by retention, not lost (re-verification says so).
+            // Where each sidecar whose records were deleted now starts: what lies
+            // below was removed by retention, not lost (re-verification says so).
+            // Only the sequences actually deleted count: a gap that never
+            // arrived stays a gap.
+            for (sidecar, top) in removedThrough {
                 try db.execute(sql: """
-                    INSERT INTO collector_meta (key, value)
-                    SELECT 'retained_from:' || s.sidecar_id,
-                           coalesce((SELECT min(r.first_sequence) FROM record_runs r WHERE r.sidecar_id = s.sidecar_id), s.stored_sequence + 1)
-                    FROM sidecars s WHERE s.stored_sequence > 0
+                    INSERT INTO collector_meta (key, value) VALUES (?, ?)
                     ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
-                    """)
+                    """, arguments: ["retained_from:" + sidecar, top + 1])
             }
             try db.execute(sql: "DELETE FROM batches WHERE received_ms < ?", arguments: [cutoff])
             // Report counts go with the days no record is left for.

@@ -22,3 +22,11 @@ public struct SidecarHeartbeat: Sendable, Equatable {
         self.ready = ready
     }
 }
+
+/// What a heartbeat did: recorded, or refused because no registration
+/// bound the id yet, or because it is bound to another agent.
+public enum HeartbeatOutcome: Sendable, Equatable {
+    case recorded
+    case notRegistered
+    case boundToAnotherAgent(String)
+}

@@ -36,10 +36,13 @@ public struct SidecarRegistration: Sendable, Equatable {
         public let status: KeyStatus
         /// The `unknown-key` finding of a mismatch.
         public let finding: StoredFinding?
+        /// Set when the id is bound to another agent: nothing was written.
+        public let boundAgent: String?
 
-        public init(status: KeyStatus, finding: StoredFinding?) {
+        public init(status: KeyStatus, finding: StoredFinding?, boundAgent: String? = nil) {
             self.status = status
             self.finding = finding
+            self.boundAgent = boundAgent
         }
     }
 }
