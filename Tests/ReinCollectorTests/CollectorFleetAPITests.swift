@@ -47,6 +47,15 @@ import Testing
             _ = try await s.ship(try chain.seal(1), sidecarId: "sc-1")
             fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
             #expect(fleet.first?["status"] as? String == "findings" && fleet.first?["findings"] as? Int == 1)
+            // A heartbeat never binds an id: an unregistered one is told to register.
+            let stray = try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-a", ["sidecar_id": "host-7", "agent_id": "agent-a"])
+            #expect(stray.status == 409 && stray.object["code"] as? String == "NotRegistered")
+            // What the fleet view only shows is kept short, never refused.
+            let long = String(repeating: "t", count: 300)
+            #expect(try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-a",
+                                     ["sidecar_id": "sc-1", "agent_id": "agent-a", "task_id": long]).status == 200)
+            fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
+            #expect((fleet.first?["task_id"] as? String)?.count == 128)
         }
     }
 
