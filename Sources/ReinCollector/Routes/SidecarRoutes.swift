@@ -46,9 +46,9 @@ enum SidecarRoutes {
         }
     }
 
-    /// Checks that the caller's token serves `agent` and that `sidecarId`,
-    /// when already bound, is bound to `agent` itself (a chain is one
-    /// agent's: a heartbeat or registration never moves it); nil when allowed.
+    /// Checks that the caller's token serves `agent` and the agent
+    /// `sidecarId` is bound to, if any; nil when allowed. (That the binding
+    /// is `agent` itself is the store's check, in the write's transaction.)
     static func refusal(_ call: CollectorCall, sidecarId: String, agent: String) async throws -> CollectorResponse? {
         guard let principal = call.principal else { return await call.deny("no token") }
         try validateSidecarId(sidecarId)
@@ -61,7 +61,6 @@ enum SidecarRoutes {
                 return await call.deny("sidecar \(sidecarId) is registered for agent \(owner), which token \(principal.name) does not serve",
                                        agentId: owner)
             }
-            guard owner == agent else { throw agentMismatch(sidecarId, owner: owner, agent: agent) }
         }
         return nil
     }
