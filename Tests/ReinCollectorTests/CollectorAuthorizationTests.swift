@@ -142,6 +142,39 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        ("web-*", "web-1", true), ("web-*", "web-", true), ("web-*", "db-web-1", false), ("web-1", "web-1", true),
+        ("web-1", "web-10", false), ("*-eu-*", "web-eu-1", true), ("*-eu-*", "web-us-1", false), ("a*a", "a", false),
+        ("a*a", "aa", true), ("*", "anything", true), ("x*y*z", "xyyz", true), ("x*y*z", "xzy", false), ("x*y*z", "x1y2z", true), ("web-?", "web-1", false),
+    ])
+    func sidecarIdPatternsAreGlobsOfStarOnly(pattern: String, id: String, matches: Bool) {
+        #expect(SidecarIdPattern(pattern).matches(id) == matches)
+    }
+
+    /// A token with `sidecar_ids` registers, heartbeats and ships only as
+    /// those ids; every refusal is an access-denied event that says why.
+    @Test func aTokenScopedToSidecarIdsActsOnlyAsThose() async throws {
+        try await withCollector { s in
+            var web = try ScriptedChain(sidecarId: "web-1")
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-web", web.registration).status == 200)
+            #expect(try await s.ship(try web.seal(2), sidecarId: "web-1", as: "sidecar-web").status == 200)
+            var db = try ScriptedChain(sidecarId: "db-1")
+            let registered = try await s.json("POST", "/v1/sidecars/register", as: "sidecar-web", db.registration)
+            #expect(registered.status == 403)
+            #expect((registered.object["message"] as? String)?.contains("may act only as sidecar ids web-*, not db-1") == true)
+            #expect(try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-web", ["sidecar_id": "db-1", "agent_id": "agent-a"]).status == 403)
+            #expect(try await s.ship(try db.seal(1), sidecarId: "db-1", as: "sidecar-web").status == 403)
+            #expect(try await s.records("sidecar=db-1").isEmpty)
+            #expect(try await s.records("sidecar=web-1").count == 2)
+            // The same id is fine for an unscoped token of the agent.
+            #expect(try await s.ship(try db.seal(1), sidecarId: "db-1").status == 200)
+            await s.services.recordFoldedRefusals(now: .distantFuture)
+            let denied = try await s.records("event=access-denied")
+            #expect(denied.count == 3)
+            #expect(denied.allSatisfy { ($0["reason"] as? String)?.contains("not db-1") == true && $0["access_key_id"] as? String == "sidecar-web" })
+        }
+    }
+
     @Test func healthEndpointsNeedNoToken() async throws {
         try await withCollector { s in
             let health = try await s.call("GET", "/healthz")

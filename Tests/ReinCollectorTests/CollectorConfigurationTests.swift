@@ -17,6 +17,7 @@ import ReinServiceKit
                 roles: [sidecar]
                 sha256: \(Self.hash)
                 agents: [billing-agent]
+                sidecar_ids: ["billing-*", batch-7]
               - name: bob
                 roles: [approver, auditor]
                 sha256: \(String(repeating: "cd", count: 32))
@@ -31,6 +32,8 @@ import ReinServiceKit
         #expect(config.resolvedDatabase == "/var/lib/rein-collector/collector.sqlite")
         #expect(config.tokens.count == 2)
         #expect(config.tokens[0].agents == ["billing-agent"])
+        #expect(config.tokens[0].sidecarIds.map(\.text) == ["billing-*", "batch-7"])
+        #expect(config.tokens[1].sidecarIds.isEmpty)
         #expect(config.tokens[1].roles == [.approver, .auditor])
         #expect(config.tokens[1].ownsAgents == ["billing-agent"])
         #expect(!config.tlsEnabled)
@@ -42,6 +45,8 @@ import ReinServiceKit
         ("tokens:\n  - name: a\n    roles: [admin]\n    sha256: my-secret-token\n", "tokens[0].sha256", 4),
         ("tokens:\n  - name: a\n    roles: [sidecar]\n    sha256: \(hash)\n", "tokens[0].agents", 2),
         ("fleet:\n  silent_after: soon\ntokens: []\n", "fleet.silent_after", 2),
+        ("tokens:\n  - name: a\n    roles: [auditor]\n    sha256: \(hash)\n    sidecar_ids: [web-*]\n", "tokens[0].sidecar_ids", 5),
+        ("tokens:\n  - {name: a, roles: [sidecar], agents: [x], sha256: \(hash), sidecar_ids: [\"web *\"]}\n", "tokens[0].sidecar_ids", 2),
         ("tokens:\n  - name: a\n    role: [admin]\n    sha256: \(hash)\n", "tokens[0].role", 3),
         ("alerts:\n  webhook_url: hooks.example.com/x\ntokens: []\n", "alerts.webhook_url", 2),
         ("alerts:\n  webhook: https://hooks.example.com/x\ntokens: []\n", "alerts.webhook", 2),

@@ -21,6 +21,7 @@ final class CollectorTestServer: Sendable {
         "sidecar-a": "tok-sidecar-a-0123456789",
         "sidecar-other": "tok-sidecar-other-0123456789",
         "sidecar-ab": "tok-sidecar-ab-0123456789",
+        "sidecar-web": "tok-sidecar-web-0123456789",
     ]
 
     static let configuredTokens: [CollectorToken] = [
@@ -34,6 +35,8 @@ final class CollectorTestServer: Sendable {
                        agents: ["agent-other"]),
         CollectorToken(name: "sidecar-ab", roles: [.sidecar], sha256: CollectorAuthenticator.hash(token: tokens["sidecar-ab"]!),
                        agents: ["agent-a", "agent-b"]),
+        CollectorToken(name: "sidecar-web", roles: [.sidecar], sha256: CollectorAuthenticator.hash(token: tokens["sidecar-web"]!),
+                       agents: ["agent-a"], sidecarIds: [SidecarIdPattern("web-*")]),
     ]
 
     static let catalog: ServiceCatalog = {

@@ -25,6 +25,7 @@ GENESIS = "0" * 64
 TOKENS = {
     "sidecar": "tok-sidecar-0123456789abcdef",
     "sidecar-other": "tok-sidecar-other-0123456789",
+    "sidecar-web": "tok-sidecar-web-0123456789ab",
     "admin": "tok-admin-0123456789abcdef",
     "auditor": "tok-auditor-0123456789abcdef",
     "approver": "tok-approver-0123456789abcdef",
@@ -62,6 +63,11 @@ tokens:
     roles: [sidecar]
     sha256: {sha256_hex(TOKENS['sidecar-other'])}
     agents: [agent-other]
+  - name: sidecar-web
+    roles: [sidecar]
+    sha256: {sha256_hex(TOKENS['sidecar-web'])}
+    agents: [{agent_list}]
+    sidecar_ids: ["web-*"]
   - name: alice
     roles: [admin]
     sha256: {sha256_hex(TOKENS['admin'])}

@@ -235,6 +235,40 @@ def test_partition_keeps_serving_and_delivers_everything_once(rein_bin, moto, co
         sc.stop()
 
 
+def test_a_token_scoped_to_sidecar_ids_ships_only_as_those(rein_bin, moto, collector):
+    """`sidecar_ids` on a token: a host outside them cannot register, ship or
+    hold under it (its records wait in its spool), one inside ships as usual."""
+    def metric(sc, name):
+        lines = [l for l in sc.metrics().splitlines() if l.startswith(name + " ")]
+        return float(lines[0].split()[-1]) if lines else None
+    stray = Sidecar(rein_bin, moto.url, POLICY.format(prefix="scope-"), sidecar_id="db-1",
+                    extra_config=link(collector.url, collector.token_file("sidecar-web")))
+    try:
+        s3(stray).create_bucket(Bucket="scope-db")
+        wait_for(lambda: (metric(stray, "rein_audit_shipper_consecutive_failures") or 0) >= 2, timeout=15,
+                 what="refused shipping rounds")
+        assert metric(stray, "rein_audit_shipper_registered") == 0
+        assert metric(stray, "rein_audit_spool_depth_records") >= 1, "the refused records must stay spooled"
+        assert "may act only as sidecar ids web-*, not db-1" in stray.log_text()
+        assert collector.records(sidecar="db-1") == []
+        denied = [e for e in collector.records(event="access-denied") if "not db-1" in (e.get("reason") or "")]
+        assert denied and denied[0]["access_key_id"] == "sidecar-web", denied
+        # Nor can the token file a hold under an id outside its scope.
+        status, _, body = collector.call("POST", "/v1/holds", role="sidecar-web",
+                                         body={"sidecar_id": "db-1", "agent_id": "agent-a", "operation": "DeleteObject"})
+        assert status == 403 and b"not db-1" in body, body
+    finally:
+        stray.stop()
+    allowed = Sidecar(rein_bin, moto.url, POLICY.format(prefix="scope-"), sidecar_id="web-1",
+                      extra_config=link(collector.url, collector.token_file("sidecar-web")))
+    try:
+        s3(allowed).create_bucket(Bucket="scope-web")
+        records = wait_for(lambda: collector.records(sidecar="web-1"), timeout=15, what="web-1's record")
+        assert records[0]["decision"] == "allow" and collector.findings(sidecar="web-1") == []
+    finally:
+        allowed.stop()
+
+
 def test_a_full_spool_fails_closed(rein_bin, moto):
     dead = f"http://127.0.0.1:{free_port()}"  # no collector ever answers
     token = moto.log.name + ".token"

@@ -20,7 +20,7 @@ public enum CollectorConfigurationLoader {
     ]
 
     private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "alerts", "compliance_dir"]
-    private static let tokenKeys: Set<String> = ["name", "roles", "sha256", "agents", "owns_agents"]
+    private static let tokenKeys: Set<String> = ["name", "roles", "sha256", "agents", "owns_agents", "sidecar_ids"]
 
     public static func load(yaml: String?, environment: [String: String] = [:],
                             overrides: [String: String] = [:]) throws(CollectorConfigurationError) -> CollectorConfiguration {
@@ -142,7 +142,16 @@ public enum CollectorConfigurationLoader {
         if roles.contains(.sidecar), agents.isEmpty {
             throw CollectorConfigurationError(key: "\(place).agents", message: "a sidecar token must list the agents it serves", line: line(node))
         }
-        return CollectorToken(name: name, roles: roles, sha256: hash, agents: agents, ownsAgents: Set(try list("owns_agents")))
+        let sidecarIds = try list("sidecar_ids")
+        if !sidecarIds.isEmpty, !roles.contains(.sidecar) {
+            throw CollectorConfigurationError(key: "\(place).sidecar_ids", message: "only a sidecar token acts as sidecar ids", line: map["sidecar_ids"].flatMap(line))
+        }
+        if let bad = sidecarIds.first(where: { $0.unicodeScalars.contains { $0.properties.isWhitespace || $0.properties.generalCategory == .control } }) {
+            throw CollectorConfigurationError(key: "\(place).sidecar_ids", message: "'\(bad)' has spaces or control characters, which no sidecar id has",
+                                              line: map["sidecar_ids"].flatMap(line))
+        }
+        return CollectorToken(name: name, roles: roles, sha256: hash, agents: agents, ownsAgents: Set(try list("owns_agents")),
+                              sidecarIds: sidecarIds.map(SidecarIdPattern.init))
     }
 
     static func applyScalar(key: String, value: String, line: Int?, to config: inout CollectorConfiguration) throws(CollectorConfigurationError) {

@@ -14,12 +14,16 @@ public struct CollectorToken: Sendable, Equatable {
     public var agents: Set<String>
     /// For `approver` tokens: the agents whose holds they own (the holds issue).
     public var ownsAgents: Set<String>
+    /// For `sidecar` tokens: the sidecar ids it may act as; empty for any.
+    public var sidecarIds: [SidecarIdPattern]
 
-    public init(name: String, roles: Set<CollectorRole>, sha256: String, agents: Set<String> = [], ownsAgents: Set<String> = []) {
+    public init(name: String, roles: Set<CollectorRole>, sha256: String, agents: Set<String> = [], ownsAgents: Set<String> = [],
+                sidecarIds: [SidecarIdPattern] = []) {
         self.name = name
         self.roles = roles
         self.sha256 = sha256
         self.agents = agents
         self.ownsAgents = ownsAgents
+        self.sidecarIds = sidecarIds
     }
 }

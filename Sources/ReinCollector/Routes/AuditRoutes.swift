@@ -36,6 +36,7 @@ enum AuditRoutes {
             return await call.deny("the sidecar id '\(sidecarId)' is reserved for the collector's own audit chain")
         }
         try SidecarRoutes.validateSidecarId(sidecarId)
+        guard principal.mayActAs(sidecar: sidecarId) else { return await call.deny(principal.sidecarScopeRefusal(sidecarId)) }
         let services = call.services
         let limit = services.configuration.maxBatchBytes
         let encoding = call.request.header("Content-Encoding")?.lowercased().trimmingCharacters(in: .whitespaces) ?? "identity"

@@ -40,11 +40,15 @@ enum HoldRoutes {
     }
 
     /// A hold names the sidecar that raised it: a registered sidecar of
-    /// another agent is refused, so that no token can put its holds under
-    /// another agent's sidecar (the hold API checks the agent itself).
+    /// another agent, or an id outside the token's `sidecar_ids`, is
+    /// refused, so that no token can put its holds under another sidecar
+    /// (the hold API checks the agent itself).
     static func foreignSidecar(_ call: CollectorCall) async throws -> CollectorResponse? {
         guard let origin = try? JSONDecoder().decode(NewHoldOrigin.self, from: Data(call.request.body)),
               let sidecarId = origin.sidecarId, let agentId = origin.agentId else { return nil }
+        if let principal = call.principal, !principal.mayActAs(sidecar: sidecarId) {
+            return await call.deny(principal.sidecarScopeRefusal(sidecarId), agentId: agentId)
+        }
         let store = call.services.store
         guard let owner = try await call.services.blocking({ try store.sidecar(sidecarId) })?.agentId, owner != agentId else { return nil }
         return await call.deny("sidecar \(sidecarId) serves agent \(owner), not \(agentId)", agentId: agentId)
