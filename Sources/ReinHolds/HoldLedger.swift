@@ -5,6 +5,13 @@
 /// sidecar registers holds there and approvers use the collector. The
 /// sidecar's hold logic, the HTTP API (``HoldAPI``) and the CLI are the same
 /// code over either implementation.
+///
+/// Concurrency contract: ``register(_:)``, ``decide(id:_:by:)`` and
+/// ``consume(id:)`` each read and write in one atomic step (SQLite's single
+/// writer gives that; a store with concurrent writers needs conditional
+/// updates such as `UPDATE … WHERE used_ms IS NULL` and checks the rows
+/// changed), so that two racing approvers yield one decision and two racing
+/// retries use a one-shot approval once.
 public protocol HoldLedger: Sendable {
     /// Registers a held call, or returns the hold a retry of the same call
     /// belongs to: the newest hold with the same key that is pending, or

@@ -75,6 +75,38 @@ import Testing
         #expect(try f.store.verify(sidecarId: "sc-a", from: 1, to: nil).findings.map(\.kind) == [.gap])
     }
 
+    /// The retention floor moves with each chunk's deletion, in its
+    /// transaction: when retention stops after deleting (a crash, a full
+    /// disk), what it deleted still reads as retained, never as a gap.
+    @Test func retentionStoppedAfterDeletingLeavesNoFalseGap() throws {
+        let f = try CollectorStoreFixture()
+        var a = try TestChain(sidecarId: "sc-a")
+        _ = try f.store.ingest(lines: try a.seal(count: 30), sidecarId: "sc-a", at: 1_000)
+        _ = try f.store.ingest(lines: try a.seal(count: 5), sidecarId: "sc-a", at: 3_000)
+        // Retention's last step (the batch bookkeeping) fails, as a crash there would.
+        try f.store.write("test trigger") { db in
+            try db.execute(sql: "CREATE TRIGGER stop_retention BEFORE DELETE ON batches BEGIN SELECT RAISE(ABORT, 'stopped'); END")
+        }
+        #expect(throws: CollectorStoreError.self) { try f.store.deleteRecords(receivedBefore: 2_000) }
+        let report = try f.store.verify(sidecarId: "sc-a", from: 1, to: nil)
+        #expect(report.records == 5)
+        #expect(report.findings.isEmpty, "deleted records must read as retained: \(report.findings)")
+        #expect(report.retainedFrom == 31)
+    }
+
+    /// A report lists the newest findings of the sidecars in its scope, even
+    /// when older ones, or another sidecar's, outnumber its cap.
+    @Test func reportFindingsAreTheNewestOfTheScope() throws {
+        let f = try CollectorStoreFixture()
+        for (sidecar, at) in [("sc-b", 1_000), ("sc-b", 1_500), ("sc-a", 2_000), ("sc-b", 2_500), ("sc-a", 3_000), ("sc-a", 4_000)] as [(String, Int64)] {
+            _ = try f.store.addFindings([IntegrityFinding(kind: .gap, sidecarId: sidecar, sequence: at, detail: "at \(at)")], evidence: nil, at: at)
+        }
+        let found = try f.store.findings(before: 4_000, sidecarIds: ["sc-a"], newest: 1)
+        #expect(found.map(\.foundAt) == [3_000])
+        #expect(try f.store.findings(before: 4_001, sidecarIds: ["sc-a", "sc-b"], newest: 10).map(\.foundAt) == [1_000, 1_500, 2_000, 2_500, 3_000, 4_000])
+        #expect(try f.store.findings(before: 4_001, sidecarIds: [], newest: 10).isEmpty)
+    }
+
     /// Retention of one sidecar's records says nothing about another's: a
     /// chain whose first records never arrived keeps its gap.
     @Test func retentionOfOneSidecarHidesNoGapOfAnother() throws {

@@ -163,7 +163,14 @@ public enum CollectorConfigurationLoader {
             config.listen = address
         case "state_dir": config.stateDir = value
         case "compliance_dir": config.complianceDir = value
-        case "database": config.database = value
+        case "database":
+            // Only SQLite files for now; a connection URL must not become a
+            // file of that name (nor its password a log line): say so.
+            if let scheme = value.range(of: "^[A-Za-z][A-Za-z0-9+.-]*://", options: .regularExpression) {
+                throw CollectorConfigurationError(key: key, message: "'\(value[scheme].dropLast(3))://…' is a URL; this collector stores in a "
+                                                  + "SQLite file, so give its path (PostgreSQL is not supported yet)", line: line)
+            }
+            config.database = value
         case "tls.certificate": config.tlsCertificate = value
         case "tls.key": config.tlsKey = value
         case "retention", "fleet.silent_after":

@@ -10,13 +10,38 @@ import ReinAudit
 /// thread pool). Times are epoch milliseconds, passed in so that tests and
 /// replays control the clock.
 ///
-/// Contract for implementations:
+/// Contract for implementations. SQLite meets the concurrency points with
+/// its single writer; a store with concurrent writers (PostgreSQL) must
+/// meet them explicitly, as noted:
 /// - ``ingest(_:at:)`` is one transaction: records, checkpoints, findings,
 ///   the sidecar's chain head and the batch's bookkeeping commit together or
 ///   not at all, and are durable when it returns.
-/// - Ingest is idempotent by record id; records are never dropped: every
-///   problem becomes a stored finding.
-/// - Cursors only grow, also across restarts and retention deletes.
+/// - Ingests for one sidecar are applied one at a time: each reads the chain
+///   head the previous one wrote (a shipper's retry can overlap its first
+///   attempt). PostgreSQL: lock the sidecar's row (`SELECT … FOR UPDATE`).
+/// - Ingest is idempotent by (sidecar, sequence, record id): the same record
+///   again is a duplicate; a record id reused at another sequence is stored
+///   and flagged, not merged (no unique constraint on the record id alone).
+///   Records are never dropped: every problem becomes a stored finding.
+/// - Cursors only grow, also across restarts and retention deletes, and
+///   become visible in order: once a reader sees cursor N, no record with a
+///   lower cursor commits later (pages and `tail` resume after the newest
+///   cursor they saw). PostgreSQL: assign cursors under one lock per ingest
+///   transaction, or serve only cursors below the oldest one in flight.
+/// - A sidecar id's agent and signing key are written once: registration is
+///   a compare-and-set (first key wins, a different one is a finding),
+///   ``claimSidecar(_:agentId:at:)`` binds only an unbound id, and a
+///   heartbeat binds nothing. Callers rely on a read binding never changing.
+/// - Retention moves a sidecar's `retainedFrom` floor in the transaction
+///   that deletes its records, so that verification never reads deleted
+///   records as a gap.
+/// - Policy versions of one agent are numbered 1, 2, 3… without gaps;
+///   concurrent pushes for one agent are serialised, not refused.
+/// - One collector process per database: the collector's own audit chain
+///   and the long-poll wake-ups live in that process.
+///
+/// Holds are kept apart, in a ``HoldLedger`` (`holds.sqlite`), whose
+/// decide and consume steps are conditional updates (one decision, one use).
 public protocol CollectorStore: Sendable {
     // MARK: audit trail
 
@@ -47,13 +72,20 @@ public protocol CollectorStore: Sendable {
     /// after the records they name, so that it verifies offline.
     func checkpointLines(sidecarId: String, from: Int64, to: Int64) throws(CollectorStoreError) -> [(sequence: Int64, line: [UInt8])]
 
-    /// Deletes records received before `cutoff` (epoch ms); findings stay.
+    /// Deletes records received before `cutoff` (epoch ms); findings stay,
+    /// and each sidecar's retention floor moves with its deleted records.
     /// Returns how many records were deleted.
     func deleteRecords(receivedBefore cutoff: Int64) throws(CollectorStoreError) -> Int
 
     // MARK: sidecars
 
+    /// Pins the sidecar's key and binds its agent on first registration; a
+    /// later one with the same key refreshes its facts, with another key it
+    /// stores an `unknown-key` finding and keeps the pin, and one naming
+    /// another agent than the bound one changes nothing (`boundAgent`).
     func register(_ registration: SidecarRegistration, at now: Int64) throws(CollectorStoreError) -> SidecarRegistration.Outcome
+    /// Records a heartbeat's facts for a registered sidecar of that agent;
+    /// never binds or moves an id.
     func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError) -> HeartbeatOutcome
     /// Binds a sidecar id that no registration has bound yet to the agent
     /// its first shipped records name, and returns the agent it is bound to

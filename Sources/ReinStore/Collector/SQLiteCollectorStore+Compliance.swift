@@ -65,7 +65,7 @@ extension SQLiteCollectorStore {
                 && (s.registeredMs.map { $0 < q.until } ?? true)
         }
         let inScope = Set(data.sidecars.map { (s: SidecarEntry) in s.sidecarId } + (q.agentId == nil ? [CollectorStoreConstants.collectorChain] : []))
-        data.findings = try findings(sidecarId: nil, since: nil, limit: 100_000).filter { inScope.contains($0.finding.sidecarId) && $0.foundAt < q.until }
+        data.findings = try findings(before: q.until, sidecarIds: Array(inScope), newest: Self.reportFindingsCap)
         data.checkpoints = try read("count checkpoints") { db in
             let ids = Array(inScope)
             guard !ids.isEmpty else { return 0 }

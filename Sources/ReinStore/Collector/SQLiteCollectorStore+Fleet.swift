@@ -26,7 +26,7 @@ extension SQLiteCollectorStore {
                 INSERT INTO sidecars (sidecar_id, agent_id, task_id, public_key, version, registered_by, registered_ms, last_seen_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = coalesce(agent_id, excluded.agent_id), task_id = excluded.task_id,
-                    public_key = excluded.public_key, version = excluded.version, registered_by = excluded.registered_by,
+                    public_key = coalesce(public_key, excluded.public_key), version = excluded.version, registered_by = excluded.registered_by,
                     registered_ms = coalesce(registered_ms, excluded.registered_ms),
                     last_seen_ms = max(coalesce(last_seen_ms, 0), excluded.last_seen_ms)
                 """, arguments: [registration.sidecarId, registration.agentId, registration.taskId, key, registration.version,
@@ -48,21 +48,16 @@ extension SQLiteCollectorStore {
     public func heartbeat(_ heartbeat: SidecarHeartbeat, at now: Int64) throws(CollectorStoreError) -> HeartbeatOutcome {
         try write("heartbeat") { db in
             // A heartbeat never binds an id (that is registration's), nor moves one.
-            guard let row = try Row.fetchOne(db, sql: "SELECT agent_id FROM sidecars WHERE sidecar_id = ?", arguments: [heartbeat.sidecarId])
+            guard let row = try Row.fetchOne(db, sql: "SELECT agent_id FROM sidecars WHERE sidecar_id = ?", arguments: [heartbeat.sidecarId]),
+                  let owner: String = row["agent_id"]
             else { return .notRegistered }
-            if let owner: String = row["agent_id"], owner != heartbeat.agentId { return .boundToAnotherAgent(owner) }
+            if owner != heartbeat.agentId { return .boundToAnotherAgent(owner) }
             try db.execute(sql: """
-                INSERT INTO sidecars (sidecar_id, agent_id, task_id, policy_version, spool_depth, spool_bytes, reported_sequence,
-                                      ready, heartbeat_ms, last_seen_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = coalesce(agent_id, excluded.agent_id),
-                    task_id = coalesce(excluded.task_id, task_id), policy_version = excluded.policy_version,
-                    spool_depth = excluded.spool_depth, spool_bytes = excluded.spool_bytes,
-                    reported_sequence = excluded.reported_sequence, ready = excluded.ready, heartbeat_ms = excluded.heartbeat_ms,
-                    last_seen_ms = max(coalesce(last_seen_ms, 0), excluded.last_seen_ms)
-                """, arguments: [heartbeat.sidecarId, heartbeat.agentId, heartbeat.taskId, heartbeat.policyVersion,
-                                 heartbeat.spoolDepth, heartbeat.spoolBytes, heartbeat.lastSequence, heartbeat.ready,
-                                 now, now])
+                UPDATE sidecars SET task_id = coalesce(?, task_id), policy_version = ?, spool_depth = ?, spool_bytes = ?,
+                    reported_sequence = ?, ready = ?, heartbeat_ms = ?, last_seen_ms = max(coalesce(last_seen_ms, 0), ?)
+                WHERE sidecar_id = ?
+                """, arguments: [heartbeat.taskId, heartbeat.policyVersion, heartbeat.spoolDepth, heartbeat.spoolBytes,
+                                 heartbeat.lastSequence, heartbeat.ready, now, now, heartbeat.sidecarId])
             return .recorded
         }
     }

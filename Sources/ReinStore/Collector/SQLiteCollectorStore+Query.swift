@@ -188,13 +188,34 @@ extension SQLiteCollectorStore {
             }
             sql += " ORDER BY id LIMIT ?"
             arguments += [max(1, limit)]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                let kind = IntegrityFinding.Kind(rawValue: row["kind"]) ?? .malformed
-                let finding = IntegrityFinding(kind: kind, sidecarId: row["sidecar_id"], sequence: row["sequence"],
-                                               recordId: row["record_id"], detail: row["detail"])
-                let evidence = (row["evidence"] as Data?).map { [UInt8]($0) }
-                return StoredFinding(id: row["id"], finding: finding, foundAt: row["found_ms"], evidence: evidence)
-            }
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.storedFinding)
         }
+    }
+
+    /// The most findings a report lists (its integrity verdict needs one).
+    static let reportFindingsCap = 100_000
+
+    /// The newest `newest` findings of `sidecarIds` found before `until`,
+    /// oldest first: a report over a period must show the latest ones even
+    /// when older findings, or another sidecar's, are far more numerous.
+    func findings(before until: Int64, sidecarIds: [String], newest: Int) throws(CollectorStoreError) -> [StoredFinding] {
+        guard !sidecarIds.isEmpty else { return [] }
+        return try read("query findings for a report") { db in
+            let marks = sidecarIds.map { _ in "?" }.joined(separator: ",")
+            let arguments = StatementArguments([until as (any DatabaseValueConvertible)?] + sidecarIds.map { $0 as (any DatabaseValueConvertible)? }
+                                               + [newest as (any DatabaseValueConvertible)?])
+            return try Row.fetchAll(db, sql: """
+                SELECT id, kind, sidecar_id, sequence, record_id, detail, found_ms, evidence FROM findings
+                WHERE found_ms < ? AND sidecar_id IN (\(marks)) ORDER BY id DESC LIMIT ?
+                """, arguments: arguments).map(Self.storedFinding).reversed()
+        }
+    }
+
+    static func storedFinding(_ row: Row) -> StoredFinding {
+        let kind = IntegrityFinding.Kind(rawValue: row["kind"]) ?? .malformed
+        let finding = IntegrityFinding(kind: kind, sidecarId: row["sidecar_id"], sequence: row["sequence"],
+                                       recordId: row["record_id"], detail: row["detail"])
+        let evidence = (row["evidence"] as Data?).map { [UInt8]($0) }
+        return StoredFinding(id: row["id"], finding: finding, foundAt: row["found_ms"], evidence: evidence)
     }
 }

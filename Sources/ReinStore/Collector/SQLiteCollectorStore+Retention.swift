@@ -13,16 +13,22 @@ extension SQLiteCollectorStore {
         }
         guard let bound else { return 0 }
         var deleted = 0
-        // The highest sequence deleted per sidecar: below it, records were removed on purpose.
-        var removedThrough: [String: Int64] = [:]
         while true {
             let n: Int = try write("retention") { db in
                 guard let low = try Int64.fetchOne(db, sql: "SELECT min(cursor) FROM records"), low <= bound else { return 0 }
                 let high = min(bound, low + Self.retentionChunk - 1)
+                // Where each sidecar whose records go now starts: what lies below
+                // was removed by retention, not lost (re-verification says so).
+                // Only the sequences actually deleted count (a gap that never
+                // arrived stays a gap), and the floor moves in the same
+                // transaction as the deletion, so that a crash between chunks
+                // cannot leave deleted records reading as a gap.
                 for row in try Row.fetchAll(db, sql: "SELECT sidecar_id, max(sequence) AS top FROM records WHERE cursor <= ? GROUP BY sidecar_id",
                                             arguments: [high]) {
-                    let sidecar: String = row["sidecar_id"]
-                    removedThrough[sidecar] = max(removedThrough[sidecar] ?? 0, row["top"] as Int64)
+                    try db.execute(sql: """
+                        INSERT INTO collector_meta (key, value) VALUES (?, ?)
+                        ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
+                        """, arguments: ["retained_from:" + (row["sidecar_id"] as String), (row["top"] as Int64) + 1])
                 }
                 try db.execute(sql: "DELETE FROM records WHERE cursor <= ?", arguments: [high])
                 let count = db.changesCount
@@ -35,16 +41,6 @@ extension SQLiteCollectorStore {
             if n == 0 { break }
         }
         _ = try write("retention") { db in
-            // Where each sidecar whose records were deleted now starts: what lies
-            // below was removed by retention, not lost (re-verification says so).
-            // Only the sequences actually deleted count: a gap that never
-            // arrived stays a gap.
-            for (sidecar, top) in removedThrough {
-                try db.execute(sql: """
-                    INSERT INTO collector_meta (key, value) VALUES (?, ?)
-                    ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
-                    """, arguments: ["retained_from:" + sidecar, top + 1])
-            }
             try db.execute(sql: "DELETE FROM batches WHERE received_ms < ?", arguments: [cutoff])
             // Report counts go with the days no record is left for.
             if deleted > 0 {
