@@ -51,6 +51,32 @@ struct HoldLedgerTests {
         #expect(f.eventKinds == [.created, .created])
     }
 
+    /// Events reach the owner in commit order even when handing one over
+    /// is slow (the collector writes each into its chain): a decision
+    /// committed after a registration is never delivered before it.
+    @Test func eventsAreHandedOverInCommitOrder() async throws {
+        let f = try HoldFixture()
+        let delivered = Mutex<[String]>([])
+        let slowFirst = Atomic<Bool>(true)
+        let ledger = try SQLiteHoldLedger(path: f.dir + "/holds.sqlite", settings: f.settings, now: { f.clock.load(ordering: .relaxed) },
+                                          onEvent: { e in
+                                              if e.kind == .created, e.hold.operation == "Slow", slowFirst.exchange(false, ordering: .relaxed) {
+                                                  Thread.sleep(forTimeInterval: 0.3)
+                                              }
+                                              delivered.withLock { $0.append("\(e.kind.rawValue) \(e.hold.operation)") }
+                                          })
+        let early = try await ledger.register(HoldFixture.request())
+        var slow = HoldFixture.request(key: String(repeating: "b", count: 64))
+        slow.operation = "Slow"
+        let registering = Task { try await ledger.register(slow) }
+        // Once the slow hold is committed (its event is being handed over), decide the other.
+        let deadline = Date().addingTimeInterval(5)
+        while try await ledger.list(HoldFilter(limit: 10)).count < 2, Date() < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        _ = try await ledger.decide(id: early.id, .deny(reason: "no"), by: "alice")
+        _ = try await registering.value
+        #expect(delivered.withLock { $0 } == ["hold-created DeleteObject", "hold-created Slow", "hold-denied DeleteObject"])
+    }
+
     @Test func approvalIsOneShotAndIdempotent() async throws {
         let f = try HoldFixture()
         let ledger = try f.open()

@@ -22,6 +22,10 @@ public final class SQLiteHoldLedger: HoldLedger {
     /// Wakes waiters after every decision and expiry.
     public let changed = ChangeSignal()
     private let queue = DispatchQueue(label: "rein.holds", qos: .userInitiated, attributes: .concurrent)
+    /// Held from a transition's write until its events are handed over, so
+    /// that the owner receives events in commit order (the collector's chain
+    /// records them in the order they happened) though the queue is concurrent.
+    private let ordered = NSLock()
     public let path: String
 
     /// `onEvent` receives every transition after it committed (the owner
@@ -81,6 +85,8 @@ public final class SQLiteHoldLedger: HoldLedger {
 
     public func register(_ new: NewHold) async throws(HoldError) -> Hold {
         try await run { [self] in
+            ordered.lock()
+            defer { ordered.unlock() }
             let t = now()
             var events: [HoldEvent] = []
             let hold = try pool.write { db -> Hold in
@@ -135,6 +141,8 @@ public final class SQLiteHoldLedger: HoldLedger {
 
     public func decide(id: String, _ decision: HoldDecision, by approver: String) async throws(HoldError) -> Hold {
         try await run { [self] in
+            ordered.lock()
+            defer { ordered.unlock() }
             let t = now()
             var events: [HoldEvent] = []
             let hold = try pool.write { db -> Hold in
@@ -234,6 +242,8 @@ public final class SQLiteHoldLedger: HoldLedger {
                 return nil
             }
             guard let (grant, hold) = found else { return nil }
+            ordered.lock()
+            defer { ordered.unlock() }
             emit([HoldEvent(kind: .grantUsed, hold: hold, actor: grant.approver, grant: grant,
                             detail: "grant \(grant.id) by \(grant.approver) covered a new call", atMs: t)])
             return grant
@@ -255,6 +265,8 @@ public final class SQLiteHoldLedger: HoldLedger {
             try Bool.fetchOne(db, sql: "SELECT 1 FROM holds WHERE status = 'pending' AND expires_ms <= ? LIMIT 1", arguments: [t]) == true
         }
         guard due else { return [] }
+        ordered.lock()
+        defer { ordered.unlock() }
         let events = try pool.write { db in try expireDue(db, at: t) }
         emit(events)
         return events.map(\.hold)
