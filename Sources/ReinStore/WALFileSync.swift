@@ -13,10 +13,14 @@ import Synchronization
 /// start the next commit meanwhile. SQLite itself still syncs the log header
 /// when it restarts the log, and the database file at checkpoints.
 ///
-/// The log is found by path and reopened when it is replaced (SQLite deletes
-/// it when the last connection closes, and a new one is a new file); after
-/// a reopen, or with no log at all, the database file is synced too, as it
-/// holds whatever the old log held.
+/// The log is found by path and opened on the first sync (with no log yet,
+/// the database file is synced: it holds everything). Its owner keeps a
+/// connection open for as long as it syncs, and SQLite never removes or
+/// replaces the log while any connection is open: so once a log was seen,
+/// a path that no longer names it means someone deleted or replaced it.
+/// SQLite then keeps appending to the unlinked file, which no restart will
+/// read, so every sync from then on fails (its owner fails closed) rather
+/// than syncing a file that no longer holds the commits.
 public final class WALFileSync: Sendable {
     /// Why a sync failed: the commits written so far may not be durable.
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -55,14 +59,16 @@ public final class WALFileSync: Sendable {
             var inode: UInt64 = 0
             if CReinPosix_fileIdentity(walPath, &device, &inode) != 0 {
                 let code = errno
-                if log.fd >= 0 { close(log.fd) }
-                log = (-1, 0, 0)
-                // No log: the database holds everything.
-                return code == ENOENT ? nil : (-1, true, code, "look up the WAL to sync it")
+                // No log yet: the database holds everything. A log that was
+                // there and is gone was deleted under the open database.
+                guard code == ENOENT else { return (-1, true, code, "look up the WAL to sync it") }
+                return log.fd < 0 ? nil : (-1, true, ENOENT, "sync the WAL (it was deleted while the database is open: commits since went to the unlinked file)")
             }
-            let reopened = log.fd < 0 || device != log.device || inode != log.inode
+            if log.fd >= 0, device != log.device || inode != log.inode {
+                return (-1, true, ESTALE, "sync the WAL (it was replaced while the database is open: commits go to the old, unlinked file)")
+            }
+            let reopened = log.fd < 0
             if reopened {
-                if log.fd >= 0 { close(log.fd) }
                 log = (open(walPath, O_RDONLY | O_CLOEXEC), device, inode)
                 guard log.fd >= 0 else {
                     let code = errno
@@ -78,7 +84,7 @@ public final class WALFileSync: Sendable {
         guard opened.fd >= 0 else { return failure(opened.operation, opened.error) }
         defer { close(opened.fd) }
         guard fdatasync(opened.fd) == 0 else { return failure("sync the WAL", errno) }
-        // A new log: whatever the old one held is in the database now.
+        // The first log seen: what came before it is in the database file.
         return opened.reopened ? syncFile(databasePath, what: "the database") : nil
     }
 

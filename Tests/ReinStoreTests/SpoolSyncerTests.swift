@@ -1,5 +1,6 @@
 import CReinPosix
 import Foundation
+import GRDB
 import Logging
 import ReinAudit
 import Synchronization
@@ -50,52 +51,76 @@ import Testing
         #expect(syncer.durable.load(ordering: .relaxed) == 7)
     }
 
-    @Test func aReplacedWALIsReopenedAndTheDatabaseSynced() throws {
+    @Test func aDeletedOrReplacedWALFailsEverySyncFromThenOn() throws {
         try withScratchDirectory("rein-syncer") { dir in
             let db = dir + "/audit-spool.db"
             #expect(FileManager.default.createFile(atPath: db, contents: Data("db".utf8)))
-            #expect(FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 1".utf8)))
             let syncer = SpoolSyncer(databasePath: db, syncs: true, durableSequence: 0, logger: Logger(label: "test"))
+            #expect(syncer.syncNow() == nil) // no WAL yet: the database is synced
+            #expect(FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 1".utf8)))
             #expect(syncer.syncNow() == nil)
             try FileManager.default.removeItem(atPath: db + "-wal")
-            #expect(syncer.syncNow() == nil) // no WAL: the database is synced
+            #expect(syncer.syncNow()?.description.contains("it was deleted while the database is open") == true)
             #expect(FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 2".utf8)))
-            #expect(syncer.syncNow() == nil)
-            #expect(syncer.syncs.load(ordering: .relaxed) == 3)
+            #expect(syncer.syncNow()?.description.contains("it was replaced while the database is open") == true)
         }
     }
 }
 
-/// ``WALFileSync`` with calls that overlap.
+/// ``WALFileSync`` with calls that overlap, and with a real SQLite log.
 @Suite struct WALFileSyncTests {
-    /// Syncs from several threads at once, while the log is replaced under
-    /// them (each call syncs its own duplicate of the descriptor, so a
-    /// reopen never closes one a sync is using): every call succeeds.
-    @Test func concurrentSyncsSucceedWhileTheLogIsReplaced() throws {
+    /// Syncs from several threads at once while the log grows (each call
+    /// syncs its own duplicate of the descriptor): every call succeeds; once
+    /// the log is replaced under them, every call fails.
+    @Test func concurrentSyncsSucceedUntilTheLogIsReplaced() throws {
         try withScratchDirectory("rein-walsync") { dir in
             let db = dir + "/store.db"
             #expect(FileManager.default.createFile(atPath: db, contents: Data("db".utf8)))
             #expect(FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal".utf8)))
             let file = WALFileSync(databasePath: db)
             let failures = Mutex<[WALFileSync.Failure]>([])
-            let done = DispatchGroup()
-            for _ in 0..<4 {
-                done.enter()
-                Thread.detachNewThread {
-                    for _ in 0..<100 {
-                        if let failure = file.sync() { failures.withLock { $0.append(failure) } }
+            func hammer() {
+                let done = DispatchGroup()
+                for _ in 0..<4 {
+                    done.enter()
+                    Thread.detachNewThread {
+                        for _ in 0..<50 {
+                            if let failure = file.sync() { failures.withLock { $0.append(failure) } }
+                        }
+                        done.leave()
                     }
-                    done.leave()
                 }
+                let log = FileHandle(forWritingAtPath: db + "-wal")
+                for i in 0..<50 {
+                    log?.seekToEndOfFile()
+                    log?.write(Data("frame \(i)".utf8))
+                    usleep(200)
+                }
+                try? log?.close()
+                done.wait()
             }
-            for i in 0..<50 {
-                // Replace the log as SQLite does: a new file (a new inode) under the same name.
-                try? FileManager.default.removeItem(atPath: db + "-wal")
-                _ = FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal \(i)".utf8))
-                usleep(200)
-            }
-            done.wait()
+            hammer()
             #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+            try FileManager.default.removeItem(atPath: db + "-wal")
+            _ = FileManager.default.createFile(atPath: db + "-wal", contents: Data("another".utf8))
+            hammer()
+            #expect(failures.withLock { $0 }.count == 200)
+        }
+    }
+
+    /// The log of a real SQLite database deleted while it is open: SQLite
+    /// keeps writing to the unlinked file, and the sync says so.
+    @Test func aRealLogDeletedUnderAnOpenDatabaseFails() throws {
+        try withScratchDirectory("rein-walsync") { dir in
+            let path = dir + "/store.sqlite"
+            let pool = try SQLiteStore.open(path: path)
+            try pool.write { db in try db.execute(sql: "CREATE TABLE t (x); INSERT INTO t VALUES (1)") }
+            let file = WALFileSync(databasePath: path)
+            #expect(file.sync() == nil)
+            try FileManager.default.removeItem(atPath: path + "-wal")
+            try pool.write { db in try db.execute(sql: "INSERT INTO t VALUES (2)") }
+            #expect(file.sync() != nil)
+            #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "SQLite recreated the log: the premise changed")
         }
     }
 }
