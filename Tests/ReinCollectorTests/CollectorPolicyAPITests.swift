@@ -2,6 +2,7 @@ import Foundation
 import ReinAudit
 import Testing
 @testable import ReinCollector
+@testable import ReinStore
 
 /// Central policies over HTTP: push, read, ETag and 304, long-poll, history, rollback, lint gate.
 @Suite struct CollectorPolicyAPITests {
@@ -55,6 +56,34 @@ import Testing
             #expect(changes.count == 3)
             #expect(changes.allSatisfy { $0["access_key_id"] as? String == "alice" && $0["sidecar_id"] as? String == "collector" })
             #expect(changes.map { $0["policy_version"] as? String } == ["1", "2", "3"])
+        }
+    }
+
+    /// A version and its policy-change event are one transaction: when the
+    /// event cannot be stored (a full disk), neither is the version, and the
+    /// push or rollback fails; the chain goes on unbroken afterwards.
+    @Test func aPolicyChangeThatCannotBeRecordedIsNotStored() async throws {
+        try await withCollector { s in
+            #expect(try await push(s, testPolicy(bucket: "reports"), message: "first").0 == 201)
+            let store = try #require(s.services.store as? SQLiteCollectorStore)
+            try store.write("test trigger") { db in
+                try db.execute(sql: """
+                    CREATE TRIGGER no_room BEFORE INSERT ON records WHEN NEW.event = 'policy-change'
+                    BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+                    """)
+            }
+            let (status, _) = try await push(s, testPolicy(bucket: "reports-2027"), message: "second")
+            #expect(status == 500)
+            #expect(try await s.json("POST", "/v1/policies/agent-a/rollback", as: "alice", ["version": 1]).status == 500)
+            let current = try await s.call("GET", "/v1/policies/agent-a", as: "sidecar-a")
+            #expect(current.header("X-Rein-Policy-Version") == "1" && current.bodyText == testPolicy(bucket: "reports"))
+            #expect(try await s.call("GET", "/v1/policies/agent-a/history", as: "carol").array.count == 1)
+            try store.write("test trigger") { db in try db.execute(sql: "DROP TRIGGER no_room") }
+            #expect(try await push(s, testPolicy(bucket: "reports-2027"), message: "second").0 == 201)
+            let changes = try await s.records("event=policy-change")
+            #expect(changes.map { $0["policy_version"] as? String } == ["1", "2"])
+            let report = try await s.call("GET", "/v1/audit/verify?sidecar=collector", as: "carol")
+            #expect(report.status == 200 && (report.object["findings"] as? [Any])?.isEmpty == true, "\(report.bodyText)")
         }
     }
 

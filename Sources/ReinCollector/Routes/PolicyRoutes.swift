@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import ReinAudit
 import ReinStore
 
 /// Central policies: push (validated and linted), read with ETag and
@@ -95,8 +96,11 @@ enum PolicyRoutes {
         }
         let draft = PolicyDraft(agentId: agent, document: body.document, author: call.actor, message: body.message ?? "",
                                 forceReason: forceReason, time: RFC3339Time.milliseconds(of: now))
-        let stored = try await services.blocking { [store = services.store] in try store.addPolicyVersion(draft) }
-        await changed(call, stored, operation: "PushPolicy")
+        let record = changeRecord(call, operation: "PushPolicy")
+        let stored = try await services.blocking { [store = services.store, trail = services.trail, at = services.nowMillis] in
+            try trail.appendWithin(at: at) { seal in try store.addPolicyVersion(draft) { try seal(record($0)) } }
+        }
+        changed(call, stored, operation: "PushPolicy")
         return .json(NewVersion(agentId: agent, version: stored.version, etag: etag(stored.version)), status: .created,
                      headers: [("ETag", etag(stored.version))])
     }
@@ -127,22 +131,34 @@ enum PolicyRoutes {
         case .accepted:
             break
         }
-        let stored = try await services.blocking { [store = services.store] in
-            try store.rollbackPolicy(agentId: agent, toVersion: body.version, author: actor, message: message, forceReason: forceReason,
-                                     at: now)
+        let record = changeRecord(call, operation: "RollbackPolicy")
+        let stored = try await services.blocking { [store = services.store, trail = services.trail] in
+            try trail.appendWithin(at: now) { seal in
+                try store.rollbackPolicy(agentId: agent, toVersion: body.version, author: actor, message: message, forceReason: forceReason,
+                                         at: now) { try seal(record($0)) }
+            }
         }
-        await changed(call, stored, operation: "RollbackPolicy")
+        changed(call, stored, operation: "RollbackPolicy")
         return .json(NewVersion(agentId: agent, version: stored.version, etag: etag(stored.version)), status: .created,
                      headers: [("ETag", etag(stored.version))])
     }
 
-    /// Records the change, wakes policy long-polls and logs.
-    static func changed(_ call: CollectorCall, _ stored: PolicyVersion, operation: String) async {
+    /// The `policy-change` event for a version, stored in the version's
+    /// transaction: no policy is served without its change on record.
+    static func changeRecord(_ call: CollectorCall, operation: String) -> @Sendable (PolicyVersion) -> AuditRecord {
+        let (actor, address, agent, time) = (call.actor, call.request.remoteAddress, call.request.header("User-Agent"), call.services.now())
+        return { stored in
+            CollectorAuditTrail.policyChange(
+                actor: actor, operation: operation, agentId: stored.agentId, version: stored.version, message: stored.message,
+                sha256: stored.sha256, forceReason: stored.forceReason, rollbackOf: stored.rollbackOf, sourceAddress: address,
+                userAgent: agent, time: time)
+        }
+    }
+
+    /// Wakes policy long-polls and audit tails, and logs.
+    static func changed(_ call: CollectorCall, _ stored: PolicyVersion, operation: String) {
         let services = call.services
-        await services.audit(CollectorAuditTrail.policyChange(
-            actor: call.actor, operation: operation, agentId: stored.agentId, version: stored.version, message: stored.message,
-            sha256: stored.sha256, forceReason: stored.forceReason, rollbackOf: stored.rollbackOf, sourceAddress: call.request.remoteAddress,
-            userAgent: call.request.header("User-Agent"), time: services.now()))
+        services.recordsChanged.signal()
         services.policiesChanged.signal()
         services.logger.notice("policy changed", metadata: [
             "agent.id": "\(stored.agentId)", "policy.version": "\(stored.version)", "policy.author": "\(stored.author)",

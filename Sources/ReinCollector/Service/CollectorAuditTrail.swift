@@ -77,6 +77,25 @@ public final class CollectorAuditTrail: Sendable {
         }
     }
 
+    /// Runs `store` with a sealer for one event that `store` commits in a
+    /// transaction of its own (a policy version and its `policy-change`
+    /// record together). The chain moves on only when `store` returns, so a
+    /// failed write leaves it where it was.
+    public func appendWithin<T: Sendable>(at now: Int64, _ store: (_ seal: (AuditRecord) throws -> AuditBatch) throws -> T) throws -> T {
+        try state.withLock { s in
+            var next = s.chain
+            let result = try store { record in
+                var r = record
+                r.sidecarId = Self.sidecarId
+                let sealed = try next.seal(&r)
+                return AuditBatch(sidecarId: Self.sidecarId, items: [.record(try IngestRecord(sealed: sealed))])
+            }
+            s.chain = next
+            if next.lastSequence - s.checkpointed >= checkpointEvery { _ = try checkpoint(&s, at: now) }
+            return result
+        }
+    }
+
     /// Signs a checkpoint of the head if it moved since the last one (the
     /// collector calls this on a timer and at shutdown).
     @discardableResult

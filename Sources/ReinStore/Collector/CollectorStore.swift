@@ -96,11 +96,15 @@ public protocol CollectorStore: Sendable {
 
     // MARK: policies
 
-    /// Stores the agent's next version.
-    func addPolicyVersion(_ draft: PolicyDraft) throws(CollectorStoreError) -> PolicyVersion
-    /// Stores a new version whose document is `version`'s; `notFound` when there is no such version.
+    /// Stores the agent's next version and, in the same transaction, the
+    /// audit batch `event` makes for it (the collector's `policy-change`
+    /// record, ingested as ``ingest(_:at:)`` would): a policy is never
+    /// served without its change on record. `event` may return nil.
+    func addPolicyVersion(_ draft: PolicyDraft, event: (PolicyVersion) throws -> AuditBatch?) throws(CollectorStoreError) -> PolicyVersion
+    /// Stores a new version whose document is `version`'s, with its event as
+    /// above; `notFound` when there is no such version.
     func rollbackPolicy(agentId: String, toVersion version: Int64, author: String, message: String, forceReason: String?,
-                        at now: Int64) throws(CollectorStoreError) -> PolicyVersion
+                        at now: Int64, event: (PolicyVersion) throws -> AuditBatch?) throws(CollectorStoreError) -> PolicyVersion
     func currentPolicy(agentId: String) throws(CollectorStoreError) -> PolicyVersion?
     func policyVersion(agentId: String, version: Int64) throws(CollectorStoreError) -> PolicyVersion?
     /// Every version of one agent's policy, newest first.
@@ -111,4 +115,18 @@ public protocol CollectorStore: Sendable {
     // Framework reports
     /// Daily counts, hold decisions, fleet, integrity, policies and samples for a report's period and scope.
     func complianceData(_ query: ComplianceData.Query) throws(CollectorStoreError) -> ComplianceData
+}
+
+extension CollectorStore {
+    /// Stores the agent's next version with no event (tests, imports).
+    public func addPolicyVersion(_ draft: PolicyDraft) throws(CollectorStoreError) -> PolicyVersion {
+        try addPolicyVersion(draft, event: { _ in nil })
+    }
+
+    /// Rolls back with no event (tests, imports).
+    public func rollbackPolicy(agentId: String, toVersion version: Int64, author: String, message: String, forceReason: String?,
+                               at now: Int64) throws(CollectorStoreError) -> PolicyVersion {
+        try rollbackPolicy(agentId: agentId, toVersion: version, author: author, message: message, forceReason: forceReason, at: now,
+                           event: { _ in nil })
+    }
 }

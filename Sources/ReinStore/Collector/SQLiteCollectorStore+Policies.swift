@@ -4,22 +4,26 @@ import ReinCrypto
 /// Central policies: every version kept, the highest current, a rollback
 /// being a new version with an old document.
 extension SQLiteCollectorStore {
-    public func addPolicyVersion(_ draft: PolicyDraft) throws(CollectorStoreError) -> PolicyVersion {
+    public func addPolicyVersion(_ draft: PolicyDraft, event: (PolicyVersion) throws -> AuditBatch?) throws(CollectorStoreError) -> PolicyVersion {
         try write("store policy version") { db in
-            try Self.insertVersion(agentId: draft.agentId, document: draft.document, author: draft.author, message: draft.message,
-                                   forceReason: draft.forceReason, rollbackOf: nil, time: draft.time, db: db)
+            let stored = try Self.insertVersion(agentId: draft.agentId, document: draft.document, author: draft.author, message: draft.message,
+                                                forceReason: draft.forceReason, rollbackOf: nil, time: draft.time, db: db)
+            if let batch = try event(stored) { _ = try Self.ingest(batch, at: draft.time, db: db) }
+            return stored
         }
     }
 
     public func rollbackPolicy(agentId: String, toVersion version: Int64, author: String, message: String, forceReason: String?,
-                               at now: Int64) throws(CollectorStoreError) -> PolicyVersion {
+                               at now: Int64, event: (PolicyVersion) throws -> AuditBatch?) throws(CollectorStoreError) -> PolicyVersion {
         try write("roll back policy") { db in
             guard let target = try Row.fetchOne(db, sql: "SELECT * FROM policy_versions WHERE agent_id = ? AND version = ?",
                                                 arguments: [agentId, version]).map(Self.policy) else {
                 throw CollectorStoreError.notFound("agent \(agentId) has no policy version \(version)")
             }
-            return try Self.insertVersion(agentId: agentId, document: target.document, author: author, message: message,
-                                          forceReason: forceReason, rollbackOf: version, time: now, db: db)
+            let stored = try Self.insertVersion(agentId: agentId, document: target.document, author: author, message: message,
+                                                forceReason: forceReason, rollbackOf: version, time: now, db: db)
+            if let batch = try event(stored) { _ = try Self.ingest(batch, at: now, db: db) }
+            return stored
         }
     }
 
