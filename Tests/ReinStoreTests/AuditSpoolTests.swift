@@ -112,7 +112,7 @@ struct AuditSpoolTests {
         #expect(recovered.recordId == pending.recordId)
         #expect(recovered.decision == "allow")
         #expect(recovered.errorCode == "OutcomeUnknown")
-        #expect(recovered.reason?.contains("stopped before the outcome") == true)
+        #expect(recovered.reason?.contains("the outcome of this call was never recorded") == true)
         // Reopening again finds nothing more to recover.
         spool.close()
         let again = try f.open()

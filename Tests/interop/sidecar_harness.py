@@ -100,7 +100,7 @@ class Sidecar:
     """A running `rein sidecar` with its own state directory."""
 
     def __init__(self, rein_bin, upstream, policy_text, mode="enforce", extra_config="", extra_env=None, audit_config="",
-                 sidecar_id=None):
+                 sidecar_id=None, fsync=False):
         self.rein_bin = rein_bin
         self.dir = Path(tempfile.mkdtemp(prefix="rein-sidecar-"))
         self.port = free_port()
@@ -123,7 +123,7 @@ broker:
   provider: static
   env_prefix: REIN_TEST_BROKER_
 audit:
-  fsync: false
+  fsync: {"true" if fsync else "false"}
 {audit_config}
 {extra_config}
 """

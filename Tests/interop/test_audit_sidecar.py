@@ -269,6 +269,46 @@ def test_a_token_scoped_to_sidecar_ids_ships_only_as_those(rein_bin, moto, colle
         allowed.stop()
 
 
+def test_a_deleted_spool_log_fails_closed_and_asks_for_a_restart(rein_bin, moto):
+    """The spool's WAL deleted under the running sidecar: SQLite would go on
+    writing to the unlinked file, so the sidecar refuses calls (nothing more
+    reaches AWS), goes unready and unlive (a restart reloads the chain), and
+    after the restart every call it answered is on record."""
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="wal-"), sidecar_id="sc-wal", fsync=True)
+    try:
+        c = s3(sc)
+        c.create_bucket(Bucket="wal-1")
+        (sc.dir / "state" / "audit-spool.db-wal").unlink()
+        codes = []
+        for i in range(5):
+            try:
+                c.put_object(Bucket="wal-1", Key=f"k{i}", Body=b"x")
+                codes.append("ok")
+            except ClientError as e:
+                codes.append(e.response["Error"]["Code"])
+        # The first write after the deletion may already be in flight; none after it passes.
+        assert codes[-3:] == ["ServiceUnavailable"] * 3, codes
+        answered = {f"k{i}" for i, code in enumerate(codes) if code == "ok"}
+        stored = {o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="wal-1").get("Contents", [])}
+        assert stored == answered, (stored, answered)
+        for probe in ("readyz", "healthz"):
+            with pytest.raises(urllib.error.HTTPError) as answer:
+                urllib.request.urlopen(f"http://127.0.0.1:{sc.admin_port}/{probe}", timeout=5)
+            assert answer.value.code == 503, probe
+        assert "it was deleted while the database is open" in sc.log_text()
+        sc.kill9()
+        sc.start()
+        # Nothing shipped (no collector): every record is still in the spool.
+        db = sqlite3.connect(sc.dir / "state" / "audit-spool.db")
+        records = [json.loads(bytes(line)) for (line,) in db.execute("SELECT line FROM records ORDER BY seq")]
+        db.close()
+        assert [r["sequence"] for r in records] == list(range(1, len(records) + 1))
+        for key in stored:
+            assert any(r.get("operation") == "PutObject" and f"wal-1/{key}" in json.dumps(r.get("grants")) for r in records), key
+    finally:
+        sc.stop()
+
+
 def test_a_full_spool_fails_closed(rein_bin, moto):
     dead = f"http://127.0.0.1:{free_port()}"  # no collector ever answers
     token = moto.log.name + ".token"

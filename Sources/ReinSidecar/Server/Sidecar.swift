@@ -143,6 +143,13 @@ public final class Sidecar: Sendable {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         switch path {
         case "/healthz":
+            // Liveness: a failed audit write (a disk error, a deleted log) is
+            // not cleared in place, since the chain's state must be read back
+            // from disk; a restart does that, so ask the orchestrator for one.
+            guard services.auditHealthy else {
+                return .init(status: .serviceUnavailable, contentType: "text/plain; charset=utf-8",
+                             body: Array("unhealthy: the audit trail could not be written; restart the sidecar (see its log)\n".utf8))
+            }
             return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8))
         case "/readyz":
             let problems = readiness()

@@ -128,6 +128,17 @@ public final class SidecarServices: Sendable {
                 spoolWasFull.store(false, ordering: .relaxed)
                 promise.succeed()
             case .failure(let error):
+                if ticket != nil, record.forwarded {
+                    // The call went upstream and its intent is on disk; what
+                    // AWS answered is only here now: say it in the log, as the
+                    // intent will be sealed "outcome unknown" at the next start.
+                    logger.error("the outcome of a forwarded call could not be recorded", metadata: [
+                        "audit.record_id": "\(record.recordId)", "aws.operation": "\(record.operation ?? "?")",
+                        "upstream.status": "\(record.upstreamStatus.map(String.init) ?? "none")",
+                        "aws.request_id": "\(record.awsRequestId ?? "none")", "aws.error_code": "\(record.errorCode ?? "none")",
+                        "bytes.in": "\(record.bytesIn)", "bytes.out": "\(record.bytesOut)", "audit.error": "\(error)",
+                    ])
+                }
                 if auditFailure(error) { promise.fail(error) } else { promise.succeed() }
             }
         }

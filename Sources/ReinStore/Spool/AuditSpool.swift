@@ -289,7 +289,8 @@ public final class AuditSpool: Sendable {
 
     /// The record an orphaned intent becomes: its decision kept, its outcome unknown.
     static func recovered(_ line: [UInt8], recordId: String, configuration: AuditSpoolConfiguration) -> AuditRecord {
-        let reason = "the sidecar stopped before the outcome of this call was recorded; the call may have been forwarded"
+        let reason = "the outcome of this call was never recorded (the sidecar stopped, or could not write its audit trail); "
+            + "the call may have been forwarded"
         guard var record = try? JSONDecoder().decode(AuditRecord.self, from: Data(line)) else {
             var r = AuditRecord(recordId: recordId, time: AuditRecord.timestamp(configuration.now()),
                                 sidecarId: configuration.sidecarId, via: "unknown", decision: "error")
