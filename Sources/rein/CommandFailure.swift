@@ -14,6 +14,13 @@ enum CommandFailure {
         return ExitCode(78)
     }
 
+    /// An input file holds something it must not (a torn or foreign line):
+    /// exit 65 (`EX_DATAERR`, sysexits.h).
+    static func data(_ message: String) -> ExitCode {
+        say(message)
+        return ExitCode(65)
+    }
+
     /// Anything else that stops the command (a service that cannot start,
     /// a file it cannot read, a collector's refusal): exit 1.
     static func failed(_ message: String) -> ExitCode {

@@ -231,12 +231,13 @@ struct PolicySuggestCommand: ParsableCommand {
     var prefixes = false
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: from) else { throw ValidationError("cannot read \(from)") }
+        // The file's faults are data errors (exit 65, EX_DATAERR), not a wrong command line.
+        guard let data = FileManager.default.contents(atPath: from) else { throw CommandFailure.failed("cannot read \(from)") }
         let calls: [ObservedCall]
         do { calls = try PolicySuggester.read(jsonl: String(decoding: data, as: UTF8.self)) } catch {
-            throw ValidationError("\(from): \(error.description)")
+            throw CommandFailure.data("\(from): \(error.description)")
         }
-        guard !calls.isEmpty else { throw ValidationError("\(from) holds no calls") }
+        guard !calls.isEmpty else { throw CommandFailure.data("\(from) holds no calls") }
         guard let seconds = DurationText.seconds(expiresIn) else { throw ValidationError("--expires-in must be like 8h or 7d") }
         let now = Int64(Date().timeIntervalSince1970)
         let document = PolicySuggester(mergePrefixes: prefixes).suggest(

@@ -107,6 +107,21 @@ def test_suggest_from_audit_jsonl(rein_bin, tmp_path):
     assert no.returncode == 1
 
 
+def test_suggest_from_a_torn_file_is_a_data_error(rein_bin, tmp_path):
+    """A torn last line (a full disk) is the file's fault: exit 65 with the
+    line, not the usage text of a wrong command line."""
+    audit = tmp_path / "audit.jsonl"
+    good = {"agent_id": "w", "task_id": "t", "decision": "allow", "grants": [{"action": "s3:GetObject", "resources": ["arn:aws:s3:::b/k"]}]}
+    audit.write_text(json.dumps(good) + "\n" + json.dumps(good)[:40])
+    proc = rein(rein_bin, "suggest", "--from", str(audit))
+    assert proc.returncode == 65, proc
+    assert b"line 2" in proc.stderr and b"Usage" not in proc.stderr, proc.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert rein(rein_bin, "suggest", "--from", str(empty)).returncode == 65
+    assert rein(rein_bin, "suggest", "--from", str(tmp_path / "missing.jsonl")).returncode == 1
+
+
 def test_lint_text_and_sarif(rein_bin, tmp_path):
     clean = rein(rein_bin, "lint", str(EXAMPLE), "--at", AT)
     assert clean.returncode == 0 and b"0 finding(s)" in clean.stdout

@@ -39,7 +39,14 @@ final class AuditMirror: Sendable {
                 let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
                 if n < 0 {
                     if errno == EINTR { continue }
-                    return String(cString: strerror(errno))
+                    let problem = String(cString: strerror(errno))
+                    // Take back a part-written line (a full disk), so that the
+                    // file stays whole lines and a later append starts clean.
+                    if offset > 0 {
+                        let end = lseek(fd, 0, SEEK_END)
+                        if end >= offset { _ = ftruncate(fd, end - off_t(offset)) }
+                    }
+                    return problem
                 }
                 offset += n
             }
