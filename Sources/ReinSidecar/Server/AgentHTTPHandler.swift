@@ -93,6 +93,13 @@ final class AgentHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if error is HTTPParserError {
+            if case .discarding = state, let parse = error as? HTTPParserError, parse == .invalidEOFState {
+                // Answered already (a refusal before the body): the agent hung up
+                // instead of sending the rest, which is its right, not malformed HTTP.
+                services.logger.debug("agent closed before sending the rest of an answered request's body")
+                context.close(promise: nil)
+                return
+            }
             // Malformed HTTP (both Content-Length and Transfer-Encoding, bad lengths, obs-fold, ...).
             services.logger.notice("rejected malformed HTTP from agent", metadata: ["http.error": "\(error)"])
             if case .idle = state {
