@@ -8,6 +8,7 @@ Clients are boto3 through the sidecar; upstream is moto; all on 127.0.0.1.
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -29,7 +30,7 @@ mode: enforce
 statements:
   - id: buckets
     effect: allow
-    actions: [s3:CreateBucket, s3:ListBucket, s3:PutObject, s3:GetObject]
+    actions: [s3:CreateBucket, s3:ListBucket, s3:PutObject, s3:GetObject, s3:DeleteObject]
     resources: ["arn:aws:s3:::{prefix}*", "arn:aws:s3:::{prefix}*/*"]
 """
 
@@ -267,6 +268,52 @@ def test_a_token_scoped_to_sidecar_ids_ships_only_as_those(rein_bin, moto, colle
         assert records[0]["decision"] == "allow" and collector.findings(sidecar="web-1") == []
     finally:
         allowed.stop()
+
+
+def test_an_agent_hanging_up_once_it_has_the_answer_finished_its_call(rein_bin, moto):
+    """Clients close as soon as they have the whole answer (here a 204, read
+    over a raw socket). That must not be recorded as a call cut short
+    (`ClientClosed`), which exports would show as a failure; a download cut
+    short still is."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="hang-"), sidecar_id="sc-hang")
+    try:
+        s3(sc).create_bucket(Bucket="hang-1")
+        s3(sc).put_object(Bucket="hang-1", Key="big", Body=b"x" * (8 << 20))
+        c = sc.credentials()
+        creds = Credentials(c["AccessKeyId"], c["SecretAccessKey"], c.get("Token"))
+
+        def raw(method, path, read_head_only):
+            req = AWSRequest(method=method, url=f"{sc.url}{path}", headers={"Host": f"127.0.0.1:{sc.port}"})
+            SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
+            head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in req.prepare().headers.items()) + "\r\n"
+            with socket.create_connection(("127.0.0.1", sc.port), timeout=10) as conn:
+                conn.sendall(head.encode())
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data
+
+        for i in range(100):
+            assert b" 204 " in raw("DELETE", f"/hang-1/k{i}", True).split(b"\r\n")[0]
+        raw("GET", "/hang-1/big", True)  # hangs up after the head of an 8 MiB answer
+        def settled():
+            records = sc.audit()
+            deletes = [r for r in records if r.get("operation") == "DeleteObject"]
+            gets = [r for r in records if r.get("operation") == "GetObject"]
+            return len(deletes) == 100 and gets and (deletes, gets)
+        deletes, gets = wait_for(settled, timeout=15, what="the records of every call")
+        cut = [r for r in deletes if r.get("error_code")]
+        assert not cut, f"{len(cut)} finished calls recorded as failed: {cut[:2]}"
+        assert all(r["upstream_status"] == 204 and r["latency"].get("upstream_ms", 0) > 0 for r in deletes)
+        assert gets[0].get("error_code") == "ClientClosed" and gets[0]["bytes_out"] < 8 << 20, gets[0]
+    finally:
+        sc.stop()
 
 
 def test_a_deleted_spool_log_fails_closed_and_asks_for_a_restart(rein_bin, moto):

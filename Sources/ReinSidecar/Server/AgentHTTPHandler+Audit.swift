@@ -80,8 +80,15 @@ extension AgentHTTPHandler {
         flight.exchange?.cancel()
         flight.exchange = nil
         guard !flight.finished else { return }
-        flight.facts.errorCode = flight.facts.errorCode ?? "ClientClosed"
-        flight.facts.reason = flight.facts.reason ?? reason
+        // All of AWS's answer was passed on before the agent hung up (it may
+        // close as soon as it has it): the call finished, it was not cut short.
+        let delivered = flight.responseStarted && flight.responseLength.map { flight.bytesOut >= $0 } == true
+        if !delivered {
+            flight.facts.errorCode = flight.facts.errorCode ?? "ClientClosed"
+            flight.facts.reason = flight.facts.reason ?? reason
+        } else if flight.upstreamNanos == 0, flight.upstreamStarted > 0 {
+            flight.upstreamNanos = DispatchTime.now().uptimeNanoseconds - flight.upstreamStarted
+        }
         // With the intent still being written, its completion records the call.
         if !intentPending, let context {
             finishAudit(flight, on: context.eventLoop)

@@ -226,9 +226,12 @@ extension AgentHTTPHandler {
         flight.responseStarted = true
         flight.responseStatus = status
         if status >= 400 { flight.upstreamError = UpstreamErrorCode() }
+        let bodiless = (100..<200).contains(status) || status == 204 || status == 304 || flight.http.method == .HEAD
+        flight.responseLength = bodiless ? 0 : nil
         var out = HTTPHeaders()
         for (name, value) in headers {
             let lower = name.lowercased()
+            if !bodiless, lower == "content-length" { flight.responseLength = Int64(value.trimmingCharacters(in: .whitespaces)) }
             if RequestGate.hopByHop.contains(lower) { continue }
             flight.upstreamError?.header(name: name, value: value)
             if lower == "x-amz-request-id" || lower == "x-amzn-requestid" { flight.awsRequestId = flight.awsRequestId ?? value }

@@ -30,6 +30,10 @@ final class Flight {
     var responseStarted = false
     var responsePaused = false
     var responseStatus: Int?
+    /// The response body's length as its head declares it (0 for 1xx, 204,
+    /// 304 and HEAD), nil when chunked: an agent that hangs up once it has
+    /// all of it closed a finished call, not an interrupted one.
+    var responseLength: Int64?
     var awsRequestId: String?
     /// Reads AWS's error code when the upstream answers 400 or above.
     var upstreamError: UpstreamErrorCode?
