@@ -29,11 +29,17 @@ public struct PolicySuggester: Sendable {
         return calls
     }
 
-    /// The suggested document. Denied calls are left out unless they were
-    /// only would-denies (observe mode) or learn-mode allows.
+    /// The decisions a suggestion allows: calls that ran (`allow`, learn
+    /// mode included) and would-denies (observe mode). Denials, errors and
+    /// every held call are left out, approved or not: a person's one-off
+    /// decision never becomes a standing grant (keep the hold statement).
+    public static let suggestedDecisions: Set<String> = ["allow", "would-deny"]
+
+    /// The suggested document: the calls whose decision is one of
+    /// ``suggestedDecisions`` (or names none, as in hand-written input).
     public func suggest(_ calls: [ObservedCall], agent: PolicyDocument.Agent, task: PolicyDocument.Task) -> PolicyDocument {
         var resourcesByAction: [String: Set<String>] = [:]
-        for call in calls where call.decision.map({ !["deny", "hold-denied", "hold-expired", "error"].contains($0) }) ?? true {
+        for call in calls where call.decision.map(Self.suggestedDecisions.contains) ?? true {
             for grant in call.grants {
                 resourcesByAction[grant.action, default: []].formUnion(grant.resources)
             }

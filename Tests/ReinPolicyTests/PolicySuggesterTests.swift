@@ -37,6 +37,19 @@ struct PolicySuggesterTests {
         #expect(PolicyValidator(catalog: PolicyEvaluatorTests.catalog).validate(reloaded, now: 1_795_000_000).isEmpty)
     }
 
+    /// Held calls never become standing grants, whatever became of the
+    /// hold; observe mode's would-denies do.
+    @Test func heldCallsAreLeftOutAndWouldDeniesKept() throws {
+        func line(_ decision: String, _ key: String) -> String {
+            #"{"decision":"\#(decision)","grants":[{"action":"s3:DeleteObject","resources":["arn:aws:s3:::b/\#(key)"]}]}"#
+        }
+        let text = ["hold", "hold-pending", "hold-approved", "hold-denied", "hold-expired", "would-hold", "would-deny", "error"]
+            .map { line($0, $0) }.joined(separator: "\n")
+        let document = PolicySuggester().suggest(try PolicySuggester.read(jsonl: text), agent: .init(id: "a", owner: "o"),
+                                                 task: .init(id: "t", purpose: "p"))
+        #expect(document.statements.flatMap(\.resources) == ["arn:aws:s3:::b/would-deny"])
+    }
+
     @Test func prefixesOnlyWhenAsked() throws {
         let calls = try PolicySuggester.read(jsonl: Self.audit)
         let exact = PolicySuggester().suggest(calls, agent: .init(id: "a", owner: "o"), task: .init(id: "t", purpose: "p"))
