@@ -44,7 +44,7 @@ extension AuditExport {
         if let id = r.awsRequestId { event["requestID"] = id }
         if let code = errorCode(r) {
             event["errorCode"] = code
-            if let reason = r.reason { event["errorMessage"] = reason }
+            if let message = errorMessage(r) { event["errorMessage"] = message }
         }
         return event
     }

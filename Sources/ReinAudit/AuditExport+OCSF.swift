@@ -19,7 +19,7 @@ extension AuditExport {
         if let s = r.upstreamStatus { response["code"] = s }
         if let e = errorCode(r) {
             response["error"] = e
-            if let reason = r.reason { response["message"] = reason }
+            if let message = errorMessage(r) { response["message"] = message }
         }
         if !response.isEmpty { api["response"] = response }
         var actor: [String: Any] = ["app_name": producer(r)]
@@ -55,7 +55,7 @@ extension AuditExport {
             "unmapped": reinFacts(r),
         ]
         if let code = r.errorCode ?? errorCode(r) { event["status_code"] = code }
-        if outcome != .success, let reason = r.reason { event["status_detail"] = reason }
+        if outcome != .success, let detail = errorCode(r) != nil ? errorMessage(r) : r.reason { event["status_detail"] = detail }
         if let ua = r.userAgent { event["http_request"] = ["user_agent": ua] }
         if let upstream = r.upstreamHost {
             let (host, port) = hostAndPort(upstream)

@@ -66,6 +66,19 @@ public enum AuditExport {
         return "AccessDenied"
     }
 
+    /// What a failed call's error said: for a call AWS refused, that AWS
+    /// answered so (the record keeps AWS's code, not its message, and its
+    /// reason is the statement that allowed the call); for a call cut short,
+    /// that; else the record's reason (Rein's refusal, an upstream failure,
+    /// a lost outcome).
+    static func errorMessage(_ r: AuditRecord) -> String? {
+        if r.event == "call", r.forwarded {
+            if let s = r.upstreamStatus, s >= 400 { return "AWS answered HTTP \(s)" + (r.errorCode.map { " (\($0))" } ?? "") }
+            if r.errorCode == "ClientClosed" { return "the agent closed the connection before AWS's answer was complete" }
+        }
+        return r.reason
+    }
+
     /// OCSF `activity_id` from the operation name's verb.
     public static func ocsfActivity(_ operation: String?) -> (id: Int, name: String) {
         guard let op = operation else { return (0, "Unknown") }

@@ -96,6 +96,12 @@ import Testing
         refused.errorCode = "NoSuchKey"
         #expect(AuditExport.ocsf(refused)["status_id"] as? Int == 2)
         #expect(AuditExport.cloudTrail(refused)["errorCode"] as? String == "NoSuchKey")
+        // Its message is AWS's answer, not the statement that allowed the call.
+        refused.reason = "statement read allows s3:GetObject on arn:aws:s3:::b/k"
+        #expect(AuditExport.cloudTrail(refused)["errorMessage"] as? String == "AWS answered HTTP 404 (NoSuchKey)")
+        #expect(AuditExport.ocsf(refused)["status_detail"] as? String == "AWS answered HTTP 404 (NoSuchKey)")
+        #expect(((AuditExport.ocsf(refused)["api"] as? [String: Any])?["response"] as? [String: Any])?["message"] as? String
+                == "AWS answered HTTP 404 (NoSuchKey)")
         // A bodiless refusal (HEAD) without a code still reads as failed.
         refused.errorCode = nil
         #expect(AuditExport.cloudTrail(refused)["errorCode"] as? String == "404")

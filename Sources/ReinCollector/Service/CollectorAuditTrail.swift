@@ -148,7 +148,6 @@ public final class CollectorAuditTrail: Sendable {
         var reason = "\(actor) \(verb) the policy of \(agentId) as version \(version) (sha256 \(sha256)): \(message)"
         if let forceReason { reason += " [lint errors overridden: \(forceReason)]" }
         r.reason = reason
-        r.forwarded = true
         return r
     }
 }
