@@ -9,7 +9,8 @@ import ReinServiceKit
 /// ```yaml
 /// listen: 127.0.0.1:7700          # host:port; [::1]:7700 for IPv6; port 0 picks a free one
 /// state_dir: /var/lib/rein-collector   # default ./.rein-collector; created 0700
-/// database: /var/lib/rein-collector/collector.sqlite   # default <state_dir>/collector.sqlite
+/// database: /var/lib/rein-collector/collector.sqlite   # default <state_dir>/collector.sqlite (a path: SQLite)
+/// compliance_dir: /usr/share/rein/Compliance   # framework catalogs (default: $REIN_COMPLIANCE_DIR, ./Compliance, then beside the binary)
 /// tls:                            # optional: TLS termination on system OpenSSL
 ///   certificate: /etc/rein/collector.pem   # PEM chain, leaf first
 ///   key: /etc/rein/collector-key.pem       # PEM private key, mode 0600
@@ -25,10 +26,18 @@ import ReinServiceKit
 ///     roles: [sidecar]            # sidecar, admin, approver, auditor
 ///     sha256: 9f86d0…             # 64 hex digits
 ///     agents: [billing-agent]     # sidecar tokens: the agents it may serve
+///     sidecar_ids: ["billing-*"]  # optional: the sidecar ids it may act as (`*` any run of characters)
 ///   - name: bob
 ///     roles: [approver]
 ///     sha256: …
-///     owns_agents: [billing-agent]  # approvers: separation of duties (the holds issue)
+///     owns_agents: [billing-agent]  # approvers: separation of duties
+/// holds:                          # held calls registered by sidecars, decided here
+///   expire: 15m                   # an undecided hold expires (denied)
+///   max_grant: 1h                 # the longest --for of a scoped approval
+///   default_grant: 15m            # a scoped approval given without --for
+///   allow_owner_approval: false   # may an approver decide holds of agents in its owns_agents
+///   webhook_url: https://hooks.slack.com/services/…   # new holds are posted here
+///   console_url: https://rein-collector.internal:7700  # where those messages link to
 /// ```
 ///
 /// Durations are `30s`, `2m`, `1h` or `400d`. Environment variables

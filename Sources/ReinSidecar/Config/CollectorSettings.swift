@@ -13,7 +13,7 @@ public struct CollectorSettings: Sendable, Equatable {
         case interval
     }
 
-    /// The collector's base URL (http or https), e.g. `https://collector.internal:7480`.
+    /// The collector's base URL (http or https), e.g. `https://collector.internal:7700`.
     public var url: String?
     /// The agent whose central policy to fetch when the sidecar has no
     /// policy file and no last-known-good copy (else the policy names it).

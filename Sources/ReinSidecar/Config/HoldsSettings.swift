@@ -10,9 +10,11 @@ import ReinHolds
 ///   wait: 20s                  # then a retryable error; the SDK's retry attaches to the same hold
 ///   expire: 15m                # undecided holds become expired (denied)
 ///   max_grant: 1h              # the longest "--for" of a scoped approval
+///   default_grant: 15m         # a scoped approval given without "--for" (at most max_grant)
 ///   allow_owner_approval: false
 ///   webhook_url: https://hooks.slack.com/services/...
 ///   console_url: https://sidecar-admin.internal:7475
+///   database: .rein/holds.sqlite  # standalone holds (default state_dir/holds.sqlite)
 ///   tokens:                    # standalone approvers (digests from `rein collector hash-token`)
 ///     - {name: alice, roles: [approver], sha256: <64 hex>, owns_agents: [other-agent]}
 /// ```

@@ -15,7 +15,7 @@ import ReinServiceKit
 /// listen: 127.0.0.1:7474            # agent listener: endpoint mode and HTTPS_PROXY (REIN_LISTEN)
 /// admin_listen: 127.0.0.1:7475      # /healthz /readyz /metrics (REIN_ADMIN_LISTEN)
 /// credentials_listen: 127.0.0.1:7476  # ECS container-credentials endpoint (REIN_CREDENTIALS_LISTEN)
-/// allowed_clients: [127.0.0.0/8, ::1/128]  # CIDRs allowed to connect to the agent listeners
+/// allowed_clients: [127.0.0.0/8, "::1/128"]  # CIDRs allowed to connect to the agent listeners (quote IPv6: YAML)
 /// state_dir: .rein                  # CA, agent token, audit spool and key (REIN_STATE_DIR)
 /// policy_file: policy.yaml          # the task allowlist (REIN_POLICY_FILE)
 /// mode: enforce                     # enforce | observe | learn (REIN_MODE)
@@ -53,7 +53,7 @@ import ReinServiceKit
 ///   # state_dir/audit.jsonl is a readable copy of the chain (not fsynced);
 ///   # state_dir/audit-signing.key is the checkpoint key (created on first start, 0600)
 /// collector:                        # off unless url is set (the shipper, policy fetch, heartbeats)
-///   url: https://collector:7480     # http or https (REIN_COLLECTOR_URL)
+///   url: https://collector:7700     # http or https (REIN_COLLECTOR_URL)
 ///   token_file: /run/secrets/rein-token  # the sidecar's bearer token (REIN_COLLECTOR_TOKEN_FILE)
 ///   agent_id: billing-agent         # fetch this agent's central policy when there is no policy_file
 ///                                   # and no last-known-good copy yet (REIN_AGENT_ID)
@@ -63,6 +63,17 @@ import ReinServiceKit
 ///   policy_fetch: long-poll         # long-poll | interval
 ///   policy_interval: 30s
 ///   heartbeat_interval: 15s
+/// holds:                            # held calls (statements with effect: hold); see HoldsSettings
+///   wait: 20s                       # a held call waits this long, then gets a retryable error
+///   expire: 15m                     # an undecided hold expires (denied)
+///   max_grant: 1h                   # the longest --for of a scoped approval
+///   default_grant: 15m              # a scoped approval given without --for
+///   allow_owner_approval: false     # may an approver decide holds of agents it owns
+///   webhook_url: https://hooks.slack.com/services/...  # standalone: new holds are posted here
+///   console_url: https://sidecar-admin.internal:7475   # where those messages link to
+///   database: .rein/holds.sqlite    # standalone holds (default state_dir/holds.sqlite)
+///   tokens:                         # standalone approvers on the admin listener (with a collector: its tokens)
+///     - {name: alice, roles: [approver], sha256: <64 hex>, owns_agents: [other-agent]}
 /// ```
 public struct SidecarConfiguration: Sendable {
     public struct StaticAgentKey: Sendable, Equatable {

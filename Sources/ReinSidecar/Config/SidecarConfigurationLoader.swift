@@ -254,7 +254,7 @@ public enum SidecarConfigurationLoader {
         }
         if let u = c.collector.url {
             guard let url = URL(string: u), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
-                throw ConfigurationError(key: "collector.url", message: "'\(u)' must be an http(s) URL such as https://collector.internal:7480")
+                throw ConfigurationError(key: "collector.url", message: "'\(u)' must be an http(s) URL such as https://collector.internal:7700")
             }
             if c.collector.tokenFile == nil {
                 throw ConfigurationError(key: "collector.token_file", message: "is required when collector.url is set (the collector accepts no anonymous sidecar)")
