@@ -105,6 +105,9 @@ import Testing
         #expect(found.map(\.foundAt) == [3_000])
         #expect(try f.store.findings(before: 4_001, sidecarIds: ["sc-a", "sc-b"], newest: 10).map(\.foundAt) == [1_000, 1_500, 2_000, 2_500, 3_000, 4_000])
         #expect(try f.store.findings(before: 4_001, sidecarIds: [], newest: 10).isEmpty)
+        // A fleet larger than SQLite's limit on statement variables.
+        let fleet = ["sc-a"] + (0..<40_000).map { "sc-x\($0)" }
+        #expect(try f.store.findings(before: 4_001, sidecarIds: fleet, newest: 10).count == 3)
     }
 
     /// Retention of one sidecar's records says nothing about another's: a

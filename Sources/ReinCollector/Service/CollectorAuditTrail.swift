@@ -91,7 +91,13 @@ public final class CollectorAuditTrail: Sendable {
                 return AuditBatch(sidecarId: Self.sidecarId, items: [.record(try IngestRecord(sealed: sealed))])
             }
             s.chain = next
-            if next.lastSequence - s.checkpointed >= checkpointEvery { _ = try checkpoint(&s, at: now) }
+            // The event is stored: a checkpoint that fails now is tried again
+            // later, and must not turn the stored change into an error answer.
+            if next.lastSequence - s.checkpointed >= checkpointEvery {
+                do { _ = try checkpoint(&s, at: now) } catch {
+                    logger.error("could not checkpoint the collector's audit chain", metadata: ["error": "\(error)"])
+                }
+            }
             return result
         }
     }

@@ -66,12 +66,11 @@ extension SQLiteCollectorStore {
         }
         let inScope = Set(data.sidecars.map { (s: SidecarEntry) in s.sidecarId } + (q.agentId == nil ? [CollectorStoreConstants.collectorChain] : []))
         data.findings = try findings(before: q.until, sidecarIds: Array(inScope), newest: Self.reportFindingsCap)
+        let ids = String(decoding: (try? JSONEncoder().encode(Array(inScope))) ?? Data("[]".utf8), as: UTF8.self)
         data.checkpoints = try read("count checkpoints") { db in
-            let ids = Array(inScope)
-            guard !ids.isEmpty else { return 0 }
-            return try Int64.fetchOne(db, sql: """
-                SELECT count(*) FROM checkpoints WHERE received_ms < ? AND sidecar_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))
-                """, arguments: StatementArguments([q.until as (any DatabaseValueConvertible)?] + ids.map { $0 as (any DatabaseValueConvertible)? })) ?? 0
+            try Int64.fetchOne(db, sql: """
+                SELECT count(*) FROM checkpoints WHERE received_ms < ? AND sidecar_id IN (SELECT value FROM json_each(?))
+                """, arguments: [q.until, ids]) ?? 0
         }
         for (kind, decision, event) in [("call", nil, "call"), ("deny", "deny", nil), ("hold", nil, "hold-created"),
                                          ("policy-change", nil, "policy-change"), ("forwarded", "allow", nil)] as [(String, String?, String?)] {

@@ -200,14 +200,13 @@ extension SQLiteCollectorStore {
     /// when older findings, or another sidecar's, are far more numerous.
     func findings(before until: Int64, sidecarIds: [String], newest: Int) throws(CollectorStoreError) -> [StoredFinding] {
         guard !sidecarIds.isEmpty else { return [] }
+        // One JSON array argument, not one per id: a fleet can outnumber SQLite's variable limit.
+        let ids = String(decoding: (try? JSONEncoder().encode(sidecarIds)) ?? Data("[]".utf8), as: UTF8.self)
         return try read("query findings for a report") { db in
-            let marks = sidecarIds.map { _ in "?" }.joined(separator: ",")
-            let arguments = StatementArguments([until as (any DatabaseValueConvertible)?] + sidecarIds.map { $0 as (any DatabaseValueConvertible)? }
-                                               + [newest as (any DatabaseValueConvertible)?])
-            return try Row.fetchAll(db, sql: """
+            try Row.fetchAll(db, sql: """
                 SELECT id, kind, sidecar_id, sequence, record_id, detail, found_ms, evidence FROM findings
-                WHERE found_ms < ? AND sidecar_id IN (\(marks)) ORDER BY id DESC LIMIT ?
-                """, arguments: arguments).map(Self.storedFinding).reversed()
+                WHERE found_ms < ? AND sidecar_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?
+                """, arguments: [until, ids, newest]).map(Self.storedFinding).reversed()
         }
     }
 
