@@ -56,44 +56,60 @@ public final class PolicyFetcher: Sendable {
 
     public func stop() { state.withLock { $0.stopping = true } }
 
-    /// One fetch (long-polling up to `wait` seconds); true when a new version applied.
+    /// What one fetch found.
+    public enum Outcome: Sendable, Equatable {
+        case applied, unchanged, refused
+        /// The collector has no policy for the agent (yet).
+        case none
+    }
+
+    /// One fetch (long-polling up to `wait` seconds).
     @discardableResult
-    public func fetchOnce(wait: Int) throws(CollectorClientError) -> Bool {
+    public func fetchOnce(wait: Int) throws(CollectorClientError) -> Outcome {
         let etag = state.withLock { $0.etag }
         switch try client.fetchPolicy(agentId: agentId, etag: etag, wait: wait) {
-        case .notModified, .none:
-            return false
+        case .notModified:
+            return .unchanged
+        case .none:
+            return .none
         case .document(let text, let version, let newTag):
             // Whatever happens, do not fetch this same version again in a loop.
             state.withLock { $0.etag = newTag }
             switch apply(text, version) {
             case .success:
-                do {
-                    try Self.writeAtomically(text, to: lastKnownGoodPath)
-                    try Self.writeAtomically(version + "\n", to: lastKnownGoodPath + ".version")
-                } catch {
-                    logger.error("policy applied but the last-known-good copy could not be written", metadata: [
-                        "path": "\(lastKnownGoodPath)", "error": "\(error)",
-                    ])
-                }
+                Self.saveLastKnownGood(text, version: version, path: lastKnownGoodPath, logger: logger)
                 state.withLock { $0.appliedVersion = version }
                 logger.info("applied the collector's policy", metadata: ["agent_id": "\(agentId)", "version": "\(version)"])
-                return true
+                return .applied
             case .failure(let refusal):
-                logger.error("refused the collector's policy; keeping the current one", metadata: [
+                logger.error("cannot apply the collector's policy", metadata: [
                     "agent_id": "\(agentId)", "version": "\(version)", "reason": "\(refusal.reason)",
                 ])
-                return false
+                return .refused
             }
         }
     }
 
     private func run() {
         var failures = 0
+        var missing = 0
         while !state.withLock({ $0.stopping }) {
             do {
-                try fetchOnce(wait: mode == .longPoll ? 25 : 0)
+                let outcome = try fetchOnce(wait: mode == .longPoll ? 25 : 0)
                 failures = 0
+                if outcome == .none {
+                    // Nothing pushed for this agent yet. A collector that long-polls
+                    // this waited already; one that answered at once must not be
+                    // asked again in a loop.
+                    missing += 1
+                    if missing == 1 {
+                        logger.notice("the collector has no policy for this agent yet; enforcing the current one",
+                                      metadata: ["agent_id": "\(agentId)"])
+                    }
+                    Thread.sleep(forTimeInterval: mode == .interval ? interval : min(5, Double(missing)))
+                    continue
+                }
+                missing = 0
                 if mode == .interval { Thread.sleep(forTimeInterval: interval) }
             } catch {
                 failures += 1
@@ -104,6 +120,19 @@ public final class PolicyFetcher: Sendable {
                 ])
                 Thread.sleep(forTimeInterval: delay)
             }
+        }
+    }
+
+    /// Keeps the version that applied, so that the sidecar can start with it
+    /// while the collector is down (also the one fetched at start-up).
+    public static func saveLastKnownGood(_ text: String, version: String, path: String, logger: Logger) {
+        do {
+            try writeAtomically(text, to: path)
+            try writeAtomically(version + "\n", to: path + ".version")
+        } catch {
+            logger.error("policy applied but the last-known-good copy could not be written", metadata: [
+                "path": "\(path)", "error": "\(error)",
+            ])
         }
     }
 

@@ -20,6 +20,13 @@ public final class LivePolicy: Sendable {
         evaluator.withLock { $0 = compiled }
     }
 
+    /// Installs `document` refused: every request is denied with `reason`
+    /// (fail closed), and the document still names the agent and task.
+    public func refuse(_ document: PolicyDocument, reason: String) {
+        let compiled = PolicyEvaluator(document, refusal: reason)
+        evaluator.withLock { $0 = compiled }
+    }
+
     /// Loads and installs policy text; on any error the current policy stays.
     public func reload(_ text: String) -> [PolicyProblem] {
         let result = PolicyLoader.load(text)

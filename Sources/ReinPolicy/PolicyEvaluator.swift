@@ -11,6 +11,9 @@ import ReinCatalog
 /// immutable), so an in-flight decision sees one policy, never a mix.
 public final class PolicyEvaluator: Sendable {
     public let document: PolicyDocument
+    /// Why this policy could not be applied (a central version this
+    /// sidecar's catalog cannot validate): every request is denied with it.
+    public let refusal: String?
     private let statements: [CompiledStatement]
     /// Lower-cased literal action → indices of statements naming it.
     private let byAction: [String: [Int]]
@@ -30,8 +33,9 @@ public final class PolicyEvaluator: Sendable {
         }
     }
 
-    public init(_ document: PolicyDocument) {
+    public init(_ document: PolicyDocument, refusal: String? = nil) {
         self.document = document
+        self.refusal = refusal
         var compiled: [CompiledStatement] = []
         var byAction: [String: [Int]] = [:]
         var wildcards: [Int] = []
@@ -50,6 +54,7 @@ public final class PolicyEvaluator: Sendable {
     }
 
     public func decide(_ request: DecisionRequest) -> Decision {
+        if let refusal { return Decision(effect: .deny, statementId: nil, reason: refusal) }
         let task = document.task
         if let after = task.notAfter, request.context.now > after {
             return Decision(effect: .deny, statementId: nil, reason: "task \(task.id) expired at \(after.iso8601)")

@@ -121,7 +121,9 @@ public enum SidecarLauncher {
             if spooled.full, !config.auditDropWhenFull {
                 problems.append("the audit spool is full (\(spooled.bytes) of \(spooled.maxBytes) bytes): waiting for the collector to acknowledge records")
             }
-            if let notAfter = live.current.document.task.notAfter, notAfter <= Int64(Date().timeIntervalSince1970) {
+            let policy = live.current
+            if let refusal = policy.refusal { problems.append(refusal) }
+            if let notAfter = policy.document.task.notAfter, notAfter <= Int64(Date().timeIntervalSince1970) {
                 problems.append("the task policy expired")
             }
             return problems

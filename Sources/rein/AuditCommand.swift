@@ -100,10 +100,14 @@ struct AuditTailCommand: ParsableCommand {
         var cursor: String?
         var base = filters.query
         if filters.since == nil { base.append(("since", "5m")) }
+        // `since` says where to start, by record time; after that the cursor
+        // (arrival order) follows, so a record that arrives late (a sidecar
+        // catching up after an outage, a clock behind) is still shown.
+        let following = base.filter { $0.0 != "since" }
         let end = forSeconds.map { Date().addingTimeInterval($0) }
         if output == .table { AuditTable.print([AuditTable.header]) }
         while end.map({ Date() < $0 }) ?? true {
-            var q = base + [("limit", "1000")]
+            var q = (cursor == nil ? base : following) + [("limit", "1000")]
             if let cursor { q += [("after", cursor), ("wait", String(Int(min(25, max(1, end.map { $0.timeIntervalSinceNow } ?? 25)))))] }
             do {
                 let page = try client.records(q)

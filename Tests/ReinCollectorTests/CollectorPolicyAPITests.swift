@@ -87,6 +87,25 @@ import Testing
         }
     }
 
+    /// An agent with no version yet: a long-poll waits for the first push
+    /// (answering 404 at once had every sidecar of the agent spin), and a
+    /// plain read is 404 at once.
+    @Test func aLongPollForAnAgentWithoutAPolicyWaitsForTheFirstPush() async throws {
+        try await withCollector { s in
+            #expect(try await s.call("GET", "/v1/policies/agent-a", as: "sidecar-a").status == 404)
+            let start = ContinuousClock.now
+            #expect(try await s.call("GET", "/v1/policies/agent-a?wait=1", as: "sidecar-a").status == 404)
+            #expect(ContinuousClock.now - start >= .milliseconds(900))
+            async let polled = s.call("GET", "/v1/policies/agent-a?wait=30", as: "sidecar-a")
+            try await Task.sleep(for: .milliseconds(300))
+            let pushedAt = ContinuousClock.now
+            #expect(try await push(s, testPolicy(bucket: "first")).0 == 201)
+            let answer = try await polled
+            #expect(answer.status == 200 && answer.bodyText.contains("first"))
+            #expect(ContinuousClock.now - pushedAt < .seconds(5))
+        }
+    }
+
     @Test func ifNoneMatchAnswers304AndLongPollWaitsForTheNextVersion() async throws {
         try await withCollector { s in
             #expect(try await push(s, testPolicy()).0 == 201)

@@ -16,6 +16,22 @@ struct LivePolicyTests {
         """
     }
 
+    /// A refused policy (a central version this sidecar cannot apply)
+    /// denies every request with its reason, and a later good one lifts it.
+    @Test func aRefusedPolicyDeniesEverythingWithItsReason() throws {
+        let good = try #require(PolicyLoader.load(Self.policy("data", version: 1)).document)
+        let live = LivePolicy(good)
+        let request = DecisionRequest(verdict: PolicyEvaluatorTests.verdict([("s3:GetObject", ["arn:aws:s3:::data/k"])]),
+                                      context: ConditionContext(now: 0))
+        #expect(live.current.decide(request).effect == .allow)
+        live.refuse(good, reason: "the central policy version 7 cannot be applied on this sidecar (unknown action)")
+        let refused = live.current.decide(request)
+        #expect(refused.effect == .deny && refused.reason.contains("version 7 cannot be applied"))
+        #expect(live.current.refusal != nil && live.current.document.agent.id == "a")
+        live.replace(with: good)
+        #expect(live.current.decide(request).effect == .allow && live.current.refusal == nil)
+    }
+
     @Test func concurrentDecisionsNeverMixPolicies() async throws {
         let live = LivePolicy(try #require(PolicyLoader.load(Self.policy("old", version: 1)).document))
         let ctx = ConditionContext(now: 0)

@@ -106,7 +106,9 @@ class Sidecar:
         self.port = free_port()
         self.admin_port = free_port()
         self.creds_port = free_port()
-        (self.dir / "policy.yaml").write_text(policy_text)
+        if policy_text is not None:  # None: no policy_file (the collector's policy only)
+            (self.dir / "policy.yaml").write_text(policy_text)
+        policy_line = f"policy_file: {self.dir / 'policy.yaml'}" if policy_text is not None else ""
         id_line = f"sidecar_id: {sidecar_id}" if sidecar_id else ""
         config = f"""
 {id_line}
@@ -114,7 +116,7 @@ listen: 127.0.0.1:{self.port}
 admin_listen: 127.0.0.1:{self.admin_port}
 credentials_listen: 127.0.0.1:{self.creds_port}
 state_dir: {self.dir / 'state'}
-policy_file: {self.dir / 'policy.yaml'}
+{policy_line}
 mode: {mode}
 account_id: "{ACCOUNT}"
 upstream:

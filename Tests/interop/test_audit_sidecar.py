@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -567,6 +568,103 @@ def test_central_policy_long_poll_rollback_and_last_known_good(rein_bin, moto, c
         assert "last-known-good central policy is unusable" in sc.log_text()
         wait_for(lambda: allowed("alpha-1"), timeout=10, what="the central version to apply after a damaged copy")
         assert not allowed("local-1")
+    finally:
+        sc.stop()
+
+
+def _cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_no_central_policy_yet_is_waited_for_not_asked_in_a_loop(rein_bin, moto, collector):
+    """An agent with nothing pushed yet: the sidecar enforces its file and
+    long-polls for the first version (it used to ask in a tight loop, a core
+    of the collector per sidecar); the first push applies at once."""
+    moto.client("s3").create_bucket(Bucket="first-1")
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="local-"), sidecar_id="sc-first",
+                 extra_config=link(collector.url, collector.token_file("sidecar")))
+    try:
+        time.sleep(1)
+        before = _cpu_seconds(collector.proc.pid)
+        time.sleep(3)
+        used = _cpu_seconds(collector.proc.pid) - before
+        assert used < 0.6, f"the collector spent {used:.2f} s of CPU in 3 s on one idle sidecar"
+        status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin",
+                                         body={"document": POLICY.format(prefix="first-"), "message": "first"})
+        assert status == 201, data
+        pushed = time.time()
+        c = s3(sc)
+
+        def allowed():
+            try:
+                c.list_objects_v2(Bucket="first-1")
+                return True
+            except ClientError:
+                return False
+        wait_for(allowed, timeout=10, what="the first version to apply")
+        assert time.time() - pushed < 5, "the first push must reach a waiting sidecar promptly"
+    finally:
+        sc.stop()
+
+
+def test_a_central_version_whose_task_ended_denies_everything(rein_bin, moto, collector):
+    """The current central version's task window ends while a sidecar is
+    away: when it comes back it applies that version (every call denied,
+    not ready), never the older, looser one it had."""
+    moto.client("s3").create_bucket(Bucket="ok-1")
+    def push(document, message):
+        status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin", body={"document": document, "message": message})
+        assert status == 201, data
+    push(POLICY.format(prefix="ok-"), "open")
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="local-"), sidecar_id="sc-ended",
+                 extra_config=link(collector.url, collector.token_file("sidecar")))
+    try:
+        wait_for(lambda: (sc.dir / "state" / "policy.last-known-good.yaml").exists(), what="version 1 to apply")
+        sc.stop()
+        ends = time.gmtime(time.time() + 4)
+        short = POLICY.format(prefix="ok-").replace("notAfter: 2027-12-31T00:00:00Z", "notAfter: " + time.strftime("%Y-%m-%dT%H:%M:%SZ", ends))
+        assert short != POLICY.format(prefix="ok-")
+        push(short, "task cut short")
+        time.sleep(5)
+        sc.start(ready=False)  # not ready: its task ended
+
+        def refused():
+            try:
+                sc.credentials()
+                return False
+            except urllib.error.HTTPError as e:
+                return e.code == 403 and b"TaskExpired" in e.read()
+        # Version 2 applies: no credentials for the agent, so no call at all
+        # (under version 1 they would still be issued and calls allowed).
+        wait_for(refused, timeout=10, what="version 2 (ended) to apply")
+        with pytest.raises(urllib.error.HTTPError) as ready:
+            urllib.request.urlopen(f"http://127.0.0.1:{sc.admin_port}/readyz", timeout=5)
+        assert b"the task policy expired" in ready.value.read()
+        fleet = lambda: {f["sidecar_id"]: f for f in collector.json("GET", "/v1/fleet")}.get("sc-ended", {})
+        wait_for(lambda: fleet().get("policy_version") == "2" and fleet().get("status") == "not-ready", timeout=10,
+                 what="the fleet to show version 2, not ready")
+    finally:
+        sc.stop()
+
+
+def test_a_collector_only_sidecar_keeps_the_version_it_started_with(rein_bin, moto, collector):
+    """No policy_file: the version fetched at start is kept as last-known-good
+    at once, so the sidecar restarts with it while the collector is down."""
+    moto.client("s3").create_bucket(Bucket="kept-1")
+    status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin",
+                                     body={"document": POLICY.format(prefix="kept-"), "message": "only"})
+    assert status == 201, data
+    sc = Sidecar(rein_bin, moto.url, None, sidecar_id="sc-kept",
+                 extra_config=link(collector.url, collector.token_file("sidecar"), extra="  agent_id: agent-a\n"))
+    try:
+        lkg = sc.dir / "state" / "policy.last-known-good.yaml"
+        assert lkg.exists() and (sc.dir / "state" / "policy.last-known-good.yaml.version").read_text().strip() == "1"
+        sc.stop()
+        collector.stop()
+        sc.start()
+        s3(sc).list_objects_v2(Bucket="kept-1")
+        assert "starting from the last-known-good central policy" in sc.log_text()
     finally:
         sc.stop()
 

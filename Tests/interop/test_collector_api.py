@@ -339,6 +339,25 @@ def test_cli_output_is_safe_to_print_and_says_its_limits(rein_bin, collector):
     assert two.returncode == 1 and b"spans lines" in two.stderr and not two.stdout
 
 
+def test_tail_shows_records_that_arrive_late(rein_bin, collector):
+    """`--since` places the start; after that `rein audit tail` follows
+    arrival, so a backlog shipped after an outage, or a sidecar whose clock
+    is behind, still shows (its records' time is before the window)."""
+    chain = ScriptedChain("sc-late")
+    assert ship(collector, "sc-late", [chain.seal()])[0] == 200
+    env = dict(os.environ, REIN_COLLECTOR_URL=collector.url, REIN_COLLECTOR_TOKEN_FILE=collector.token_file("auditor"))
+    tail = subprocess.Popen([rein_bin, "audit", "tail", "--since", "1m", "--sidecar", "sc-late", "--output", "jsonl",
+                             "--for-seconds", "6"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2)
+    old = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 600))
+    late = [chain.seal(time=old) for _ in range(3)] + [chain.seal()]
+    assert ship(collector, "sc-late", late)[0] == 200
+    out, err = tail.communicate(timeout=60)
+    assert tail.returncode == 0, err.decode()
+    seen = [json.loads(line)["sequence"] for line in out.decode().splitlines()]
+    assert seen == [1, 2, 3, 4, 5], (seen, err.decode())
+
+
 def test_client_text_cannot_forge_a_log_line_or_an_agent_path(collector):
     """One event is one log line whatever a client sends; agent ids are
     plain names, so `agent-a/history` or `../x` never name a policy."""

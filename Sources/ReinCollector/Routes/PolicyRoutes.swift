@@ -204,7 +204,14 @@ enum PolicyRoutes {
         while true {
             let generation = services.policiesChanged.generation
             guard let policy = try await services.blocking({ try store.currentPolicy(agentId: agent) }) else {
-                throw CollectorAPIError.notFound("agent \(agent) has no policy")
+                // No version yet: a long-poll waits for the first push too (an
+                // answer at once would have every sidecar of the agent spin).
+                let remaining = deadline - ContinuousClock.now
+                if wait == 0 || remaining <= .zero || services.policiesChanged.isClosed {
+                    throw CollectorAPIError.notFound("agent \(agent) has no policy")
+                }
+                await services.policiesChanged.wait(since: generation, timeout: remaining)
+                continue
             }
             let matches = known.any || known.versions.contains(policy.version)
             if !matches { return document(policy) }

@@ -55,6 +55,11 @@ public final class CollectorLink: Sendable {
         do {
             switch try client.fetchPolicy(agentId: agent, etag: nil, wait: 0) {
             case .document(let text, let version, _):
+                // Kept at once: the fetcher starts from this version and sees no
+                // newer one to save, and a restart during an outage needs it.
+                if PolicyLoader.load(text).document != nil {
+                    PolicyFetcher.saveLastKnownGood(text, version: version, path: lastKnownGoodPath(config), logger: logger)
+                }
                 return (text, "\(client.baseURL) (agent \(agent))", version)
             case .notModified, .none:
                 throw SidecarStartError("the collector has no policy for agent \(agent), and no policy_file is set")
@@ -100,17 +105,34 @@ public final class CollectorLink: Sendable {
             },
             logger: Logger(label: "rein.shipper"))
         services.shipper = shipper
+        // The central version is what the team wants enforced now. One whose
+        // task window has passed (or not begun) applies as it is: its window
+        // denies every call. One this sidecar cannot apply otherwise (another
+        // agent's, or invalid for this build's catalog) is not silently
+        // replaced by the older one: every call is denied, saying why, and
+        // /readyz (so the fleet view) reports it until a version applies.
         let apply: PolicyFetcher.Apply = { [services] text, version in
             let loaded = PolicyLoader.load(text)
+            func refuse(_ why: String, _ document: PolicyDocument) -> Result<Void, PolicyApplyRefusal> {
+                live.refuse(document, reason: "the central policy version \(version) cannot be applied on this sidecar (\(why)); "
+                                              + "every call is denied until a version that applies is pushed")
+                services.policyVersion = version
+                return .failure(PolicyApplyRefusal(reason: why))
+            }
             guard let next = loaded.document else {
-                return .failure(PolicyApplyRefusal(reason: "it does not load: " + loaded.problems.map { "\($0)" }.joined(separator: "; ")))
+                return refuse("it does not load: " + loaded.problems.map { "\($0)" }.joined(separator: "; "), live.current.document)
             }
             guard next.agent.id == agentId else {
-                return .failure(PolicyApplyRefusal(reason: "it is for agent \(next.agent.id), this sidecar serves \(agentId)"))
+                return refuse("it is for agent \(next.agent.id), this sidecar serves \(agentId)", live.current.document)
             }
             let errors = PolicyValidator(catalog: catalog).validate(next, now: Int64(Date().timeIntervalSince1970)).filter { $0.severity == .error }
-            guard errors.isEmpty else {
-                return .failure(PolicyApplyRefusal(reason: "it is invalid: " + errors.map { "\($0)" }.joined(separator: "; ")))
+            if !errors.isEmpty, !errors.allSatisfy({ $0.rule == "REIN-V006" }) {
+                return refuse("it is invalid here: " + errors.map { "\($0)" }.joined(separator: "; "), next)
+            }
+            if !errors.isEmpty {
+                logger.warning("applied the central policy, whose task window denies every call now", metadata: [
+                    "policy.version": "\(version)", "policy.problems": "\(errors.map { "\($0)" }.joined(separator: "; "))",
+                ])
             }
             live.replace(with: next)
             services.policyVersion = version
