@@ -41,6 +41,11 @@ public enum SidecarLauncher {
         guard let document = loaded.document else {
             throw SidecarStartError("the policy \(initial.origin) is invalid:\n" + loaded.problems.map { "  \($0)" }.joined(separator: "\n"))
         }
+        if config.collector.isEnabled, let agent = config.collector.agentId, agent != document.agent.id {
+            // Contradictory settings: which agent's calls these are must not be a guess.
+            throw SidecarStartError("collector.agent_id is \(agent), but the policy \(initial.origin) is for agent \(document.agent.id): "
+                                    + "set one agent (a host moving to another agent needs a new sidecar_id and state_dir)")
+        }
         let live = LivePolicy(document)
         let metrics = SidecarMetrics()
         // The audit spool first: nothing is served without a trail.

@@ -19,7 +19,17 @@ struct FleetCommand: ParsableCommand {
         do {
             let body = try collector.client().getJSON("/v1/fleet")
             let rows = (try? JSONSerialization.jsonObject(with: Data(body))) as? [[String: Any]] ?? []
-            let unhealthy = rows.contains { ["silent", "not-ready"].contains($0["status"] as? String ?? "") }
+            let flagged = rows.filter { ["silent", "not-ready"].contains($0["status"] as? String ?? "") }
+            let unhealthy = !flagged.isEmpty
+            defer {
+                // Said on standard error, so that a large fleet's table (or JSON)
+                // need not be searched to learn why the exit status is 2.
+                if unhealthy {
+                    let names = flagged.prefix(20).map { "\(SafeText.escape($0["sidecar_id"] as? String ?? "?")) (\($0["status"] as? String ?? "?"))" }
+                    let more = flagged.count > 20 ? " and \(flagged.count - 20) more" : ""
+                    FileHandle.standardError.write(Data("rein: \(flagged.count) of \(rows.count) sidecars need attention: \(names.joined(separator: ", "))\(more)\n".utf8))
+                }
+            }
             if json {
                 FileHandle.standardOutput.write(Data(body + [10]))
                 if unhealthy { throw ExitCode(2) }

@@ -67,9 +67,16 @@ import Testing
             let answer = try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", impostor.registration)
             #expect(answer.status == 409)
             #expect(answer.object["key_status"] as? String == "mismatch")
+            #expect((answer.object["message"] as? String)?.contains("two pods with one host name") == true)
+            // Its retries (a second sidecar given the same id) add no finding
+            // per attempt, and never count as the registered sidecar being seen.
+            s.advance(seconds: 121)
+            for _ in 0..<3 { #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", impostor.registration).status == 409) }
             let findings = try await s.call("GET", "/v1/audit/findings?sidecar=sc-k", as: "carol").array
             #expect(findings.map { $0["kind"] as? String } == ["unknown-key"])
-            #expect(try await s.call("GET", "/v1/fleet", as: "carol").array.first?["findings"] as? Int == 1)
+            let entry = try await s.call("GET", "/v1/fleet", as: "carol").array.first
+            #expect(entry?["findings"] as? Int == 1)
+            #expect(entry?["status"] as? String == "silent")
             var bad = chain.registration
             bad["public_key"] = "not-hex"
             #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", bad).status == 400)

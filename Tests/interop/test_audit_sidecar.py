@@ -667,6 +667,11 @@ def test_a_collector_only_sidecar_keeps_the_version_it_started_with(rein_bin, mo
         assert "starting from the last-known-good central policy" in sc.log_text()
     finally:
         sc.stop()
+    # A policy file for one agent and collector.agent_id naming another: said at start, not guessed.
+    with pytest.raises(RuntimeError) as start:
+        Sidecar(rein_bin, moto.url, POLICY.format(prefix="kept-"), sidecar_id="sc-two",
+                extra_config=link(collector.url, collector.token_file("sidecar"), extra="  agent_id: agent-b\n"))
+    assert "collector.agent_id is agent-b, but the policy" in str(start.value), str(start.value)[-2000:]
 
 
 def make_certificate(tmp_path):

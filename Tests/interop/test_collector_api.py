@@ -203,6 +203,10 @@ def test_a_sidecar_going_silent_and_coming_back_is_alerted(rein_bin):
         assert [s["sidecar_id"] for s in silent[0]["rein"]["went_silent"]] == ["sc-quiet"]
         assert silent[0]["rein"]["alert"] == "fleet" and "sc-quiet" in silent[0]["text"]
         assert "sidecar went silent" in collector.log_text()
+        # `rein fleet` exits 2 and says which sidecar, outside the table.
+        env = dict(os.environ, REIN_COLLECTOR_URL=collector.url, REIN_COLLECTOR_TOKEN_FILE=collector.token_file("auditor"))
+        fleet = subprocess.run([rein_bin, "fleet"], env=env, capture_output=True, timeout=60)
+        assert fleet.returncode == 2 and b"1 of 1 sidecars need attention: sc-quiet (silent)" in fleet.stderr, fleet.stderr
         status, _, data = collector.call("POST", "/v1/sidecars/heartbeat", role="sidecar", body={
             "sidecar_id": "sc-quiet", "agent_id": "agent-a", "task_id": "task-1", "ready": True})
         assert status == 200, data

@@ -102,7 +102,8 @@ enum SidecarRoutes {
             services.logIntegrity(outcome.finding.map { [$0] } ?? [])
             answer.code = "KeyMismatch"
             answer.message = "sidecar \(body.sidecarId) is pinned to another signing key than \(key.prefix(16))…; its records are not "
-                + "accepted under this key. Restore the sidecar's audit-signing.key, or give this sidecar a new sidecar_id"
+                + "accepted under this key. If another sidecar runs with this sidecar_id (two pods with one host name), give each its own; "
+                + "otherwise restore this sidecar's audit-signing.key, or give it a new sidecar_id"
             return .json(answer, status: .conflict)
         }
         services.logger.info("sidecar registered", metadata: ["sidecar.id": "\(body.sidecarId)", "agent.id": "\(body.agentId)",

@@ -14,11 +14,17 @@ extension SQLiteCollectorStore {
                 return .init(status: pinned == key ? .matches : .mismatch, finding: nil, boundAgent: owner)
             }
             if let pinned, pinned != key {
-                try db.execute(sql: "UPDATE sidecars SET last_seen_ms = max(coalesce(last_seen_ms, 0), ?) WHERE sidecar_id = ?",
-                               arguments: [now, registration.sidecarId])
+                // Not the registered sidecar speaking: its last_seen stays (so a
+                // second sidecar given the same id cannot hide the first one going
+                // silent), and one finding per offered key, not one per retry.
+                let keyText = "with key \(key.prefix(16))…,"
+                let known = try Bool.fetchOne(db, sql: """
+                    SELECT 1 FROM findings WHERE sidecar_id = ? AND kind = ? AND instr(detail, ?) > 0 LIMIT 1
+                    """, arguments: [registration.sidecarId, IntegrityFinding.Kind.unknownKey.rawValue, keyText]) == true
+                if known { return .init(status: .mismatch, finding: nil) }
                 let finding = IntegrityFinding(
                     kind: .unknownKey, sidecarId: registration.sidecarId, sequence: nil,
-                    detail: "sidecar \(registration.sidecarId) registered again (token \(registration.registeredBy)) with key \(key.prefix(16))…, not the pinned \(pinned.prefix(16))…; the pinned key stays")
+                    detail: "sidecar \(registration.sidecarId) registered again (token \(registration.registeredBy)) \(keyText) not the pinned \(pinned.prefix(16))…; the pinned key stays (a restored state directory, or two sidecars given one sidecar_id)")
                 let stored = try Self.insertFindings([(finding, nil)], at: now, db: db)
                 return .init(status: .mismatch, finding: stored.first)
             }
