@@ -108,3 +108,12 @@ public struct HoldSummary: Codable, Sendable, Equatable {
         self.sourceAddress = sourceAddress
     }
 }
+
+extension Hold {
+    /// Whether `new` is this hold's call again (an SDK retry): same sidecar,
+    /// agent, task, operation and grants, not only the same key.
+    public func sameCall(as new: NewHold) -> Bool {
+        key == new.key && sidecarId == new.sidecarId && agentId == new.agentId && taskId == new.taskId
+            && operation == new.operation && grants == new.grants
+    }
+}

@@ -77,6 +77,28 @@ struct HoldLedgerTests {
         #expect(delivered.withLock { $0 } == ["hold-created DeleteObject", "hold-created Slow", "hold-denied DeleteObject"])
     }
 
+    /// The key is a digest the caller sends: another call claiming it (other
+    /// sidecar, agent, operation or grants) gets a hold of its own, never the
+    /// approval a person gave to the first.
+    @Test func anotherCallWithTheSameKeyGetsAHoldOfItsOwn() async throws {
+        let f = try HoldFixture()
+        let ledger = try f.open()
+        let first = try await ledger.register(HoldFixture.request())
+        _ = try await ledger.decide(id: first.id, .approve(scope: .request, duration: nil, reason: "ok"), by: "alice")
+        var otherResource = HoldFixture.request(resource: "arn:aws:s3:::bucket/prod/db.bak")
+        otherResource.operation = "DeleteObject"
+        var otherSidecar = HoldFixture.request()
+        otherSidecar.sidecarId = "sc-2"
+        var otherAgent = HoldFixture.request(agent: "agent-b")
+        otherAgent.sidecarId = "sc-b"
+        for claim in [otherResource, otherSidecar, otherAgent] {
+            let got = try await ledger.register(claim)
+            #expect(got.id != first.id && got.status == .pending && got.sameCall(as: claim))
+        }
+        // The same call again still finds its approval.
+        #expect(try await ledger.register(HoldFixture.request()).id == first.id)
+    }
+
     @Test func approvalIsOneShotAndIdempotent() async throws {
         let f = try HoldFixture()
         let ledger = try f.open()

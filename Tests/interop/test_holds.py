@@ -457,6 +457,13 @@ holds:
         assert api(collector.url, "POST", "/v1/sidecars/register", COLLECTOR_TOKENS["sidecar-other"], foreign)[0] == 200
         status, answer = api(collector.url, "POST", "/v1/holds", COLLECTOR_TOKENS["sidecar"], {"sidecar_id": "sc-foreign", "agent_id": AGENT})
         assert status == 403 and "serves agent agent-other" in answer["message"], answer
+        # Nor through another spelling of the route.
+        for path in ("/v1/holds/", "//v1/holds", "/v1//holds"):
+            assert api(collector.url, "POST", path, COLLECTOR_TOKENS["sidecar"], {"sidecar_id": "sc-foreign", "agent_id": AGENT})[0] == 403, path
+        # A token scoped to other sidecar ids neither waits on nor uses this sidecar's hold.
+        for verb in ("wait?timeout=1", "consume"):
+            method = "GET" if verb.startswith("wait") else "POST"
+            assert api(collector.url, method, f"/v1/holds/{hold['id']}/{verb}", COLLECTOR_TOKENS["sidecar-web"], None)[0] == 403, verb
         # The standalone API is off: with a collector, approvals happen there only.
         assert api(admin_url(sc), "POST", f"/v1/holds/{hold['id']}/approve", APPROVER, {"reason": "x"})[0] == 404
         approved_at = time.time()

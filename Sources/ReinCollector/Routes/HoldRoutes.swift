@@ -58,8 +58,15 @@ enum HoldRoutes {
         guard let api = call.services.holds else {
             return .unavailable("holds are not enabled on this collector")
         }
-        if call.request.method == .POST, call.request.path == "/v1/holds", let refusal = try await foreignSidecar(call) { return refusal }
+        // By the routed segments, not the raw path: `/v1/holds/` and `//v1/holds` route here too.
         let segments = call.request.path.split(separator: "/").map(String.init)
+        if call.request.method == .POST, segments == ["v1", "holds"], let refusal = try await foreignSidecar(call) { return refusal }
+        if let principal = call.principal, !principal.sidecarIds.isEmpty, segments.count == 4, segments[1] == "holds",
+           ["wait", "consume"].contains(segments[3]), let hold = try? await api.ledger.hold(id: segments[2]),
+           !principal.mayActAs(sidecar: hold.sidecarId) {
+            // A token scoped to some sidecar ids waits on and uses only their holds.
+            return await call.deny(principal.sidecarScopeRefusal(hold.sidecarId), agentId: hold.agentId)
+        }
         let request = HoldAPI.Request(method: call.request.method.rawValue, path: Array(segments.dropFirst()),
                                       query: call.request.query, body: call.request.body)
         let answer = await api.handle(request, actor: call.principal.map(actor))

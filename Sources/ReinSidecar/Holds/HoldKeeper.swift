@@ -54,6 +54,13 @@ public final class HoldKeeper: HoldGate {
                               operation: request.operation, grants: items, summary: request.summary,
                               statementId: request.statementId, reasonHeld: request.reason)
             var hold = try await ledger.register(new)
+            // Whatever the ledger (a collector) answers must be this call's hold.
+            guard hold.sameCall(as: new) else {
+                logger.error("the hold ledger answered with another call's hold; the call is refused", metadata: [
+                    "hold.id": "\(hold.id)", "hold.operation": "\(hold.operation)", "operation": "\(new.operation)",
+                ])
+                return .unavailable(reason: "the hold ledger answered with another call's hold")
+            }
             registered(hold.id)
             if hold.status == .pending {
                 logger.notice("request held for approval", metadata: [

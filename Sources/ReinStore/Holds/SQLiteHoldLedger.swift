@@ -96,6 +96,10 @@ public final class SQLiteHoldLedger: HoldLedger {
                     """, arguments: [new.key])
                 for document in candidates {
                     let h = try Self.decode(document)
+                    // The key is only a digest the caller sends: a retry is the same
+                    // call from the same sidecar, never another call that claims its
+                    // key (it would be handed an approval a person gave to another).
+                    guard h.sameCall(as: new) else { continue }
                     if h.status(at: t) == .pending || (h.status == .approved && h.usedMs == nil) { return h }
                 }
                 var id = HoldIdentity.shortId(prefix: "h")
