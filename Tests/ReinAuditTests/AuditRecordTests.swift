@@ -164,3 +164,16 @@ struct JSONSpecialBytesTests {
         }
     }
 }
+
+/// Sidecar ids are host-name characters only: nothing invisible or look-alike.
+@Suite struct SidecarIdentifierTests {
+    @Test(arguments: ["sc-1", "web-7.prod.svc", "ip-10-0-0-1.ec2.internal", "Host_1:7474", "agent@node-3"])
+    func hostAndPodNamesAreIds(id: String) {
+        #expect(SidecarIdentifier.problem(id) == nil)
+    }
+
+    @Test(arguments: ["", String(repeating: "a", count: 129), "sc-1\u{200B}", "sc-1\u{00AD}", "\u{0441}ollector", "sc 1", "sc/1", "sc-1\n"])
+    func invisibleLookAlikeAndOddCharactersAreNot(id: String) {
+        #expect(SidecarIdentifier.problem(id) != nil)
+    }
+}

@@ -80,6 +80,12 @@ import Testing
             var bad = chain.registration
             bad["public_key"] = "not-hex"
             #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", bad).status == 400)
+            // Ids that would pass for another in the fleet view: refused, as is the collector's own, in any case.
+            for lookalike in ["sc-k\u{200B}", "\u{0441}c-k", "Collector"] {
+                var r = try ScriptedChain(sidecarId: "x").registration
+                r["sidecar_id"] = lookalike
+                #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", r).status == 400, "\(lookalike)")
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ReinAudit
 import ReinStore
 
 /// Sidecar registration, heartbeats and the fleet view.
@@ -74,12 +75,8 @@ enum SidecarRoutes {
     }
 
     static func validateSidecarId(_ id: String) throws {
-        guard !id.isEmpty, id.utf8.count <= 128,
-              !id.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control
-                                                   || $0.properties.isBidiControl }) else {
-            throw CollectorAPIError.badRequest("sidecar_id must be 1 to 128 characters without spaces or control characters")
-        }
-        guard id != CollectorAuditTrail.sidecarId else {
+        if let problem = SidecarIdentifier.problem(id) { throw CollectorAPIError.badRequest("sidecar_id \(problem)") }
+        guard id.lowercased() != CollectorAuditTrail.sidecarId else {
             throw CollectorAPIError.badRequest("the sidecar id '\(id)' is reserved for the collector's own audit chain")
         }
     }

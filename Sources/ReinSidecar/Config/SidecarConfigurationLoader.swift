@@ -1,5 +1,6 @@
 import Foundation
 import ReinPolicy
+import ReinAudit
 import ReinHolds
 import Yams
 import ReinServiceKit
@@ -260,8 +261,8 @@ public enum SidecarConfigurationLoader {
                 throw ConfigurationError(key: "collector.token_file", message: "is required when collector.url is set (the collector accepts no anonymous sidecar)")
             }
         }
-        if c.sidecarId.isEmpty || c.sidecarId.count > 128 {
-            throw ConfigurationError(key: "sidecar_id", message: "must be 1 to 128 characters")
+        if let problem = SidecarIdentifier.problem(c.sidecarId) {
+            throw ConfigurationError(key: "sidecar_id", message: "'\(c.sidecarId)' \(problem)")
         }
     }
 }
