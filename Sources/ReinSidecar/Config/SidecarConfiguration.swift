@@ -11,7 +11,7 @@ import ReinServiceKit
 /// (the spool cap also `256Mi`/`1Gi`). Every key:
 ///
 /// ```yaml
-/// sidecar_id: web-agent-1           # default: the host name
+/// sidecar_id: web-agent-1           # default: the host name; A-Z a-z 0-9 . _ : @ -, at most 128
 /// listen: 127.0.0.1:7474            # agent listener: endpoint mode and HTTPS_PROXY (REIN_LISTEN)
 /// admin_listen: 127.0.0.1:7475      # /healthz /readyz /metrics (REIN_ADMIN_LISTEN)
 /// credentials_listen: 127.0.0.1:7476  # ECS container-credentials endpoint (REIN_CREDENTIALS_LISTEN)
