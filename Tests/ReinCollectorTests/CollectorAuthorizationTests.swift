@@ -175,6 +175,29 @@ import Testing
         }
     }
 
+    /// Refusals cost no token, so what a client sends is clipped before it
+    /// is kept (the chain and the log cannot be filled through them), and an
+    /// agent id in a body is a plain name or a 400.
+    @Test func refusalsKeepOnlyBoundedClientText() async throws {
+        try await withCollector { s in
+            let agent = String(repeating: "a", count: 5_000)
+            let ua = String(repeating: "u", count: 60_000)
+            #expect(try await s.call("GET", "/v1/fleet", as: "tok-guessing-0000000000", headers: [("User-Agent", ua)]).status == 401)
+            let event = try #require(try await s.records("event=access-denied").first)
+            #expect((event["user_agent"] as? String).map { $0.count < 300 && $0.hasSuffix("(60000 characters)") } == true)
+            let body = ["sidecar_id": "sc-1", "agent_id": agent, "public_key": String(repeating: "ab", count: 32)]
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", body).status == 400)
+            #expect(try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-a", ["sidecar_id": "sc-1", "agent_id": "a/../b"]).status == 400)
+            // A long reason (an agent id in a refused policy read) is clipped too.
+            let long = String(repeating: "z", count: 128)
+            #expect(try await s.call("GET", "/v1/policies/\(long)", as: "sidecar-a").status == 403)
+            await s.services.recordFoldedRefusals(now: .distantFuture)
+            for e in try await s.records("event=access-denied") {
+                #expect(((e["reason"] as? String)?.count ?? 0) < 700 && ((e["agent_id"] as? String)?.count ?? 0) <= 128)
+            }
+        }
+    }
+
     @Test func healthEndpointsNeedNoToken() async throws {
         try await withCollector { s in
             let health = try await s.call("GET", "/healthz")

@@ -173,12 +173,17 @@ enum PolicyRoutes {
     /// policy's `agent.id` may hold stays fetchable.
     static func agentParameter(_ call: CollectorCall) throws -> String {
         let agent = call.parameter("agent")
+        try validateAgentId(agent)
+        return agent
+    }
+
+    /// An agent id as routes and bodies may name it: a plain name.
+    static func validateAgentId(_ agent: String) throws {
         guard !agent.isEmpty, agent.count <= 128, agent != ".", agent != "..",
               !agent.unicodeScalars.contains(where: { $0 == "/" || $0 == "\\" || $0.properties.isWhitespace
                                                       || $0.properties.generalCategory == .control || $0.properties.isBidiControl }) else {
             throw CollectorAPIError.badRequest("an agent id is 1 to 128 characters without slashes, whitespace or control characters")
         }
-        return agent
     }
 
     static func rejected(_ message: String, _ findings: [PolicyGate.Finding]) -> CollectorResponse {

@@ -53,6 +53,7 @@ enum SidecarRoutes {
     static func refusal(_ call: CollectorCall, sidecarId: String, agent: String) async throws -> CollectorResponse? {
         guard let principal = call.principal else { return await call.deny("no token") }
         try validateSidecarId(sidecarId)
+        try PolicyRoutes.validateAgentId(agent)
         guard principal.mayActAs(sidecar: sidecarId) else { return await call.deny(principal.sidecarScopeRefusal(sidecarId), agentId: agent) }
         guard principal.serves(agent: agent) else {
             return await call.deny("token \(principal.name) does not serve agent \(agent)", agentId: agent)

@@ -106,12 +106,22 @@ public final class CollectorServices: Sendable {
                        status: HTTPResponseStatus, reason: String, agentId: String? = nil) async -> CollectorResponse {
         let actor = principal?.name ?? "(no valid token)"
         let routeName = "\(route.method.rawValue) \(route.pattern)"
-        logger.notice("access denied", metadata: ["token.name": "\(actor)", "route": "\(routeName)",
-                                                  "client.address": "\(request.remoteAddress ?? "?")", "reason": "\(reason)"])
-        let refusal = RefusalThrottle.Refusal(actor: actor, route: routeName, status: Int(status.code), reason: reason, agentId: agentId,
-                                              sourceAddress: request.remoteAddress, userAgent: request.header("User-Agent"), time: now())
-        if refusals.admit(refusal) == .record { await audit(CollectorAuditTrail.accessDenied(refusal)) }
+        // What a client sends is clipped before it is kept: refusals cost no
+        // token, so they must not be a way to fill the chain or the log.
+        let refusal = RefusalThrottle.Refusal(actor: actor, route: routeName, status: Int(status.code), reason: Self.clip(reason, 512),
+                                              agentId: agentId.map { Self.clip($0, 128) }, sourceAddress: request.remoteAddress,
+                                              userAgent: request.header("User-Agent").map { Self.clip($0, 256) }, time: now())
+        if refusals.admit(refusal) == .record {
+            logger.notice("access denied", metadata: ["token.name": "\(actor)", "route": "\(routeName)",
+                                                      "client.address": "\(request.remoteAddress ?? "?")", "reason": "\(refusal.reason)"])
+            await audit(CollectorAuditTrail.accessDenied(refusal))
+        }
         return .error(status, code: "AccessDenied", message: reason)
+    }
+
+    /// `text` cut to `limit` characters, saying so.
+    static func clip(_ text: String, _ limit: Int) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "… (\(text.count) characters)"
     }
 
     /// Records the refusals folded in windows that have ended, one event per
@@ -129,6 +139,8 @@ public final class CollectorServices: Sendable {
                 r.agentId = nil
             }
             r.reason += ")"
+            logger.notice("access denied (folded)", metadata: ["token.name": "\(r.actor)", "route": "\(r.route)",
+                                                               "refusals": "\(folded.count)", "reason": "\(Self.clip(r.reason, 512))"])
             await audit(CollectorAuditTrail.accessDenied(r))
         }
     }

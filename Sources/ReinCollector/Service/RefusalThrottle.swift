@@ -58,7 +58,9 @@ public final class RefusalThrottle: Sendable {
             self.time = time
         }
 
-        var key: String { "\(actor)|\(route)|\(sourceAddress ?? "")" }
+        /// Per token and route, whatever the client address: more addresses
+        /// must not mean more events.
+        var key: String { "\(actor)|\(route)" }
     }
 
     private struct Entry {
