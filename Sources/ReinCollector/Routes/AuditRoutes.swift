@@ -168,7 +168,7 @@ enum AuditRoutes {
         while true {
             let generation = services.recordsChanged.generation
             let current = query
-            page = try await services.blocking { try store.records(current) }
+            page = try await services.reading { try store.records(current) }
             if !page.records.isEmpty || wait == 0 || services.recordsChanged.isClosed { break }
             // Nothing newer yet: the cursor may still move past records the filters exclude.
             query.after = page.nextCursor
@@ -229,7 +229,7 @@ enum AuditRoutes {
         let store = services.store
         var out: [SequenceKey: [[UInt8]]] = [:]
         for (sidecarId, range) in ranges {
-            let lines = try await services.blocking {
+            let lines = try await services.reading {
                 try store.checkpointLines(sidecarId: sidecarId, from: range.lowerBound, to: range.upperBound)
             }
             for (sequence, line) in lines {
@@ -309,7 +309,7 @@ enum AuditRoutes {
         let sidecar = q["sidecar"].nonEmpty
         let since = try q["since"].nonEmpty.map { try time($0, name: "since", now: services.nowMillis) }
         let limit = min(try integer(q["limit"], name: "limit", default: 1000, range: 1...Int.max), RecordQuery.maximumLimit)
-        let found = try await services.blocking { [store = services.store] in
+        let found = try await services.reading { [store = services.store] in
             try store.findings(sidecarId: sidecar, since: since, limit: limit)
         }
         return .json(found.map(FindingBody.init))
@@ -364,7 +364,7 @@ enum AuditRoutes {
         guard try await services.blocking({ [store = services.store] in try store.sidecar(sidecar) }) != nil else {
             throw CollectorAPIError(.notFound, code: "NoSuchSidecar", message: "no sidecar \(sidecar) has registered or shipped records")
         }
-        let report = try await services.blocking { [store = services.store] in try store.verify(sidecarId: sidecar, from: from, to: to) }
+        let report = try await services.reading { [store = services.store] in try store.verify(sidecarId: sidecar, from: from, to: to) }
         if !report.ok {
             services.logger.warning("re-verification found problems", metadata: [
                 "sidecar.id": "\(sidecar)", "verify.from": "\(report.from)", "verify.to": "\(report.to)",

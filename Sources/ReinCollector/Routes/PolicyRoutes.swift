@@ -75,7 +75,7 @@ enum PolicyRoutes {
 
     @Sendable static func list(_ call: CollectorCall) async throws -> CollectorResponse {
         let services = call.services
-        let all = try await services.blocking { [store = services.store] in try store.currentPolicies() }
+        let all = try await services.reading { [store = services.store] in try store.currentPolicies() }
         return .json(all.map(Summary.init))
     }
 
@@ -208,7 +208,7 @@ enum PolicyRoutes {
         let deadline = ContinuousClock.now + .seconds(wait)
         while true {
             let generation = services.policiesChanged.generation
-            guard let policy = try await services.blocking({ try store.currentPolicy(agentId: agent) }) else {
+            guard let policy = try await services.reading({ try store.currentPolicy(agentId: agent) }) else {
                 // No version yet: a long-poll waits for the first push too (an
                 // answer at once would have every sidecar of the agent spin).
                 let remaining = deadline - ContinuousClock.now
@@ -253,7 +253,7 @@ enum PolicyRoutes {
         if let refusal = await refusal(call, agent: agent) { return refusal }
         guard let n = Int64(call.parameter("n")), n >= 1 else { throw CollectorAPIError.badRequest("the version must be a number ≥ 1") }
         let services = call.services
-        guard let policy = try await services.blocking({ [store = services.store] in try store.policyVersion(agentId: agent, version: n) }) else {
+        guard let policy = try await services.reading({ [store = services.store] in try store.policyVersion(agentId: agent, version: n) }) else {
             throw CollectorAPIError.notFound("agent \(agent) has no policy version \(n)")
         }
         return document(policy)
@@ -262,7 +262,7 @@ enum PolicyRoutes {
     @Sendable static func history(_ call: CollectorCall) async throws -> CollectorResponse {
         let agent = try agentParameter(call)
         let services = call.services
-        let versions = try await services.blocking { [store = services.store] in try store.policyHistory(agentId: agent) }
+        let versions = try await services.reading { [store = services.store] in try store.policyHistory(agentId: agent) }
         guard !versions.isEmpty else { throw CollectorAPIError.notFound("agent \(agent) has no policy") }
         return .json(versions.map(HistoryEntry.init))
     }

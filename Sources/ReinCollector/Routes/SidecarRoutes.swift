@@ -164,7 +164,7 @@ enum SidecarRoutes {
 
     @Sendable static func fleet(_ call: CollectorCall) async throws -> CollectorResponse {
         let services = call.services
-        let entries = try await services.blocking { [store = services.store] in try store.sidecars() }
+        let entries = try await services.reading { [store = services.store] in try store.sidecars() }
         let now = services.nowMillis
         let fleet = entries.filter { $0.sidecarId != CollectorAuditTrail.sidecarId }.map {
             FleetEntry(entry: $0, status: status(of: $0, now: now, silentAfter: services.configuration.silentAfter))

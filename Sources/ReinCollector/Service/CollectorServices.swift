@@ -74,6 +74,25 @@ public final class CollectorServices: Sendable {
     /// record: the log, then the database) is the limit.
     public static let blockingThreads = 8
 
+    /// Read queries running at once (``reading(_:)``): fewer than the pool's threads.
+    public static let readSlots = 4
+    private let readGate = ReadGate(slots: CollectorServices.readSlots)
+
+    /// Runs a read query on the thread pool, at most ``readSlots`` at once,
+    /// so that reads (scans, long-polls, reports) never take every thread
+    /// from ingest and the other writes.
+    public func reading<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        await readGate.acquire()
+        do {
+            let value = try await blocking(body)
+            await readGate.release()
+            return value
+        } catch {
+            await readGate.release()
+            throw error
+        }
+    }
+
     /// Runs blocking work (SQLite) on the thread pool.
     public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
