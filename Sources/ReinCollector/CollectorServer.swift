@@ -44,7 +44,15 @@ public final class CollectorServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // A cap on connections: a flood of idle or trickling clients
+                // cannot use up the collector's descriptors (its database and
+                // log need some too).
+                if services.openConnections.wrappingAdd(1, ordering: .relaxed).newValue > services.configuration.maxConnections {
+                    services.openConnections.subtract(1, ordering: .relaxed)
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in services.openConnections.subtract(1, ordering: .relaxed) }
+                return channel.eventLoop.makeCompletedFuture {
                     // Longer than the longest long-poll (60 s), so only a silent client is dropped.
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
                     if let tls {

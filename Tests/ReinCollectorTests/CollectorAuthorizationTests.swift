@@ -198,6 +198,25 @@ import Testing
         }
     }
 
+    /// All bodies being read at once stay under the budget: beyond it a
+    /// request is answered 503 with Retry-After (the sidecar keeps its
+    /// records and retries), and nothing of it is stored.
+    @Test func bodiesBeyondTheBufferBudgetAreAskedToRetry() async throws {
+        try await withCollector(bodyBudget: 64 << 10) { s in
+            var chain = try ScriptedChain(sidecarId: "sc-big")
+            let lines = try chain.seal(200)
+            let body: [UInt8] = lines.flatMap { line -> [UInt8] in line.last == 10 ? line : line + [10] }
+            #expect(body.count > 64 << 10)
+            let answer = try await s.call("POST", "/v1/audit/batches", as: "sidecar-a", body: body,
+                                          headers: [("Content-Type", "application/x-ndjson"), ("X-Rein-Sidecar-Id", "sc-big")])
+            #expect(answer.status == 503 && answer.header("Retry-After") == "1")
+            #expect(try await s.records("sidecar=sc-big").isEmpty)
+            // A body within the budget goes through as always.
+            var small = try ScriptedChain(sidecarId: "sc-small")
+            #expect(try await s.ship(try small.seal(2), sidecarId: "sc-small").status == 200)
+        }
+    }
+
     @Test func healthEndpointsNeedNoToken() async throws {
         try await withCollector { s in
             let health = try await s.call("GET", "/healthz")

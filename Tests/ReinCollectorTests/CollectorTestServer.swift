@@ -56,7 +56,7 @@ final class CollectorTestServer: Sendable {
         self.clock = clock
     }
 
-    static func start(silentAfter: Int64 = 120, maxBatchBytes: Int = 64 << 20) async throws -> CollectorTestServer {
+    static func start(silentAfter: Int64 = 120, maxBatchBytes: Int = 64 << 20, bodyBudget: Int = 256 << 20) async throws -> CollectorTestServer {
         let dir = NSTemporaryDirectory() + "rein-collector-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var config = CollectorConfiguration()
@@ -65,6 +65,7 @@ final class CollectorTestServer: Sendable {
         config.tokens = configuredTokens
         config.silentAfter = silentAfter
         config.maxBatchBytes = maxBatchBytes
+        config.maxBufferedBodyBytes = bodyBudget
         let store = try SQLiteCollectorStore(path: config.resolvedDatabase)
         let logger = Logger(label: "test.collector")
         let box = ClockBox(Date())
@@ -204,9 +205,9 @@ func testPolicy(agent: String = "agent-a", bucket: String = "reports", actions: 
 }
 
 /// Runs `body` against a fresh collector and stops it afterwards, whatever happens.
-func withCollector(silentAfter: Int64 = 120, maxBatchBytes: Int = 64 << 20,
+func withCollector(silentAfter: Int64 = 120, maxBatchBytes: Int = 64 << 20, bodyBudget: Int = 256 << 20,
                    _ body: (CollectorTestServer) async throws -> Void) async throws {
-    let server = try await CollectorTestServer.start(silentAfter: silentAfter, maxBatchBytes: maxBatchBytes)
+    let server = try await CollectorTestServer.start(silentAfter: silentAfter, maxBatchBytes: maxBatchBytes, bodyBudget: bodyBudget)
     do {
         try await body(server)
     } catch {

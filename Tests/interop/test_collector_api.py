@@ -9,13 +9,14 @@ tests control every byte; test_audit_sidecar.py drives a real sidecar.
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
 
 import pytest
 
-from collector_harness import Collector, ScriptedChain, ship
+from collector_harness import TOKENS, Collector, ScriptedChain, ship
 from sidecar_harness import wait_for
 from webhook_receiver import Webhook
 
@@ -360,6 +361,65 @@ def test_tail_shows_records_that_arrive_late(rein_bin, collector):
     assert tail.returncode == 0, err.decode()
     seen = [json.loads(line)["sequence"] for line in out.decode().splitlines()]
     assert seen == [1, 2, 3, 4, 5], (seen, err.decode())
+
+
+def _closed_within(sock, seconds, trickle=b"X"):
+    """Sends a byte every 0.3 s until the collector closes the connection;
+    the seconds that took, or None if it stayed open."""
+    sock.settimeout(0.3)
+    start = time.time()
+    while time.time() - start < seconds:
+        try:
+            if sock.recv(4096) == b"":
+                return time.time() - start
+        except socket.timeout:
+            pass
+        except OSError:
+            return time.time() - start
+        try:
+            sock.sendall(trickle)
+        except OSError:
+            return time.time() - start
+    return None
+
+
+def test_slow_idle_and_unentitled_clients_cost_the_collector_little(rein_bin):
+    """A head or a body trickled byte by byte is cut at its deadline; a token
+    without the route's role is answered from the head, its body unread;
+    connections beyond the cap are closed at once."""
+    collector = Collector(rein_bin, extra_config="limits:\n  header_timeout: 2s\n  body_timeout: 3s\n  max_connections: 12\n")
+    try:
+        addr = ("127.0.0.1", collector.port)
+        slow_head = socket.create_connection(addr)
+        slow_head.sendall(b"GET /healthz HTTP/1.1\r\nHost: c\r\nX-Slow: ")
+        took = _closed_within(slow_head, 10)
+        assert took is not None and took < 6, f"a trickled head held the connection for {took} s"
+        slow_head.close()
+        token = TOKENS["sidecar"]
+        slow_body = socket.create_connection(addr)
+        slow_body.sendall(f"POST /v1/audit/batches HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer {token}\r\n"
+                          f"X-Rein-Sidecar-Id: sc-slow\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n".encode())
+        took = _closed_within(slow_body, 12)
+        assert took is not None and took < 8, f"a trickled body held the connection for {took} s"
+        slow_body.close()
+        auditor = TOKENS["auditor"]
+        wrong_role = socket.create_connection(addr, timeout=5)
+        wrong_role.sendall(f"POST /v1/audit/batches HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer {auditor}\r\n"
+                           f"X-Rein-Sidecar-Id: sc-x\r\nContent-Length: 60000000\r\n\r\n".encode())
+        answer = wrong_role.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 403"), answer[:200]
+        wrong_role.close()
+        idle = [socket.create_connection(addr) for _ in range(12)]
+        time.sleep(0.3)
+        extra = socket.create_connection(addr)
+        assert _closed_within(extra, 3, trickle=b"") is not None, "a connection beyond the cap was kept"
+        extra.close()
+        for s in idle:
+            s.close()
+        time.sleep(0.3)
+        assert collector.call("GET", "/v1/fleet")[0] == 200
+    finally:
+        collector.stop()
 
 
 def test_client_text_cannot_forge_a_log_line_or_an_agent_path(collector):

@@ -21,6 +21,10 @@ import ReinServiceKit
 ///   webhook_url: https://hooks.example.com/…   # also POSTed here (Slack-compatible JSON), retried,
 ///                                              # with sidecars going silent and reporting again
 ///   console_url: https://rein.example.com      # where the messages link to (this collector's URL)
+/// limits:
+///   max_connections: 1024         # more are closed on accept
+///   header_timeout: 60s           # a request head must be complete this long after connecting or the last answer
+///   body_timeout: 5m              # a request body must be complete this long after its head
 /// tokens:                         # API tokens, by SHA-256 (`rein collector hash-token`)
 ///   - name: sidecar-billing       # the actor in audit events
 ///     roles: [sidecar]            # sidecar, admin, approver, auditor
@@ -78,6 +82,16 @@ public struct CollectorConfiguration: Sendable, Equatable {
     public var maxBatchBytes = 64 << 20
     /// Other request bodies (policy pushes, registrations).
     public var maxRequestBytes = 4 << 20
+    /// `limits.max_connections`: connections beyond it are closed on accept.
+    public var maxConnections = 1024
+    /// `limits.header_timeout` (seconds): a request head must be complete this
+    /// long after the connection opens or the previous answer (slowloris).
+    public var headerTimeout: Int64 = 60
+    /// `limits.body_timeout` (seconds): a request body must be complete this long after its head.
+    public var bodyTimeout: Int64 = 300
+    /// Request body bytes read at once over every connection (four full
+    /// batches); beyond, a body is answered 503 with Retry-After.
+    public var maxBufferedBodyBytes = 256 << 20
     /// How often retention runs.
     public var retentionInterval: Duration = .seconds(86_400)
 

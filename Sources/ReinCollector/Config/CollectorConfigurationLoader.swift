@@ -19,7 +19,7 @@ public enum CollectorConfigurationLoader {
         ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"), ("REIN_COLLECTOR_ALERTS_WEBHOOK_URL", "alerts.webhook_url"),
     ]
 
-    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "alerts", "compliance_dir"]
+    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "alerts", "compliance_dir", "limits"]
     private static let tokenKeys: Set<String> = ["name", "roles", "sha256", "agents", "owns_agents", "sidecar_ids"]
 
     public static func load(yaml: String?, environment: [String: String] = [:],
@@ -58,13 +58,14 @@ public enum CollectorConfigurationLoader {
                 throw CollectorConfigurationError(key: keyNode.string ?? "?", message: "unknown key (known: \(topKeys.sorted().joined(separator: ", ")))", line: line)
             }
             switch key {
-            case "tls", "fleet", "holds", "alerts":
+            case "tls", "fleet", "holds", "alerts", "limits":
                 guard let section = valueNode.mapping else {
                     throw CollectorConfigurationError(key: key, message: "must be a mapping", line: line)
                 }
                 let allowed: Set<String> = key == "tls" ? ["certificate", "key"]
                     : key == "fleet" ? ["silent_after"]
                     : key == "alerts" ? ["webhook_url", "console_url"]
+                    : key == "limits" ? ["max_connections", "header_timeout", "body_timeout"]
                     : ["expire", "max_grant", "default_grant", "allow_owner_approval", "webhook_url", "console_url"]
                 for (subKey, subValue) in section {
                     let name = subKey.string ?? "?"
@@ -178,6 +179,16 @@ public enum CollectorConfigurationLoader {
                 throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 2m, 1h or 400d", line: line)
             }
             if key == "retention" { config.retention = seconds } else { config.silentAfter = seconds }
+        case "limits.header_timeout", "limits.body_timeout":
+            guard let seconds = DurationText.seconds(value), seconds > 0 else {
+                throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s or 5m", line: line)
+            }
+            if key == "limits.header_timeout" { config.headerTimeout = seconds } else { config.bodyTimeout = seconds }
+        case "limits.max_connections":
+            guard let n = Int(value), n > 0 else {
+                throw CollectorConfigurationError(key: key, message: "'\(value)' is not a positive number", line: line)
+            }
+            config.maxConnections = n
         case "holds.expire", "holds.max_grant", "holds.default_grant":
             guard let seconds = DurationText.seconds(value), seconds > 0 else {
                 throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 15m or 1h", line: line)

@@ -12,6 +12,12 @@ import NIOHTTP1
 /// its route's cap is refused with 413 as soon as its size is known, and a
 /// request without a valid token is answered (401, audited) from its head,
 /// its body never buffered: memory goes only to callers the collector knows.
+/// So is a known token without the route's role. Time is bounded too: a
+/// request head must be complete within ``headTimeout`` of the connection
+/// opening or the previous answer, and a body within its own time, so a
+/// client trickling bytes cannot hold a connection (slowloris); and all
+/// bodies being read at once stay under a budget (`limits:` and
+/// `maxBufferedBodyBytes` in ``CollectorConfiguration``).
 final class CollectorHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -34,16 +40,52 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
     static let lingerBytes = 16 << 20
     /// A request is with the router (a long-poll may be quiet for up to 60 s).
     private var waitingForAnswer = false
+    /// Body bytes this connection holds against the shared budget.
+    private var held = 0
+    private var deadline: Scheduled<Void>?
+    private let headTimeout: TimeAmount
+    private let bodyTimeout: TimeAmount
 
     init(router: CollectorRouter, services: CollectorServices) {
         self.router = router
         self.services = services
         maxBody = services.configuration.maxRequestBytes
+        headTimeout = .seconds(services.configuration.headerTimeout)
+        bodyTimeout = .seconds(services.configuration.bodyTimeout)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        arm(headTimeout, context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        releaseHeld()
+    }
+
+    /// Closes the connection unless disarmed within `timeout` (a head or a
+    /// body that does not arrive in time).
+    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
+        deadline?.cancel()
+        let loop = context.eventLoop
+        deadline = loop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            guard let self, !self.waitingForAnswer else { return }
+            self.services.logger.debug("closing a connection that did not send its request in time")
+            context.close(promise: nil)
+        }
+    }
+
+    private func releaseHeld() {
+        if held > 0 { services.bufferedBodyBytes.subtract(held, ordering: .relaxed) }
+        held = 0
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
+            deadline?.cancel()
+            deadline = nil
             head = h
             body = nil
             refused = false
@@ -55,11 +97,15 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
                 ? services.configuration.maxBatchBytes : services.configuration.maxRequestBytes
             let length = h.headers.first(name: "Content-Length").flatMap(Int.init)
             let hasBody = (length ?? 0) > 0 || h.headers[canonicalForm: "Transfer-Encoding"].contains { $0.lowercased() == "chunked" }
-            if hasBody, case .authenticated = services.authenticator.authenticate(authorization: h.headers.first(name: "Authorization")) {
-                // A known caller: read the body.
+            if hasBody, case .authenticated(let principal) = services.authenticator.authenticate(authorization: h.headers.first(name: "Authorization")),
+               router.admitsBody(method: h.method, path: path, principal: principal) {
+                // A known caller with the route's role: read the body, within the time allowed.
+                arm(bodyTimeout, context: context)
             } else if hasBody {
-                // No valid token: the router refuses it from the head alone; the body is not read.
+                // No valid token, or no role for the route (or no route): the
+                // router answers from the head alone; the body is not read.
                 refused = true
+                arm(bodyTimeout, context: context)  // nor lingered over for ever
                 dispatch(CollectorRequest(method: h.method, uri: h.uri, headers: h.headers, body: [],
                                           remoteAddress: context.channel.remoteAddress?.ipAddress),
                          head: h, closeAfter: true, context: context)
@@ -79,6 +125,13 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
                 return
             }
             guard let h = head else { return }
+            let size = chunk.readableBytes
+            if services.bufferedBodyBytes.wrappingAdd(size, ordering: .relaxed).newValue > services.configuration.maxBufferedBodyBytes {
+                services.bufferedBodyBytes.subtract(size, ordering: .relaxed)
+                refuseBusy(context: context, version: h.version)
+                return
+            }
+            held += size
             if body == nil {
                 body = chunk
             } else {
@@ -93,8 +146,11 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
             }
             guard let h = head else { return }
             head = nil
+            deadline?.cancel()
+            deadline = nil
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             body = nil
+            releaseHeld()
             let request = CollectorRequest(method: h.method, uri: h.uri, headers: h.headers, body: bytes,
                                            remoteAddress: context.channel.remoteAddress?.ipAddress)
             dispatch(request, head: h, closeAfter: false, context: context)
@@ -133,6 +189,8 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             done.assumeIsolated().whenComplete { _ in self.closeWhenDrained(context: context) }
+        } else if head == nil {
+            arm(headTimeout, context: context)  // the next request's head
         }
     }
 
@@ -147,9 +205,22 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
     }
 
     private func refuseTooLarge(context: ChannelHandlerContext, version: HTTPVersion) {
+        refuseEarly(CollectorResponse.tooLarge("the request body is larger than \(maxBody) bytes"), context: context, version: version)
+    }
+
+    /// Too many bodies are being read at once: 503 with Retry-After (a
+    /// sidecar keeps its records spooled and tries again).
+    private func refuseBusy(context: ChannelHandlerContext, version: HTTPVersion) {
+        var response = CollectorResponse.unavailable("the collector is reading too many request bodies at once; retry shortly")
+        response.headers.append(("Retry-After", "1"))
+        refuseEarly(response, context: context, version: version)
+    }
+
+    private func refuseEarly(_ response: CollectorResponse, context: ChannelHandlerContext, version: HTTPVersion) {
         refused = true
         body = nil
-        let response = CollectorResponse.tooLarge("the request body is larger than \(maxBody) bytes")
+        releaseHeld()
+        arm(bodyTimeout, context: context)
         var headers = HTTPHeaders(response.headers)
         headers.add(name: "Content-Length", value: String(response.body.count))
         headers.add(name: "Connection", value: "close")

@@ -28,10 +28,22 @@ public struct CollectorRouter: Sendable {
         routes.append(route)
     }
 
+    /// The routed segments of a request path (empty segments dropped, percent-decoded).
+    static func segments(_ path: String) -> [String] {
+        path.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
+    }
+
+    /// Whether a request's body is worth reading for `principal`: there is a
+    /// route for it and the token has one of its roles. Otherwise the answer
+    /// (404, 405, 403) comes from the head, and no memory goes to the body.
+    func admitsBody(method: HTTPMethod, path: String, principal: CollectorPrincipal) -> Bool {
+        let segments = Self.segments(path)
+        guard let route = routes.first(where: { $0.method == method && $0.match(segments) != nil }) else { return false }
+        return route.roles.isEmpty || !principal.roles.isDisjoint(with: route.roles)
+    }
+
     public func handle(_ request: CollectorRequest, services: CollectorServices) async -> CollectorResponse {
-        let path = request.path.split(separator: "/", omittingEmptySubsequences: true).map {
-            String($0).removingPercentEncoding ?? String($0)
-        }
+        let path = Self.segments(request.path)
         var allowed: [String] = []
         var found: (CollectorRoute, [String: String])?
         for route in routes {

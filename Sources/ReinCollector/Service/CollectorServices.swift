@@ -40,6 +40,11 @@ public final class CollectorServices: Sendable {
     /// The clock, injected for tests.
     let now: @Sendable () -> Date
     let inFlight = Atomic<Int>(0)
+    /// Request body bytes being read, over every connection
+    /// (`configuration.maxBufferedBodyBytes`).
+    let bufferedBodyBytes = Atomic<Int>(0)
+    /// Open connections (`configuration.maxConnections`).
+    let openConnections = Atomic<Int>(0)
 
     public init(configuration: CollectorConfiguration, store: any CollectorStore, trail: CollectorAuditTrail,
                 policyGate: PolicyGate, threadPool: NIOThreadPool, logger: Logger, holds: HoldAPI? = nil,
