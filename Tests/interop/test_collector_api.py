@@ -427,11 +427,15 @@ def test_client_text_cannot_forge_a_log_line_or_an_agent_path(collector):
     plain names, so `agent-a/history` or `../x` never name a policy."""
     forged = "agent-x\n2026-11-30T00:00:00+0000 critical rein.collector: FORGED"
     body = {"sidecar_id": "sc-forge", "agent_id": forged, "task_id": "t", "public_key": "ab" * 32, "version": "x"}
-    assert collector.call("POST", "/v1/sidecars/register", role="sidecar", body=body)[0] == 403
-    wait_for(lambda: "does not serve agent agent-x" in collector.log_text(), timeout=10, what="the refusal to be logged")
+    # An agent id is a plain name: refused before it is logged or kept anywhere.
+    status, _, data = collector.call("POST", "/v1/sidecars/register", role="sidecar", body=body)
+    assert status == 400 and b"agent id" in data, (status, data)
+    # A refused token's request is logged on one line, and nothing forged appears.
+    status, _, _ = collector.call("GET", "/v1/fleet", role=None, headers={"Authorization": "Bearer tok-forger-0000000000"})
+    assert status == 401
+    wait_for(lambda: "access denied" in collector.log_text(), timeout=10, what="the refusal to be logged")
     lines = collector.log_text().splitlines()
     assert not any(l.startswith("2026-11-30T00:00:00+0000 critical") for l in lines), lines[-5:]
-    assert any("agent-x\\x0a2026-11-30T00:00:00+0000 critical" in l for l in lines)
     for bad in ["agent-a%2Fhistory", "..%2F..%2Fetc", "abc%0Adef", "x" * 129]:
         status, _, data = collector.call("GET", f"/v1/policies/{bad}", role="admin")
         assert status == 400 and b"agent id" in data, (bad, status, data)
