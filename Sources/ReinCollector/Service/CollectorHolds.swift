@@ -21,14 +21,28 @@ public final class CollectorHolds: Sendable {
 
     static func open(_ configuration: CollectorConfiguration, trail: CollectorAuditTrail, logger: Logger) throws -> CollectorHolds {
         let box = Mutex<CollectorHolds?>(nil)
+        // Events whose record could not be written yet (a full disk, no
+        // descriptors): kept in order and written before the next event, so
+        // a hold's history is never silently short in the chain.
+        let unwritten = Mutex<[HoldEvent]>([])
         let record: @Sendable (HoldEvent) -> Void = { event in
             // On the ledger's queue, in commit order: the chain keeps the order events happened in.
-            do {
-                _ = try trail.append(event.auditRecord(sidecarId: CollectorAuditTrail.sidecarId, via: AuditRecord.collectorVia), at: event.atMs)
-                box.withLock { $0 }?.services.withLock { $0 }?.recordsChanged.signal()
-            } catch {
-                logger.error("could not record a hold event", metadata: ["hold.id": "\(event.hold.id)", "audit.event": "\(event.kind.rawValue)", "error": "\(error)"])
+            unwritten.withLock { queue in
+                queue.append(event)
+                while let next = queue.first {
+                    do {
+                        _ = try trail.append(next.auditRecord(sidecarId: CollectorAuditTrail.sidecarId, via: AuditRecord.collectorVia), at: next.atMs)
+                        queue.removeFirst()
+                    } catch {
+                        logger.error("could not record a hold event yet; it is kept and written with the next one", metadata: [
+                            "hold.id": "\(next.hold.id)", "audit.event": "\(next.kind.rawValue)", "error": "\(error)",
+                            "events.waiting": "\(queue.count)",
+                        ])
+                        return
+                    }
+                }
             }
+            box.withLock { $0 }?.services.withLock { $0 }?.recordsChanged.signal()
         }
         let ledger: SQLiteHoldLedger
         do {
