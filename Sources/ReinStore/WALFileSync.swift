@@ -13,8 +13,13 @@ import Synchronization
 /// start the next commit meanwhile. SQLite itself still syncs the log header
 /// when it restarts the log, and the database file at checkpoints.
 ///
-/// The log is found by path and opened on the first sync (with no log yet,
-/// the database file is synced: it holds everything). Its owner keeps a
+/// The log is found by path and opened on the first sync (with no log yet
+/// there is nothing to sync: in WAL mode every commit writes the log, and
+/// SQLite syncs the database file itself at checkpoints). The database file
+/// is never opened here: closing any descriptor of it would drop every POSIX
+/// lock this process holds on it, SQLite's shared lock included, and the
+/// next process to close the database (an operator's `sqlite3`, a backup)
+/// would then take itself for the last one and delete the log. Its owner keeps a
 /// connection open for as long as it syncs, and SQLite never removes or
 /// replaces the log while any connection is open: so once a log was seen,
 /// a path that no longer names it means someone deleted or replaced it.
@@ -54,45 +59,34 @@ public final class WALFileSync: Sendable {
     /// descriptor keeps its inode alive, so a path that still names the same
     /// device and inode names the same file.
     public func sync() -> Failure? {
-        let opened = log.withLock { log -> (fd: Int32, reopened: Bool, error: Int32, operation: String)? in
+        let opened = log.withLock { log -> (fd: Int32, error: Int32, operation: String)? in
             var device: UInt64 = 0
             var inode: UInt64 = 0
             if CReinPosix_fileIdentity(walPath, &device, &inode) != 0 {
                 let code = errno
-                // No log yet: the database holds everything. A log that was
-                // there and is gone was deleted under the open database.
-                guard code == ENOENT else { return (-1, true, code, "look up the WAL to sync it") }
-                return log.fd < 0 ? nil : (-1, true, ENOENT, "sync the WAL (it was deleted while the database is open: commits since went to the unlinked file)")
+                // No log yet: nothing to sync. A log that was there and is
+                // gone was deleted under the open database.
+                guard code == ENOENT else { return (-1, code, "look up the WAL to sync it") }
+                return log.fd < 0 ? nil : (-1, ENOENT, "sync the WAL (it was deleted while the database is open: commits since went to the unlinked file)")
             }
             if log.fd >= 0, device != log.device || inode != log.inode {
-                return (-1, true, ESTALE, "sync the WAL (it was replaced while the database is open: commits go to the old, unlinked file)")
+                return (-1, ESTALE, "sync the WAL (it was replaced while the database is open: commits go to the old, unlinked file)")
             }
-            let reopened = log.fd < 0
-            if reopened {
+            if log.fd < 0 {
                 log = (open(walPath, O_RDONLY | O_CLOEXEC), device, inode)
                 guard log.fd >= 0 else {
                     let code = errno
                     log = (-1, 0, 0)
-                    // Gone since the lookup: as with no log at all, the database holds everything.
-                    return code == ENOENT ? nil : (-1, true, code, "open the WAL to sync it")
+                    return code == ENOENT ? nil : (-1, code, "open the WAL to sync it")
                 }
             }
             let fd = dup(log.fd)
-            return (fd, reopened, fd < 0 ? errno : 0, "duplicate the WAL's descriptor")
+            return (fd, fd < 0 ? errno : 0, "duplicate the WAL's descriptor")
         }
-        guard let opened else { return syncFile(databasePath, what: "the database") }
+        guard let opened else { return nil }
         guard opened.fd >= 0 else { return failure(opened.operation, opened.error) }
         defer { close(opened.fd) }
         guard fdatasync(opened.fd) == 0 else { return failure("sync the WAL", errno) }
-        // The first log seen: what came before it is in the database file.
-        return opened.reopened ? syncFile(databasePath, what: "the database") : nil
-    }
-
-    private func syncFile(_ path: String, what: String) -> Failure? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return failure("open \(what) to sync it", errno) }
-        defer { close(fd) }
-        guard fdatasync(fd) == 0 else { return failure("sync \(what)", errno) }
         return nil
     }
 

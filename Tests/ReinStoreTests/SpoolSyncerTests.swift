@@ -34,8 +34,11 @@ import Testing
     }
 
     @Test func aFailedSyncFailsEveryCompletionOfItsGroups() throws {
-        let dir = NSTemporaryDirectory() + "rein-syncer-\(UUID().uuidString)"
-        let syncer = SpoolSyncer(databasePath: dir + "/missing/audit-spool.db", syncs: true, durableSequence: 7,
+        // The log cannot even be looked up: its directory is a regular file (ENOTDIR).
+        let notADirectory = NSTemporaryDirectory() + "rein-syncer-\(UUID().uuidString)"
+        #expect(FileManager.default.createFile(atPath: notADirectory, contents: Data("x".utf8)))
+        defer { try? FileManager.default.removeItem(atPath: notADirectory) }
+        let syncer = SpoolSyncer(databasePath: notADirectory + "/audit-spool.db", syncs: true, durableSequence: 7,
                                  logger: Logger(label: "test"))
         let failure = syncer.syncNow()
         guard case .storage(_, let operation, _) = failure else {
@@ -105,6 +108,31 @@ import Testing
             _ = FileManager.default.createFile(atPath: db + "-wal", contents: Data("another".utf8))
             hammer()
             #expect(failures.withLock { $0 }.count == 200)
+        }
+    }
+
+    /// Syncing never drops SQLite's locks: another process that opens and
+    /// closes the database (an operator's `sqlite3`, a backup) must not take
+    /// itself for the last connection and delete the log under the store.
+    @Test func anotherProcessReadingTheDatabaseLeavesItsLogAlone() throws {
+        try withScratchDirectory("rein-walsync") { dir in
+            let path = dir + "/store.sqlite"
+            let pool = try SQLiteStore.open(path: path)
+            try pool.write { db in try db.execute(sql: "CREATE TABLE t (x); INSERT INTO t VALUES (1)") }
+            let file = WALFileSync(databasePath: path)
+            #expect(file.sync() == nil)
+            try pool.write { db in try db.execute(sql: "INSERT INTO t VALUES (2)") }
+            #expect(file.sync() == nil)
+            let reader = Process()
+            reader.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            reader.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                                + "c.execute('select count(*) from t').fetchall(); c.close()", path]
+            try reader.run()
+            reader.waitUntilExit()
+            #expect(reader.terminationStatus == 0)
+            #expect(FileManager.default.fileExists(atPath: path + "-wal"), "the other process deleted the log")
+            try pool.write { db in try db.execute(sql: "INSERT INTO t VALUES (3)") }
+            #expect(file.sync() == nil)
         }
     }
 

@@ -395,6 +395,14 @@ def test_slow_idle_and_unentitled_clients_cost_the_collector_little(rein_bin):
         took = _closed_within(slow_head, 10)
         assert took is not None and took < 6, f"a trickled head held the connection for {took} s"
         slow_head.close()
+        # Also the head of a later request on a kept-alive connection.
+        second = socket.create_connection(addr, timeout=5)
+        second.sendall(b"GET /healthz HTTP/1.1\r\nHost: c\r\n\r\n")
+        assert second.recv(4096).startswith(b"HTTP/1.1 200")
+        second.sendall(b"GET /healthz HTTP/1.1\r\nHost: c\r\nX-Slow: ")
+        took = _closed_within(second, 10)
+        assert took is not None and took < 6, f"a trickled second head held the connection for {took} s"
+        second.close()
         token = TOKENS["sidecar"]
         slow_body = socket.create_connection(addr)
         slow_body.sendall(f"POST /v1/audit/batches HTTP/1.1\r\nHost: c\r\nAuthorization: Bearer {token}\r\n"

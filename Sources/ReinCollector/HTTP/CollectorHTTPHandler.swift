@@ -180,17 +180,17 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
         headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        var head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
-        head.headers.remove(name: "Transfer-Encoding")
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        var responseHead = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
+        responseHead.headers.remove(name: "Transfer-Encoding")
+        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         if request.method != .HEAD, !response.body.isEmpty {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             done.assumeIsolated().whenComplete { _ in self.closeWhenDrained(context: context) }
-        } else if head == nil {
-            arm(headTimeout, context: context)  // the next request's head
+        } else if self.head == nil {
+            arm(headTimeout, context: context)  // the next request's head (none pipelined yet)
         }
     }
 
