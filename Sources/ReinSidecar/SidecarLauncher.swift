@@ -128,8 +128,12 @@ public enum SidecarLauncher {
             }
             let policy = live.current
             if let refusal = policy.refusal { problems.append(refusal) }
-            if let notAfter = policy.document.task.notAfter, notAfter <= Int64(Date().timeIntervalSince1970) {
+            let now = Int64(Date().timeIntervalSince1970)
+            if let notAfter = policy.document.task.notAfter, notAfter <= now {
                 problems.append("the task policy expired")
+            }
+            if let notBefore = policy.document.task.notBefore, now < notBefore {
+                problems.append("the task policy does not start until \(AuditRecord.timestamp(Date(timeIntervalSince1970: Double(notBefore))))")
             }
             return problems
         }

@@ -100,7 +100,7 @@ class Sidecar:
     """A running `rein sidecar` with its own state directory."""
 
     def __init__(self, rein_bin, upstream, policy_text, mode="enforce", extra_config="", extra_env=None, audit_config="",
-                 sidecar_id=None, fsync=False):
+                 sidecar_id=None, fsync=False, ready=True):
         self.rein_bin = rein_bin
         self.dir = Path(tempfile.mkdtemp(prefix="rein-sidecar-"))
         self.port = free_port()
@@ -135,7 +135,7 @@ audit:
         self.env["REIN_TEST_BROKER_SECRET_ACCESS_KEY"] = BROKER_SECRET
         self.env.update(extra_env or {})
         self.log_path = self.dir / "sidecar.log"
-        self.start()
+        self.start(ready=ready)
         self.url = f"http://127.0.0.1:{self.port}"
         self.token_file = str(self.dir / "state" / "agent-token")
         self.ca_file = str(self.dir / "state" / "ca" / "ca.pem")

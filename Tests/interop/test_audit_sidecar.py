@@ -648,6 +648,21 @@ def test_a_central_version_whose_task_ended_denies_everything(rein_bin, moto, co
         sc.stop()
 
 
+def test_a_task_that_has_not_begun_is_not_ready(rein_bin, moto):
+    """A policy whose window starts later (pushed ahead of its task) denies
+    every call until then, and /readyz says why."""
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    policy = POLICY.format(prefix="later-").replace("notBefore: 2026-01-01T00:00:00Z", "notBefore: " + later)
+    assert later in policy
+    sc = Sidecar(rein_bin, moto.url, policy, sidecar_id="sc-later", ready=False)
+    try:
+        with pytest.raises(urllib.error.HTTPError) as ready:
+            urllib.request.urlopen(f"http://127.0.0.1:{sc.admin_port}/readyz", timeout=5)
+        assert ready.value.code == 503 and b"the task policy does not start until" in ready.value.read()
+    finally:
+        sc.stop()
+
+
 def test_a_collector_only_sidecar_keeps_the_version_it_started_with(rein_bin, moto, collector):
     """No policy_file: the version fetched at start is kept as last-known-good
     at once, so the sidecar restarts with it while the collector is down."""

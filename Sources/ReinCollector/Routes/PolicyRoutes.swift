@@ -208,7 +208,8 @@ enum PolicyRoutes {
         let deadline = ContinuousClock.now + .seconds(wait)
         while true {
             let generation = services.policiesChanged.generation
-            guard let policy = try await services.reading({ try store.currentPolicy(agentId: agent) }) else {
+            // A point lookup sidecars depend on at start: not queued behind slow reads.
+            guard let policy = try await services.blocking({ try store.currentPolicy(agentId: agent) }) else {
                 // No version yet: a long-poll waits for the first push too (an
                 // answer at once would have every sidecar of the agent spin).
                 let remaining = deadline - ContinuousClock.now

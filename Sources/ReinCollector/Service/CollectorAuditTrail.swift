@@ -68,7 +68,13 @@ public final class CollectorAuditTrail: Sendable {
             var r = record
             r.sidecarId = Self.sidecarId
             let sealed = try next.seal(&r)
-            var outcome = try store.ingest(AuditBatch(sidecarId: Self.sidecarId, items: [.record(try IngestRecord(sealed: sealed))]), at: now)
+            var outcome: IngestOutcome
+            do {
+                outcome = try store.ingest(AuditBatch(sidecarId: Self.sidecarId, items: [.record(try IngestRecord(sealed: sealed))]), at: now)
+            } catch {
+                resync(&s)
+                throw error
+            }
             s.chain = next
             if next.lastSequence - s.checkpointed >= checkpointEvery, let extra = try checkpoint(&s, at: now) {
                 outcome.findings += extra.findings
@@ -84,11 +90,17 @@ public final class CollectorAuditTrail: Sendable {
     public func appendWithin<T: Sendable>(at now: Int64, _ store: (_ seal: (AuditRecord) throws -> AuditBatch) throws -> T) throws -> T {
         try state.withLock { s in
             var next = s.chain
-            let result = try store { record in
-                var r = record
-                r.sidecarId = Self.sidecarId
-                let sealed = try next.seal(&r)
-                return AuditBatch(sidecarId: Self.sidecarId, items: [.record(try IngestRecord(sealed: sealed))])
+            let result: T
+            do {
+                result = try store { record in
+                    var r = record
+                    r.sidecarId = Self.sidecarId
+                    let sealed = try next.seal(&r)
+                    return AuditBatch(sidecarId: Self.sidecarId, items: [.record(try IngestRecord(sealed: sealed))])
+                }
+            } catch {
+                resync(&s)
+                throw error
             }
             s.chain = next
             // The event is stored: a checkpoint that fails now is tried again
@@ -100,6 +112,13 @@ public final class CollectorAuditTrail: Sendable {
             }
             return result
         }
+    }
+
+    /// After a failed write, takes the chain head from the store: a write can
+    /// fail after its commit (the sync), and the next event must follow what
+    /// is stored, not reuse its sequence.
+    private func resync(_ s: inout State) {
+        if let head = try? store.sidecar(Self.sidecarId)?.head { s.chain = head }
     }
 
     /// Signs a checkpoint of the head if it moved since the last one (the

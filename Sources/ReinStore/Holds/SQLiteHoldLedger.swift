@@ -92,8 +92,9 @@ public final class SQLiteHoldLedger: HoldLedger {
             let hold = try pool.write { db -> Hold in
                 events += try expireDue(db, at: t)
                 let candidates = try String.fetchAll(db, sql: """
-                    SELECT document FROM holds WHERE key = ? AND status IN ('pending', 'approved') ORDER BY created_ms DESC LIMIT 5
-                    """, arguments: [new.key])
+                    SELECT document FROM holds WHERE key = ? AND agent_id = ? AND status IN ('pending', 'approved')
+                    ORDER BY created_ms DESC LIMIT 50
+                    """, arguments: [new.key, new.agentId])
                 for document in candidates {
                     let h = try Self.decode(document)
                     // The key is only a digest the caller sends: a retry is the same
