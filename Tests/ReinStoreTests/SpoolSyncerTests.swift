@@ -111,16 +111,22 @@ import Testing
         }
     }
 
+    /// A real WAL database with one commit, synced once.
+    static func syncedStore(in dir: String) throws -> (path: String, pool: DatabasePool, file: WALFileSync) {
+        let path = dir + "/store.sqlite"
+        let pool = try SQLiteStore.open(path: path)
+        try pool.write { db in try db.execute(sql: "CREATE TABLE t (x); INSERT INTO t VALUES (1)") }
+        let file = WALFileSync(databasePath: path)
+        #expect(file.sync() == nil)
+        return (path, pool, file)
+    }
+
     /// Syncing never drops SQLite's locks: another process that opens and
     /// closes the database (an operator's `sqlite3`, a backup) must not take
     /// itself for the last connection and delete the log under the store.
     @Test func anotherProcessReadingTheDatabaseLeavesItsLogAlone() throws {
         try withScratchDirectory("rein-walsync") { dir in
-            let path = dir + "/store.sqlite"
-            let pool = try SQLiteStore.open(path: path)
-            try pool.write { db in try db.execute(sql: "CREATE TABLE t (x); INSERT INTO t VALUES (1)") }
-            let file = WALFileSync(databasePath: path)
-            #expect(file.sync() == nil)
+            let (path, pool, file) = try Self.syncedStore(in: dir)
             try pool.write { db in try db.execute(sql: "INSERT INTO t VALUES (2)") }
             #expect(file.sync() == nil)
             let reader = Process()
@@ -140,11 +146,7 @@ import Testing
     /// keeps writing to the unlinked file, and the sync says so.
     @Test func aRealLogDeletedUnderAnOpenDatabaseFails() throws {
         try withScratchDirectory("rein-walsync") { dir in
-            let path = dir + "/store.sqlite"
-            let pool = try SQLiteStore.open(path: path)
-            try pool.write { db in try db.execute(sql: "CREATE TABLE t (x); INSERT INTO t VALUES (1)") }
-            let file = WALFileSync(databasePath: path)
-            #expect(file.sync() == nil)
+            let (path, pool, file) = try Self.syncedStore(in: dir)
             try FileManager.default.removeItem(atPath: path + "-wal")
             try pool.write { db in try db.execute(sql: "INSERT INTO t VALUES (2)") }
             #expect(file.sync() != nil)
