@@ -63,24 +63,10 @@ public final class CollectorAuditTrail: Sendable {
     /// Seals and stores one event (blocking: call it off event loops).
     @discardableResult
     public func append(_ record: AuditRecord, at now: Int64) throws -> IngestOutcome {
-        try state.withLock { s in
-            var next = s.chain
-            var r = record
-            r.sidecarId = Self.sidecarId
-            let sealed = try next.seal(&r)
-            var outcome: IngestOutcome
-            do {
-                outcome = try store.ingest(AuditBatch(sidecarId: Self.sidecarId, items: [.record(try IngestRecord(sealed: sealed))]), at: now)
-            } catch {
-                resync(&s)
-                throw error
-            }
-            s.chain = next
-            if next.lastSequence - s.checkpointed >= checkpointEvery, let extra = try checkpoint(&s, at: now) {
-                outcome.findings += extra.findings
-            }
-            return outcome
-        }
+        let (stored, checkpointed) = try sealing(at: now) { seal in try store.ingest(seal(record), at: now) }
+        var outcome = stored
+        outcome.findings += checkpointed?.findings ?? []
+        return outcome
     }
 
     /// Runs `store` with a sealer for one event that `store` commits in a
@@ -88,11 +74,21 @@ public final class CollectorAuditTrail: Sendable {
     /// record together). The chain moves on only when `store` returns, so a
     /// failed write leaves it where it was.
     public func appendWithin<T: Sendable>(at now: Int64, _ store: (_ seal: (AuditRecord) throws -> AuditBatch) throws -> T) throws -> T {
+        try sealing(at: now, store).result
+    }
+
+    /// The one place events are sealed: `write` stores the batch `seal`
+    /// makes; on success the chain moves on and is checkpointed when due
+    /// (a checkpoint that fails is logged and tried again later: the event
+    /// is stored, so it must not read as a failure); on failure the chain is
+    /// taken back from the store.
+    private func sealing<T: Sendable>(at now: Int64, _ write: (_ seal: (AuditRecord) throws -> AuditBatch) throws -> T)
+        throws -> (result: T, checkpoint: IngestOutcome?) {
         try state.withLock { s in
             var next = s.chain
             let result: T
             do {
-                result = try store { record in
+                result = try write { record in
                     var r = record
                     r.sidecarId = Self.sidecarId
                     let sealed = try next.seal(&r)
@@ -103,14 +99,13 @@ public final class CollectorAuditTrail: Sendable {
                 throw error
             }
             s.chain = next
-            // The event is stored: a checkpoint that fails now is tried again
-            // later, and must not turn the stored change into an error answer.
+            var checkpointed: IngestOutcome?
             if next.lastSequence - s.checkpointed >= checkpointEvery {
-                do { _ = try checkpoint(&s, at: now) } catch {
+                do { checkpointed = try checkpoint(&s, at: now) } catch {
                     logger.error("could not checkpoint the collector's audit chain", metadata: ["error": "\(error)"])
                 }
             }
-            return result
+            return (result, checkpointed)
         }
     }
 
