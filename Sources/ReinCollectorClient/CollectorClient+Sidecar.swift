@@ -4,21 +4,16 @@ import ReinUpstream
 
 /// The calls a sidecar makes: register, heartbeat, ship a batch, fetch its policy.
 extension CollectorClient {
-    /// Registration and heartbeats are small: a collector that does not
-    /// answer them in 10 s is hung, and the shipper's failure count (and
-    /// `/metrics`) should say so then, not after the client's 30 s default.
-    static let smallCallTimeout: Double = 10
-
     /// A batch may take longer to send: 15 s plus 2 s per MiB compressed.
     static func shipTimeout(bytes: Int) -> Double { 15 + 2 * Double(bytes) / Double(1 << 20) }
 
     public func register(_ registration: CollectorMessages.Registration) throws(CollectorClientError) -> CollectorMessages.RegistrationReceipt {
-        let r = try exchange("POST", "/v1/sidecars/register", body: try encode(registration), timeout: Self.smallCallTimeout)
+        let r = try exchange("POST", "/v1/sidecars/register", body: try encode(registration), timeout: smallCallTimeout)
         return try json(CollectorMessages.RegistrationReceipt.self, r, "register")
     }
 
     public func heartbeat(_ heartbeat: CollectorMessages.Heartbeat) throws(CollectorClientError) {
-        _ = try exchange("POST", "/v1/sidecars/heartbeat", body: try encode(heartbeat), timeout: Self.smallCallTimeout)
+        _ = try exchange("POST", "/v1/sidecars/heartbeat", body: try encode(heartbeat), timeout: smallCallTimeout)
     }
 
     /// Ships chained record and checkpoint lines, gzip-compressed; returns

@@ -15,6 +15,12 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
     /// The CA file the collector's certificate is checked against (nil: the system store).
     private let caBundlePath: String?
     public var timeout: Double
+    /// Registration and heartbeats are small: a collector that does not
+    /// answer them in 10 s is hung, and the shipper's failure count (and
+    /// `/metrics`) should say so then, not after the client's 30 s default.
+    /// A caller that must get through a loaded machine (a test pinning a
+    /// key first) may wait longer.
+    public var smallCallTimeout: Double = 10
 
     public init(baseURL: String, token: String, caBundlePath: String? = nil, timeout: Double = 30) throws(CollectorClientError) {
         var base = baseURL

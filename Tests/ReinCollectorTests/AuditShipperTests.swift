@@ -68,6 +68,7 @@ import Testing
         // Another key is pinned for sc-pinned first (patiently: the whole suite runs at once on 2 cores).
         var patient = client
         patient.timeout = 60
+        patient.smallCallTimeout = 60
         _ = try patient.register(.init(sidecarId: "sc-pinned", agentId: "agent-a", taskId: "task-1",
                                       publicKey: try Ed25519PrivateKey().publicKey.description, version: "test"))
         let key = try Ed25519PrivateKey()

@@ -5,8 +5,8 @@ import Testing
 /// A hung collector shows as a failure within the small-call timeout, not
 /// the client's 30 s default (the shipper's failure count goes up sooner).
 @Suite struct CollectorClientTimeoutTests {
-    @Test func batchTimeoutsGrowWithTheBatch() {
-        #expect(CollectorClient.smallCallTimeout == 10)
+    @Test func batchTimeoutsGrowWithTheBatch() throws {
+        #expect(try CollectorClient(baseURL: "http://127.0.0.1:1", token: "tok-0123456789abcdef").smallCallTimeout == 10)
         #expect(CollectorClient.shipTimeout(bytes: 200 << 10) < 16)
         #expect(CollectorClient.shipTimeout(bytes: 64 << 20) > 140)
     }
