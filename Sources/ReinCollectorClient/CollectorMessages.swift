@@ -37,8 +37,11 @@ public enum CollectorMessages {
         public var spoolBytes: Int64
         public var lastSequence: Int64
         public var ready: Bool
+        /// The sidecar's clock when it sent this (RFC 3339, milliseconds): the
+        /// collector compares it with its own, since record times come from it.
+        public var time: String?
         public init(sidecarId: String, agentId: String, taskId: String?, policyVersion: String?, spoolDepth: Int64,
-                    spoolBytes: Int64, lastSequence: Int64, ready: Bool) {
+                    spoolBytes: Int64, lastSequence: Int64, ready: Bool, time: String? = nil) {
             self.sidecarId = sidecarId
             self.agentId = agentId
             self.taskId = taskId
@@ -47,10 +50,11 @@ public enum CollectorMessages {
             self.spoolBytes = spoolBytes
             self.lastSequence = lastSequence
             self.ready = ready
+            self.time = time
         }
         enum CodingKeys: String, CodingKey {
             case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
-            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence", ready
+            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence", ready, time
         }
     }
 

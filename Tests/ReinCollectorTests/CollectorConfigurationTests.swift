@@ -12,6 +12,7 @@ import ReinServiceKit
             retention: 30d
             fleet:
               silent_after: 90s
+              max_clock_skew: 2m
             tokens:
               - name: sidecar-billing
                 roles: [sidecar]
@@ -24,11 +25,14 @@ import ReinServiceKit
                 owns_agents: [billing-agent]
             """
         let config = try CollectorConfigurationLoader.load(yaml: yaml, environment: ["REIN_COLLECTOR_LISTEN": "127.0.0.1:7900",
-                                                                                     "REIN_COLLECTOR_RETENTION": "60d"],
+                                                                                     "REIN_COLLECTOR_RETENTION": "60d",
+                                                                                     "REIN_COLLECTOR_MAX_CLOCK_SKEW": "10s"],
                                                            overrides: ["listen": "[::1]:7901"])
         #expect(config.listen == ListenAddress(host: "::1", port: 7901))
         #expect(config.retention == 60 * 86_400)
         #expect(config.silentAfter == 90)
+        #expect(config.maxClockSkew == 10) // the environment over the file's 2m
+        #expect(CollectorConfiguration().maxClockSkew == 30)
         #expect(config.resolvedDatabase == "/var/lib/rein-collector/collector.sqlite")
         #expect(config.tokens.count == 2)
         #expect(config.tokens[0].agents == ["billing-agent"])
@@ -45,6 +49,7 @@ import ReinServiceKit
         ("tokens:\n  - name: a\n    roles: [admin]\n    sha256: my-secret-token\n", "tokens[0].sha256", 4),
         ("tokens:\n  - name: a\n    roles: [sidecar]\n    sha256: \(hash)\n", "tokens[0].agents", 2),
         ("fleet:\n  silent_after: soon\ntokens: []\n", "fleet.silent_after", 2),
+        ("fleet:\n  silent_after: 2m\n  max_clock_skew: a bit\ntokens: []\n", "fleet.max_clock_skew", 3),
         ("database: postgres://rein:hunter2@db:5432/rein\ntokens: []\n", "database", 1),
         ("tokens:\n  - name: a\n    roles: [auditor]\n    sha256: \(hash)\n    sidecar_ids: [web-*]\n", "tokens[0].sidecar_ids", 5),
         ("tokens:\n  - {name: a, roles: [sidecar], agents: [x], sha256: \(hash), sidecar_ids: [\"web *\"]}\n", "tokens[0].sidecar_ids", 2),

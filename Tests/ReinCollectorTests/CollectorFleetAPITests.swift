@@ -1,4 +1,5 @@
 import Foundation
+import ReinAudit
 import Testing
 @testable import ReinCollector
 
@@ -56,6 +57,37 @@ import Testing
                                      ["sidecar_id": "sc-1", "agent_id": "agent-a", "task_id": long]).status == 200)
             fleet = try await s.call("GET", "/v1/fleet", as: "carol").array
             #expect((fleet.first?["task_id"] as? String)?.count == 128)
+        }
+    }
+
+    /// Record times come from the sidecar's clock: one off the collector's
+    /// by more than `fleet.max_clock_skew` (30 s) is flagged, either way.
+    @Test func aSidecarClockOffTheCollectorsIsFlagged() async throws {
+        try await withCollector { s in
+            let chain = try ScriptedChain(sidecarId: "sc-c")
+            s.clock.clock.withLock { $0 = Date(timeIntervalSince1970: $0.timeIntervalSince1970.rounded(.down)) } // whole seconds
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", chain.registration).status == 200)
+            func beat(offset: Double?, time: String? = nil) async throws -> [String: Any]? {
+                var body: [String: Any?] = ["sidecar_id": "sc-c", "agent_id": "agent-a", "ready": true]
+                if let offset { body["time"] = AuditRecord.timestamp(s.clock.clock.withLock { $0 }.addingTimeInterval(offset)) }
+                if let time { body["time"] = time }
+                #expect(try await s.json("POST", "/v1/sidecars/heartbeat", as: "sidecar-a", body).status == 200)
+                return try await s.call("GET", "/v1/fleet", as: "carol").array.first
+            }
+            // Before any heartbeat says its time: unknown, not flagged.
+            var entry = try await beat(offset: nil)
+            #expect(entry?["clock_skew_s"] is NSNull && entry?["status"] as? String == "ok")
+            entry = try await beat(offset: 2.5)
+            #expect(entry?["clock_skew_s"] as? Double == 2.5 && entry?["status"] as? String == "ok")
+            entry = try await beat(offset: 31)
+            #expect(entry?["clock_skew_s"] as? Double == 31 && entry?["status"] as? String == "clock-skew")
+            entry = try await beat(offset: -95.25)
+            #expect(entry?["clock_skew_s"] as? Double == -95.25 && entry?["status"] as? String == "clock-skew")
+            // An unreadable time is not refused (the heartbeat still counts): unknown again.
+            entry = try await beat(offset: nil, time: "yesterday")
+            #expect(entry?["clock_skew_s"] is NSNull && entry?["status"] as? String == "ok")
+            entry = try await beat(offset: -30)
+            #expect(entry?["status"] as? String == "ok") // 30 s exactly is within
         }
     }
 

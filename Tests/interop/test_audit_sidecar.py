@@ -90,8 +90,11 @@ def test_calls_ship_with_a_verifiable_signed_chain(rein_bin, moto, collector, tm
         assert collector.findings(sidecar="sc-ship") == []
         result = collector.json("GET", "/v1/audit/verify?sidecar=sc-ship")
         assert result["ok"] is True and result["records"] >= 4 and result["checkpoints"] >= 1, result
-        fleet = {f["sidecar_id"]: f for f in collector.json("GET", "/v1/fleet")}
+        # Its heartbeats (1 s) say its clock; the same host's is within a second of the collector's.
+        fleet = wait_for(lambda: (f := {f["sidecar_id"]: f for f in collector.json("GET", "/v1/fleet")})
+                         and f["sc-ship"]["clock_skew_s"] is not None and f, what="a heartbeat with the sidecar's time")
         assert fleet["sc-ship"]["status"] == "ok" and fleet["sc-ship"]["agent_id"] == "agent-a"
+        assert abs(fleet["sc-ship"]["clock_skew_s"]) < 1, fleet["sc-ship"]
         # Export, then verify offline with the sidecar's public key.
         env = dict(os.environ, REIN_COLLECTOR_URL=collector.url, REIN_COLLECTOR_TOKEN_FILE=collector.token_file("auditor"))
         export = tmp_path / "export.jsonl"

@@ -17,6 +17,7 @@ import ReinServiceKit
 /// retention: 400d                 # records received longer ago are deleted daily (findings stay)
 /// fleet:
 ///   silent_after: 2m              # a sidecar with no heartbeat or batch for this long is "silent"
+///   max_clock_skew: 30s           # a sidecar whose clock is off the collector's by more is "clock-skew"
 /// alerts:                         # optional: integrity findings are always logged at error level
 ///   webhook_url: https://hooks.example.com/…   # also POSTed here (Slack-compatible JSON), retried,
 ///                                              # with sidecars going silent and reporting again
@@ -47,7 +48,7 @@ import ReinServiceKit
 /// Durations are `30s`, `2m`, `1h` or `400d`. Environment variables
 /// (`REIN_COLLECTOR_LISTEN`, `REIN_COLLECTOR_STATE_DIR`, `REIN_COLLECTOR_DATABASE`,
 /// `REIN_COLLECTOR_TLS_CERTIFICATE`, `REIN_COLLECTOR_TLS_KEY`,
-/// `REIN_COLLECTOR_RETENTION`, `REIN_COLLECTOR_SILENT_AFTER`,
+/// `REIN_COLLECTOR_RETENTION`, `REIN_COLLECTOR_SILENT_AFTER`, `REIN_COLLECTOR_MAX_CLOCK_SKEW`,
 /// `REIN_COLLECTOR_ALERTS_WEBHOOK_URL`) override the
 /// file, and command-line flags override both (``CollectorConfigurationLoader``).
 /// Tokens come from the file only.
@@ -62,6 +63,9 @@ public struct CollectorConfiguration: Sendable, Equatable {
     public var retention: Int64 = 400 * 86_400
     /// Seconds.
     public var silentAfter: Int64 = 120
+    /// Seconds (`fleet.max_clock_skew`): record times come from each sidecar's
+    /// clock, so one off by more is flagged in the fleet view.
+    public var maxClockSkew: Int64 = 30
     public var tokens: [CollectorToken] = []
     /// Holds: expiry, the longest scoped approval, separation of duties (`holds:`).
     public var holds = HoldSettings()

@@ -16,7 +16,8 @@ public enum CollectorConfigurationLoader {
         ("REIN_COLLECTOR_LISTEN", "listen"), ("REIN_COLLECTOR_STATE_DIR", "state_dir"),
         ("REIN_COLLECTOR_DATABASE", "database"), ("REIN_COLLECTOR_TLS_CERTIFICATE", "tls.certificate"),
         ("REIN_COLLECTOR_TLS_KEY", "tls.key"), ("REIN_COLLECTOR_RETENTION", "retention"),
-        ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"), ("REIN_COLLECTOR_ALERTS_WEBHOOK_URL", "alerts.webhook_url"),
+        ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"), ("REIN_COLLECTOR_MAX_CLOCK_SKEW", "fleet.max_clock_skew"),
+        ("REIN_COLLECTOR_ALERTS_WEBHOOK_URL", "alerts.webhook_url"),
     ]
 
     private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "alerts", "compliance_dir", "limits"]
@@ -63,7 +64,7 @@ public enum CollectorConfigurationLoader {
                     throw CollectorConfigurationError(key: key, message: "must be a mapping", line: line)
                 }
                 let allowed: Set<String> = key == "tls" ? ["certificate", "key"]
-                    : key == "fleet" ? ["silent_after"]
+                    : key == "fleet" ? ["silent_after", "max_clock_skew"]
                     : key == "alerts" ? ["webhook_url", "console_url"]
                     : key == "limits" ? ["max_connections", "header_timeout", "body_timeout"]
                     : ["expire", "max_grant", "default_grant", "allow_owner_approval", "webhook_url", "console_url"]
@@ -174,11 +175,15 @@ public enum CollectorConfigurationLoader {
             config.database = value
         case "tls.certificate": config.tlsCertificate = value
         case "tls.key": config.tlsKey = value
-        case "retention", "fleet.silent_after":
+        case "retention", "fleet.silent_after", "fleet.max_clock_skew":
             guard let seconds = DurationText.seconds(value) else {
                 throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 2m, 1h or 400d", line: line)
             }
-            if key == "retention" { config.retention = seconds } else { config.silentAfter = seconds }
+            switch key {
+            case "retention": config.retention = seconds
+            case "fleet.silent_after": config.silentAfter = seconds
+            default: config.maxClockSkew = seconds
+            }
         case "limits.header_timeout", "limits.body_timeout":
             guard let seconds = DurationText.seconds(value), seconds > 0 else {
                 throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s or 5m", line: line)

@@ -41,9 +41,10 @@ enum SidecarRoutes {
         let spoolBytes: Int64?
         let lastSequence: Int64?
         let ready: Bool?
+        let time: String?
         enum CodingKeys: String, CodingKey {
             case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
-            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence", ready
+            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence", ready, time
         }
     }
 
@@ -117,11 +118,14 @@ enum SidecarRoutes {
         }
         // Shown in the fleet view: kept to 128 characters rather than refused (a
         // refused heartbeat must never be what stops a sidecar's shipping).
-        let beat = SidecarHeartbeat(sidecarId: body.sidecarId, agentId: body.agentId, taskId: body.taskId.map { String($0.prefix(128)) },
-                                    policyVersion: body.policyVersion.map { String($0.prefix(128)) }, spoolDepth: body.spoolDepth,
-                                    spoolBytes: body.spoolBytes, lastSequence: body.lastSequence, ready: body.ready)
         let services = call.services
         let now = services.nowMillis
+        // The sidecar's clock against ours (the transit time makes it read a
+        // little behind). An unreadable time is not refused either: unknown.
+        let skew = body.time.flatMap { RFC3339Time.milliseconds($0) }.map { $0 - now }
+        let beat = SidecarHeartbeat(sidecarId: body.sidecarId, agentId: body.agentId, taskId: body.taskId.map { String($0.prefix(128)) },
+                                    policyVersion: body.policyVersion.map { String($0.prefix(128)) }, spoolDepth: body.spoolDepth,
+                                    spoolBytes: body.spoolBytes, lastSequence: body.lastSequence, ready: body.ready, clockSkewMs: skew)
         switch try await services.blocking({ [store = services.store] in try store.heartbeat(beat, at: now) }) {
         case .recorded:
             return .json(["sidecar_id": body.sidecarId])
@@ -141,6 +145,7 @@ enum SidecarRoutes {
             case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
             case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence"
             case storedSequence = "stored_sequence", lastSeen = "last_seen", status, findings, publicKey = "public_key", ready
+            case clockSkew = "clock_skew_s"
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -156,6 +161,7 @@ enum SidecarRoutes {
             try c.encode(entry.lastSeen.map(RFC3339Time.string(milliseconds:)), forKey: .lastSeen)
             try c.encode(status, forKey: .status)
             try c.encode(entry.ready, forKey: .ready)
+            try c.encode(entry.clockSkewMs.map { Double($0) / 1000 }, forKey: .clockSkew)
             try c.encode(entry.findings, forKey: .findings)
             // Public: what an investigator passes to `rein audit verify --file … --public-key`.
             try c.encode(entry.publicKey, forKey: .publicKey)
@@ -167,7 +173,8 @@ enum SidecarRoutes {
         let entries = try await services.reading { [store = services.store] in try store.sidecars() }
         let now = services.nowMillis
         let fleet = entries.filter { $0.sidecarId != CollectorAuditTrail.sidecarId }.map {
-            FleetEntry(entry: $0, status: status(of: $0, now: now, silentAfter: services.configuration.silentAfter))
+            FleetEntry(entry: $0, status: status(of: $0, now: now, silentAfter: services.configuration.silentAfter,
+                                                 maxClockSkew: services.configuration.maxClockSkew))
         }
         return .json(fleet)
     }
@@ -175,10 +182,13 @@ enum SidecarRoutes {
     /// The worst that is true of a sidecar: `silent` (nothing heard for
     /// `silent_after`), `not-ready` (its last heartbeat said it refuses
     /// calls: a full spool, expired credentials), `findings` (its chain has
-    /// integrity findings), else `ok`.
-    static func status(of entry: SidecarEntry, now: Int64, silentAfter: Int64) -> String {
+    /// integrity findings), else `ok`. `clock-skew` (its clock is off ours by
+    /// more than `fleet.max_clock_skew`) comes before `findings`: the times of
+    /// its records, which queries, exports and report days go by, are off.
+    static func status(of entry: SidecarEntry, now: Int64, silentAfter: Int64, maxClockSkew: Int64) -> String {
         if entry.isSilent(now: now, silentAfter: silentAfter) { return "silent" }
         if entry.ready == false { return "not-ready" }
+        if entry.isClockSkewed(beyond: maxClockSkew) { return "clock-skew" }
         if entry.findings > 0 { return "findings" }
         return "ok"
     }

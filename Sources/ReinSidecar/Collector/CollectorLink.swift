@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ReinAudit
 import ReinCatalog
 import ReinCollectorClient
 import ReinPolicy
@@ -101,7 +102,8 @@ public final class CollectorLink: Sendable {
                 let current = live.current.document
                 return CollectorMessages.Heartbeat(
                     sidecarId: config.sidecarId, agentId: current.agent.id, taskId: current.task.id, policyVersion: services.policyVersion,
-                    spoolDepth: stats.records, spoolBytes: stats.bytes, lastSequence: stats.lastSequence, ready: readiness().isEmpty)
+                    spoolDepth: stats.records, spoolBytes: stats.bytes, lastSequence: stats.lastSequence, ready: readiness().isEmpty,
+                    time: AuditRecord.timestamp(Date()))
             },
             logger: Logger(label: "rein.shipper"))
         services.shipper = shipper

@@ -60,10 +60,10 @@ extension SQLiteCollectorStore {
             if owner != heartbeat.agentId { return .boundToAnotherAgent(owner) }
             try db.execute(sql: """
                 UPDATE sidecars SET task_id = coalesce(?, task_id), policy_version = ?, spool_depth = ?, spool_bytes = ?,
-                    reported_sequence = ?, ready = ?, heartbeat_ms = ?, last_seen_ms = max(coalesce(last_seen_ms, 0), ?)
+                    reported_sequence = ?, ready = ?, clock_skew_ms = ?, heartbeat_ms = ?, last_seen_ms = max(coalesce(last_seen_ms, 0), ?)
                 WHERE sidecar_id = ?
                 """, arguments: [heartbeat.taskId, heartbeat.policyVersion, heartbeat.spoolDepth, heartbeat.spoolBytes,
-                                 heartbeat.lastSequence, heartbeat.ready, now, now, heartbeat.sidecarId])
+                                 heartbeat.lastSequence, heartbeat.ready, heartbeat.clockSkewMs, now, now, heartbeat.sidecarId])
             return .recorded
         }
     }
@@ -91,6 +91,6 @@ extension SQLiteCollectorStore {
                      storedSequence: row["stored_sequence"], lastSeen: row["last_seen_ms"],
                      ready: (row["ready"] as Int64?).map { $0 != 0 },
                      head: AuditChain(lastSequence: row["head_sequence"], lastHash: row["head_hash"]),
-                     findings: row["finding_count"], registeredMs: row["registered_ms"])
+                     findings: row["finding_count"], registeredMs: row["registered_ms"], clockSkewMs: row["clock_skew_ms"])
     }
 }

@@ -200,6 +200,9 @@ extension SQLiteCollectorStore {
                 DROP TABLE record_grants;
                 """)
         }
+        migrator.registerMigration("collector-v4-clock-skew") { db in
+            try db.execute(sql: "ALTER TABLE sidecars ADD COLUMN clock_skew_ms INTEGER")
+        }
         return migrator
     }
 }

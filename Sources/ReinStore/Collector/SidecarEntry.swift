@@ -30,12 +30,17 @@ public struct SidecarEntry: Sendable, Equatable {
     public var findings: Int
     /// Epoch milliseconds of its first registration (nil: never registered).
     public var registeredMs: Int64?
+    /// Its clock minus the collector's at its last heartbeat (milliseconds;
+    /// nil until a heartbeat says its time). Record times, which queries,
+    /// exports and report days use, come from the sidecar's clock.
+    public var clockSkewMs: Int64?
 
     public init(sidecarId: String, agentId: String? = nil, taskId: String? = nil, publicKey: String? = nil, version: String? = nil,
                 registeredBy: String? = nil, policyVersion: String? = nil, spoolDepth: Int64? = nil, spoolBytes: Int64? = nil,
                 reportedSequence: Int64? = nil, storedSequence: Int64 = 0, lastSeen: Int64? = nil, ready: Bool? = nil,
-                head: AuditChain = AuditChain(), findings: Int = 0, registeredMs: Int64? = nil) {
+                head: AuditChain = AuditChain(), findings: Int = 0, registeredMs: Int64? = nil, clockSkewMs: Int64? = nil) {
         self.registeredMs = registeredMs
+        self.clockSkewMs = clockSkewMs
         self.sidecarId = sidecarId
         self.agentId = agentId
         self.taskId = taskId
@@ -61,5 +66,11 @@ extension SidecarEntry {
     public func isSilent(now: Int64, silentAfter seconds: Int64) -> Bool {
         guard let seen = lastSeen else { return true }
         return now - seen > seconds * 1000
+    }
+
+    /// Its clock is off the collector's by more than `seconds` either way.
+    public func isClockSkewed(beyond seconds: Int64) -> Bool {
+        guard let skew = clockSkewMs else { return false }
+        return skew.magnitude > UInt64(seconds) * 1000
     }
 }

@@ -9,9 +9,12 @@ public struct SidecarHeartbeat: Sendable, Equatable {
     /// The last sequence the sidecar has written (shipped or not).
     public var lastSequence: Int64?
     public var ready: Bool?
+    /// The sidecar's clock minus the collector's when the heartbeat arrived
+    /// (milliseconds; nil when the sidecar did not say its time).
+    public var clockSkewMs: Int64?
 
     public init(sidecarId: String, agentId: String, taskId: String? = nil, policyVersion: String? = nil, spoolDepth: Int64? = nil,
-                spoolBytes: Int64? = nil, lastSequence: Int64? = nil, ready: Bool? = nil) {
+                spoolBytes: Int64? = nil, lastSequence: Int64? = nil, ready: Bool? = nil, clockSkewMs: Int64? = nil) {
         self.sidecarId = sidecarId
         self.agentId = agentId
         self.taskId = taskId
@@ -20,6 +23,7 @@ public struct SidecarHeartbeat: Sendable, Equatable {
         self.spoolBytes = spoolBytes
         self.lastSequence = lastSequence
         self.ready = ready
+        self.clockSkewMs = clockSkewMs
     }
 }
 
