@@ -14,6 +14,13 @@ import ReinCrypto
 /// record's `prev_hash` is ``genesis``.
 public struct AuditChain: Sendable, Equatable {
     public static let genesis = String(repeating: "0", count: 64)
+    /// The highest sequence a chain may reach (2^53 − 1, exact in every JSON
+    /// reader). A shipped line beyond it is malformed: a sidecar writing a
+    /// million records a second takes 285 years to get there, and the
+    /// verifiers add 1 to a head without overflowing.
+    public static let maxSequence: Int64 = (1 << 53) - 1
+    /// `1...maxSequence`, the sequences a record or checkpoint may name.
+    public static let sequences: ClosedRange<Int64> = 1...maxSequence
 
     /// The sequence number of the last sealed record (0 before the first).
     public private(set) var lastSequence: Int64

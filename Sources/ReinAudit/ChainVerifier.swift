@@ -30,7 +30,8 @@ public struct ChainVerifier: Sendable {
         if computed != line.claimedHash {
             flag(.hashMismatch, r.sequence, "record \(r.sequence) was changed after it was sealed (its bytes hash to \(computed.prefix(12))…, it claims \(line.claimedHash.prefix(12))…)")
         }
-        let expected = head.lastSequence + 1
+        // (A head stored at the bound, before lines beyond it were refused, must not overflow.)
+        let expected = min(head.lastSequence, AuditChain.maxSequence) + 1
         if r.sequence < expected {
             flag(.outOfOrder, r.sequence, r.sequence == head.lastSequence
                  ? "record \(r.sequence) arrived again after record \(r.sequence): the chain was forked or restarted, or a line repeats"

@@ -27,6 +27,14 @@ public struct ChainedLine: Sendable {
         guard record.schema == AuditRecord.schemaVersion else {
             throw AuditLineError(reason: "schema \(record.schema) (expected \(AuditRecord.schemaVersion))")
         }
+        try Self.check(sequence: record.sequence)
+    }
+
+    /// A sequence outside ``AuditChain/sequences`` makes the line malformed.
+    public static func check(sequence: Int64) throws(AuditLineError) {
+        guard AuditChain.sequences.contains(sequence) else {
+            throw AuditLineError(reason: "sequence \(sequence) is outside 1…\(AuditChain.maxSequence)")
+        }
     }
 
     /// `,"hash":"`, the start of every chained line's suffix.

@@ -236,15 +236,22 @@ public enum PolicyLoader {
 
 /// `30s`, `15m`, `1h`, `7d` → seconds (policy quotas and CLI flags alike).
 public enum DurationText {
+    /// 100 years: longer is a typo, and callers may turn seconds into
+    /// milliseconds and subtract them from now without overflowing.
+    public static let maxSeconds: Int64 = 100 * 366 * 86_400
+
     public static func seconds(_ text: String) -> Int64? {
         guard let unit = text.last, let n = Int64(text.dropLast()), n > 0 else { return nil }
+        let factor: Int64
         switch unit {
-        case "s": return n
-        case "m": return n * 60
-        case "h": return n * 3600
-        case "d": return n * 86400
+        case "s": factor = 1
+        case "m": factor = 60
+        case "h": factor = 3600
+        case "d": factor = 86400
         default: return nil
         }
+        let (seconds, overflow) = n.multipliedReportingOverflow(by: factor)
+        return overflow || seconds > maxSeconds ? nil : seconds
     }
 }
 
@@ -255,7 +262,8 @@ public enum ByteSizeText {
                                         ("KB", 1_000), ("MB", 1_000_000), ("GB", 1_000_000_000), ("TB", 1_000_000_000_000), ("B", 1)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
             guard let n = Int64(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), n > 0 else { return nil }
-            return n * factor
+            let (bytes, overflow) = n.multipliedReportingOverflow(by: factor)
+            return overflow ? nil : bytes
         }
         return Int64(text).flatMap { $0 > 0 ? $0 : nil }
     }

@@ -12,13 +12,22 @@ import Testing
     static let bodies: [String] = [
         #"{"schema":"rein.audit/v1","record_id":"r-1","sequence":1,"prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","time":"2026-03-01T10:00:00.000Z","sidecar_id":"sc-1","via":"endpoint","decision":"allow""#,
         #"{ "via" : "proxy", "decision":"deny", "grants":[{"resources":["arn:aws:s3:::b/\u00e9t\u00e9\/x","arn:aws:s3:::b/\"q\""],"action":"s3:GetObject","extra":{"n":[1,2.5e3,null,true]}}], "schema":"rein.audit/v1","record_id":"r-2","time":"2026-03-01T10:00:00Z","sidecar_id":"sc-1","sequence":2,"agent_id":"agënt-ü","task_id":null,"event":null,"latency":{"total_ms":1.25,"other":"x"},"future_key":{"a":[{}]}"#,
-        #"{"schema":"rein.audit/v1","record_id":"r-3","time":"not a time","sidecar_id":"sc-1","via":"endpoint","decision":"error","event":"call","grants":[],"upstream_status":503,"bytes_in":-1,"forwarded":false,"user_agent":"tab\there \ud83d\ude00""#,
+        #"{"schema":"rein.audit/v1","record_id":"r-3","sequence":3,"time":"not a time","sidecar_id":"sc-1","via":"endpoint","decision":"error","event":"call","grants":[],"upstream_status":503,"bytes_in":-1,"forwarded":false,"user_agent":"tab\there \ud83d\ude00""#,
     ]
 
     /// A line as a sidecar would ship it: `body`, then the hash of its bytes.
     static func chained(_ body: String) -> [UInt8] {
         let hashed = Array((body + "}\n").utf8)
         return Array((body + ",\"hash\":\"\(AuditChain.hash(of: hashed))\"}").utf8)
+    }
+
+    /// A sequence outside 1…2^53−1 is malformed on both paths: a head at
+    /// Int64.max made the next record's `+ 1` stop the collector.
+    @Test(arguments: ["0", "-1", "9007199254740992", "9223372036854775807"])
+    func aSequenceOutOfRangeIsMalformed(sequence: String) {
+        let line = Self.chained(#"{"schema":"rein.audit/v1","record_id":"r-9","sequence":"# + sequence + #","time":"2026-03-01T10:00:00Z","sidecar_id":"sc-1","via":"endpoint","decision":"allow""#)
+        #expect(throws: AuditLineError.self) { try ChainedLine(parsing: line) }
+        #expect(throws: AuditLineError.self) { try IngestRecord(line: line) }
     }
 
     @Test(arguments: bodies)

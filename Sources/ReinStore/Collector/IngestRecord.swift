@@ -55,6 +55,7 @@ public final class IngestRecord: Sendable {
         let hashes = try Self.hashes(of: line, hasher: hasher)
         let fields = line.withUnsafeBufferPointer { AuditLineScanner.scan($0) }
         if let f = fields {
+            try ChainedLine.check(sequence: f.sequence)
             self.init(line: line, claimedHash: hashes.claimed, computedHash: hashes.computed, recordId: f.recordId,
                       sidecarId: f.sidecarId, sequence: f.sequence, prevHash: f.prevHash, time: f.time, agentId: f.agentId,
                       taskId: f.taskId, event: f.event, decision: f.decision, grants: f.grants, accessKeyKind: f.accessKeyKind,

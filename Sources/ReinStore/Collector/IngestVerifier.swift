@@ -22,7 +22,7 @@ struct IngestVerifier {
     mutating func admit(_ record: IngestRecord) -> [IntegrityFinding] {
         let head = verifier.head
         if record.sidecarId == verifier.sidecarId, record.computedHash == record.claimedHash,
-           record.sequence == head.lastSequence + 1, record.prevHash == head.lastHash {
+           record.sequence == head.lastSequence &+ 1, record.prevHash == head.lastHash {
             verifier = ChainVerifier(sidecarId: verifier.sidecarId,
                                      head: AuditChain(lastSequence: record.sequence, lastHash: record.claimedHash))
             return []
