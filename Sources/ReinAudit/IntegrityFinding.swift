@@ -25,6 +25,9 @@ public struct IntegrityFinding: Sendable, Codable, Equatable, CustomStringConver
         case unknownKey = "unknown-key"
         /// A line that is not a well-formed record.
         case malformed
+        /// Offline only (`rein audit verify --file` with a key): no checkpoint
+        /// signed by the given key names any of the sidecar's records.
+        case unsigned
     }
 
     public var kind: Kind

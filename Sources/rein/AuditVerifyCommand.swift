@@ -19,7 +19,7 @@ struct AuditVerifyCommand: ParsableCommand {
     @Option(help: "From this sequence number.") var from: Int64?
     @Option(help: "To this sequence number.") var to: Int64?
     @Option(help: "Verify an exported JSONL file offline instead (records and checkpoint lines).") var file: String?
-    @Option(help: "With --file: the sidecar's registered Ed25519 public key (hex), to check checkpoint signatures.") var publicKey: String?
+    @Option(help: ArgumentHelp("With --file: the sidecar's registered Ed25519 public key (hex), to check checkpoint signatures; SIDECAR=HEX, repeated, for a file with several sidecars.", valueName: "key")) var publicKey: [String] = []
     @Flag(help: "Print the result as JSON.") var json = false
     @OptionGroup var collector: CollectorOptions
 
@@ -39,7 +39,9 @@ struct AuditVerifyCommand: ParsableCommand {
                     print("sidecar \(sidecar): records before \(floor) were deleted by retention (not checked); checking from \(floor)")
                 }
                 print("sidecar \(sidecar): \(obj["records"] ?? "?") records, \(obj["checkpoints"] ?? "?") checkpoints checked, \(findings.count) findings")
-                for f in findings { print("  \(f["kind"] ?? "?") at \(f["sequence"] ?? "-"): \(f["detail"] ?? "")") }
+                for f in findings {
+                    print("  " + SafeText.escape("\(f["kind"] ?? "?") at \(f["sequence"] ?? "-"): \(f["detail"] ?? "")"))
+                }
             }
             if !(obj["ok"] as? Bool ?? false) { throw ExitCode(1) }
         } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
@@ -51,58 +53,70 @@ struct AuditVerifyCommand: ParsableCommand {
             let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable" : "no such file"
             throw CommandFailure.failed("cannot read \(path): \(reason)")
         }
-        let key = publicKey.map(Ed25519PublicKeyHex.init(hex:))
-        if let key, key.key == nil { throw ValidationError("--public-key must be an Ed25519 public key as 64 hex digits") }
+        let keys = try Self.keys(publicKey)
         let lines = data.split(separator: UInt8(ascii: "\n"))
         if let kind = Self.exportKind(lines.first.map(Array.init) ?? []) {
             throw CommandFailure.failed("\(path) is \(kind) export: offline verification reads the JSONL export, whose lines carry the hashes (rein audit export --format jsonl)")
         }
-        var verifiers: [String: ChainVerifier] = [:]
-        var hashes: [String: [Int64: String]] = [:]
-        var findings: [IntegrityFinding] = []
-        var records = 0, checkpoints = 0
-        for (n, raw) in lines.enumerated() {
-            let line = Array(raw)
-            if AuditCheckpoint.isCheckpointLine(line) {
-                guard let cp = try? JSONDecoder().decode(AuditCheckpoint.self, from: Data(line)) else {
-                    findings.append(IntegrityFinding(kind: .malformed, sidecarId: "?", sequence: nil, detail: "\(path):\(n + 1): unreadable checkpoint"))
-                    continue
-                }
-                checkpoints += 1
-                let v = verifiers[cp.sidecarId] ?? ChainVerifier(sidecarId: cp.sidecarId)
-                if let key {
-                    findings += v.check(cp, registeredKey: key, storedHash: hashes[cp.sidecarId]?[cp.sequence])
-                }
-                continue
-            }
-            do {
-                let parsed = try ChainedLine(parsing: line)
-                let r = parsed.record
-                records += 1
-                var v = verifiers[r.sidecarId] ?? ChainVerifier(
-                    sidecarId: r.sidecarId, head: AuditChain(lastSequence: r.sequence - 1, lastHash: r.prevHash ?? AuditChain.genesis))
-                findings += v.admit(parsed)
-                verifiers[r.sidecarId] = v
-                hashes[r.sidecarId, default: [:]][r.sequence] = parsed.claimedHash
-            } catch {
-                findings.append(IntegrityFinding(kind: .malformed, sidecarId: "?", sequence: nil, detail: "\(path):\(n + 1): \(error)"))
-            }
+        var check = OfflineChainCheck(source: path, keys: keys)
+        for (n, raw) in lines.enumerated() { check.read(Array(raw), number: n + 1) }
+        check.finish()
+        // An empty file shows nothing; passing it would let `verify && ship` pass an export that lost everything.
+        guard check.records > 0 || !check.findings.isEmpty else {
+            throw CommandFailure.failed("\(path) holds no audit records: nothing was verified")
         }
         if json {
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys, .prettyPrinted]
-            print(String(decoding: try e.encode(findings), as: UTF8.self))
+            print(String(decoding: try e.encode(check.findings), as: UTF8.self))
         } else {
-            let sidecars = verifiers.keys.sorted().map { "\($0) through \(verifiers[$0]!.head.lastSequence)" }.joined(separator: ", ")
-            let signatures = switch (checkpoints, key) {
-            case (0, _): records > 0 ? " (no checkpoint lines: the hashes are checked, no signature is; `rein audit export` includes them)" : ""
-            case (_, nil): " (signatures not checked: give --public-key, the sidecar's registered key, `public_key` in `rein fleet --json`)"
-            default: " (signatures checked against the given key)"
-            }
-            print("\(path): \(records) records, \(checkpoints) checkpoints\(signatures); chains: \(sidecars.isEmpty ? "none" : sidecars); \(findings.count) findings")
-            for f in findings { print("  \(f)") }
+            print(Self.summary(check, path: path))
+            // The file is untrusted input: what it says is escaped before it reaches the terminal.
+            for f in check.findings { print("  \(SafeText.escape(f.description))") }
         }
-        if !findings.isEmpty { throw ExitCode(1) }
+        if !check.findings.isEmpty { throw ExitCode(1) }
+    }
+
+    /// `--public-key HEX` (every sidecar in the file) or, repeated,
+    /// `--public-key SIDECAR=HEX` (a whole-trail export: one per sidecar).
+    static func keys(_ values: [String]) throws -> OfflineChainCheck.Keys {
+        var keys = OfflineChainCheck.Keys()
+        for value in values {
+            let (id, hex) = value.firstIndex(of: "=").map { (String(value[..<$0]), String(value[value.index(after: $0)...])) } ?? (nil, value)
+            let key = Ed25519PublicKeyHex(hex: hex)
+            guard key.key != nil else {
+                throw ValidationError("--public-key must be an Ed25519 public key as 64 hex digits, or SIDECAR=HEX (got '\(SafeText.escape(value))')")
+            }
+            if let id {
+                guard keys.bySidecar.updateValue(key, forKey: id) == nil else { throw ValidationError("--public-key names sidecar \(id) twice") }
+            } else {
+                guard keys.all == nil else { throw ValidationError("give one --public-key HEX, or one SIDECAR=HEX per sidecar") }
+                keys.all = key
+            }
+        }
+        return keys
+    }
+
+    /// One line for the file, one per sidecar chain in it.
+    static func summary(_ check: OfflineChainCheck, path: String) -> String {
+        var lines = ["\(path): \(check.records) records, \(check.checkpoints) checkpoints, \(check.findings.count) findings"]
+        if check.checkpoints == 0, check.records > 0 {
+            lines.append("  no checkpoint lines: the hashes are checked, no signature is (`rein audit export` includes them)")
+        }
+        for (id, chain) in check.chains.sorted(by: { $0.key < $1.key }) {
+            let range = "records \(chain.first)…\(chain.head.lastSequence)"
+            let signed: String
+            if !chain.keyGiven {
+                signed = "signatures not checked: give --public-key \(check.keys.isEmpty ? "HEX" : "\(id)=HEX") (`public_key` in `rein fleet --json`)"
+            } else if let through = chain.signedThrough {
+                signed = through >= chain.head.lastSequence ? "signed through \(through)"
+                    : "signed through \(through); \(through + 1)…\(chain.head.lastSequence) come after its last checkpoint"
+            } else {
+                signed = "no signed checkpoint"
+            }
+            lines.append("  sidecar \(SafeText.escape(id)): \(range), \(signed)")
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// "an OCSF" or "a CloudTrail" when `firstLine` is one of those exports.

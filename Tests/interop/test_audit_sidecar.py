@@ -6,6 +6,7 @@ ships, and central policies enforced through long-poll and last-known-good.
 Clients are boto3 through the sidecar; upstream is moto; all on 127.0.0.1.
 """
 
+import hashlib
 import json
 import os
 import socket
@@ -111,7 +112,7 @@ def test_calls_ship_with_a_verifiable_signed_chain(rein_bin, moto, collector, tm
         exported = export.read_text().splitlines()
         signed = [json.loads(l) for l in exported if '"schema":"rein.checkpoint/v1"' in l]
         assert signed and all(c["public_key"] == key for c in signed), exported
-        assert b"signatures checked against the given key" in v.stdout, v.stdout
+        assert b"sidecar sc-ship: records 1\xe2\x80\xa64, signed through" in v.stdout, v.stdout
         # A checkpoint whose signed hash is changed fails offline, as does another key.
         forged = tmp_path / "forged.jsonl"
         at = next(i for i, l in enumerate(exported) if '"schema":"rein.checkpoint/v1"' in l)
@@ -123,6 +124,33 @@ def test_calls_ship_with_a_verifiable_signed_chain(rein_bin, moto, collector, tm
         v = subprocess.run([rein_bin, "audit", "verify", "--file", str(export), "--public-key", "ab" * 32],
                            capture_output=True, timeout=60)
         assert v.returncode == 1 and b"unknown-key" in v.stdout, v.stdout.decode()
+        # History rewritten by someone without the key (the denial turned into an allow and
+        # every later record resealed) fails, with the checkpoints moved above the records
+        # (checked only once all records are read) and with them stripped (nothing is signed).
+        records = [l for l in exported if '"schema":"rein.checkpoint/v1"' not in l]
+        checkpoints = [l for l in exported if '"schema":"rein.checkpoint/v1"' in l]
+        resealed, head = [], None
+        for line in records:
+            old_hash = json.loads(line)["hash"]
+            if head is not None:
+                line = line.replace(f'"prev_hash":"{head[0]}"', f'"prev_hash":"{head[1]}"')
+            line = line.replace('"decision":"deny"', '"decision":"allow"')
+            body = line[:-75] + "}\n"
+            digest = hashlib.sha256(body.encode()).hexdigest()
+            resealed.append(line[:-75] + f',"hash":"{digest}"}}')
+            head = (old_hash, digest)
+        for name, forged_lines in [("moved", checkpoints + resealed), ("stripped", resealed)]:
+            forged.write_text("\n".join(forged_lines) + "\n")
+            v = subprocess.run([rein_bin, "audit", "verify", "--file", str(forged), "--public-key", key], capture_output=True, timeout=60)
+            expected = b"checkpoint-mismatch" if name == "moved" else b"unsigned"
+            assert v.returncode == 1 and expected in v.stdout, (name, v.stdout.decode())
+        # A whole-trail file verifies with one key per sidecar; an empty file verifies nothing.
+        v = subprocess.run([rein_bin, "audit", "verify", "--file", str(export), "--public-key", f"sc-ship={key}"],
+                           capture_output=True, timeout=60)
+        assert v.returncode == 0, v.stdout.decode()
+        forged.write_text("")
+        v = subprocess.run([rein_bin, "audit", "verify", "--file", str(forged)], capture_output=True, timeout=60)
+        assert v.returncode == 1 and b"holds no audit records" in v.stderr, v.stderr.decode()
         # The same file with one decision flipped fails offline verification at that record.
         lines = export.read_text().splitlines()
         denied = next(i for i, l in enumerate(lines) if '"decision":"deny"' in l)
