@@ -344,6 +344,30 @@ def test_cli_output_is_safe_to_print_and_says_its_limits(rein_bin, collector):
     assert two.returncode == 1 and b"spans lines" in two.stderr and not two.stdout
 
 
+def test_findings_are_all_listed_and_safe_to_print(rein_bin, collector):
+    """A sidecar flooding findings first cannot push another's out of
+    `rein audit findings` (it reads every page), and what a finding quotes
+    from a sidecar cannot rewrite the investigator's terminal."""
+    noisy = ScriptedChain("sc-noisy")
+    lines = []
+    for _ in range(1001):
+        lines.append(noisy.seal())
+        noisy.sequence += 1  # every other sequence missing: a gap finding per record after the first
+    assert ship(collector, "sc-noisy", lines)[0] == 200
+    victim = ScriptedChain("sc-victim")
+    first = victim.seal(record_id="r-\x1b[2J\x1b[Hno integrity findings\x1b[8m")
+    assert ship(collector, "sc-victim", [first])[0] == 200
+    again = first.replace(b'"decision":"allow"', b'"decision":"deny"')  # the same id, other content
+    assert ship(collector, "sc-victim", [again])[0] == 200
+    env = dict(os.environ, REIN_COLLECTOR_URL=collector.url, REIN_COLLECTOR_TOKEN_FILE=collector.token_file("auditor"))
+    f = subprocess.run([rein_bin, "audit", "findings"], env=env, capture_output=True, timeout=120)
+    out = f.stdout.decode()
+    assert f.returncode == 1 and "\x1b" not in out, out[-2000:]
+    assert len([l for l in out.splitlines() if "sc-noisy" in l]) == 1000  # a whole page before the victim's
+    assert "sc-victim" in out and "\\x1b[2J" in out, out[-2000:]
+    assert b"1000 gap on sc-noisy" in f.stderr and b"1 conflicting-duplicate on sc-victim" in f.stderr, f.stderr.decode()
+
+
 def test_tail_shows_records_that_arrive_late(rein_bin, collector):
     """`--since` places the start; after that `rein audit tail` follows
     arrival, so a backlog shipped after an outage, or a sidecar whose clock

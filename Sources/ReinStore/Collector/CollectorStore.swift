@@ -56,8 +56,9 @@ public protocol CollectorStore: Sendable {
     /// The newest ingest cursor (0 when nothing was ever stored).
     func latestCursor() throws(CollectorStoreError) -> Int64
 
-    /// Stored findings, oldest first, optionally for one sidecar and since a time.
-    func findings(sidecarId: String?, since: Int64?, limit: Int) throws(CollectorStoreError) -> [StoredFinding]
+    /// Stored findings, oldest first, optionally for one sidecar, since a
+    /// time, and after a finding id (the next page: ids only grow).
+    func findings(sidecarId: String?, since: Int64?, after: Int64?, limit: Int) throws(CollectorStoreError) -> [StoredFinding]
 
     /// Stores findings that did not come from a batch (a key mismatch at registration).
     func addFindings(_ findings: [IntegrityFinding], evidence: [UInt8]?, at now: Int64) throws(CollectorStoreError) -> [StoredFinding]

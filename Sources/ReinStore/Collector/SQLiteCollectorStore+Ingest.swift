@@ -96,12 +96,16 @@ extension SQLiteCollectorStore {
                         sameSequence.reset()
                     }
                     if let priorHash {
-                        if priorHash == r.claimedHash {
+                        // A true retransmission: same hash, and bytes that still hash to it
+                        // (an edited copy claiming the stored hash is evidence, not a duplicate).
+                        if priorHash == r.claimedHash, r.computedHash == r.claimedHash {
                             outcome.duplicates += 1
                         } else {
                             findings.append((IntegrityFinding(
                                 kind: .conflictingDuplicate, sidecarId: sidecarId, sequence: r.sequence, recordId: r.recordId,
-                                detail: "record \(r.sequence) (id \(r.recordId)) arrived again with hash \(r.claimedHash.prefix(12))…, but the stored one has hash \(priorHash.prefix(12))…: the stored record is kept, and this line is kept as evidence"),
+                                detail: priorHash == r.claimedHash
+                                    ? "record \(r.sequence) (id \(r.recordId)) arrived again claiming the stored hash \(priorHash.prefix(12))…, but its bytes hash to \(r.computedHash.prefix(12))…: it was edited; the stored record is kept, and this line is kept as evidence"
+                                    : "record \(r.sequence) (id \(r.recordId)) arrived again with hash \(r.claimedHash.prefix(12))…, but the stored one has hash \(priorHash.prefix(12))…: the stored record is kept, and this line is kept as evidence"),
                                 r.line))
                         }
                         continue

@@ -174,7 +174,7 @@ extension SQLiteCollectorStore {
         return nil
     }
 
-    public func findings(sidecarId: String?, since: Int64?, limit: Int) throws(CollectorStoreError) -> [StoredFinding] {
+    public func findings(sidecarId: String?, since: Int64?, after: Int64? = nil, limit: Int) throws(CollectorStoreError) -> [StoredFinding] {
         try read("query findings") { db in
             var sql = "SELECT id, kind, sidecar_id, sequence, record_id, detail, found_ms, evidence FROM findings WHERE 1"
             var arguments: StatementArguments = []
@@ -185,6 +185,10 @@ extension SQLiteCollectorStore {
             if let since {
                 sql += " AND found_ms >= ?"
                 arguments += [since]
+            }
+            if let after {
+                sql += " AND id > ?"
+                arguments += [after]
             }
             sql += " ORDER BY id LIMIT ?"
             arguments += [max(1, limit)]
