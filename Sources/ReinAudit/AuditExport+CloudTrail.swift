@@ -24,9 +24,9 @@ extension AuditExport {
             if let role = r.brokerRole { identity["arn"] = role }
         }
         var event: [String: Any] = [
-            "eventVersion": "1.11", "eventTime": String(r.time.prefix(19)) + "Z", "eventID": r.recordId,
+            "eventVersion": "1.11", "eventTime": cloudTrailTime(r.time), "eventID": r.recordId,
             "eventType": r.event == "call" ? "AwsApiCall" : "AwsServiceEvent",
-            "eventName": r.operation ?? r.event, "userIdentity": identity,
+            "eventName": isHoldEvent(r) ? pascalCase(r.event) : r.operation ?? r.event, "userIdentity": identity,
             "readOnly": readOnly(r, naming: naming, activity: activity.id), "resources": resources,
             "additionalEventData": ["rein": reinFacts(r)],
         ]
@@ -47,6 +47,14 @@ extension AuditExport {
             if let message = errorMessage(r) { event["errorMessage"] = message }
         }
         return event
+    }
+
+    /// CloudTrail's `eventTime`: UTC to the second. A record time with an
+    /// offset (`+05:00`, which ingest accepts) is moved to UTC, not cut.
+    static func cloudTrailTime(_ time: String) -> String {
+        let ms = epochMillis(time)
+        let utc = AuditRecord.timestamp(Date(timeIntervalSince1970: Double(ms) / 1000))
+        return String(utc.prefix(19)) + "Z"
     }
 
     /// CloudTrail's `readOnly`: the IAM access level of the operation's

@@ -9,7 +9,7 @@ extension AuditExport {
     /// agent); a collector API event is by the token named in it, and the
     /// agent it concerns is its resource.
     public static func ocsf(_ r: AuditRecord, naming: Naming = .asRecorded, productVersion: String = "0.1.0") -> [String: Any] {
-        let activity = ocsfActivity(r.operation)
+        let activity = isHoldEvent(r) ? (id: 99, name: r.event) : ocsfActivity(r.operation)
         let outcome = outcome(r)
         let collectorAPI = isCollectorAPIEvent(r)
         var api: [String: Any] = ["operation": r.operation ?? r.event]

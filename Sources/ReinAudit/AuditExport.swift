@@ -110,7 +110,7 @@ public enum AuditExport {
                                 "bytes_in": r.bytesIn, "bytes_out": r.bytesOut,
                                 "grants": r.grants.map { ["action": $0.action, "resources": $0.resources] as [String: Any] }]
         let optional: [(String, Any?)] = [
-            ("agent_id", r.agentId), ("task_id", r.taskId), ("service", r.service), ("statement_id", r.statementId),
+            ("agent_id", r.agentId), ("task_id", r.taskId), ("service", r.service), ("operation", r.operation), ("statement_id", r.statementId),
             ("reason", r.reason), ("mode", r.mode), ("approver", r.approver), ("grant_id", r.grantId), ("hold_id", r.holdId),
             ("policy_version", r.policyVersion), ("broker_role", r.brokerRole), ("broker_session", r.brokerSession),
             ("broker_source", r.brokerSource), ("upstream_host", r.upstreamHost), ("upstream_status", r.upstreamStatus),
@@ -135,6 +135,19 @@ public enum AuditExport {
     /// An event about the collector's own API (a refused call, a policy
     /// change): its actor is a token's name, its subject an agent, and no
     /// AWS service is involved. Holds the collector keeps are about an AWS call.
+    /// A hold event (`hold-created` … `grant-used`) is about a call, not the
+    /// call: it keeps the call's service and operation, but exports under a
+    /// name of its own, so that a SIEM rule for a successful `DeleteObject`
+    /// never fires on a delete that was only held.
+    static func isHoldEvent(_ r: AuditRecord) -> Bool {
+        r.event.hasPrefix("hold-") || r.event == "grant-used"
+    }
+
+    /// `hold-created` → `HoldCreated`: CloudTrail's event-name style.
+    static func pascalCase(_ event: String) -> String {
+        event.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+    }
+
     static func isCollectorAPIEvent(_ r: AuditRecord) -> Bool {
         r.via == AuditRecord.collectorVia && (r.event == "policy-change" || r.event == "access-denied")
     }

@@ -87,6 +87,17 @@ import Testing
         #expect(try AuditExport.jsonBytes(AuditExport.cloudTrail(try record())) == bytes)
     }
 
+    /// Ingest accepts record times with an offset; CloudTrail's `eventTime`
+    /// is UTC, so the offset is applied, not cut off.
+    @Test(arguments: [("2026-03-01T10:00:00.123+05:00", "2026-03-01T05:00:00Z"), ("2026-03-01T23:30:00-01:00", "2026-03-02T00:30:00Z"),
+                      ("2026-11-29T10:11:12.999Z", "2026-11-29T10:11:12Z")])
+    func cloudTrailTimeIsUTC(time: String, expected: String) throws {
+        var r = try record()
+        r.time = time
+        #expect(AuditExport.cloudTrail(r)["eventTime"] as? String == expected)
+        #expect(AuditExport.ocsf(r)["time"] as? Int64 == AuditExport.epochMillis(time))
+    }
+
     /// Outcome is not decision: what AWS or Rein answered decides `status_id`
     /// and `errorCode`, whatever the policy said.
     @Test func outcomeFollowsWhatTheCallGotNotTheDecision() throws {
@@ -127,7 +138,8 @@ import Testing
         #expect((ok["unmapped"] as? [String: Any])?["reason"] as? String == "explicit deny")
     }
 
-    /// Hold events say how the hold went in Rein's facts, not as an AWS error.
+    /// Hold events say how the hold went in Rein's facts, not as an AWS error,
+    /// and never read as the held call itself (a held DeleteObject did not run).
     @Test func holdEventsCarryNoErrorCodeAndKeepTheirAWSNames() throws {
         var r = try record(decision: "hold-approved")
         r.event = "hold-approved"
@@ -139,8 +151,12 @@ import Testing
         #expect(trail["errorCode"] == nil)
         #expect(trail["eventSource"] as? String == "s3.amazonaws.com")
         #expect(trail["awsRegion"] as? String == "eu-west-1")
+        #expect(trail["eventName"] as? String == "HoldApproved" && trail["eventType"] as? String == "AwsServiceEvent")
+        #expect((trail["additionalEventData"] as? [String: Any]).flatMap { $0["rein"] as? [String: Any] }?["operation"] as? String == "DeleteObject")
         let ocsf = AuditExport.ocsf(r)
         #expect(ocsf["status_id"] as? Int == 1)
+        #expect(ocsf["activity_id"] as? Int == 99 && ocsf["activity_name"] as? String == "hold-approved" && ocsf["type_uid"] as? Int == 600399)
+        #expect((ocsf["api"] as? [String: Any])?["operation"] as? String == "DeleteObject")
         #expect((ocsf["src_endpoint"] as? [String: Any])?["name"] as? String == "agent-a")
         r.event = "hold-expired"
         r.decision = "hold-expired"

@@ -108,6 +108,26 @@ import Testing
             #expect(try await s.call("GET", "/v1/audit/findings?sidecars=sc-t", as: "carol").status == 400)
             #expect(try await s.call("GET", "/v1/audit/verify?sidecar=sc-t&form=3", as: "carol").status == 400)
             #expect(try await s.call("GET", "/v1/audit/records?since=1h&until=2h", as: "carol").status == 400)
+            // Patterns and bare operations would match nothing and read as "no such calls".
+            for filter in ["action=s3:Get*", "action=GetObject", "action=s3:", "resource_prefix=arn:aws:s3:::bucket/*"] {
+                let refused = try await s.call("GET", "/v1/audit/records?" + filter, as: "carol")
+                #expect(refused.status == 400, "\(filter)")
+            }
+            // Durations too large to subtract from now are refused, not an overflow that stops the collector.
+            for path in ["/v1/audit/records?since=9999999999999999s", "/v1/audit/findings?since=999999999999999d",
+                         "/v1/audit/records?until=36601d"] {
+                #expect(try await s.call("GET", path, as: "carol").status == 400, "\(path)")
+            }
+            #expect(try await s.call("GET", "/v1/audit/records?since=36600d", as: "carol").status == 200)
+            // A cursor beyond any this collector handed out is not its own.
+            let newest = try #require(Int(try await s.call("GET", "/v1/audit/records?limit=10000", as: "carol").header("X-Rein-Next-Cursor") ?? ""))
+            #expect(try await s.call("GET", "/v1/audit/records?after=\(newest)", as: "carol").status == 200)
+            let stale = try await s.call("GET", "/v1/audit/records?after=\(newest + 1000)", as: "carol")
+            #expect(stale.status == 400 && (stale.object["message"] as? String)?.contains("newest cursor \(newest)") == true)
+            // Findings page by id.
+            let first = try #require(findings.map { $0["id"] as? Int ?? 0 }.min())
+            let rest = try await s.call("GET", "/v1/audit/findings?sidecar=sc-t&after=\(first)", as: "carol").array
+            #expect(rest.count == findings.count - 1 && rest.allSatisfy { ($0["id"] as? Int ?? 0) > first })
         }
     }
 

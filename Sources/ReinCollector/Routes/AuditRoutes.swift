@@ -139,8 +139,8 @@ enum AuditRoutes {
         query.sidecarId = q["sidecar"].nonEmpty
         query.agentId = q["agent"].nonEmpty
         query.taskId = q["task"].nonEmpty
-        query.action = q["action"].nonEmpty.map(services.canonicalAction)
-        query.resourcePrefix = q["resource_prefix"].nonEmpty
+        query.action = try q["action"].nonEmpty.map { try exactAction($0, canonical: services.canonicalAction) }
+        query.resourcePrefix = try q["resource_prefix"].nonEmpty.map(plainPrefix)
         query.decision = try known(q["decision"].nonEmpty, name: "decision", in: AuditRecord.decisions)
         query.event = try known(q["event"].nonEmpty, name: "event", in: AuditRecord.events)
         query.since = try q["since"].nonEmpty.map { try time($0, name: "since", now: now) }
@@ -150,6 +150,7 @@ enum AuditRoutes {
             guard let cursor = Int64(after), cursor >= 0 else { throw CollectorAPIError.badRequest("after must be a cursor from X-Rein-Next-Cursor") }
             query.after = cursor
         }
+        let requestedAfter = query.after
         query.limit = try integer(q["limit"], name: "limit", default: RecordQuery.defaultLimit, range: 1...Int.max)
         query.limit = min(query.limit, RecordQuery.maximumLimit)
         let wait = min(try integer(q["wait"], name: "wait", default: 0, range: 0...Int.max), 60)
@@ -175,6 +176,16 @@ enum AuditRoutes {
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { break }
             await services.recordsChanged.wait(since: generation, timeout: remaining)
+        }
+        // Cursors only grow, so one beyond the newest ever handed out is not
+        // this collector's (another's, or a database restored from before it):
+        // saying so beats answering "nothing new" for ever.
+        if page.records.isEmpty, requestedAfter > 0 {
+            let newest = try await services.reading { try store.latestCursor() }
+            guard requestedAfter <= newest else {
+                throw CollectorAPIError.badRequest("after \(requestedAfter) is beyond this collector's newest cursor \(newest): a cursor from another "
+                                                   + "collector, or a database restored from an older copy; start again without after")
+            }
         }
         let body: [UInt8]
         let contentType: String
@@ -244,6 +255,29 @@ enum AuditRoutes {
         try JSONDecoder().decode(AuditRecord.self, from: Data(line))
     }
 
+    /// `action` matches one IAM action exactly. A pattern (`s3:Put*`) or a
+    /// bare operation (`PutObject`) would match nothing and read as "no such
+    /// calls": refused, as unknown decisions are.
+    static func exactAction(_ text: String, canonical: (String) -> String) throws -> String {
+        guard !text.contains(where: { $0 == "*" || $0 == "?" }) else {
+            throw CollectorAPIError.badRequest("action is one IAM action such as s3:PutObject; patterns such as '\(text)' are not supported")
+        }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw CollectorAPIError.badRequest("action must be service:Action, such as s3:PutObject (got '\(text)')")
+        }
+        return canonical(text)
+    }
+
+    /// `resource_prefix` is a prefix: a trailing `*` (an IAM habit) would be
+    /// matched literally and find nothing.
+    static func plainPrefix(_ text: String) throws -> String {
+        guard !text.hasSuffix("*") else {
+            throw CollectorAPIError.badRequest("resource_prefix is a plain prefix, not a pattern: drop the trailing * ('\(text.dropLast())')")
+        }
+        return text
+    }
+
     /// RFC 3339, or a duration (`24h`) meaning that long before now.
     static func time(_ text: String, name: String, now: Int64) throws -> Int64 {
         if let ms = RFC3339Time.milliseconds(text) { return ms }
@@ -304,13 +338,14 @@ enum AuditRoutes {
 
     @Sendable static func findings(_ call: CollectorCall) async throws -> CollectorResponse {
         let q = call.request.query
-        try onlyParameters(q, ["sidecar", "since", "limit"])
+        try onlyParameters(q, ["sidecar", "since", "after", "limit"])
         let services = call.services
         let sidecar = q["sidecar"].nonEmpty
         let since = try q["since"].nonEmpty.map { try time($0, name: "since", now: services.nowMillis) }
+        let after = try q["after"].nonEmpty.map { Int64(try integer($0, name: "after", default: 0, range: 0...Int.max)) }
         let limit = min(try integer(q["limit"], name: "limit", default: 1000, range: 1...Int.max), RecordQuery.maximumLimit)
         let found = try await services.reading { [store = services.store] in
-            try store.findings(sidecarId: sidecar, since: since, limit: limit)
+            try store.findings(sidecarId: sidecar, since: since, after: after, limit: limit)
         }
         return .json(found.map(FindingBody.init))
     }
