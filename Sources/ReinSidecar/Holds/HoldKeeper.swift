@@ -40,6 +40,8 @@ public final class HoldKeeper: HoldGate {
         }
     }
 
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
     /// The retry hint: about a fifth of the wait, at least a second.
     var retryAfterSeconds: Int { max(1, Int(wait.components.seconds) / 5) }
 
@@ -47,6 +49,14 @@ public final class HoldKeeper: HoldGate {
         do throws(HoldError) {
             let items = request.holdGrants
             if let grant = try await ledger.matchingGrant(agentId: request.agentId, taskId: request.taskId, grants: items) {
+                // Whatever the ledger (a collector) answers must cover this call, now.
+                guard grant.covers(agentId: request.agentId, taskId: request.taskId, wanted: items, at: Self.nowMs()) else {
+                    logger.error("the hold ledger answered with a grant that does not cover this call; the call is refused", metadata: [
+                        "grant.id": "\(grant.id)", "grant.agent": "\(grant.agentId)", "grant.expires_ms": "\(grant.expiresMs)",
+                        "operation": "\(request.operation)",
+                    ])
+                    return .unavailable(reason: "the hold ledger answered with a grant that does not cover this call")
+                }
                 return .approved(holdId: grant.holdId, approver: grant.approver, grantId: grant.id, reason: grant.reason, consume: false)
             }
             let new = NewHold(key: request.key, sidecarId: sidecarId, agentId: request.agentId, taskId: request.taskId,
@@ -67,7 +77,14 @@ public final class HoldKeeper: HoldGate {
                     "hold.id": "\(hold.id)", "agent.id": "\(hold.agentId)", "operation": "\(hold.operation)",
                     "actions": "\(items.map(\.action).joined(separator: ","))",
                 ])
-                hold = try await ledger.waitForDecision(id: hold.id, timeout: wait)
+                let decided = try await ledger.waitForDecision(id: hold.id, timeout: wait)
+                guard decided.id == hold.id, decided.sameCall(as: new) else {
+                    logger.error("the hold ledger answered a wait with another call's hold; the call is refused", metadata: [
+                        "hold.id": "\(hold.id)", "answered.id": "\(decided.id)", "answered.operation": "\(decided.operation)",
+                    ])
+                    return .unavailable(reason: "the hold ledger answered with another call's hold")
+                }
+                hold = decided
             }
             return resolution(for: hold)
         } catch {
