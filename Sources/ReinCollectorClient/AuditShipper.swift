@@ -47,6 +47,10 @@ public final class AuditShipper: Sendable {
     }
 
     private struct State {
+        /// Batch limits after a 413 (a proxy before the collector with a
+        /// smaller body limit): halved at each, so that shipping goes on.
+        var maxRecords: Int?
+        var maxBytes: Int?
         var running = false
         var stopping = false
         var wake = false
@@ -116,8 +120,9 @@ public final class AuditShipper: Sendable {
         while Date() < end, (try? shipOnce()) == true {}
     }
 
-    /// Sleeps up to `seconds` unless woken; returns false when stopping.
-    private func pause(_ seconds: Double) -> Bool {
+    /// Sleeps up to `seconds` unless woken (by a nudge only when
+    /// `heedingNudges`); returns false when stopping.
+    private func pause(_ seconds: Double, heedingNudges: Bool = true) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         let until = Date().addingTimeInterval(seconds)
@@ -128,7 +133,7 @@ public final class AuditShipper: Sendable {
                 return (s.stopping, w)
             }
             if stopping { return false }
-            if woken || !condition.wait(until: until) { return !state.withLock { $0.stopping } }
+            if (woken && heedingNudges) || !condition.wait(until: until) { return !state.withLock { $0.stopping } }
         }
     }
 
@@ -168,7 +173,12 @@ public final class AuditShipper: Sendable {
                     state.withLock { $0.status.registered = false }
                 }
                 backoff += 1
-                let delay = Self.backoffDelay(attempt: backoff, base: settings.backoffBase, max: settings.backoffMax)
+                var delay = Self.backoffDelay(attempt: backoff, base: settings.backoffBase, max: settings.backoffMax)
+                if let refused = error as? CollectorClientError {
+                    // A collector shedding load says how long to stay away (up to 5 minutes).
+                    if let asked = refused.retryAfter { delay = max(delay, min(asked, 300)) }
+                    if refused.status == 413 { shrinkBatches() }
+                }
                 let text = "\(error)"
                 state.withLock {
                     $0.status.consecutiveFailures = backoff
@@ -178,15 +188,34 @@ public final class AuditShipper: Sendable {
                     "collector": "\(client.baseURL)", "error": "\(text)", "retry_in_s": "\(String(format: "%.2f", delay))",
                     "attempt": "\(backoff)",
                 ])
-                if !pause(delay) { break }
+                // Not cut short by nudges: a busy sidecar fills batches many times a second.
+                if !pause(delay, heedingNudges: false) { break }
             }
         }
         state.withLock { $0.running = false }
     }
 
+    /// Halves the batch limits after a 413, down to one record.
+    private func shrinkBatches() {
+        let (records, bytes) = state.withLock { s -> (Int, Int) in
+            s.maxRecords = max(1, (s.maxRecords ?? settings.maxRecords) / 2)
+            s.maxBytes = max(64 << 10, (s.maxBytes ?? settings.maxBytes) / 2)
+            return (s.maxRecords!, s.maxBytes!)
+        }
+        logger.warning("the collector, or a proxy before it, refused a batch as too large; sending smaller ones", metadata: [
+            "batch.max_records": "\(records)", "batch.max_bytes": "\(bytes)",
+        ])
+    }
+
     private func ensureRegistered() throws {
         guard let registration, !state.withLock({ $0.status.registered }) else { return }
         let receipt = try client.register(registration)
+        // Only this collector's acceptance of this sidecar's key counts (a 200 saying
+        // "mismatch", or naming another sidecar, is not one).
+        guard receipt.sidecarId == sidecarId, ["registered", "matches"].contains(receipt.keyStatus) else {
+            throw CollectorClientError(kind: .protocolError, message: "the collector's answer to the registration of \(sidecarId) does not accept it "
+                                       + "(sidecar_id \(receipt.sidecarId ?? "missing"), key_status \(receipt.keyStatus)); nothing is shipped")
+        }
         state.withLock { $0.status.registered = true }
         logger.info("registered with the collector", metadata: [
             "collector": "\(client.baseURL)", "sidecar_id": "\(sidecarId)", "key_status": "\(receipt.keyStatus)",
@@ -200,8 +229,13 @@ public final class AuditShipper: Sendable {
     @discardableResult
     public func shipOnce() throws -> Bool {
         try ensureRegistered()
-        guard let batch = try spool.nextShipment(maxRecords: settings.maxRecords, maxBytes: settings.maxBytes) else { return false }
+        let limits = state.withLock { ($0.maxRecords ?? settings.maxRecords, $0.maxBytes ?? settings.maxBytes) }
+        guard let batch = try spool.nextShipment(maxRecords: limits.0, maxBytes: limits.1) else { return false }
         let receipt = try client.ship(sidecarId: sidecarId, lines: batch.lines)
+        if let problem = Self.acknowledgementProblem(receipt, batch: batch, sidecarId: sidecarId) {
+            throw CollectorClientError(kind: .protocolError, message: "the collector's 200 does not acknowledge the batch through sequence "
+                                       + "\(batch.throughSequence) (\(problem)); the records stay spooled")
+        }
         try spool.acknowledgeShipment(throughSequence: batch.throughSequence)
         if let held = receipt.throughSequence, held < batch.throughSequence {
             // The collector stores every line it is sent (a gap or an edit
@@ -228,6 +262,26 @@ public final class AuditShipper: Sendable {
             "through_sequence": "\(batch.throughSequence)",
         ])
         return true
+    }
+
+    /// Why `receipt` is not the collector's acknowledgement of `batch`, or
+    /// nil when it is. Records leave the spool only on one: a 200 from a
+    /// proxy, a cache or a collector of another sidecar must not delete
+    /// them (nor empty a full spool so that calls flow again). The
+    /// collector answers the highest record sequence of the batch; a spool
+    /// whose lines were edited (their sequences no longer the rows') is
+    /// acknowledged when every record was taken, so that it is not retried
+    /// for ever.
+    static func acknowledgementProblem(_ receipt: CollectorMessages.BatchReceipt, batch: Shipment, sidecarId: String) -> String? {
+        guard receipt.sidecarId == sidecarId else { return "it names sidecar \(receipt.sidecarId ?? "none")" }
+        guard let through = receipt.throughSequence else { return "it has no through_sequence" }
+        guard receipt.accepted >= 0, receipt.duplicates >= 0, receipt.checkpoints >= 0, receipt.findings >= 0,
+              receipt.accepted + receipt.duplicates <= batch.recordCount
+        else { return "its counts do not fit a batch of \(batch.recordCount) records" }
+        guard through >= batch.throughSequence || receipt.accepted + receipt.duplicates == batch.recordCount else {
+            return "it took \(receipt.accepted + receipt.duplicates) of \(batch.recordCount) records, through sequence \(through)"
+        }
+        return nil
     }
 
     /// What a failed round was, in words: an unreachable collector, one

@@ -4,16 +4,25 @@ import ReinUpstream
 
 /// The calls a sidecar makes: register, heartbeat, ship a batch, fetch its policy.
 extension CollectorClient {
+    /// What a sidecar's calls may be answered with. A sidecar runs under a
+    /// container's memory limit, and these answers are small: receipts and
+    /// holds under a few KiB, a policy under the collector's 4 MiB request
+    /// cap. More is not a collector speaking (a proxy's page, a loop).
+    static let smallAnswerBytes = 256 << 10
+    static let policyAnswerBytes = 8 << 20
+
     /// A batch may take longer to send: 15 s plus 2 s per MiB compressed.
     static func shipTimeout(bytes: Int) -> Double { 15 + 2 * Double(bytes) / Double(1 << 20) }
 
     public func register(_ registration: CollectorMessages.Registration) throws(CollectorClientError) -> CollectorMessages.RegistrationReceipt {
-        let r = try exchange("POST", "/v1/sidecars/register", body: try encode(registration), timeout: smallCallTimeout)
+        let r = try exchange("POST", "/v1/sidecars/register", body: try encode(registration), timeout: smallCallTimeout,
+                             answerLimit: Self.smallAnswerBytes)
         return try json(CollectorMessages.RegistrationReceipt.self, r, "register")
     }
 
     public func heartbeat(_ heartbeat: CollectorMessages.Heartbeat) throws(CollectorClientError) {
-        _ = try exchange("POST", "/v1/sidecars/heartbeat", body: try encode(heartbeat), timeout: smallCallTimeout)
+        _ = try exchange("POST", "/v1/sidecars/heartbeat", body: try encode(heartbeat), timeout: smallCallTimeout,
+                         answerLimit: Self.smallAnswerBytes)
     }
 
     /// Ships chained record and checkpoint lines, gzip-compressed; returns
@@ -33,7 +42,7 @@ extension CollectorClient {
             (name: "Content-Type", value: "application/x-ndjson"),
             (name: "Content-Encoding", value: "gzip"),
             (name: "X-Rein-Sidecar-Id", value: sidecarId),
-        ], timeout: Self.shipTimeout(bytes: compressed.count))
+        ], timeout: Self.shipTimeout(bytes: compressed.count), answerLimit: Self.smallAnswerBytes)
         return try json(CollectorMessages.BatchReceipt.self, r, "ship")
     }
 
@@ -56,7 +65,7 @@ extension CollectorClient {
         let r: HTTPClientResponse
         do {
             r = try exchange("GET", "/v1/policies/\(Self.escape(agentId))", query: query, headers: headers,
-                             accept: [200, 304], timeout: Double(wait) + 30)
+                             accept: [200, 304], timeout: Double(wait) + 30, answerLimit: Self.policyAnswerBytes)
         } catch where error.kind == .notFound {
             return .none
         }

@@ -25,12 +25,27 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
     public init(baseURL: String, token: String, caBundlePath: String? = nil, timeout: Double = 30) throws(CollectorClientError) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
+        // A user or password in the URL would be logged with it wherever the
+        // collector is named; the token file is how a client authenticates.
+        let authority = base.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).dropFirst(2).first ?? ""
+        guard !authority.contains("@") else {
+            throw CollectorClientError(kind: .configuration, message: "the collector URL must not carry a user or password "
+                                       + "(it would be written to logs); the token file authenticates")
+        }
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
             throw CollectorClientError(kind: .configuration, message: "the collector URL must start with http:// or https:// (got \(baseURL.debugDescription))")
         }
         let t = token.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !t.isEmpty, !t.contains(where: { $0 == "\r" || $0 == "\n" }) else {
             throw CollectorClientError(kind: .configuration, message: "the collector token is empty or spans lines")
+        }
+        if let caBundlePath {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: caBundlePath, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  FileManager.default.isReadableFile(atPath: caBundlePath)
+            else {
+                throw CollectorClientError(kind: .configuration, message: "the CA file \(caBundlePath) does not exist or is not a readable file")
+            }
         }
         self.baseURL = base
         self.token = t
@@ -58,9 +73,11 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
 
     /// Sends one request and maps transport failures and error statuses to
     /// ``CollectorClientError``; `accept` lists statuses that are answers.
+    /// `answerLimit` caps the answer's size below the client's 256 MiB
+    /// (which pages of records and reports need).
     public func exchange(_ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8] = [],
                          headers: [(name: String, value: String)] = [], accept: Set<Int> = [200],
-                         timeout: Double? = nil) throws(CollectorClientError) -> HTTPClientResponse {
+                         timeout: Double? = nil, answerLimit: Int? = nil) throws(CollectorClientError) -> HTTPClientResponse {
         var url = baseURL + path
         if !query.isEmpty {
             url += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
@@ -70,6 +87,8 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
         if !body.isEmpty, !all.contains(where: { $0.name.lowercased() == "content-type" }) {
             all.append((name: "Content-Type", value: "application/json"))
         }
+        var http = self.http
+        if let answerLimit { http.maxResponseBytes = min(answerLimit, http.maxResponseBytes) }
         let response: HTTPClientResponse
         do {
             response = try http.send(HTTPClientRequest(method: method, url: url, headers: all, body: body, timeout: timeout ?? self.timeout))
@@ -91,7 +110,10 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
         case 500...: kind = .server
         default: kind = .protocolError
         }
-        throw CollectorClientError(kind: kind, status: response.status, message: "\(method) \(path): \(message)", body: response.body)
+        // Retry-After in seconds (its HTTP-date form is not used by the collector).
+        let retryAfter = [429, 503].contains(response.status) ? response.header("Retry-After").flatMap(Double.init).map { max(0, $0) } : nil
+        throw CollectorClientError(kind: kind, status: response.status, message: "\(method) \(path): \(message)", body: response.body,
+                                   retryAfter: retryAfter)
     }
 
     static func errorMessage(_ response: HTTPClientResponse) -> String? {

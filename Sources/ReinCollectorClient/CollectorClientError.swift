@@ -28,12 +28,15 @@ public struct CollectorClientError: Error, Sendable, CustomStringConvertible {
     public let message: String
     /// The answer's body, when there was one (e.g. a policy push's lint findings).
     public let body: [UInt8]
+    /// Seconds the collector asked the client to wait (`Retry-After` on a 429 or 503).
+    public let retryAfter: Double?
 
-    public init(kind: Kind, status: Int? = nil, message: String, body: [UInt8] = []) {
+    public init(kind: Kind, status: Int? = nil, message: String, body: [UInt8] = [], retryAfter: Double? = nil) {
         self.kind = kind
         self.status = status
         self.message = message
         self.body = body
+        self.retryAfter = retryAfter
     }
 
     public var retryable: Bool { kind == .unreachable || kind == .server }

@@ -59,13 +59,23 @@ public enum CollectorMessages {
     }
 
     public struct BatchReceipt: Codable, Sendable, Equatable {
+        /// The sidecar whose batch this acknowledges.
+        public var sidecarId: String?
         public var accepted: Int
         public var duplicates: Int
         public var checkpoints: Int
         public var findings: Int
         public var throughSequence: Int64?
+        public init(sidecarId: String?, accepted: Int, duplicates: Int, checkpoints: Int, findings: Int, throughSequence: Int64?) {
+            self.sidecarId = sidecarId
+            self.accepted = accepted
+            self.duplicates = duplicates
+            self.checkpoints = checkpoints
+            self.findings = findings
+            self.throughSequence = throughSequence
+        }
         enum CodingKeys: String, CodingKey {
-            case accepted, duplicates, checkpoints, findings, throughSequence = "through_sequence"
+            case sidecarId = "sidecar_id", accepted, duplicates, checkpoints, findings, throughSequence = "through_sequence"
         }
     }
 

@@ -74,7 +74,13 @@ public final class PolicyFetcher: Sendable {
             return .none
         case .document(let text, let version, let newTag):
             // Whatever happens, do not fetch this same version again in a loop.
-            state.withLock { $0.etag = newTag }
+            let applied = state.withLock { s in
+                s.etag = newTag
+                return s.appliedVersion
+            }
+            // The version in force again (a cache or proxy ignoring If-None-Match):
+            // nothing to apply, and no last-known-good copy to rewrite.
+            if version == applied { return .unchanged }
             switch apply(text, version) {
             case .success:
                 Self.saveLastKnownGood(text, version: version, path: lastKnownGoodPath, logger: logger)
@@ -90,13 +96,28 @@ public final class PolicyFetcher: Sendable {
         }
     }
 
+    /// The least time between two long-polls that answered at once, and the
+    /// most after versions this sidecar cannot apply: a collector, or a cache
+    /// or proxy before it, that ignores `wait` must not be asked in a loop.
+    static let longPollMinimumGap: Double = 1
+    static let refusedMaximumGap: Double = 30
+
     private func run() {
         var failures = 0
         var missing = 0
+        var refusals = 0
         while !state.withLock({ $0.stopping }) {
             do {
+                let started = Date()
                 let outcome = try fetchOnce(wait: mode == .longPoll ? 25 : 0)
                 failures = 0
+                refusals = outcome == .refused ? refusals + 1 : 0
+                if mode == .longPoll, outcome != .none {
+                    let gap = refusals > 0 ? AuditShipper.backoffDelay(attempt: refusals, base: 1, max: Self.refusedMaximumGap)
+                        : Self.longPollMinimumGap
+                    let elapsed = Date().timeIntervalSince(started)
+                    if elapsed < gap { Thread.sleep(forTimeInterval: gap - elapsed) }
+                }
                 if outcome == .none {
                     // Nothing pushed for this agent yet. A collector that long-polls
                     // this waited already; one that answered at once must not be

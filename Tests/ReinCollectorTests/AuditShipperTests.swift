@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import ReinAudit
-import ReinCollectorClient
+@testable import ReinCollectorClient
 import ReinCrypto
 import ReinStore
 import Testing
@@ -115,6 +115,26 @@ import Testing
         #expect(!(shipper.status.lastError ?? "").contains("tok-nobody"))
         #expect(spool.stats.records == 5) // nothing deleted without an acknowledgement
         spool.close()
+    }
+
+    /// Records leave the spool only on the collector's acknowledgement of
+    /// the batch: a generic or short 200 (a proxy, a cache, another
+    /// sidecar's answer) keeps them, and so keeps a full spool refusing calls.
+    @Test func onlyAnAcknowledgementOfTheBatchDeletesIt() {
+        let batch = Shipment(lines: [], recordCount: 6, throughSequence: 16)
+        func problem(_ id: String? = "sc-1", _ accepted: Int = 6, _ duplicates: Int = 0, _ through: Int64? = 16) -> String? {
+            AuditShipper.acknowledgementProblem(.init(sidecarId: id, accepted: accepted, duplicates: duplicates, checkpoints: 1,
+                                                      findings: 0, throughSequence: through), batch: batch, sidecarId: "sc-1")
+        }
+        #expect(problem() == nil)
+        #expect(problem("sc-1", 2, 4) == nil) // a retry: some were stored before
+        #expect(problem("sc-1", 6, 0, 12) == nil) // edited lines (lower sequences), every record taken
+        #expect(problem("sc-1", 4, 0, 16) == nil) // two lines kept as conflict evidence
+        #expect(problem("sc-1", 1, 0, 11)?.contains("took 1 of 6 records") == true)
+        #expect(problem("sc-1", 0, 0, nil) != nil)
+        #expect(problem(nil) != nil && problem("sc-2") != nil)
+        #expect(problem("sc-1", -1, 0, -5) != nil)
+        #expect(problem("sc-1", 7, 0) != nil)
     }
 
     @Test func backoffGrowsWithJitterAndIsCapped() {

@@ -15,13 +15,14 @@ enum AuditRoutes {
     }
 
     struct IngestAnswer: Encodable {
+        let sidecarId: String
         let accepted: Int
         let duplicates: Int
         let checkpoints: Int
         let findings: Int
         let throughSequence: Int64
         enum CodingKeys: String, CodingKey {
-            case accepted, duplicates, checkpoints, findings, throughSequence = "through_sequence"
+            case sidecarId = "sidecar_id", accepted, duplicates, checkpoints, findings, throughSequence = "through_sequence"
         }
     }
 
@@ -115,7 +116,7 @@ enum AuditRoutes {
             "sidecar.id": "\(sidecarId)", "batch.accepted": "\(outcome.accepted)", "batch.duplicates": "\(outcome.duplicates)",
             "batch.findings": "\(outcome.findings.count)", "batch.through_sequence": "\(outcome.throughSequence)",
         ])
-        return .json(IngestAnswer(accepted: outcome.accepted, duplicates: outcome.duplicates, checkpoints: outcome.checkpoints,
+        return .json(IngestAnswer(sidecarId: sidecarId, accepted: outcome.accepted, duplicates: outcome.duplicates, checkpoints: outcome.checkpoints,
                                   findings: outcome.findings.count, throughSequence: outcome.throughSequence))
     }
 
