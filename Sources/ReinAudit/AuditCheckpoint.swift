@@ -26,6 +26,33 @@ public struct AuditCheckpoint: Sendable, Codable, Equatable {
         case schema, sidecarId = "sidecar_id", sequence, hash, time, publicKey = "public_key", signature
     }
 
+    public init(sidecarId: String, sequence: Int64, hash: String, time: String, publicKey: String, signature: String) {
+        self.sidecarId = sidecarId
+        self.sequence = sequence
+        self.hash = hash
+        self.time = time
+        self.publicKey = publicKey
+        self.signature = signature
+    }
+
+    /// Refuses a sequence outside ``AuditChain/sequences``, as record lines
+    /// do (``ChainedLine/check(sequence:)``), so every reader of shipped or
+    /// exported checkpoints gets the bound.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try c.decode(String.self, forKey: .schema)
+        sidecarId = try c.decode(String.self, forKey: .sidecarId)
+        sequence = try c.decode(Int64.self, forKey: .sequence)
+        hash = try c.decode(String.self, forKey: .hash)
+        time = try c.decode(String.self, forKey: .time)
+        publicKey = try c.decode(String.self, forKey: .publicKey)
+        signature = try c.decode(String.self, forKey: .signature)
+        guard AuditChain.sequences.contains(sequence) else {
+            throw DecodingError.dataCorruptedError(forKey: .sequence, in: c,
+                                                   debugDescription: "sequence \(sequence) is outside 1…\(AuditChain.maxSequence)")
+        }
+    }
+
     /// The exact bytes signed: the schema and the four facts, one per line.
     public static func signingPayload(sidecarId: String, sequence: Int64, hash: String, time: String) -> [UInt8] {
         Array("\(schemaVersion)\n\(sidecarId)\n\(sequence)\n\(hash)\n\(time)\n".utf8)

@@ -50,9 +50,11 @@ extension AuditExport {
     }
 
     /// CloudTrail's `eventTime`: UTC to the second. A record time with an
-    /// offset (`+05:00`, which ingest accepts) is moved to UTC, not cut.
+    /// offset (`+05:00`, which ingest accepts) is moved to UTC, not cut; one
+    /// that is not a time stays as it was, rather than reading as 1970.
     static func cloudTrailTime(_ time: String) -> String {
         let ms = epochMillis(time)
+        guard ms != 0 else { return time }
         let utc = AuditRecord.timestamp(Date(timeIntervalSince1970: Double(ms) / 1000))
         return String(utc.prefix(19)) + "Z"
     }

@@ -98,7 +98,8 @@ public enum AuditExport {
     static func epochMillis(_ time: String) -> Int64 {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let d = f.date(from: time) { return Int64((d.timeIntervalSince1970 * 1000).rounded()) }
+        // Cut to the millisecond, never rounded up into the next second.
+        if let d = f.date(from: time) { return Int64((d.timeIntervalSince1970 * 1000).rounded(.down)) }
         f.formatOptions = [.withInternetDateTime]
         return f.date(from: time).map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0
     }

@@ -47,10 +47,7 @@ public final class AuditShipper: Sendable {
     }
 
     private struct State {
-        /// Batch limits after a 413 (a proxy before the collector with a
-        /// smaller body limit): halved at each, so that shipping goes on.
-        var maxRecords: Int?
-        var maxBytes: Int?
+        var limits: BatchLimits
         var running = false
         var stopping = false
         var wake = false
@@ -64,7 +61,7 @@ public final class AuditShipper: Sendable {
     private let logger: Logger
     private let registration: CollectorMessages.Registration?
     private let heartbeat: (@Sendable () -> CollectorMessages.Heartbeat)?
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let condition = NSCondition()
 
     public init(client: CollectorClient, sidecarId: String, spool: any ShippableSpool, settings: Settings = Settings(),
@@ -74,6 +71,7 @@ public final class AuditShipper: Sendable {
         self.sidecarId = sidecarId
         self.spool = spool
         self.settings = settings
+        state = Mutex(State(limits: BatchLimits(records: settings.maxRecords, bytes: settings.maxBytes)))
         self.registration = registration
         self.heartbeat = heartbeat
         self.logger = logger
@@ -94,14 +92,6 @@ public final class AuditShipper: Sendable {
         thread.start()
     }
 
-    /// Ships soon (a batch filled up) instead of at the next interval.
-    public func nudge() {
-        condition.lock()
-        state.withLock { $0.wake = true }
-        condition.signal()
-        condition.unlock()
-    }
-
     /// Stops the thread after its current call, then (with `drain`) ships
     /// what is still spooled from the caller's thread, all within `deadline`
     /// seconds. The thread is waited for first so that two shipments never
@@ -120,9 +110,8 @@ public final class AuditShipper: Sendable {
         while Date() < end, (try? shipOnce()) == true {}
     }
 
-    /// Sleeps up to `seconds` unless woken (by a nudge only when
-    /// `heedingNudges`); returns false when stopping.
-    private func pause(_ seconds: Double, heedingNudges: Bool = true) -> Bool {
+    /// Sleeps up to `seconds` unless stopped; returns false when stopping.
+    private func pause(_ seconds: Double) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         let until = Date().addingTimeInterval(seconds)
@@ -133,7 +122,7 @@ public final class AuditShipper: Sendable {
                 return (s.stopping, w)
             }
             if stopping { return false }
-            if (woken && heedingNudges) || !condition.wait(until: until) { return !state.withLock { $0.stopping } }
+            if woken || !condition.wait(until: until) { return !state.withLock { $0.stopping } }
         }
     }
 
@@ -188,22 +177,20 @@ public final class AuditShipper: Sendable {
                     "collector": "\(client.baseURL)", "error": "\(text)", "retry_in_s": "\(String(format: "%.2f", delay))",
                     "attempt": "\(backoff)",
                 ])
-                // Not cut short by nudges: a busy sidecar fills batches many times a second.
-                if !pause(delay, heedingNudges: false) { break }
+                if !pause(delay) { break }
             }
         }
         state.withLock { $0.running = false }
     }
 
-    /// Halves the batch limits after a 413, down to one record.
+    /// Halves the batch limits after a 413 (``BatchLimits``).
     private func shrinkBatches() {
-        let (records, bytes) = state.withLock { s -> (Int, Int) in
-            s.maxRecords = max(1, (s.maxRecords ?? settings.maxRecords) / 2)
-            s.maxBytes = max(64 << 10, (s.maxBytes ?? settings.maxBytes) / 2)
-            return (s.maxRecords!, s.maxBytes!)
+        let limits = state.withLock { s -> BatchLimits in
+            s.limits.shrink()
+            return s.limits
         }
         logger.warning("the collector, or a proxy before it, refused a batch as too large; sending smaller ones", metadata: [
-            "batch.max_records": "\(records)", "batch.max_bytes": "\(bytes)",
+            "batch.max_records": "\(limits.records)", "batch.max_bytes": "\(limits.bytes)",
         ])
     }
 
@@ -213,7 +200,7 @@ public final class AuditShipper: Sendable {
         // Only this collector's acceptance of this sidecar's key counts (a 200 saying
         // "mismatch", or naming another sidecar, is not one).
         guard receipt.sidecarId == sidecarId, ["registered", "matches"].contains(receipt.keyStatus) else {
-            throw CollectorClientError(kind: .protocolError, message: "the collector's answer to the registration of \(sidecarId) does not accept it "
+            throw CollectorClientError(kind: .notAcknowledged, message: "the collector's answer to the registration of \(sidecarId) does not accept it "
                                        + "(sidecar_id \(receipt.sidecarId ?? "missing"), key_status \(receipt.keyStatus)); nothing is shipped")
         }
         state.withLock { $0.status.registered = true }
@@ -229,11 +216,11 @@ public final class AuditShipper: Sendable {
     @discardableResult
     public func shipOnce() throws -> Bool {
         try ensureRegistered()
-        let limits = state.withLock { ($0.maxRecords ?? settings.maxRecords, $0.maxBytes ?? settings.maxBytes) }
-        guard let batch = try spool.nextShipment(maxRecords: limits.0, maxBytes: limits.1) else { return false }
+        let limits = state.withLock { $0.limits }
+        guard let batch = try spool.nextShipment(maxRecords: limits.records, maxBytes: limits.bytes) else { return false }
         let receipt = try client.ship(sidecarId: sidecarId, lines: batch.lines)
         if let problem = Self.acknowledgementProblem(receipt, batch: batch, sidecarId: sidecarId) {
-            throw CollectorClientError(kind: .protocolError, message: "the collector's 200 does not acknowledge the batch through sequence "
+            throw CollectorClientError(kind: .notAcknowledged, message: "the collector's 200 does not acknowledge the batch through sequence "
                                        + "\(batch.throughSequence) (\(problem)); the records stay spooled")
         }
         try spool.acknowledgeShipment(throughSequence: batch.throughSequence)
@@ -243,6 +230,12 @@ public final class AuditShipper: Sendable {
             // own sequences disagree with the spool's: say so, loudly.
             logger.error("the collector's chain for this sidecar ends before the batch it acknowledged", metadata: [
                 "collector.through_sequence": "\(held)", "spool.through_sequence": "\(batch.throughSequence)",
+            ])
+        }
+        let grew = state.withLock { $0.limits.succeeded() ? $0.limits : nil }
+        if let grew {
+            logger.notice("batches go through again; sending larger ones", metadata: [
+                "batch.max_records": "\(grew.records)", "batch.max_bytes": "\(grew.bytes)",
             ])
         }
         state.withLock {
@@ -271,9 +264,10 @@ public final class AuditShipper: Sendable {
     /// collector answers the highest record sequence of the batch; a spool
     /// whose lines were edited (their sequences no longer the rows') is
     /// acknowledged when every record was taken, so that it is not retried
-    /// for ever.
+    /// for ever. A receipt without `sidecar_id` (a collector from before it
+    /// named one) is judged by its sequence and counts alone.
     static func acknowledgementProblem(_ receipt: CollectorMessages.BatchReceipt, batch: Shipment, sidecarId: String) -> String? {
-        guard receipt.sidecarId == sidecarId else { return "it names sidecar \(receipt.sidecarId ?? "none")" }
+        if let named = receipt.sidecarId, named != sidecarId { return "it names sidecar \(named)" }
         guard let through = receipt.throughSequence else { return "it has no through_sequence" }
         guard receipt.accepted >= 0, receipt.duplicates >= 0, receipt.checkpoints >= 0, receipt.findings >= 0,
               receipt.accepted + receipt.duplicates <= batch.recordCount
@@ -291,6 +285,7 @@ public final class AuditShipper: Sendable {
         case .unreachable?: "cannot reach the collector; the records stay spooled"
         case .accessDenied?, .rejected?, .notFound?, .configuration?: "the collector refused the sidecar; the records stay spooled"
         case .server?, .protocolError?: "the collector failed to take the batch; the records stay spooled"
+        case .notAcknowledged?: "the collector's answer acknowledged nothing; the records stay spooled"
         case nil: "could not ship from the audit spool; the records stay spooled"
         }
     }

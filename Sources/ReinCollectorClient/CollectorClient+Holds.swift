@@ -37,18 +37,18 @@ extension CollectorClient {
     }
 
     public func registerHold(_ new: NewHold) throws(CollectorClientError) -> Hold {
-        try json(Hold.self, exchange("POST", "/v1/holds", body: encode(new), answerLimit: Self.smallAnswerBytes), "register hold")
+        try json(Hold.self, exchange("POST", "/v1/holds", body: encode(new), answerLimit: Self.documentAnswerBytes), "register hold")
     }
 
     /// Long-polls the hold until it is decided or `seconds` pass.
     public func waitForHold(id: String, seconds: Double) throws(CollectorClientError) -> Hold {
         let r = try exchange("GET", "/v1/holds/\(Self.escape(id))/wait", query: [("timeout", String(format: "%.3f", seconds))],
-                             timeout: seconds + 15, answerLimit: Self.smallAnswerBytes)
+                             timeout: seconds + 15, answerLimit: Self.documentAnswerBytes)
         return try json(Hold.self, r, "wait for hold")
     }
 
     public func consumeHold(id: String) throws(CollectorClientError) -> Bool {
-        try json(Consumed.self, exchange("POST", "/v1/holds/\(Self.escape(id))/consume", answerLimit: Self.smallAnswerBytes), "use hold").used
+        try json(Consumed.self, exchange("POST", "/v1/holds/\(Self.escape(id))/consume", answerLimit: Self.documentAnswerBytes), "use hold").used
     }
 
     public func matchingGrant(agentId: String, taskId: String, grants: [HoldGrantItem]) throws(CollectorClientError) -> HoldGrant? {
@@ -59,7 +59,7 @@ extension CollectorClient {
             enum CodingKeys: String, CodingKey { case agentId = "agent_id", taskId = "task_id", grants }
         }
         let r = try exchange("POST", "/v1/grants/match", body: encode(Body(agentId: agentId, taskId: taskId, grants: grants)),
-                             accept: [200, 404], answerLimit: Self.smallAnswerBytes)
+                             accept: [200, 404], answerLimit: Self.documentAnswerBytes)
         return r.status == 404 ? nil : try json(HoldGrant.self, r, "match grant")
     }
 }

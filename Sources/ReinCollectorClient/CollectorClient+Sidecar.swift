@@ -5,11 +5,13 @@ import ReinUpstream
 /// The calls a sidecar makes: register, heartbeat, ship a batch, fetch its policy.
 extension CollectorClient {
     /// What a sidecar's calls may be answered with. A sidecar runs under a
-    /// container's memory limit, and these answers are small: receipts and
-    /// holds under a few KiB, a policy under the collector's 4 MiB request
-    /// cap. More is not a collector speaking (a proxy's page, a loop).
+    /// container's memory limit: receipts, registrations and heartbeats
+    /// are a few hundred bytes; a policy, a hold or a grant echoes what was
+    /// sent within the collector's 4 MiB request cap (a held DeleteObjects
+    /// names every key). More is not a collector speaking (a proxy's page,
+    /// a loop).
     static let smallAnswerBytes = 256 << 10
-    static let policyAnswerBytes = 8 << 20
+    static let documentAnswerBytes = 8 << 20
 
     /// A batch may take longer to send: 15 s plus 2 s per MiB compressed.
     static func shipTimeout(bytes: Int) -> Double { 15 + 2 * Double(bytes) / Double(1 << 20) }
@@ -65,7 +67,7 @@ extension CollectorClient {
         let r: HTTPClientResponse
         do {
             r = try exchange("GET", "/v1/policies/\(Self.escape(agentId))", query: query, headers: headers,
-                             accept: [200, 304], timeout: Double(wait) + 30, answerLimit: Self.policyAnswerBytes)
+                             accept: [200, 304], timeout: Double(wait) + 30, answerLimit: Self.documentAnswerBytes)
         } catch where error.kind == .notFound {
             return .none
         }

@@ -39,7 +39,9 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
         guard !t.isEmpty, !t.contains(where: { $0 == "\r" || $0 == "\n" }) else {
             throw CollectorClientError(kind: .configuration, message: "the collector token is empty or spans lines")
         }
-        if let caBundlePath {
+        // An empty path is unset; a CA file matters (and is checked) for https only.
+        let caBundlePath = caBundlePath.flatMap { $0.isEmpty ? nil : $0 }
+        if let caBundlePath, base.hasPrefix("https://") {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: caBundlePath, isDirectory: &isDirectory), !isDirectory.boolValue,
                   FileManager.default.isReadableFile(atPath: caBundlePath)

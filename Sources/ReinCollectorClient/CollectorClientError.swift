@@ -18,6 +18,10 @@ public struct CollectorClientError: Error, Sendable, CustomStringConvertible {
         case server
         /// An answer that is not what the API documents.
         case protocolError
+        /// A 200 that does not acknowledge what was sent: a batch it does
+        /// not name or cover, a registration it does not accept (a proxy, a
+        /// cache, another sidecar's answer).
+        case notAcknowledged
         /// The client's own settings are wrong (the URL, the token or its
         /// file): nothing was sent, so no collector refused anything.
         case configuration
@@ -52,6 +56,7 @@ public struct CollectorClientError: Error, Sendable, CustomStringConvertible {
         case .notFound: what = "collector: not found"
         case .server: what = "collector failed"
         case .protocolError: what = "collector answered unexpectedly"
+        case .notAcknowledged: what = "collector did not acknowledge"
         }
         return "\(what)\(status.map { " (HTTP \($0))" } ?? ""): \(message)"
     }

@@ -48,7 +48,8 @@ public final class RemoteHoldLedger: HoldLedger {
 
     static func holdError(_ e: CollectorClientError) -> HoldError {
         switch e.kind {
-        case .unreachable, .server, .protocolError: return HoldError(.unavailable, "the collector keeping holds is unavailable: \(e.message)")
+        case .unreachable, .server, .protocolError, .notAcknowledged:
+            return HoldError(.unavailable, "the collector keeping holds is unavailable: \(e.message)")
         case .accessDenied: return HoldError(.forbidden, e.message)
         case .notFound: return HoldError(.notFound, e.message)
         case .rejected: return e.status == 409 ? HoldError(.conflict, e.message) : HoldError(.badRequest, e.message)

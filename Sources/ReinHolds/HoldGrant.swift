@@ -36,7 +36,13 @@ public struct HoldGrant: Codable, Sendable, Equatable {
     /// action wanted on no named resource matches only a grant that named
     /// none either (an empty set is a subset of every grant's resources).
     public func covers(agentId: String, taskId: String, wanted: [HoldGrantItem], at now: Int64) -> Bool {
-        guard agentId == self.agentId, taskId == self.taskId, now < expiresMs, !wanted.isEmpty else { return false }
+        now < expiresMs && names(agentId: agentId, taskId: taskId, wanted: wanted)
+    }
+
+    /// ``covers(agentId:taskId:wanted:at:)`` without the clock: for a
+    /// sidecar checking a collector's answer, whose clock decided expiry.
+    public func names(agentId: String, taskId: String, wanted: [HoldGrantItem]) -> Bool {
+        guard agentId == self.agentId, taskId == self.taskId, !wanted.isEmpty else { return false }
         return wanted.allSatisfy { item in
             grants.contains { g in
                 g.action == item.action

@@ -198,39 +198,16 @@ struct AuditFindingsCommand: ParsableCommand {
     @Option(help: "From this time (RFC 3339 or a duration such as 7d).") var since: String?
     @OptionGroup var collector: CollectorOptions
 
-    /// One stored finding as the API answers it (the `id` pages).
-    struct Stored: Decodable {
-        let id: Int64
-        let finding: IntegrityFinding
-        init(from decoder: any Decoder) throws {
-            id = try decoder.container(keyedBy: IdKey.self).decode(Int64.self, forKey: .id)
-            finding = try IntegrityFinding(from: decoder)
-        }
-        enum IdKey: String, CodingKey { case id }
-    }
-
     func run() throws {
         let q = [("sidecar", sidecar), ("since", since)].compactMap { k, v in v.map { (k, $0) } }
         do {
-            let client = try collector.client()
-            // Every page: a sidecar flooding findings early must not push a later one out of view.
-            var after: Int64 = 0
             var counts: [String: Int] = [:]
             var total = 0
-            while true {
-                let body = try client.getJSON("/v1/audit/findings", query: q + [("after", String(after)), ("limit", "1000")])
-                let page: [Stored]
-                do { page = try JSONDecoder().decode([Stored].self, from: Data(body)) } catch {
-                    throw CommandFailure.failed("the collector's findings are not readable: \(error)")
-                }
-                for s in page {
-                    // Findings quote what sidecars sent: escaped before they reach the terminal.
-                    print(SafeText.escape(s.finding.description))
-                    counts["\(s.finding.kind.rawValue) on \(SafeText.escape(s.finding.sidecarId))", default: 0] += 1
-                }
-                total += page.count
-                guard page.count == 1000, let last = page.last?.id, last > after else { break }
-                after = last
+            try collector.client().forEachFinding(q) { finding in
+                // Findings quote what sidecars sent: escaped before they reach the terminal.
+                print(SafeText.escape(finding.description))
+                counts["\(finding.kind.rawValue) on \(SafeText.escape(finding.sidecarId))", default: 0] += 1
+                total += 1
             }
             if total == 0 { print("no integrity findings"); return }
             let kinds = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.value) \($0.key)" }

@@ -20,6 +20,8 @@ struct AuditVerifyCommand: ParsableCommand {
     @Option(help: "To this sequence number.") var to: Int64?
     @Option(help: "Verify an exported JSONL file offline instead (records and checkpoint lines).") var file: String?
     @Option(help: ArgumentHelp("With --file: the sidecar's registered Ed25519 public key (hex), to check checkpoint signatures; SIDECAR=HEX, repeated, for a file with several sidecars.", valueName: "key")) var publicKey: [String] = []
+    @Flag(help: "With --file and a key: fail when a sidecar's records carry no checkpoint signed by it (an export whose checkpoint lines were stripped; a new sidecar's first records have none yet).")
+    var requireSignatures = false
     @Flag(help: "Print the result as JSON.") var json = false
     @OptionGroup var collector: CollectorOptions
 
@@ -58,7 +60,8 @@ struct AuditVerifyCommand: ParsableCommand {
         if let kind = Self.exportKind(lines.first.map(Array.init) ?? []) {
             throw CommandFailure.failed("\(path) is \(kind) export: offline verification reads the JSONL export, whose lines carry the hashes (rein audit export --format jsonl)")
         }
-        var check = OfflineChainCheck(source: path, keys: keys)
+        if requireSignatures, keys.isEmpty { throw ValidationError("--require-signatures needs --public-key") }
+        var check = OfflineChainCheck(source: path, keys: keys, requireSignatures: requireSignatures)
         for (n, raw) in lines.enumerated() { check.read(Array(raw), number: n + 1) }
         check.finish()
         // An empty file shows nothing; passing it would let `verify && ship` pass an export that lost everything.
@@ -112,7 +115,7 @@ struct AuditVerifyCommand: ParsableCommand {
                 signed = through >= chain.head.lastSequence ? "signed through \(through)"
                     : "signed through \(through); \(through + 1)…\(chain.head.lastSequence) come after its last checkpoint"
             } else {
-                signed = "no signed checkpoint"
+                signed = "no signed checkpoint: covered by the chain only (--require-signatures makes this a failure)"
             }
             lines.append("  sidecar \(SafeText.escape(id)): \(range), \(signed)")
         }

@@ -90,7 +90,8 @@ import Testing
     /// Ingest accepts record times with an offset; CloudTrail's `eventTime`
     /// is UTC, so the offset is applied, not cut off.
     @Test(arguments: [("2026-03-01T10:00:00.123+05:00", "2026-03-01T05:00:00Z"), ("2026-03-01T23:30:00-01:00", "2026-03-02T00:30:00Z"),
-                      ("2026-11-29T10:11:12.999Z", "2026-11-29T10:11:12Z")])
+                      ("2026-11-29T10:11:12.999Z", "2026-11-29T10:11:12Z"), ("2026-11-29T10:11:12.9999Z", "2026-11-29T10:11:12Z"),
+                      ("not a time", "not a time")])
     func cloudTrailTimeIsUTC(time: String, expected: String) throws {
         var r = try record()
         r.time = time

@@ -32,8 +32,8 @@ import Testing
         var publicKey: Ed25519PublicKeyHex { Ed25519PublicKeyHex(hex: key.publicKey.description) }
     }
 
-    static func check(_ lines: [[UInt8]], keys: OfflineChainCheck.Keys) -> OfflineChainCheck {
-        var check = OfflineChainCheck(source: "export.jsonl", keys: keys)
+    static func check(_ lines: [[UInt8]], keys: OfflineChainCheck.Keys, requireSignatures: Bool = false) -> OfflineChainCheck {
+        var check = OfflineChainCheck(source: "export.jsonl", keys: keys, requireSignatures: requireSignatures)
         for (n, line) in lines.enumerated() {
             var l = line
             if l.last == UInt8(ascii: "\n") { l.removeLast() }
@@ -76,9 +76,13 @@ import Testing
         let moved = Self.check(Array(forged.checkpoints.values) + forged.records, keys: .init(all: forged.publicKey))
         #expect(moved.findings.map(\.kind) == [.checkpointMismatch] && moved.findings.first?.sequence == 10)
         // Every checkpoint stripped: nothing signed shows the records are the sidecar's.
+        // The summary says so; a new sidecar's export looks the same, so it fails
+        // only when signatures are required.
         let stripped = Self.check(forged.records, keys: .init(all: forged.publicKey))
-        #expect(stripped.findings.map(\.kind) == [.unsigned])
-        #expect(stripped.findings.first?.detail.contains("records 1…12") == true)
+        #expect(stripped.findings.isEmpty && stripped.chains["sc-1"]?.signedThrough == nil)
+        let required = Self.check(forged.records, keys: .init(all: forged.publicKey), requireSignatures: true)
+        #expect(required.findings.map(\.kind) == [.unsigned])
+        #expect(required.findings.first?.detail.contains("records 1…12") == true)
         // Without a key nothing says the file is the sidecar's, and nothing fails: the summary says so.
         #expect(Self.check(forged.records, keys: .init()).findings.isEmpty)
     }
@@ -99,7 +103,7 @@ import Testing
         #expect(perSidecar.findings.isEmpty)
         #expect(perSidecar.chains["sc-b"]?.signedThrough == 5)
         // One key for the whole file: the other sidecar's checkpoints are not its.
-        let one = Self.check(lines, keys: .init(all: a.publicKey))
+        let one = Self.check(lines, keys: .init(all: a.publicKey), requireSignatures: true)
         #expect(one.findings.map(\.kind) == [.unknownKey, .unsigned])
         // A key for one sidecar only: the other's checkpoints are not checked, and not failed.
         let partial = Self.check(lines, keys: .init(bySidecar: ["sc-a": a.publicKey]))

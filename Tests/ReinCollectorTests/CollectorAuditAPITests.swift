@@ -119,6 +119,7 @@ import Testing
                 #expect(try await s.call("GET", path, as: "carol").status == 400, "\(path)")
             }
             #expect(try await s.call("GET", "/v1/audit/records?since=36600d", as: "carol").status == 200)
+            #expect(try await s.call("GET", "/v1/audit/records?resource_prefix=*", as: "carol").status == 200) // calls on no resource
             // A cursor beyond any this collector handed out is not its own.
             let newest = try #require(Int(try await s.call("GET", "/v1/audit/records?limit=10000", as: "carol").header("X-Rein-Next-Cursor") ?? ""))
             #expect(try await s.call("GET", "/v1/audit/records?after=\(newest)", as: "carol").status == 200)

@@ -26,6 +26,9 @@ import ReinCollectorClient
         try Data("-----BEGIN CERTIFICATE-----\n".utf8).write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
         _ = try CollectorClient(baseURL: "https://127.0.0.1:7700", token: "tok-0123456789abcdef", caBundlePath: file)
+        // Over plain http a CA file is not used, nor checked; an empty path is unset.
+        _ = try CollectorClient(baseURL: "http://127.0.0.1:7700", token: "tok-0123456789abcdef", caBundlePath: "/nonexistent/ca.pem")
+        _ = try CollectorClient(baseURL: "https://127.0.0.1:7700", token: "tok-0123456789abcdef", caBundlePath: "")
         // An IPv6 literal and a path with @ after the host are not a user.
         _ = try CollectorClient(baseURL: "http://[::1]:7700/a@b", token: "tok-0123456789abcdef")
     }

@@ -96,6 +96,10 @@ import Testing
         }
         ledger.grantAnswer.withLock { $0 = grant() }
         #expect(Self.isApproved(await keeper.resolve(Self.request())))
+        // The collector's clock decides expiry: a grant this sidecar's clock (ahead) sees
+        // as just expired is still used.
+        ledger.grantAnswer.withLock { $0 = grant(expires: now - 30_000) }
+        #expect(Self.isApproved(await keeper.resolve(Self.request())))
         for forged in [grant(agent: "agent-zzz"), grant(expires: 1),
                        grant(items: [HoldGrantItem(action: "s3:GetObject", resources: ["arn:aws:s3:::public/readme"])])] {
             ledger.grantAnswer.withLock { $0 = forged }

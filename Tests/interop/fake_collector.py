@@ -70,7 +70,7 @@ class FakeCollector:
             body = gzip.decompress(body)
         route = {"/v1/sidecars/register": "register", "/v1/sidecars/heartbeat": "heartbeat",
                  "/v1/audit/batches": "batch"}.get(u.path, "policy" if u.path.startswith("/v1/policies/") else "other")
-        request = {"route": route, "query": parse_qs(u.query), "headers": dict(h.headers), "body": body}
+        request = {"t": time.monotonic(), "route": route, "query": parse_qs(u.query), "headers": dict(h.headers), "body": body}
         with self.lock:
             self.requests.append(request)
         try:

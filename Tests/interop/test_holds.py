@@ -489,6 +489,39 @@ holds:
         collector.stop()
 
 
+def test_a_held_call_naming_a_thousand_keys_goes_through_the_collector(rein_bin, moto):
+    """A hold echoes every resource of its call (a DeleteObjects of 1,000
+    long keys is about 340 KB): the sidecar takes answers that large from
+    the collector, so an approval of such a call reaches it."""
+    collector = Collector(rein_bin, agents=(AGENT,))
+    link = f"""collector:
+  url: {collector.url}
+  token_file: {collector.token_file('sidecar')}
+  batch_max_interval: 200ms
+holds:
+  wait: 20s
+"""
+    sc = Sidecar(rein_bin, moto.url, POLICY, extra_config=link)
+    try:
+        put(moto, "hold-big", "prod/seed")
+        keys = [{"Key": f"prod/k{i:04d}-" + "x" * 300} for i in range(1000)]
+        call = Call(lambda: s3(sc).delete_objects(Bucket="hold-big", Delete={"Objects": keys}))
+
+        def pending():
+            status, body = api(collector.url, "GET", "/v1/holds", COLLECTOR_TOKENS["approver"])
+            return next((h for h in body.get("holds", []) if h["operation"] == "DeleteObjects"), None) if status == 200 else None
+
+        hold = wait_for(pending, timeout=30, what="the DeleteObjects hold")
+        assert len(json.dumps(hold)) > 300_000 and len(hold["grants"][0]["resources"]) == 1000
+        ok(rein_holds(rein_bin, collector.url, COLLECTOR_TOKENS["approver"], "approve", hold["id"], "--reason", "cleanup"))
+        call.join(30)
+        assert call.error is None, call.error
+        assert not exists(moto, "hold-big", keys[0]["Key"])
+    finally:
+        sc.stop()
+        collector.stop()
+
+
 def test_a_pending_central_hold_survives_a_collector_restart(rein_bin, moto):
     collector = Collector(rein_bin, agents=(AGENT,))
     link = f"""collector:

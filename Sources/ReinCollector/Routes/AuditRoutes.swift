@@ -271,9 +271,10 @@ enum AuditRoutes {
     }
 
     /// `resource_prefix` is a prefix: a trailing `*` (an IAM habit) would be
-    /// matched literally and find nothing.
+    /// matched literally and find nothing. `*` alone is a literal: the
+    /// resource of calls on no particular resource.
     static func plainPrefix(_ text: String) throws -> String {
-        guard !text.hasSuffix("*") else {
+        guard text == "*" || !text.hasSuffix("*") else {
             throw CollectorAPIError.badRequest("resource_prefix is a plain prefix, not a pattern: drop the trailing * ('\(text.dropLast())')")
         }
         return text

@@ -111,18 +111,20 @@ enum SidecarRoutes {
     }
 
     @Sendable static func heartbeat(_ call: CollectorCall) async throws -> CollectorResponse {
+        // Read before any wait for the store: a collector slow to get to the
+        // heartbeat must not read as the sidecar's clock being behind.
+        let services = call.services
+        let now = services.nowMillis
         let body = try call.decodeBody(HeartbeatBody.self)
         if let refusal = try await refusal(call, sidecarId: body.sidecarId, agent: body.agentId) { return refusal }
         for (name, value) in [("spool_depth", body.spoolDepth), ("spool_bytes", body.spoolBytes), ("last_sequence", body.lastSequence)] {
             if let value, value < 0 { throw CollectorAPIError.badRequest("\(name) must be 0 or more") }
         }
+        // The sidecar's clock against ours (the transit time makes it read a
+        // little behind). An unreadable time is not refused: unknown.
+        let skew = body.time.flatMap { RFC3339Time.milliseconds($0) }.map { $0 - now }
         // Shown in the fleet view: kept to 128 characters rather than refused (a
         // refused heartbeat must never be what stops a sidecar's shipping).
-        let services = call.services
-        let now = services.nowMillis
-        // The sidecar's clock against ours (the transit time makes it read a
-        // little behind). An unreadable time is not refused either: unknown.
-        let skew = body.time.flatMap { RFC3339Time.milliseconds($0) }.map { $0 - now }
         let beat = SidecarHeartbeat(sidecarId: body.sidecarId, agentId: body.agentId, taskId: body.taskId.map { String($0.prefix(128)) },
                                     policyVersion: body.policyVersion.map { String($0.prefix(128)) }, spoolDepth: body.spoolDepth,
                                     spoolBytes: body.spoolBytes, lastSequence: body.lastSequence, ready: body.ready, clockSkewMs: skew)

@@ -41,6 +41,7 @@ public final class HoldKeeper: HoldGate {
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    static let grantExpirySlackMs: Int64 = 5 * 60 * 1000
 
     /// The retry hint: about a fifth of the wait, at least a second.
     var retryAfterSeconds: Int { max(1, Int(wait.components.seconds) / 5) }
@@ -49,8 +50,11 @@ public final class HoldKeeper: HoldGate {
         do throws(HoldError) {
             let items = request.holdGrants
             if let grant = try await ledger.matchingGrant(agentId: request.agentId, taskId: request.taskId, grants: items) {
-                // Whatever the ledger (a collector) answers must cover this call, now.
-                guard grant.covers(agentId: request.agentId, taskId: request.taskId, wanted: items, at: Self.nowMs()) else {
+                // Whatever the ledger (a collector) answers must name this call. Its
+                // clock decided expiry; this one only refuses a grant long past it
+                // (more than SigV4's five minutes of skew).
+                guard grant.names(agentId: request.agentId, taskId: request.taskId, wanted: items),
+                      grant.expiresMs > Self.nowMs() - Self.grantExpirySlackMs else {
                     logger.error("the hold ledger answered with a grant that does not cover this call; the call is refused", metadata: [
                         "grant.id": "\(grant.id)", "grant.agent": "\(grant.agentId)", "grant.expires_ms": "\(grant.expiresMs)",
                         "operation": "\(request.operation)",
