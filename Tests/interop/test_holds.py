@@ -433,16 +433,21 @@ def test_a_failing_webhook_delays_no_decision(rein_bin, moto):
         hook.stop()
 
 
-def test_central_holds_through_the_collector(rein_bin, moto):
+def central(rein_bin, moto, wait="20s"):
+    """A collector keeping holds, and a sidecar linked to it."""
     collector = Collector(rein_bin, agents=(AGENT,))
     link = f"""collector:
   url: {collector.url}
   token_file: {collector.token_file('sidecar')}
   batch_max_interval: 200ms
 holds:
-  wait: 20s
+  wait: {wait}
 """
-    sc = Sidecar(rein_bin, moto.url, POLICY, extra_config=link)
+    return collector, Sidecar(rein_bin, moto.url, POLICY, extra_config=link)
+
+
+def test_central_holds_through_the_collector(rein_bin, moto):
+    collector, sc = central(rein_bin, moto)
     try:
         put(moto, "hold-l", "prod/central.csv")
         call = Call(lambda: s3(sc).delete_object(Bucket="hold-l", Key="prod/central.csv"))
@@ -493,15 +498,7 @@ def test_a_held_call_naming_a_thousand_keys_goes_through_the_collector(rein_bin,
     """A hold echoes every resource of its call (a DeleteObjects of 1,000
     long keys is about 340 KB): the sidecar takes answers that large from
     the collector, so an approval of such a call reaches it."""
-    collector = Collector(rein_bin, agents=(AGENT,))
-    link = f"""collector:
-  url: {collector.url}
-  token_file: {collector.token_file('sidecar')}
-  batch_max_interval: 200ms
-holds:
-  wait: 20s
-"""
-    sc = Sidecar(rein_bin, moto.url, POLICY, extra_config=link)
+    collector, sc = central(rein_bin, moto)
     try:
         put(moto, "hold-big", "prod/seed")
         keys = [{"Key": f"prod/k{i:04d}-" + "x" * 300} for i in range(1000)]
@@ -523,14 +520,7 @@ holds:
 
 
 def test_a_pending_central_hold_survives_a_collector_restart(rein_bin, moto):
-    collector = Collector(rein_bin, agents=(AGENT,))
-    link = f"""collector:
-  url: {collector.url}
-  token_file: {collector.token_file('sidecar')}
-holds:
-  wait: 2s
-"""
-    sc = Sidecar(rein_bin, moto.url, POLICY, extra_config=link)
+    collector, sc = central(rein_bin, moto, wait="2s")
     try:
         key = "prod/collector-restart.csv"
         put(moto, "hold-m", key)
