@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import Foundation
 
 /// Binds and steps a statement that GRDB prepared and caches, through the
 /// SQLite C API.
@@ -104,6 +105,15 @@ struct SQLiteRawStatement {
         guard sqlite3_column_type(statement, column) != SQLITE_NULL, let p = sqlite3_column_text(statement, column) else { return nil }
         let count = Int(sqlite3_column_bytes(statement, column))
         return String(decoding: UnsafeBufferPointer(start: p, count: count), as: UTF8.self)
+    }
+
+    /// Whether the column holds exactly `bytes` (compared in place, not copied).
+    func bytes(_ column: Int32, equal bytes: [UInt8]) -> Bool {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count == bytes.count else { return false }
+        guard count > 0 else { return true }
+        guard let p = sqlite3_column_blob(statement, column) else { return false }
+        return bytes.withUnsafeBytes { memcmp($0.baseAddress!, p, count) == 0 }
     }
 
     func int64(_ column: Int32) -> Int64? {

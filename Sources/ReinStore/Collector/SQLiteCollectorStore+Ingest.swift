@@ -71,7 +71,7 @@ extension SQLiteCollectorStore {
         var zones = RecordZones(keys: batch.keys)
         var rollup = RecordRollup(keys: batch.keys)
         var runs = RecordRuns()
-        let sameSequence = try SQLiteRawStatement("SELECT record_id, hash FROM records WHERE cursor = ? AND sidecar_id = ? AND sequence = ?", db: db)
+        let sameSequence = try SQLiteRawStatement("SELECT record_id, hash, line FROM records WHERE cursor = ? AND sidecar_id = ? AND sequence = ?", db: db)
 
         var outcome = IngestOutcome()
         var findings: [(IntegrityFinding, [UInt8]?)] = []
@@ -87,18 +87,24 @@ extension SQLiteCollectorStore {
                 if r.sequence <= storedSequence, r.sidecarId == sidecarId {
                     try runs.flush(db)
                     var priorHash: String?
+                    var sameBytes = false
                     for stored in try RecordRuns.cursors(sidecarId: sidecarId, sequence: r.sequence, db: db) where priorHash == nil {
                         sameSequence.reset()
                         sameSequence.bind(1, stored)
                         sameSequence.bind(2, sidecarId)
                         sameSequence.bind(3, r.sequence)
-                        if try sameSequence.step(), sameSequence.text(0) == r.recordId { priorHash = sameSequence.text(1) }
+                        if try sameSequence.step(), sameSequence.text(0) == r.recordId {
+                            priorHash = sameSequence.text(1)
+                            // Bytes that hash to their claim are the claimed record; others (an
+                            // edited line) are a retransmission only of the very line stored.
+                            sameBytes = r.computedHash == r.claimedHash || sameSequence.bytes(2, equal: r.line)
+                        }
                         sameSequence.reset()
                     }
                     if let priorHash {
-                        // A true retransmission: same hash, and bytes that still hash to it
-                        // (an edited copy claiming the stored hash is evidence, not a duplicate).
-                        if priorHash == r.claimedHash, r.computedHash == r.claimedHash {
+                        // A true retransmission: the same hash and the same bytes (an edited
+                        // copy claiming the stored hash is evidence, not a duplicate).
+                        if priorHash == r.claimedHash, sameBytes {
                             outcome.duplicates += 1
                         } else {
                             findings.append((IntegrityFinding(
