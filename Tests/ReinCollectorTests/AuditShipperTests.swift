@@ -41,7 +41,7 @@ import Testing
         shipper.start()
         let deadline = Date().addingTimeInterval(60)
         while spool.stats.records > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        shipper.stop(drain: true, deadline: 10)
+        try await offPool { shipper.stop(drain: true, deadline: 10) }
         #expect(spool.stats.records == 0, "last error: \(shipper.status.lastError ?? "none")")
         #expect(shipper.status.registered)
         #expect(shipper.status.shippedRecords == 25)
@@ -69,8 +69,10 @@ import Testing
         var patient = client
         patient.timeout = 60
         patient.smallCallTimeout = 60
-        _ = try patient.register(.init(sidecarId: "sc-pinned", agentId: "agent-a", taskId: "task-1",
-                                      publicKey: try Ed25519PrivateKey().publicKey.description, version: "test"))
+        let otherKey = try Ed25519PrivateKey().publicKey.description
+        _ = try await offPool { [patient] in
+            try patient.register(.init(sidecarId: "sc-pinned", agentId: "agent-a", taskId: "task-1", publicKey: otherKey, version: "test"))
+        }
         let key = try Ed25519PrivateKey()
         let spool = try Self.spool(dir, sidecarId: "sc-pinned", key: key)
         for i in 1...3 { try spool.append(Self.record(i, sidecarId: "sc-pinned")) }
@@ -85,7 +87,7 @@ import Testing
         while !(shipper.status.lastError?.contains("KeyMismatch") ?? false), Date() < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        shipper.stop(drain: true, deadline: 2)
+        try await offPool { shipper.stop(drain: true, deadline: 2) }
         #expect(!shipper.status.registered)
         #expect(shipper.status.lastError?.contains("KeyMismatch") == true, "\(shipper.status.lastError ?? "none")")
         #expect(shipper.status.lastError?.contains("is pinned to another signing key") == true)
@@ -109,7 +111,7 @@ import Testing
         shipper.start()
         let deadline = Date().addingTimeInterval(10)
         while shipper.status.consecutiveFailures < 3, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        shipper.stop(drain: true, deadline: 1)
+        try await offPool { shipper.stop(drain: true, deadline: 1) }
         #expect(shipper.status.consecutiveFailures >= 3)
         #expect(shipper.status.lastError?.contains("unreachable") == true)
         #expect(!(shipper.status.lastError ?? "").contains("tok-nobody"))

@@ -11,7 +11,7 @@ import Testing
         #expect(CollectorClient.shipTimeout(bytes: 64 << 20) > 140)
     }
 
-    @Test func aHeartbeatToASilentCollectorFailsWithinItsTimeout() throws {
+    @Test func aHeartbeatToASilentCollectorFailsWithinItsTimeout() async throws {
         // A listener that never accepts or answers: the kernel completes the handshake, nothing more.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
@@ -26,12 +26,17 @@ import Testing
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         let port = UInt16(bigEndian: address.sin_port)
         let client = try CollectorClient(baseURL: "http://127.0.0.1:\(port)", token: "tok-0123456789abcdef")
-        let started = Date()
-        #expect(throws: CollectorClientError.self) {
-            try client.heartbeat(CollectorMessages.Heartbeat(sidecarId: "sc-1", agentId: "agent-a", taskId: nil, policyVersion: nil,
-                                                             spoolDepth: 0, spoolBytes: 0, lastSequence: 0, ready: true))
+        // Ten seconds of waiting, off the cooperative pool the other suites' collectors answer
+        // on, and timed there (not including the wait to resume this test on a loaded machine).
+        let (failed, took) = try await offPool { () -> (Bool, Double) in
+            let started = Date()
+            do {
+                try client.heartbeat(CollectorMessages.Heartbeat(sidecarId: "sc-1", agentId: "agent-a", taskId: nil, policyVersion: nil,
+                                                                 spoolDepth: 0, spoolBytes: 0, lastSequence: 0, ready: true))
+                return (false, Date().timeIntervalSince(started))
+            } catch { return (true, Date().timeIntervalSince(started)) }
         }
-        let took = Date().timeIntervalSince(started)
+        #expect(failed)
         #expect(took >= 9 && took < 20, "took \(took) s")
     }
 }

@@ -94,11 +94,7 @@ final class CollectorTestServer: Sendable {
         var all = headers.map { (name: $0.0, value: $0.1) }
         if let token { all.append((name: "Authorization", value: "Bearer \(Self.tokens[token] ?? token)")) }
         let request = HTTPClientRequest(method: method, url: url + path, headers: all, body: body, timeout: timeout)
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                do { continuation.resume(returning: try HTTPClient().send(request)) } catch { continuation.resume(throwing: error) }
-            }
-        }
+        return try await offPool { try HTTPClient().send(request) }
     }
 
     func json(_ method: String, _ path: String, as token: String?, _ object: [String: Any?]) async throws -> HTTPClientResponse {
@@ -215,4 +211,17 @@ func withCollector(silentAfter: Int64 = 120, maxBatchBytes: Int = 64 << 20, body
         throw error
     }
     await server.stop()
+}
+
+/// Runs blocking work (a libcurl call, a shipper draining) on a thread of
+/// its own. Why: the collector under test answers on Swift's cooperative
+/// pool, one thread per core; a test blocking one of those threads while it
+/// waits for that collector can starve it until the call times out (two
+/// cores, the whole suite running at once).
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }
+    }
 }
