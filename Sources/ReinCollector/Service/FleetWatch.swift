@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import ReinStore
 
-/// Tells operators when a sidecar goes silent and when it reports again:
-/// a warning in the log and, with `alerts.webhook_url`, a message there
-/// (``FleetAlertMessage``).
+/// Tells operators when a sidecar goes silent and when it reports again,
+/// and when its clock moves off the collector's by more than
+/// `fleet.max_clock_skew` and back: a warning in the log and, with
+/// `alerts.webhook_url`, a message there (``FleetAlertMessage``).
 ///
 /// Why: a sidecar that stops reporting is a security signal, not only an
 /// operations one. Its agent may be running without Rein, or its audit
@@ -19,26 +20,32 @@ final class FleetWatch: Sendable {
     struct Transitions: Equatable {
         var wentSilent: [SidecarEntry] = []
         var reportingAgain: [SidecarEntry] = []
-        /// The silent sidecars now, to pass to the next look.
+        /// Reporting sidecars whose clock moved off the collector's, and back.
+        var clockOff: [SidecarEntry] = []
+        var clockBack: [SidecarEntry] = []
+        /// The silent and the clock-skewed sidecars now, for the next look.
         var silent: Set<String> = []
+        var skewed: Set<String> = []
 
-        var isEmpty: Bool { wentSilent.isEmpty && reportingAgain.isEmpty }
+        var isEmpty: Bool { wentSilent.isEmpty && reportingAgain.isEmpty && clockOff.isEmpty && clockBack.isEmpty }
     }
 
     private let task: Task<Void, Never>
 
     init(services: CollectorServices) {
         let silentAfter = services.configuration.silentAfter
+        let maxClockSkew = services.configuration.maxClockSkew
         // Four looks per silence window, at most every 30 s, at least every 0.5 s.
         let period = Duration.milliseconds(min(30_000, max(500, silentAfter * 1000 / 4)))
         task = Task {
             do { try await Task.sleep(for: .seconds(silentAfter)) } catch { return }
-            var silent: Set<String> = []
+            var previous = Transitions()
             while !Task.isCancelled {
                 do {
                     let entries = try await services.blocking { [store = services.store] in try store.sidecars() }
-                    let changes = Self.look(entries, previouslySilent: silent, now: services.nowMillis, silentAfter: silentAfter)
-                    silent = changes.silent
+                    let changes = Self.look(entries, previous: previous, now: services.nowMillis, silentAfter: silentAfter,
+                                            maxClockSkew: maxClockSkew)
+                    previous = changes
                     if !changes.isEmpty { Self.tell(changes, services: services) }
                 } catch {
                     services.logger.error("fleet watch could not read the sidecars", metadata: ["error": "\(error)"])
@@ -50,16 +57,24 @@ final class FleetWatch: Sendable {
 
     func stop() { task.cancel() }
 
-    /// Which sidecars went silent and which report again since the last
-    /// look (the collector's own chain is not a sidecar).
-    static func look(_ entries: [SidecarEntry], previouslySilent: Set<String>, now: Int64, silentAfter: Int64) -> Transitions {
+    /// Which sidecars went silent or report again, and whose clock moved
+    /// off or back, since the `previous` look (the collector's own chain is
+    /// not a sidecar). A silent sidecar's clock is not judged: its last
+    /// heartbeat is old news.
+    static func look(_ entries: [SidecarEntry], previous: Transitions, now: Int64, silentAfter: Int64, maxClockSkew: Int64) -> Transitions {
         var t = Transitions()
         for entry in entries where entry.sidecarId != CollectorAuditTrail.sidecarId {
+            let id = entry.sidecarId
             let isSilent = entry.isSilent(now: now, silentAfter: silentAfter)
-            let wasSilent = previouslySilent.contains(entry.sidecarId)
-            if isSilent { t.silent.insert(entry.sidecarId) }
+            let wasSilent = previous.silent.contains(id)
+            if isSilent { t.silent.insert(id) }
             if isSilent, !wasSilent { t.wentSilent.append(entry) }
             if !isSilent, wasSilent { t.reportingAgain.append(entry) }
+            let isSkewed = !isSilent && entry.isClockSkewed(beyond: maxClockSkew)
+            let wasSkewed = previous.skewed.contains(id)
+            if isSkewed { t.skewed.insert(id) }
+            if isSkewed, !wasSkewed { t.clockOff.append(entry) }
+            if !isSkewed, !isSilent, wasSkewed { t.clockBack.append(entry) }
         }
         return t
     }
@@ -76,10 +91,23 @@ final class FleetWatch: Sendable {
         for entry in changes.reportingAgain {
             services.logger.notice("sidecar reporting again", metadata: ["sidecar.id": "\(entry.sidecarId)", "agent.id": "\(entry.agentId ?? "-")"])
         }
+        for entry in changes.clockOff {
+            services.logger.warning("sidecar clock is off the collector's; its record times are too", metadata: [
+                "sidecar.id": "\(entry.sidecarId)", "agent.id": "\(entry.agentId ?? "-")",
+                "sidecar.clock_skew_ms": "\(entry.clockSkewMs ?? 0)", "fleet.max_clock_skew_s": "\(services.configuration.maxClockSkew)",
+            ])
+        }
+        for entry in changes.clockBack {
+            services.logger.notice("sidecar clock agrees with the collector's again", metadata: [
+                "sidecar.id": "\(entry.sidecarId)", "sidecar.clock_skew_ms": "\(entry.clockSkewMs ?? 0)",
+            ])
+        }
         guard let alerts = services.alerts else { return }
-        let ids = (changes.wentSilent + changes.reportingAgain).map(\.sidecarId).joined(separator: ",")
+        let ids = (changes.wentSilent + changes.reportingAgain + changes.clockOff + changes.clockBack).map(\.sidecarId)
+            .joined(separator: ",")
         let logger = services.logger
-        alerts.send(FleetAlertMessage.payload(for: changes, silentAfter: silentAfter, consoleURL: services.configuration.alertsConsoleURL),
+        alerts.send(FleetAlertMessage.payload(for: changes, silentAfter: silentAfter, maxClockSkew: services.configuration.maxClockSkew,
+                                              consoleURL: services.configuration.alertsConsoleURL),
                     metadata: ["sidecar.ids": "\(ids)"]) { outcome in
             if case .failed(let reason, let attempts) = outcome {
                 logger.error("fleet alert webhook gave up", metadata: [
