@@ -90,6 +90,7 @@ let package = Package(
             name: "ReinCollector",
             dependencies: [
                 "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinServiceKit", "CReinOpenSSL", "ReinHolds", "ReinCollectorClient",
+                "ReinUpstream",
                 "ReinCompliance",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -132,7 +133,7 @@ let package = Package(
         .testTarget(name: "ReinSigV4Tests", dependencies: ["ReinSigV4", "ReinCrypto"]),
         .testTarget(name: "ReinStoreTests", dependencies: ["ReinStore", "ReinAudit", "ReinCrypto", "ReinHolds"]),
         .testTarget(name: "ReinCatalogTests", dependencies: ["ReinCatalog", "ReinSigV4", "ReinCrypto"]),
-        .testTarget(name: "ReinPolicyTests", dependencies: ["ReinPolicy", "ReinCatalog"]),
+        .testTarget(name: "ReinPolicyTests", dependencies: ["ReinPolicy", "ReinCatalog", "ReinUpstream", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "ReinTLSTests", dependencies: ["ReinTLS", "CReinOpenSSL"]),
         .testTarget(name: "ReinUpstreamTests", dependencies: ["ReinUpstream"]),
         .testTarget(name: "ReinBrokerTests", dependencies: ["ReinBroker", "ReinUpstream", "ReinSigV4"]),
@@ -143,6 +144,7 @@ let package = Package(
             dependencies: [
                 "ReinCollector", "ReinCollectorClient", "ReinStore", "ReinAudit", "ReinCrypto", "ReinPolicy", "ReinServiceKit", "ReinUpstream",
                 "ReinHolds", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import ReinPolicy
 extension BrokerConfiguration {
     /// Checks the configuration's shape at start-up: required keys present,
     /// no key that the chosen provider would ignore, values in range. Errors
@@ -25,7 +26,9 @@ extension BrokerConfiguration {
             try source.validate(path: path + ".source")
         }
         if let roleArn, !roleArn.hasPrefix("arn:") {
-            throw fail("\(path).role_arn \(roleArn.debugDescription) is not an ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+            // A value not even starting like an ARN may be a secret pasted into the wrong key.
+            let shown = roleArn.hasPrefix("arn:") ? roleArn.debugDescription : ConfigText.quoted(roleArn)
+            throw fail("\(path).role_arn \(shown) is not an ARN (arn:aws:iam::ACCOUNT:role/NAME)")
         }
         if let durationSeconds, !(SessionScope.minimumDuration...SessionScope.maximumDuration).contains(durationSeconds) {
             throw fail("\(path).duration_seconds \(durationSeconds) is outside STS's range 900...43200")

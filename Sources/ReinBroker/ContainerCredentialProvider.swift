@@ -34,7 +34,7 @@ public struct ContainerCredentialProvider: BrokerCredentialProvider {
 
     public init(url: String, authorization: Authorization = .none, timeout: Double = 2, http: HTTPClient) throws(BrokerError) {
         guard let endpoint = EndpointURL(url) else {
-            throw .configuration("container", "container credentials URI \(url.debugDescription) is not an http(s) URL")
+            throw .configuration("container", "container credentials URI \(URLText.redacted(url).debugDescription) is not an http(s) URL")
         }
         guard endpoint.scheme == "https" || Self.isAllowedHost(endpoint) else {
             throw .configuration("container", "AWS_CONTAINER_CREDENTIALS_FULL_URI host \(endpoint.host) is not loopback (127.0.0.0/8, ::1) or an ECS/EKS agent address (169.254.170.2, 169.254.170.23, fd00:ec2::23); use https for any other host")

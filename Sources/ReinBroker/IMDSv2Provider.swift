@@ -22,7 +22,7 @@ public struct IMDSv2Provider: BrokerCredentialProvider {
 
     public init(endpoint: String = IMDSv2Provider.defaultEndpoint, timeout: Double = 2, http: HTTPClient) throws(BrokerError) {
         guard EndpointURL(endpoint) != nil else {
-            throw .configuration("imds", "imds_endpoint \(endpoint.debugDescription) is not an http(s) URL")
+            throw .configuration("imds", "imds_endpoint \(URLText.redacted(endpoint).debugDescription) is not an http(s) URL")
         }
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.timeout = timeout

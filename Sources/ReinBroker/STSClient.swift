@@ -19,7 +19,7 @@ struct STSClient: Sendable {
     init(endpoint: String?, region: String, http: HTTPClient, timeout: Double, provider: String) throws(BrokerError) {
         let text = endpoint ?? Self.regionalEndpoint(region)
         guard let parsed = EndpointURL(text) else {
-            throw .configuration(provider, "STS endpoint \(text.debugDescription) is not an http(s) URL without query or credentials")
+            throw .configuration(provider, "STS endpoint \(URLText.redacted(text).debugDescription) is not an http(s) URL without query or credentials")
         }
         guard parsed.protectsCredentials else {
             throw .configuration(provider, "STS endpoint \(text) is plain http to a non-loopback host; the credentials it returns would cross the network in clear: use https")

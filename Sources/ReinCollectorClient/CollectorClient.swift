@@ -33,7 +33,7 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
                                        + "(it would be written to logs); the token file authenticates")
         }
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
-            throw CollectorClientError(kind: .configuration, message: "the collector URL must start with http:// or https:// (got \(baseURL.debugDescription))")
+            throw CollectorClientError(kind: .configuration, message: "the collector URL must start with http:// or https:// (got \(URLText.redacted(baseURL).debugDescription))")
         }
         let t = token.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !t.isEmpty, !t.contains(where: { $0 == "\r" || $0 == "\n" }) else {

@@ -17,9 +17,11 @@ public enum PolicyLoader {
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            return Result(document: nil, problems: [PolicyProblem(.error, "REIN-P001", "not valid YAML or JSON: \(error)", at: location(of: error))])
+            return Result(document: nil, problems: [PolicyProblem(.error, "REIN-P001", "not valid YAML or JSON: \(YAMLErrorText.describe(error))",
+                                                                   at: location(of: error))])
         } catch {
-            return Result(document: nil, problems: [PolicyProblem(.error, "REIN-P001", "not valid YAML or JSON: \(error)", at: nil)])
+            return Result(document: nil, problems: [PolicyProblem(.error, "REIN-P001", "not valid YAML or JSON: \(YAMLErrorText.describe(error))",
+                                                                   at: nil)])
         }
         guard let root = node?.mapping else {
             return Result(document: nil, problems: [PolicyProblem(.error, "REIN-P002", "the document must be a mapping with agent, task, mode and statements", at: node.flatMap(loc))])

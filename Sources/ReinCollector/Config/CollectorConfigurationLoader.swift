@@ -1,3 +1,4 @@
+import ReinUpstream
 import Foundation
 import ReinCrypto
 import ReinPolicy
@@ -29,7 +30,7 @@ public enum CollectorConfigurationLoader {
         if let yaml, !yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             let node: Node?
             do { node = try Yams.compose(yaml: yaml) } catch {
-                throw CollectorConfigurationError(key: "(file)", message: "not valid YAML: \(error)")
+                throw CollectorConfigurationError(key: "(file)", message: "not valid YAML: \(YAMLErrorText.describe(error))")
             }
             if let node {
                 guard let map = node.mapping else {
@@ -133,7 +134,7 @@ public enum CollectorConfigurationLoader {
         var roles: Set<CollectorRole> = []
         for text in try list("roles") {
             guard let role = CollectorRole(rawValue: text) else {
-                throw CollectorConfigurationError(key: "\(place).roles", message: "unknown role '\(text)' (known: \(CollectorRole.allCases.map(\.rawValue).joined(separator: ", ")))", line: map["roles"].flatMap(line))
+                throw CollectorConfigurationError(key: "\(place).roles", message: "unknown role \(ConfigText.quoted(text)) (known: \(CollectorRole.allCases.map(\.rawValue).joined(separator: ", ")))", line: map["roles"].flatMap(line))
             }
             roles.insert(role)
         }
@@ -160,7 +161,7 @@ public enum CollectorConfigurationLoader {
         switch key {
         case "listen":
             guard let address = ListenAddress(value) else {
-                throw CollectorConfigurationError(key: key, message: "'\(value)' is not host:port", line: line)
+                throw CollectorConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not host:port", line: line)
             }
             config.listen = address
         case "state_dir": config.stateDir = value
@@ -177,7 +178,7 @@ public enum CollectorConfigurationLoader {
         case "tls.key": config.tlsKey = value
         case "retention", "fleet.silent_after", "fleet.max_clock_skew":
             guard let seconds = DurationText.seconds(value) else {
-                throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 2m, 1h or 400d", line: line)
+                throw CollectorConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a duration such as 30s, 2m, 1h or 400d", line: line)
             }
             switch key {
             case "retention": config.retention = seconds
@@ -186,17 +187,17 @@ public enum CollectorConfigurationLoader {
             }
         case "limits.header_timeout", "limits.body_timeout":
             guard let seconds = DurationText.seconds(value), seconds > 0 else {
-                throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s or 5m", line: line)
+                throw CollectorConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a duration such as 30s or 5m", line: line)
             }
             if key == "limits.header_timeout" { config.headerTimeout = seconds } else { config.bodyTimeout = seconds }
         case "limits.max_connections":
             guard let n = Int(value), n > 0 else {
-                throw CollectorConfigurationError(key: key, message: "'\(value)' is not a positive number", line: line)
+                throw CollectorConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a positive number", line: line)
             }
             config.maxConnections = n
         case "holds.expire", "holds.max_grant", "holds.default_grant":
             guard let seconds = DurationText.seconds(value), seconds > 0 else {
-                throw CollectorConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 15m or 1h", line: line)
+                throw CollectorConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a duration such as 30s, 15m or 1h", line: line)
             }
             switch key {
             case "holds.expire": config.holds.expire = .seconds(seconds)
@@ -205,12 +206,12 @@ public enum CollectorConfigurationLoader {
             }
         case "holds.allow_owner_approval":
             guard let flag = Bool(value.lowercased()) else {
-                throw CollectorConfigurationError(key: key, message: "'\(value)' is not true or false", line: line)
+                throw CollectorConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not true or false", line: line)
             }
             config.holds.allowOwnerApproval = flag
         case "holds.webhook_url", "alerts.webhook_url":
             guard value.hasPrefix("http://") || value.hasPrefix("https://") else {
-                throw CollectorConfigurationError(key: key, message: "'\(value)' must be an http(s) URL", line: line)
+                throw CollectorConfigurationError(key: key, message: "'\(URLText.redacted(value))' must be an http(s) URL", line: line)
             }
             if key == "holds.webhook_url" { config.holdsWebhookURL = value } else { config.alertsWebhookURL = value }
         case "holds.console_url": config.holdsConsoleURL = value

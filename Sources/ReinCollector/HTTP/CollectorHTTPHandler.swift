@@ -239,7 +239,20 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        services.logger.debug("connection error", metadata: ["error": "\(error)"])
+        services.logger.debug("connection error", metadata: ["error": "\(Self.describe(error))"])
         context.close(promise: nil)
+    }
+
+    /// An error in words without the bytes NIO's decoder errors carry: those
+    /// are the client's raw request, `Authorization: Bearer …` included.
+    static func describe(_ error: any Error) -> String {
+        switch error as? ByteToMessageDecoderError {
+        case .dataReceivedInErrorState(let inner, let buffer)?:
+            return "\(describe(inner)) (then \(buffer.readableBytes) more bytes)"
+        case .leftoverDataWhenDone(let buffer)?:
+            return "\(buffer.readableBytes) bytes left over when the connection ended"
+        case nil:
+            return "\(error)"
+        }
     }
 }

@@ -1,3 +1,4 @@
+import ReinUpstream
 import Foundation
 import ReinPolicy
 import ReinAudit
@@ -28,7 +29,7 @@ public enum SidecarConfigurationLoader {
         if let yaml, !yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             let node: Node?
             do { node = try Yams.compose(yaml: yaml) } catch {
-                throw ConfigurationError(key: "(file)", message: "not valid YAML: \(error)")
+                throw ConfigurationError(key: "(file)", message: "not valid YAML: \(YAMLErrorText.describe(error))")
             }
             if let node {
                 guard let map = node.mapping else { throw ConfigurationError(key: "(file)", message: "the top level must be a mapping") }
@@ -93,32 +94,32 @@ public enum SidecarConfigurationLoader {
 
     static func applyScalar(key: String, value: String, line: Int?, to c: inout SidecarConfiguration) throws(ConfigurationError) {
         func address() throws(ConfigurationError) -> ListenAddress {
-            guard let a = ListenAddress(value) else { throw ConfigurationError(key: key, message: "'\(value)' is not host:port", line: line) }
+            guard let a = ListenAddress(value) else { throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not host:port", line: line) }
             return a
         }
         func duration() throws(ConfigurationError) -> Int64 {
-            guard let s = DurationText.seconds(value) else { throw ConfigurationError(key: key, message: "'\(value)' is not a duration such as 30s, 15m or 1h", line: line) }
+            guard let s = DurationText.seconds(value) else { throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a duration such as 30s, 15m or 1h", line: line) }
             return s
         }
         func size() throws(ConfigurationError) -> Int {
-            guard let b = ByteSizeText.bytes(value), b <= Int64(Int32.max) else { throw ConfigurationError(key: key, message: "'\(value)' is not a size such as 64KiB or 8MiB", line: line) }
+            guard let b = ByteSizeText.bytes(value), b <= Int64(Int32.max) else { throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a size such as 64KiB or 8MiB", line: line) }
             return Int(b)
         }
         func interval() throws(ConfigurationError) -> Duration {
             guard let d = IntervalText.duration(value) else {
-                throw ConfigurationError(key: key, message: "'\(value)' is not a duration such as 500ms, 10s or 2m", line: line)
+                throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a duration such as 500ms, 10s or 2m", line: line)
             }
             return d
         }
         func positive() throws(ConfigurationError) -> Int {
-            guard let n = Int(value), n > 0 else { throw ConfigurationError(key: key, message: "'\(value)' is not a positive integer", line: line) }
+            guard let n = Int(value), n > 0 else { throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a positive integer", line: line) }
             return n
         }
         func bool() throws(ConfigurationError) -> Bool {
             switch value.lowercased() {
             case "true", "yes", "on", "1": return true
             case "false", "no", "off", "0": return false
-            default: throw ConfigurationError(key: key, message: "'\(value)' is not true or false", line: line)
+            default: throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not true or false", line: line)
             }
         }
         switch key {
@@ -154,7 +155,7 @@ public enum SidecarConfigurationLoader {
         case "audit.fsync": c.auditFsync = try bool()
         case "audit.spool_path": c.auditSpoolPath = value
         case "audit.spool_max_bytes":
-            guard let b = CapacityText.bytes(value) else { throw ConfigurationError(key: key, message: "'\(value)' is not a size such as 256Mi, 1Gi or 64MiB", line: line) }
+            guard let b = CapacityText.bytes(value) else { throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a size such as 256Mi, 1Gi or 64MiB", line: line) }
             c.auditSpoolMaxBytes = b
         case "audit.drop_when_full": c.auditDropWhenFull = try bool()
         case "audit.checkpoint_every_records": c.auditCheckpointEveryRecords = try positive()
@@ -213,7 +214,7 @@ public enum SidecarConfigurationLoader {
             var roles: Set<HoldTokenBook.Entry.Role> = []
             for text in try m["roles"].map({ (n: Node) throws(ConfigurationError) -> [String] in try list(n, key: "\(place).roles") }) ?? [] {
                 guard let role = HoldTokenBook.Entry.Role(rawValue: text) else {
-                    throw ConfigurationError(key: "\(place).roles", message: "'\(text)' is not a role here (approver, auditor)", line: item.mark?.line)
+                    throw ConfigurationError(key: "\(place).roles", message: "\(ConfigText.quoted(text)) is not a role here (approver, auditor)", line: item.mark?.line)
                 }
                 roles.insert(role)
             }
@@ -244,7 +245,7 @@ public enum SidecarConfigurationLoader {
         if let e = c.upstreamEndpoint {
             guard let url = URL(string: e), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
                   url.path.isEmpty || url.path == "/", url.query == nil else {
-                throw ConfigurationError(key: "upstream.endpoint", message: "'\(e)' must be an http(s) URL with no path, such as http://127.0.0.1:5000")
+                throw ConfigurationError(key: "upstream.endpoint", message: "'\(URLText.redacted(e))' must be an http(s) URL with no path, such as http://127.0.0.1:5000")
             }
         }
         if c.agentCredentialTTL < 900 || c.agentCredentialTTL > 12 * 3600 {
@@ -255,7 +256,7 @@ public enum SidecarConfigurationLoader {
         }
         if let u = c.collector.url {
             guard let url = URL(string: u), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
-                throw ConfigurationError(key: "collector.url", message: "'\(u)' must be an http(s) URL such as https://collector.internal:7700")
+                throw ConfigurationError(key: "collector.url", message: "'\(URLText.redacted(u))' must be an http(s) URL such as https://collector.internal:7700")
             }
             if c.collector.tokenFile == nil {
                 throw ConfigurationError(key: "collector.token_file", message: "is required when collector.url is set (the collector accepts no anonymous sidecar)")
