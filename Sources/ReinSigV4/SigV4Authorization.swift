@@ -105,7 +105,7 @@ public struct SigV4Authorization: Sendable, Equatable {
         }
         guard let (akid, scope) = CredentialScope.parseCredential(b[credential]) else {
             throw SigV4Error(.malformedCredential,
-                "The Credential '\(String(decoding: b[credential].prefix(120), as: UTF8.self))' is malformed; expected \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
+                "The Credential (\(b[credential].count) characters) is malformed; expected \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
         }
         return SigV4Authorization(
             form: .header, accessKeyId: akid, scope: scope,
@@ -129,7 +129,7 @@ public struct SigV4Authorization: Sendable, Equatable {
         if algorithm == "AWS4-HMAC-SHA256" {
             return SigV4Error(.incompleteSignature, "Authorization header requires Credential, SignedHeaders and Signature")
         }
-        return SigV4Error(.unsupportedAlgorithm, "Unsupported authorization scheme '\(algorithm.prefix(40))': Rein accepts only AWS4-HMAC-SHA256 (SigV4)")
+        return SigV4Error(.unsupportedAlgorithm, "Unsupported authorization scheme \(EchoText.word(algorithm.prefix(40))): Rein accepts only AWS4-HMAC-SHA256 (SigV4)")
     }
 
     static func parseSignedHeaders(_ text: ArraySlice<UInt8>) throws(SigV4Error) -> [String] {
@@ -179,7 +179,7 @@ public struct SigV4Authorization: Sendable, Equatable {
         }
         guard let (akid, scope) = CredentialScope.parseCredential(ArraySlice(credential.utf8)) else {
             throw SigV4Error(.malformedQueryAuthentication,
-                "X-Amz-Credential '\(credential.prefix(120))' is malformed; expected \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
+                "X-Amz-Credential (\(credential.count) characters) is malformed; expected \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
         }
         guard let expires = Int64(expiresText), expires > 0 else {
             throw SigV4Error(.malformedQueryAuthentication, "X-Amz-Expires must be a positive whole number of seconds")

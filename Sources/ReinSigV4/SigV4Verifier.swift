@@ -59,7 +59,7 @@ public struct SigV4Verifier: Sendable {
         try checkTime(time, amzDate: amzDate, auth: auth, now: now)
 
         guard let creds = credentials.credentials(forAccessKeyId: auth.accessKeyId) else {
-            throw SigV4Error(.unknownAccessKey, "The access key id \(auth.accessKeyId) is not known to this Rein sidecar; sign with the credentials it issued")
+            throw SigV4Error(.unknownAccessKey, "The access key id \(EchoText.shownAccessKeyId(auth.accessKeyId)) is not known to this Rein sidecar; sign with the credentials it issued")
         }
         try checkToken(auth.sessionToken, expected: creds.sessionToken)
         try checkSignedHeaders(request, auth: auth)

@@ -54,6 +54,21 @@ struct VerifierErrorTests {
         #expect(strict.analyze(Self.signed(), bodyDigest: SHA256.hash(Self.body), now: Self.now + 61).outcome.failureValue?.code == .requestTimeTooSkewed)
     }
 
+    /// An agent that swapped its key id and secret key sends the secret where
+    /// the key id belongs: the error (the agent's answer, the audit reason)
+    /// describes it and does not repeat it.
+    @Test func aSecretInTheKeyIdPlaceIsNotRepeated() {
+        let secret = "wJalrXUtnFEMIxK7MDENGxbPxRfiCYEXAMPLEKEY"
+        let e = failure(Self.signed(AWSCredentials(accessKeyId: secret, secretAccessKey: "AKIAIOSFODNN7EXAMPLE")))
+        #expect(e?.code == .unknownAccessKey)
+        #expect(e.map { !$0.message.contains("wJalrXUtnFEMI") && $0.message.contains("not an access key id: 40 characters") } == true)
+        // One with slashes makes the Credential malformed: not repeated either.
+        let slashed = failure(Self.signed(AWSCredentials(accessKeyId: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", secretAccessKey: "x")))
+        #expect(slashed?.code == .malformedCredential && slashed?.message.contains("wJalrXUtnFEMI") == false)
+        #expect(EchoText.accessKeyId("AKIAIOSFODNN7EXAMPLE") == "AKIAIOSFODNN7EXAMPLE" && EchoText.accessKeyId(secret) == nil)
+        #expect(EchoText.word("Bearer") == "'Bearer'" && EchoText.word("tok-0123456789abcdef0123456789") == "(30 characters)")
+    }
+
     @Test func unknownAccessKey() {
         let e = failure(Self.signed(AWSCredentials(accessKeyId: "AKIDOTHER", secretAccessKey: "x")))
         #expect(e?.code == .unknownAccessKey)

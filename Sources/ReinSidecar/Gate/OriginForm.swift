@@ -38,7 +38,9 @@ enum OriginForm {
             let authority = rest.prefix { $0 != "/" && $0 != "?" }
             let path = rest.dropFirst(authority.count)
             guard sameHost(String(authority), host, defaultPort: 80) else {
-                return .failure(OriginFormProblem(message: "Host \(host) does not match the request URI's host \(authority)"))
+                // Without any user-info: it may carry a password or token.
+                let shown = authority.lastIndex(of: "@").map { "…@" + authority[authority.index(after: $0)...] } ?? String(authority)
+                return .failure(OriginFormProblem(message: "Host \(host) does not match the request URI's host \(shown)"))
             }
             target = path.isEmpty ? "/" : (path.hasPrefix("?") ? "/" + path : String(path))
         }

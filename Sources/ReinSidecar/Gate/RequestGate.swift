@@ -96,7 +96,8 @@ public struct RequestGate: Sendable {
             verified = try verifier.verify(signable, bodyDigest: digest, now: now)
         } catch {
             facts.verifyNanos = DispatchTime.now().uptimeNanoseconds - started
-            if let auth = try? SigV4Authorization.parse(signable) { facts.accessKeyId = auth.accessKeyId }
+            // Unverified: recorded only when it has an access key id's shape (not a swapped-in secret key).
+            if let auth = try? SigV4Authorization.parse(signable) { facts.accessKeyId = EchoText.accessKeyId(auth.accessKeyId) }
             return reject(error.awsCode(for: style.dialect), error.httpStatus(for: style.dialect), error.message)
         }
         facts.verifyNanos = DispatchTime.now().uptimeNanoseconds - started
