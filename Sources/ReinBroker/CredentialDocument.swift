@@ -23,7 +23,7 @@ struct CredentialDocument: Decodable {
             // Error bodies carry no secrets; their message field says what was wrong.
             if let doc = try? JSONDecoder().decode(CredentialDocument.self, from: Data(response.body)) {
                 let detail = [doc.Code ?? doc.code, doc.Message ?? doc.message].compactMap { $0 }.joined(separator: ": ")
-                if !detail.isEmpty { message += " (\(detail.prefix(300)))" }
+                if !detail.isEmpty { message += " (\(EchoText.withoutLongTokens(String(detail.prefix(300)))))" }
             }
             throw BrokerError(provider: provider, kind: .httpStatus(response.status), message: message)
         }
@@ -34,7 +34,8 @@ struct CredentialDocument: Decodable {
             throw .malformed(provider, "\(what) did not answer with a JSON credentials document (\(response.body.count) bytes)")
         }
         if let code = doc.Code, code != "Success" {
-            throw .malformed(provider, "\(what) answered Code \(code.debugDescription)\(doc.Message.map { ": \($0.prefix(300))" } ?? "")")
+            throw .malformed(provider, "\(what) answered Code \(EchoText.withoutLongTokens(code).debugDescription)"
+                             + (doc.Message.map { ": " + EchoText.withoutLongTokens(String($0.prefix(300))) } ?? ""))
         }
         guard let keyId = doc.AccessKeyId, !keyId.isEmpty, let secret = doc.SecretAccessKey, !secret.isEmpty else {
             throw .malformed(provider, "\(what) credentials lack AccessKeyId or SecretAccessKey")

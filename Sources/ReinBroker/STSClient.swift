@@ -91,7 +91,7 @@ struct STSClient: Sendable {
     static func parse(_ response: HTTPClientResponse, action: String, provider: String) throws(BrokerError) -> BrokerCredentials {
         let text = response.bodyText[...]
         if let error = MiniXML.element("Error", in: text), let code = MiniXML.element("Code", in: error).map(MiniXML.unescape) {
-            let message = MiniXML.element("Message", in: error).map(MiniXML.unescape) ?? ""
+            let message = EchoText.withoutLongTokens(MiniXML.element("Message", in: error).map(MiniXML.unescape) ?? "")
             throw BrokerError(provider: provider, kind: .sts(code: code),
                               message: "STS \(action) failed with \(code) (HTTP \(response.status)): \(message)\(hint(for: code))")
         }

@@ -17,6 +17,33 @@ public enum EchoText {
         accessKeyId(id) ?? "(not an access key id: \(id.count) characters)"
     }
 
+    /// `text` (a message another service answered) with every token-like run
+    /// replaced by its length: 32 or more characters of letters, digits and
+    /// `+/=_.-` that mix upper case, lower case and digits, or are all hex.
+    /// Why: AWS's messages carry none, but an endpoint or a proxy that
+    /// echoes the request puts the web identity token, a session token or an
+    /// authorization token into the text Rein logs and shows in `/readyz`.
+    /// ARNs, role paths and request ids keep their separators or their one
+    /// case, and stay.
+    public static func withoutLongTokens(_ text: String) -> String {
+        func isToken(_ c: Character) -> Bool {
+            c.isASCII && (c.isLetter || c.isNumber || "+/=_.-".contains(c))
+        }
+        var out = ""
+        var run = ""
+        func flush() {
+            let mixed = run.contains(where: \.isUppercase) && run.contains(where: \.isLowercase) && run.contains(where: \.isNumber)
+            let hex = run.allSatisfy(\.isHexDigit)
+            out += run.count >= 32 && (mixed || hex) ? "…(\(run.count) characters)" : run
+            run = ""
+        }
+        for c in text {
+            if isToken(c) { run.append(c) } else { flush(); out.append(c) }
+        }
+        flush()
+        return out
+    }
+
     /// A short word (an authorization scheme) as an error may show it.
     public static func word(_ text: Substring) -> String {
         text.count <= 24 && text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) ? "'\(text)'" : "(\(text.count) characters)"

@@ -67,6 +67,12 @@ struct VerifierErrorTests {
         #expect(slashed?.code == .malformedCredential && slashed?.message.contains("wJalrXUtnFEMI") == false)
         #expect(EchoText.accessKeyId("AKIAIOSFODNN7EXAMPLE") == "AKIAIOSFODNN7EXAMPLE" && EchoText.accessKeyId(secret) == nil)
         #expect(EchoText.word("Bearer") == "'Bearer'" && EchoText.word("tok-0123456789abcdef0123456789") == "(30 characters)")
+        // Messages another service answered keep their words, ARNs and ids, not echoed tokens.
+        let aws = "User: arn:aws:sts::123456789012:assumed-role/rein-broker/session is not authorized; RequestId 4d2f8f1c-8f5e-4a57-9b7a-3f1e2d4c5b6a"
+        #expect(EchoText.withoutLongTokens(aws) == aws)
+        let jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6cmVpbjpyZWluIn0.c2lnbmF0dXJl"
+        #expect(!EchoText.withoutLongTokens("bad request WebIdentityToken=\(jwt)").contains("eyJhbGci"))
+        #expect(!EchoText.withoutLongTokens("token " + String(repeating: "ab12", count: 10)).contains("ab12ab12"))
     }
 
     @Test func unknownAccessKey() {
