@@ -84,7 +84,18 @@ tokens:
             p.write_text(token + "\n")
             p.chmod(0o600)
         self.proc = None
-        self.start()
+        # A port free_port() found may be taken again before the collector binds it: new port, again.
+        for attempt in range(3):
+            try:
+                self.start()
+                break
+            except RuntimeError:
+                if attempt == 2 or "Address already in use" not in self.log_text():
+                    raise
+                old = f"listen: 127.0.0.1:{self.port}"
+                self.port = free_port()
+                self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+                self.config_path.write_text(self.config_path.read_text().replace(old, f"listen: 127.0.0.1:{self.port}"))
 
     def token_file(self, role):
         return str(self.dir / f"{role}.token")

@@ -103,11 +103,30 @@ class Sidecar:
                  sidecar_id=None, fsync=False, ready=True):
         self.rein_bin = rein_bin
         self.dir = Path(tempfile.mkdtemp(prefix="rein-sidecar-"))
-        self.port = free_port()
-        self.admin_port = free_port()
-        self.creds_port = free_port()
         if policy_text is not None:  # None: no policy_file (the collector's policy only)
             (self.dir / "policy.yaml").write_text(policy_text)
+        self.env = clean_env()
+        self.env["REIN_TEST_BROKER_ACCESS_KEY_ID"] = BROKER_KEY
+        self.env["REIN_TEST_BROKER_SECRET_ACCESS_KEY"] = BROKER_SECRET
+        self.env.update(extra_env or {})
+        self.log_path = self.dir / "sidecar.log"
+        # A port free_port() found may be taken again before the sidecar binds it
+        # (another process's bind to port 0, an outgoing connection): new ports, again.
+        for attempt in range(3):
+            self.port, self.admin_port, self.creds_port = free_port(), free_port(), free_port()
+            self._write_config(upstream, mode, sidecar_id, policy_text, fsync, audit_config, extra_config)
+            try:
+                self.start(ready=ready)
+                break
+            except RuntimeError:
+                if attempt == 2 or "Address already in use" not in self.log_text():
+                    raise
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token_file = str(self.dir / "state" / "agent-token")
+        self.ca_file = str(self.dir / "state" / "ca" / "ca.pem")
+        self.audit_path = self.dir / "state" / "audit.jsonl"
+
+    def _write_config(self, upstream, mode, sidecar_id, policy_text, fsync, audit_config, extra_config):
         policy_line = f"policy_file: {self.dir / 'policy.yaml'}" if policy_text is not None else ""
         id_line = f"sidecar_id: {sidecar_id}" if sidecar_id else ""
         config = f"""
@@ -130,16 +149,6 @@ audit:
 {extra_config}
 """
         (self.dir / "sidecar.yaml").write_text(config)
-        self.env = clean_env()
-        self.env["REIN_TEST_BROKER_ACCESS_KEY_ID"] = BROKER_KEY
-        self.env["REIN_TEST_BROKER_SECRET_ACCESS_KEY"] = BROKER_SECRET
-        self.env.update(extra_env or {})
-        self.log_path = self.dir / "sidecar.log"
-        self.start(ready=ready)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.token_file = str(self.dir / "state" / "agent-token")
-        self.ca_file = str(self.dir / "state" / "ca" / "ca.pem")
-        self.audit_path = self.dir / "state" / "audit.jsonl"
 
     def start(self, ready=True):
         """Starts (or restarts) the process on the same state directory."""
