@@ -57,8 +57,9 @@ def test_a_200_that_does_not_acknowledge_the_batch_keeps_it_spooled(rein_bin, mo
         receipt = fake.receipt(request)
         if answer == "generic":
             receipt = {"accepted": 0, "duplicates": 0, "checkpoints": 0, "findings": 0}
-        elif answer == "short":
-            receipt.update(accepted=1, duplicates=0, through_sequence=1)
+        elif answer == "short":  # one record fewer than sent, through the one before the last
+            taken = receipt["accepted"] + receipt["duplicates"]
+            receipt.update(accepted=taken - 1, duplicates=0, through_sequence=receipt["through_sequence"] - 1)
         else:
             receipt["sidecar_id"] = "sc-someone-else"
         fake.send(h, 200, receipt)
