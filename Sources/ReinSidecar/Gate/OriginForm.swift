@@ -1,4 +1,5 @@
 import ReinSigV4
+import ReinUpstream
 
 /// Why a request's target or Host cannot be accepted.
 struct OriginFormProblem: Error, Sendable {
@@ -39,8 +40,7 @@ enum OriginForm {
             let path = rest.dropFirst(authority.count)
             guard sameHost(String(authority), host, defaultPort: 80) else {
                 // Without any user-info: it may carry a password or token.
-                let shown = authority.lastIndex(of: "@").map { "…@" + authority[authority.index(after: $0)...] } ?? String(authority)
-                return .failure(OriginFormProblem(message: "Host \(host) does not match the request URI's host \(shown)"))
+                return .failure(OriginFormProblem(message: "Host \(host) does not match the request URI's host \(URLText.redacted(String(authority)))"))
             }
             target = path.isEmpty ? "/" : (path.hasPrefix("?") ? "/" + path : String(path))
         }
