@@ -52,6 +52,10 @@ struct SpoolFigures {
     var producerCPUMicros = 0.0
     var writerCPUMicros = 0.0
     var syncerCPUMicros = 0.0
+    /// WAL log restarts, and how long their RESTART checkpoints took (mean and longest, ms): waiting for the write lock, then holding it.
+    var restarts = 0
+    var restartMeanMillis = 0.0
+    var restartLongestMillis = 0.0
     var microsPerRequest: Double { seconds * 1e6 / Double(max(1, requests)) }
     var cpuMicrosPerRequest: Double { cpuSeconds * 1e6 / Double(max(1, requests)) }
     var requestsPerSecond: Double { Double(requests) / max(seconds, 1e-9) }
@@ -63,8 +67,11 @@ struct SpoolFigures {
 /// `intents`, each waits for its intent, then completes it without waiting
 /// (an allowed, forwarded call; the record follows the response).
 /// `producers` threads share the window, as the sidecar's event loops (one
-/// per core) share its connections.
-func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, key: Ed25519PrivateKey,
+/// per core) share its connections. The same load first runs for `warmup`
+/// seconds unmeasured, so that the figures are the spool's steady state (its
+/// log written once, so that commits overwrite it) rather than the first
+/// seconds of a new file.
+func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, warmup: Double, key: Ed25519PrivateKey,
                       producers: Int = 1) -> SpoolFigures {
     let dir = NSTemporaryDirectory() + "rein-bench-spool-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -75,13 +82,26 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
     } catch {
         fatalError("cannot open the bench spool: \(error)")
     }
+    while spool.threadCPUSeconds == nil { usleep(100) }
+    if warmup > 0 {
+        _ = driveSpool(spool, fullSync: fullSync, inFlight: inFlight, intents: intents, duration: warmup, producers: producers)
+    }
+    let figures = driveSpool(spool, fullSync: fullSync, inFlight: inFlight, intents: intents, duration: duration, producers: producers)
+    spool.close()
+    return figures
+}
+
+/// One measured stretch of load on `spool`: the figures are differences
+/// over this stretch only.
+private func driveSpool(_ spool: AuditSpool, fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, producers: Int) -> SpoolFigures {
     let completions = DispatchGroup()
     let failures = FailureCount()
     let issued = Atomic<Int>(0)
     let producerCPUNanos = Atomic<Int>(0)
     let clock = ContinuousClock()
-    while spool.threadCPUSeconds == nil { usleep(100) }
     let threadsStart = spool.threadCPUSeconds ?? (0, 0)
+    let commitsStart = spool.stats.commits, syncsStart = spool.syncs, syncSecondsStart = spool.syncSeconds
+    let checkpointStart = spool.checkpointStats
     let cpuStart = processCPUSeconds()
     let start = clock.now
     let end = start + .milliseconds(Int(duration * 1000))
@@ -137,15 +157,21 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
     let requests = issued.load(ordering: .relaxed)
     let perRequest = 1e6 / Double(max(1, requests))
     let writes = Double(requests * (intents ? 2 : 1))
-    let figures = SpoolFigures(requests: requests,
-                               seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
-                               cpuSeconds: processCPUSeconds() - cpuStart, failures: failures.value.load(ordering: .relaxed),
-                               writesPerCommit: writes / Double(max(1, spool.stats.commits)),
-                               writesPerSync: fullSync ? writes / Double(max(1, spool.syncs)) : 0,
-                               microsPerSync: fullSync ? spool.syncSeconds * 1e6 / Double(max(1, spool.syncs)) : 0,
-                               producerCPUMicros: Double(producerCPUNanos.load(ordering: .relaxed)) / 1e9 * perRequest,
-                               writerCPUMicros: writerCPU * perRequest, syncerCPUMicros: syncerCPU * perRequest)
-    spool.close()
+    let syncs = Double(max(1, spool.syncs - syncsStart))
+    let checkpoint = spool.checkpointStats
+    let restarts = checkpoint.restarts - checkpointStart.restarts
+    var figures = SpoolFigures(requests: requests,
+                        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                        cpuSeconds: processCPUSeconds() - cpuStart, failures: failures.value.load(ordering: .relaxed),
+                        writesPerCommit: writes / Double(max(1, spool.stats.commits - commitsStart)),
+                        writesPerSync: fullSync ? writes / syncs : 0,
+                        microsPerSync: fullSync ? (spool.syncSeconds - syncSecondsStart) * 1e6 / syncs : 0,
+                        producerCPUMicros: Double(producerCPUNanos.load(ordering: .relaxed)) / 1e9 * perRequest,
+                        writerCPUMicros: writerCPU * perRequest, syncerCPUMicros: syncerCPU * perRequest)
+    figures.restarts = restarts
+    figures.restartMeanMillis = Double(checkpoint.restartNanoseconds - checkpointStart.restartNanoseconds) / 1e6 / Double(max(1, restarts))
+    // The longest over the whole run (warm-up included): the counter keeps only a maximum.
+    figures.restartLongestMillis = Double(checkpoint.longestRestartNanoseconds) / 1e6
     return figures
 }
 
@@ -173,6 +199,7 @@ func runSpoolBenchmark() {
     let lineBytes = (try? probeChain.seal(&probe).line.count) ?? 0
     guard let key = try? Ed25519PrivateKey() else { fatalError("no Ed25519 key") }
     let duration = Double(ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_SECONDS"] ?? "") ?? 3
+    let warmup = Double(ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_WARMUP"] ?? "") ?? 0
     let scenarios: [(name: String, key: String, fullSync: Bool, inFlight: Int, intents: Bool, producers: Int)] = [
         ("record, synchronous FULL, 1 in flight", "full_c1", true, 1, false, 1),
         ("record, synchronous FULL, 32 in flight", "full_c32", true, 32, false, 1),
@@ -184,24 +211,25 @@ func runSpoolBenchmark() {
     ]
     var results = [String(format: "seal_us=%.2f build_us=%.2f encode_us=%.2f chain_us=%.2f", sealNs / 1000, buildNs / 1000, encodeNs / 1000,
                           chainNs / 1000), "line_bytes=\(lineBytes)"]
-    var table = ["| scenario | µs per request (wall, amortised) | requests/s | CPU µs per request | of which producer / writer / syncer | writes per commit | writes per fsync | µs per fsync | failures |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    var table = ["| scenario | µs per request (wall, amortised) | requests/s | CPU µs per request | of which producer / writer / syncer | writes per commit | writes per fsync | µs per fsync | log restarts: count, RESTART time (mean / longest ms) | failures |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     let only = ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_ONLY"] // one scenario key, for profiling
     for s in scenarios where only == nil || only == s.key {
-        let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, key: key,
+        let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, warmup: warmup, key: key,
                                  producers: s.producers)
-        print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request (%.1f producer, %.1f writer, %.1f syncer)  %5.1f writes/commit  %5.1f writes/sync  %6.0f µs/sync  (%d requests%@)",
+        print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request (%.1f producer, %.1f writer, %.1f syncer)  %5.1f writes/commit  %5.1f writes/sync  %6.0f µs/sync  %d log restarts (%.2f / %.2f ms)  (%d requests%@)",
                      s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros,
                      f.syncerCPUMicros, f.writesPerCommit, f.writesPerSync,
-                     f.microsPerSync, f.requests,
+                     f.microsPerSync, f.restarts, f.restartMeanMillis, f.restartLongestMillis, f.requests,
                      (f.failures > 0 ? ", \(f.failures) FAILED" : "") as NSString))
         results.append(String(format: "%@_us=%.2f %@_rps=%.0f %@_cpu_us=%.2f %@_writer_cpu_us=%.2f %@_sync_us=%.0f", s.key as NSString,
                               f.microsPerRequest, s.key as NSString, f.requestsPerSecond, s.key as NSString, f.cpuMicrosPerRequest,
                               s.key as NSString, f.writerCPUMicros, s.key as NSString, f.microsPerSync))
-        table.append(String(format: "| %@ | %.1f | %.0f | %.1f | %.1f / %.1f / %.1f | %.1f | %@ | %@ | %d |", s.name as NSString, f.microsPerRequest,
-                            f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros, f.syncerCPUMicros, f.writesPerCommit,
-                            (s.fullSync ? String(format: "%.1f", f.writesPerSync) : "–") as NSString,
-                            (s.fullSync ? String(format: "%.0f", f.microsPerSync) : "–") as NSString, f.failures))
+        table.append(String(format: "| %@ | %.1f | %.0f | %.1f | %.1f / %.1f / %.1f | %.1f | %@ | %@ | %d (%.1f / %.1f) | %d |", s.name as NSString,
+                            f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros, f.syncerCPUMicros,
+                            f.writesPerCommit, (s.fullSync ? String(format: "%.1f", f.writesPerSync) : "–") as NSString,
+                            (s.fullSync ? String(format: "%.0f", f.microsPerSync) : "–") as NSString, f.restarts, f.restartMeanMillis,
+                            f.restartLongestMillis, f.failures))
     }
     print("RESULT " + results.joined(separator: " ") + " target_us=20.00")
     print("TABLE")

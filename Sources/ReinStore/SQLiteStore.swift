@@ -18,7 +18,7 @@ public enum SQLiteStore {
     public static func open(path: String) throws(OpenError) -> DatabasePool {
         var config = Configuration()
         config.foreignKeysEnabled = true
-        config.busyMode = .timeout(5)
+        config.busyMode = SQLiteBusyWait.mode(limit: .seconds(5))
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             // GRDB selects NORMAL for WAL pools after preparing the writer;

@@ -19,6 +19,9 @@ public final class SQLiteCollectorStore: CollectorStore {
     /// rather than use an index or the zone map (a tail).
     let tailSpan: Int64
     private let checkpointer: WALCheckpointer
+
+    /// What the WAL checkpointer did (log restarts and how long they held the writer), for benchmarks.
+    public var checkpointStats: WALCheckpointer.Stats { checkpointer.stats }
     /// Concurrent ingest calls share transactions (``IngestGroupCommit``).
     let groupCommit = IngestGroupCommit()
     /// The writer commits with `synchronous = NORMAL`; every write returns

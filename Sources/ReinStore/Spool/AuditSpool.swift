@@ -252,6 +252,9 @@ public final class AuditSpool: Sendable {
     /// Wall time spent in those `fdatasync` calls, in seconds.
     public var syncSeconds: Double { Double(writer.syncer.syncNanoseconds.load(ordering: .relaxed)) / 1e9 }
 
+    /// What the WAL checkpointer did (log restarts and how long they held the writer), for benchmarks.
+    public var checkpointStats: WALCheckpointer.Stats { checkpointer.stats }
+
     /// Sizes, chain head and whether the spool is full, as of the last commit.
     public var stats: SpoolStats { writer.published.withLock { $0 } }
 
