@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Opens Rein's embedded SQLite databases (spools, holds, the collector)
@@ -14,8 +15,10 @@ public enum SQLiteStore {
         public var description: String { "cannot open SQLite database at \(path): \(underlying)" }
     }
 
-    /// Opens (creating if needed) a WAL-mode database pool at `path`.
+    /// Opens (creating if needed) a WAL-mode database pool at `path`, its
+    /// files readable by their owner only (``prepareFile(_:)``).
     public static func open(path: String) throws(OpenError) -> DatabasePool {
+        try prepareFile(path)
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = SQLiteBusyWait.mode(limit: .seconds(5))
@@ -28,6 +31,39 @@ public enum SQLiteStore {
             return pool
         } catch {
             throw OpenError(path: path, underlying: String(describing: error))
+        }
+    }
+
+    /// Makes the database's files readable and writable by their owner only
+    /// (0600), creating the file (and its directory, 0700) if missing.
+    ///
+    /// Why: audit records, holds and token hashes are in these files, and
+    /// SQLite creates a database with the process's umask (0644 by default)
+    /// and gives its -wal and -shm files the database's mode. A new file is
+    /// created here with 0600 before SQLite opens it; an existing one (and
+    /// its -wal and -shm) is changed by path, never through a descriptor:
+    /// closing any descriptor of a database drops every POSIX lock this
+    /// process holds on it, SQLite's included (``WALFileSync``).
+    public static func prepareFile(_ path: String) throws(OpenError) {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw OpenError(path: path, underlying: "cannot create the directory \(dir): \(error.localizedDescription)")
+            }
+        }
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            Glibc.close(fd) // new and empty: nobody holds a lock on it yet
+        } else if errno != EEXIST {
+            throw OpenError(path: path, underlying: String(cString: strerror(errno)))
+        }
+        for file in [path, path + "-wal", path + "-shm"] where chmod(file, 0o600) != 0 {
+            let code = errno
+            // The log and the shared-memory index exist only while the database is in use.
+            if file != path, code == ENOENT { continue }
+            throw OpenError(path: path, underlying: "cannot set mode 0600 on \(file): \(String(cString: strerror(code)))")
         }
     }
 

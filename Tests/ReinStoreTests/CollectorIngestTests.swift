@@ -4,6 +4,17 @@ import Testing
 @testable import ReinStore
 
 @Suite struct CollectorIngestTests {
+    /// The store is created with its large pages and readable by its owner only.
+    @Test func aNewStoreHasItsPageSizeAndOwnerOnlyFiles() throws {
+        let f = try CollectorStoreFixture()
+        let path = f.dir + "/collector.sqlite"
+        let pageSize = try f.store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") }
+        #expect(pageSize == SQLiteCollectorStore.pageSize)
+        for file in [path, path + "-wal", path + "-shm"] {
+            #expect(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int == 0o600, "\(file)")
+        }
+    }
+
     @Test func storesABatchAndCountsEveryRecord() throws {
         let f = try CollectorStoreFixture()
         var chain = try TestChain()

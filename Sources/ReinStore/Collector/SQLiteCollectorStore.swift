@@ -39,7 +39,13 @@ public final class SQLiteCollectorStore: CollectorStore {
         self.logger = logger
         self.tailSpan = tailSpan
         durability = WALFileSync(databasePath: path)
-        if !FileManager.default.fileExists(atPath: path) {
+        do {
+            try SQLiteStore.prepareFile(path)
+        } catch {
+            throw .database(operation: "create", message: error.description)
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+        if size == 0 {
             // The page size is fixed when the file is created, before WAL mode.
             do {
                 let queue = try DatabaseQueue(path: path)

@@ -53,7 +53,6 @@ public final class AuditSpool: Sendable {
         sidecarId = configuration.sidecarId
         publicKey = configuration.signingKey.publicKey
         maxBytes = configuration.maxBytes
-        try Self.prepareFile(path)
         do {
             pool = try SQLiteStore.open(path: path)
         } catch {
@@ -271,24 +270,6 @@ public final class AuditSpool: Sendable {
     }
 
     // MARK: - Helpers
-
-    /// Creates the file with mode 0600 before SQLite does (SQLite gives its
-    /// -wal and -shm files the database's mode), in a 0700 directory.
-    private static func prepareFile(_ path: String) throws(AuditSpoolError) {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
-            do {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw .open(path: path, reason: "cannot create the directory \(dir): \(error.localizedDescription)")
-            }
-        }
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .open(path: path, reason: String(cString: strerror(errno))) }
-        let changed = fchmod(fd, 0o600)
-        Foundation.close(fd)
-        guard changed == 0 else { throw .open(path: path, reason: "cannot set mode 0600: \(String(cString: strerror(errno)))") }
-    }
 
     /// The record an orphaned intent becomes: its decision kept, its outcome unknown.
     static func recovered(_ line: [UInt8], recordId: String, configuration: AuditSpoolConfiguration) -> AuditRecord {
