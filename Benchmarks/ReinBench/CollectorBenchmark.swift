@@ -89,7 +89,7 @@ func runCollectorBenchmark() {
     do {
         let subset = Array(bodies.prefix(300))
         let records = Double(subset.count * 1000)
-        var rounds: [(rate: Double, perCommit: Double, cpu: Double, cores: Double, restarts: Int, longestRestartMs: Double)] = []
+        var rounds: [(rate: Double, perCommit: Double, cpu: Double, cores: Double, restarts: Int, gaveUp: Int, longestRestartMs: Double)] = []
         for round in 0..<3 {
             let concurrentStore = try! SQLiteCollectorStore(path: directory.appendingPathComponent("concurrent-\(round).sqlite").path)
             let next = Atomic<Int>(0)
@@ -117,15 +117,15 @@ func runCollectorBenchmark() {
             let stats = concurrentStore.ingestCommitStats
             let checkpoints = concurrentStore.checkpointStats
             rounds.append((records / seconds, Double(stats.batches) / Double(max(1, stats.commits)), processCPU * 1e6 / records,
-                           processCPU / seconds, checkpoints.restarts, Double(checkpoints.longestRestartNanoseconds) / 1e6))
+                           processCPU / seconds, checkpoints.restarts, checkpoints.busyRestarts, Double(checkpoints.longestRestartNanoseconds) / 1e6))
             print(String(format: "    round %d: %.0f records/s", round + 1, records / seconds))
         }
         let sorted = rounds.sorted { $0.rate < $1.rate }
         let median = sorted[1]
         report("ingest, \(CollectorServices.blockingThreads) concurrent requests (the collector's blocking threads; parse + store each, group commit), \(grouped(subset.count * 1000)) records, median of 3",
-               rate(median.rate, 1) + String(format: " (rounds %@–%@; %.1f batches per commit; %.2f µs CPU per record, %.2f cores busy; %d log restarts, the longest RESTART %.1f ms (waiting for the write lock, then holding it))",
+               rate(median.rate, 1) + String(format: " (rounds %@–%@; %.1f batches per commit; %.2f µs CPU per record, %.2f cores busy; %d log restarts (%d gave up), the longest RESTART %.1f ms (waiting for the write lock, then holding it))",
                                              grouped(Int(sorted[0].rate)) as NSString, grouped(Int(sorted[2].rate)) as NSString,
-                                             median.perCommit, median.cpu, median.cores, median.restarts, median.longestRestartMs))
+                                             median.perCommit, median.cpu, median.cores, median.restarts, median.gaveUp, median.longestRestartMs))
         print("INGEST concurrent_rps=\(Int(median.rate.rounded()))")
     }
 

@@ -54,6 +54,8 @@ struct SpoolFigures {
     var syncerCPUMicros = 0.0
     /// WAL log restarts, and how long their RESTART checkpoints took (mean and longest, ms): waiting for the write lock, then holding it.
     var restarts = 0
+    /// Of those, RESTARTs that gave up (the log did not start over).
+    var busyRestarts = 0
     var restartMeanMillis = 0.0
     var restartLongestMillis = 0.0
     var microsPerRequest: Double { seconds * 1e6 / Double(max(1, requests)) }
@@ -169,6 +171,7 @@ private func driveSpool(_ spool: AuditSpool, fullSync: Bool, inFlight: Int, inte
                         producerCPUMicros: Double(producerCPUNanos.load(ordering: .relaxed)) / 1e9 * perRequest,
                         writerCPUMicros: writerCPU * perRequest, syncerCPUMicros: syncerCPU * perRequest)
     figures.restarts = restarts
+    figures.busyRestarts = checkpoint.busyRestarts - checkpointStart.busyRestarts
     figures.restartMeanMillis = Double(checkpoint.restartNanoseconds - checkpointStart.restartNanoseconds) / 1e6 / Double(max(1, restarts))
     // The longest over the whole run (warm-up included): the counter keeps only a maximum.
     figures.restartLongestMillis = Double(checkpoint.longestRestartNanoseconds) / 1e6
@@ -217,10 +220,10 @@ func runSpoolBenchmark() {
     for s in scenarios where only == nil || only == s.key {
         let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, warmup: warmup, key: key,
                                  producers: s.producers)
-        print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request (%.1f producer, %.1f writer, %.1f syncer)  %5.1f writes/commit  %5.1f writes/sync  %6.0f µs/sync  %d log restarts (%.2f / %.2f ms)  (%d requests%@)",
+        print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request (%.1f producer, %.1f writer, %.1f syncer)  %5.1f writes/commit  %5.1f writes/sync  %6.0f µs/sync  %d log restarts, %d gave up (%.2f / %.2f ms)  (%d requests%@)",
                      s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros,
                      f.syncerCPUMicros, f.writesPerCommit, f.writesPerSync,
-                     f.microsPerSync, f.restarts, f.restartMeanMillis, f.restartLongestMillis, f.requests,
+                     f.microsPerSync, f.restarts, f.busyRestarts, f.restartMeanMillis, f.restartLongestMillis, f.requests,
                      (f.failures > 0 ? ", \(f.failures) FAILED" : "") as NSString))
         results.append(String(format: "%@_us=%.2f %@_rps=%.0f %@_cpu_us=%.2f %@_writer_cpu_us=%.2f %@_sync_us=%.0f", s.key as NSString,
                               f.microsPerRequest, s.key as NSString, f.requestsPerSecond, s.key as NSString, f.cpuMicrosPerRequest,

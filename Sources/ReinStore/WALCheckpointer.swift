@@ -18,7 +18,7 @@ import Synchronization
 /// has copied all of it, so its size stays bounded by what is written per
 /// interval. Closing the last connection checkpoints what is left.
 ///
-/// Why a round ends the way it does (``round(_:)``): a busy writer appends
+/// Why a round ends the way it does (``round(_:backoff:)``): a busy writer appends
 /// while a PASSIVE checkpoint copies, so the log is never fully copied and
 /// never restarts on its own. A RESTART checkpoint makes it restart, but it
 /// holds the write lock while it copies what is left and fsyncs the
@@ -45,12 +45,20 @@ public final class WALCheckpointer: Sendable {
     /// At most this many catching-up rounds: a writer that outpaces the copy
     /// must not keep the log from restarting.
     static let maxCatchUps = 8
+    /// How long a RESTART waits for a lock: first for the writer's current
+    /// commit, then, holding the write lock (so the writer waits too), for
+    /// readers still on an older snapshot. Past it, the RESTART gives up.
+    static let restartPatience: Duration = .milliseconds(100)
+    /// After a RESTART that gave up, this many rounds at most pass before the next one tries.
+    static let maxRestartBackoff = 16
 
     /// What the rounds did, for benchmarks.
     public struct Stats: Sendable, Equatable {
         public var rounds = 0
-        /// RESTART checkpoints run (the log starts over after each that gets the write lock in time).
+        /// RESTART checkpoints run (the log starts over after each that gets its locks in time).
         public var restarts = 0
+        /// Of those, the ones that gave up: the writer's commit, or a reader of an older snapshot, outlasted `restartPatience`.
+        public var busyRestarts = 0
         /// PASSIVE rounds run to catch up before a RESTART.
         public var catchUps = 0
         /// Wall time inside RESTART checkpoints, in all and at most: waiting
@@ -70,6 +78,12 @@ public final class WALCheckpointer: Sendable {
         var finished = false
     }
 
+    /// Rounds to let pass before the next RESTART, after RESTARTs that gave up (checkpoint thread only).
+    private struct Backoff {
+        var rounds = 0
+        var skipped = 0
+    }
+
     /// `interval` bounds how much log a round finds: about what the writer
     /// commits in that time.
     public init(path: String, interval: Duration = .milliseconds(200), logger: Logger) {
@@ -86,10 +100,21 @@ public final class WALCheckpointer: Sendable {
     /// One round: copy the log into the database file, and once the log is
     /// past `restartFrames`, make it start over without holding the writer
     /// for long (see the type's comment).
-    private func round(_ db: Database) throws {
+    ///
+    /// Why the backoff: a reader that keeps an old snapshot for long (a
+    /// verification of a large range) keeps the log from restarting, and
+    /// every RESTART that waits for it holds the writer for
+    /// `restartPatience`. After one gives up, the next waits one round, then
+    /// two, four… up to `maxRestartBackoff`; the log grows meanwhile, as it
+    /// must while that reader reads it.
+    private func round(_ db: Database, backoff: inout Backoff) throws {
         var frames = try passive(db)
         counters.withLock { $0.rounds += 1 }
         guard frames > Self.restartFrames else { return }
+        if backoff.skipped < backoff.rounds {
+            backoff.skipped += 1
+            return
+        }
         var catchUps = 0
         while catchUps < Self.maxCatchUps {
             let now = try passive(db)
@@ -104,9 +129,13 @@ public final class WALCheckpointer: Sendable {
         }
         _ = try passive(db)
         let started = DispatchTime.now().uptimeNanoseconds
-        _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)")
+        // Returns (busy, frames in the log, frames copied); busy when it gave up.
+        let busy = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)")?[0] as Int? ?? 0
         let took = DispatchTime.now().uptimeNanoseconds - started
+        backoff.skipped = 0
+        backoff.rounds = busy != 0 ? min(max(1, backoff.rounds * 2), Self.maxRestartBackoff) : 0
         counters.withLock {
+            if busy != 0 { $0.busyRestarts += 1 }
             $0.restarts += 1
             $0.catchUps += catchUps
             $0.restartNanoseconds += took
@@ -138,8 +167,7 @@ public final class WALCheckpointer: Sendable {
     /// Starts the checkpoint thread (once).
     public func start() throws {
         var configuration = Configuration()
-        // A RESTART waits this long for the writer's current commit.
-        configuration.busyMode = SQLiteBusyWait.mode(limit: .seconds(1))
+        configuration.busyMode = SQLiteBusyWait.mode(limit: Self.restartPatience)
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         let thread = Thread { [self] in run(queue) }
         thread.name = "rein-wal-checkpoint"
@@ -171,6 +199,7 @@ public final class WALCheckpointer: Sendable {
             state.withLock { $0.finished = true }
         }
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        var backoff = Backoff()
         while true {
             wake.lock()
             if !state.withLock({ $0.stopped }) {
@@ -179,7 +208,7 @@ public final class WALCheckpointer: Sendable {
             wake.unlock()
             if state.withLock({ $0.stopped }) { return }
             do {
-                try queue.writeWithoutTransaction { db in try round(db) }
+                try queue.writeWithoutTransaction { db in try round(db, backoff: &backoff) }
             } catch {
                 // Busy (another checkpoint running) or a transient I/O error:
                 // the next round tries again; the log only grows meanwhile.

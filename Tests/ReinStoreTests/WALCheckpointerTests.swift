@@ -44,6 +44,51 @@ struct WALCheckpointerTests {
         }
     }
 
+    /// A reader that keeps an old snapshot keeps the log from restarting, and
+    /// each RESTART that waits for it holds the writer: after one gives up,
+    /// the next ones wait longer and longer, and once the reader is gone the
+    /// log restarts again.
+    @Test func aLongReaderMakesRestartsBackOffUntilItIsGone() throws {
+        try withScratchDirectory("rein-walckpt") { dir in
+            let path = dir + "/reader.sqlite"
+            let pool = try SQLiteStore.open(path: path)
+            try WALCheckpointer.disableAutomaticCheckpoints(pool)
+            let body = Data(repeating: 0x62, count: 1200)
+            func write(_ rows: Int) throws {
+                try pool.write { db in
+                    for _ in 0..<rows { try db.execute(sql: "INSERT INTO t (body) VALUES (?)", arguments: [body]) }
+                }
+            }
+            try pool.write { db in try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)") }
+            try write(4000) // past `restartFrames`
+            var configuration = Configuration()
+            configuration.allowsUnsafeTransactions = true
+            let reader = try DatabaseQueue(path: path, configuration: configuration)
+            try reader.inDatabase { db in
+                try db.execute(sql: "BEGIN")
+                _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t")
+            }
+            try write(100) // the reader's snapshot is now an older one
+            let checkpointer = WALCheckpointer(path: path, interval: .milliseconds(5), logger: Logger(label: "test"))
+            try checkpointer.start()
+            defer { checkpointer.stop() }
+            let deadline = Date().addingTimeInterval(60)
+            while checkpointer.stats.rounds < 40 && Date() < deadline { usleep(5000) }
+            let held = checkpointer.stats
+            #expect(held.rounds >= 40)
+            #expect(held.busyRestarts == held.restarts) // none could restart the log under the reader
+            #expect(held.restarts >= 1 && held.restarts <= 8) // 1, 2, 4, 8, 16 rounds apart: not every round
+
+            try reader.inDatabase { db in try db.execute(sql: "COMMIT") }
+            try write(10)
+            while checkpointer.stats.restarts == checkpointer.stats.busyRestarts && Date() < deadline { usleep(5000) }
+            #expect(checkpointer.stats.restarts > checkpointer.stats.busyRestarts)
+            #expect(try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 4110)
+            try reader.close()
+            try pool.close()
+        }
+    }
+
     @Test func syncsTheDatabaseFileThroughSQLitesOwnDescriptor() throws {
         try withScratchDirectory("rein-walckpt") { dir in
             let queue = try DatabaseQueue(path: dir + "/sync.sqlite")
