@@ -77,7 +77,9 @@ struct WALCheckpointerTests {
             let held = checkpointer.stats
             #expect(held.rounds >= 40)
             #expect(held.busyRestarts == held.restarts) // none could restart the log under the reader
-            #expect(held.restarts >= 1 && held.restarts <= 8) // 1, 2, 4, 8, 16 rounds apart: not every round
+            // 1, 2, 4, 8, then 16 rounds apart: 6 in the first 40 rounds, and
+            // rounds go on while this thread waits for its turn on a busy machine.
+            #expect(held.restarts >= 1 && held.restarts <= held.rounds / 4 + 2, "\(held)")
 
             try reader.inDatabase { db in try db.execute(sql: "COMMIT") }
             try write(10)
