@@ -74,7 +74,7 @@ struct SpoolFigures {
 /// log written once, so that commits overwrite it) rather than the first
 /// seconds of a new file.
 func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, warmup: Double, key: Ed25519PrivateKey,
-                      producers: Int = 1) -> SpoolFigures {
+                      producers: Int = 1, ships: Bool = false) -> SpoolFigures {
     let dir = NSTemporaryDirectory() + "rein-bench-spool-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let spool: AuditSpool
@@ -85,10 +85,30 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
         fatalError("cannot open the bench spool: \(error)")
     }
     while spool.threadCPUSeconds == nil { usleep(100) }
+    // As the sidecar's shipper does: every 200 ms, read batches of up to
+    // 1,000 records and acknowledge each (no network: the collector's side
+    // is not the sidecar's cost).
+    let shipping = Atomic<Bool>(ships)
+    let shipperDone = DispatchSemaphore(value: 0)
+    if ships {
+        Thread.detachNewThread {
+            while shipping.load(ordering: .relaxed) {
+                usleep(200_000)
+                while let batch = try? spool.pendingBatch(maxRecords: 1000, maxBytes: 4 << 20), batch.recordCount > 0 {
+                    _ = try? spool.acknowledge(throughSequence: batch.throughSequence)
+                }
+            }
+            shipperDone.signal()
+        }
+    }
     if warmup > 0 {
         _ = driveSpool(spool, fullSync: fullSync, inFlight: inFlight, intents: intents, duration: warmup, producers: producers)
     }
     let figures = driveSpool(spool, fullSync: fullSync, inFlight: inFlight, intents: intents, duration: duration, producers: producers)
+    if ships {
+        shipping.store(false, ordering: .relaxed)
+        shipperDone.wait()
+    }
     spool.close()
     return figures
 }
@@ -207,6 +227,7 @@ func runSpoolBenchmark() {
         ("record, synchronous FULL, 1 in flight", "full_c1", true, 1, false, 1),
         ("record, synchronous FULL, 32 in flight", "full_c32", true, 32, false, 1),
         ("record, FULL, 32 in flight from 2 event-loop threads", "full_c32_p2", true, 32, false, 2),
+        ("record, FULL, 32 in flight, shipped every 200 ms", "full_c32_ship", true, 32, false, 1),
         ("intent + complete, FULL, 1 in flight", "intent_full_c1", true, 1, true, 1),
         ("intent + complete, FULL, 32 in flight", "intent_full_c32", true, 32, true, 1),
         ("record, synchronous NORMAL, 1 in flight", "normal_c1", false, 1, false, 1),
@@ -219,7 +240,7 @@ func runSpoolBenchmark() {
     let only = ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_ONLY"] // one scenario key, for profiling
     for s in scenarios where only == nil || only == s.key {
         let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, warmup: warmup, key: key,
-                                 producers: s.producers)
+                                 producers: s.producers, ships: s.key.hasSuffix("_ship"))
         print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request (%.1f producer, %.1f writer, %.1f syncer)  %5.1f writes/commit  %5.1f writes/sync  %6.0f µs/sync  %d log restarts, %d gave up (%.2f / %.2f ms)  (%d requests%@)",
                      s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros,
                      f.syncerCPUMicros, f.writesPerCommit, f.writesPerSync,
