@@ -16,14 +16,31 @@ public enum SecretFile {
 
         public var description: String {
             switch self {
-            case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
-            case .notAFile(let path): "\(path) is not a regular file or a pipe"
+            case .unreadable(let path, let reason): "cannot read \(SecretFile.shown(path)): \(reason)"
+            case .notAFile(let path): "\(SecretFile.shown(path)) is not a regular file or a pipe"
             case .shared(let path, let mode):
                 mode & 0o007 != 0 || mode & 0o070 == 0
-                    ? "\(path) is readable by group or others (mode 0\(String(mode & 0o777, radix: 8))); chmod 600 it"
-                    : "\(path) is readable by its group (mode 0\(String(mode & 0o777, radix: 8))); chmod 600 it"
+                    ? "\(SecretFile.shown(path)) is readable by group or others (mode 0\(String(mode & 0o777, radix: 8))); chmod 600 it"
+                    : "\(SecretFile.shown(path)) is readable by its group (mode 0\(String(mode & 0o777, radix: 8))); chmod 600 it"
             }
         }
+    }
+
+    /// A secret file's path as messages show it: the path, unless it looks
+    /// like a token rather than a file name (24 or more characters of a
+    /// token's alphabet with some digits, no directory, no extension: `openssl
+    /// rand -hex 32` or base64 output, not `sidecar-token`), which is
+    /// described by its length. Why: the likely mistake is the token itself
+    /// given where its file belongs (`--token-file`), and the message goes
+    /// to a terminal, a CI log, a ticket.
+    public static func shown(_ path: String) -> String {
+        let scalars = path.unicodeScalars
+        let tokenLike = path.count >= 24 && !path.contains("/") && !path.contains(".")
+            && scalars.filter { ("0"..."9").contains($0) }.count >= 2
+            && scalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_+=".unicodeScalars.contains($0)) }
+        guard tokenLike else { return path }
+        return "(a \(path.count)-character name with no directory, not repeated: it may be the secret itself, "
+            + "given where a file name belongs)"
     }
 
     /// Checks a secret another library reads itself (a TLS key OpenSSL

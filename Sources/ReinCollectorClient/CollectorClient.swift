@@ -64,7 +64,7 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
             throw CollectorClientError(kind: .configuration, message: "the collector token file: \(error)")
         }
         guard let bytes else {
-            throw CollectorClientError(kind: .configuration, message: "cannot read the collector token file \(path): no such file")
+            throw CollectorClientError(kind: .configuration, message: "cannot read the collector token file \(SecretFile.shown(path)): no such file")
         }
         return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -27,6 +27,22 @@ import Testing
         }
     }
 
+    /// The likely mistake of giving the token itself where its file belongs
+    /// must not put the token into an error (a terminal, a CI log, a ticket).
+    @Test func aTokenGivenAsAFileNameIsNotRepeated() throws {
+        let token = "rein_9fQ2xLk3Vb7Tz1Wm4Hc8Np6Rd0Sy5Ue"
+        for problem in [SecretFile.Problem.unreadable(path: token, reason: "No such file or directory"), .notAFile(path: token),
+                        .shared(path: token, mode: 0o100644)] {
+            #expect(!problem.description.contains(token), "\(problem)")
+            #expect(problem.description.contains("\(token.count)-character name"))
+        }
+        // Real file names are still named.
+        for path in ["/var/run/secrets/rein/token", "token.txt", "collector-token", "rein-collector-sidecar-token"] {
+            #expect(SecretFile.shown(path) == path)
+            #expect(SecretFile.Problem.unreadable(path: path, reason: "x").description.contains(path), "\(path)")
+        }
+    }
+
     @Test func absentSharedAndDirectoryAreToldApart() throws {
         #expect(try SecretFile.read(NSTemporaryDirectory() + "rein-none-\(UUID().uuidString)") == nil)
         let shared = try scratch("t", mode: 0o640)
