@@ -69,11 +69,8 @@ struct SpoolFigures {
 /// `intents`, each waits for its intent, then completes it without waiting
 /// (an allowed, forwarded call; the record follows the response).
 /// `producers` threads share the window, as the sidecar's event loops (one
-/// per core) share its connections. The same load first runs for `warmup`
-/// seconds unmeasured, so that the figures are the spool's steady state (its
-/// log written once, so that commits overwrite it) rather than the first
-/// seconds of a new file.
-func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, warmup: Double, key: Ed25519PrivateKey,
+/// per core) share its connections.
+func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, key: Ed25519PrivateKey,
                       producers: Int = 1, ships: Bool = false) -> SpoolFigures {
     let dir = NSTemporaryDirectory() + "rein-bench-spool-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -100,9 +97,6 @@ func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Do
             }
             shipperDone.signal()
         }
-    }
-    if warmup > 0 {
-        _ = driveSpool(spool, fullSync: fullSync, inFlight: inFlight, intents: intents, duration: warmup, producers: producers)
     }
     let figures = driveSpool(spool, fullSync: fullSync, inFlight: inFlight, intents: intents, duration: duration, producers: producers)
     if ships {
@@ -193,7 +187,7 @@ private func driveSpool(_ spool: AuditSpool, fullSync: Bool, inFlight: Int, inte
     figures.restarts = restarts
     figures.busyRestarts = checkpoint.busyRestarts - checkpointStart.busyRestarts
     figures.restartMeanMillis = Double(checkpoint.restartNanoseconds - checkpointStart.restartNanoseconds) / 1e6 / Double(max(1, restarts))
-    // The longest over the whole run (warm-up included): the counter keeps only a maximum.
+    // The counter keeps only the longest since the spool opened: this stretch is its whole life.
     figures.restartLongestMillis = Double(checkpoint.longestRestartNanoseconds) / 1e6
     return figures
 }
@@ -222,7 +216,6 @@ func runSpoolBenchmark() {
     let lineBytes = (try? probeChain.seal(&probe).line.count) ?? 0
     guard let key = try? Ed25519PrivateKey() else { fatalError("no Ed25519 key") }
     let duration = Double(ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_SECONDS"] ?? "") ?? 3
-    let warmup = Double(ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_WARMUP"] ?? "") ?? 0
     let scenarios: [(name: String, key: String, fullSync: Bool, inFlight: Int, intents: Bool, producers: Int)] = [
         ("record, synchronous FULL, 1 in flight", "full_c1", true, 1, false, 1),
         ("record, synchronous FULL, 32 in flight", "full_c32", true, 32, false, 1),
@@ -239,7 +232,7 @@ func runSpoolBenchmark() {
                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     let only = ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_ONLY"] // one scenario key, for profiling
     for s in scenarios where only == nil || only == s.key {
-        let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, warmup: warmup, key: key,
+        let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, key: key,
                                  producers: s.producers, ships: s.key.hasSuffix("_ship"))
         print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request (%.1f producer, %.1f writer, %.1f syncer)  %5.1f writes/commit  %5.1f writes/sync  %6.0f µs/sync  %d log restarts, %d gave up (%.2f / %.2f ms)  (%d requests%@)",
                      s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros,

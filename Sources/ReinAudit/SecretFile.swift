@@ -1,4 +1,5 @@
 import Foundation
+import ReinCrypto
 
 /// Reads a secret Rein keeps in a file (a signing key, a token), refusing
 /// one that is not Rein's alone.
@@ -27,18 +28,13 @@ public enum SecretFile {
     }
 
     /// A secret file's path as messages show it: the path, unless it looks
-    /// like a token rather than a file name (24 or more characters of a
-    /// token's alphabet with some digits, no directory, no extension: `openssl
-    /// rand -hex 32` or base64 output, not `sidecar-token`), which is
-    /// described by its length. Why: the likely mistake is the token itself
-    /// given where its file belongs (`--token-file`), and the message goes
-    /// to a terminal, a CI log, a ticket.
+    /// like a token rather than a file name (no directory, and the shape of
+    /// ``TokenShape``: `openssl rand -hex 32` or base64 output, not
+    /// `sidecar-token`), which is described by its length. Why: the likely
+    /// mistake is the token itself given where its file belongs
+    /// (`--token-file`), and the message goes to a terminal, a CI log, a ticket.
     public static func shown(_ path: String) -> String {
-        let scalars = path.unicodeScalars
-        let tokenLike = path.count >= 24 && !path.contains("/") && !path.contains(".")
-            && scalars.filter { ("0"..."9").contains($0) }.count >= 2
-            && scalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_+=".unicodeScalars.contains($0)) }
-        guard tokenLike else { return path }
+        guard !path.contains("/"), TokenShape.isTokenLike(path) else { return path }
         return "(a \(path.count)-character name with no directory, not repeated: it may be the secret itself, "
             + "given where a file name belongs)"
     }

@@ -1,3 +1,5 @@
+import ReinCrypto
+
 /// What an error about an unverified request may repeat of it.
 ///
 /// Why: these errors reach the agent and the audit record (its reason and
@@ -18,27 +20,21 @@ public enum EchoText {
     }
 
     /// `text` (a message another service answered) with every token-like run
-    /// replaced by its length: 32 or more characters of letters, digits and
-    /// `+/=_.-` that mix upper case, lower case and digits, or are all hex.
+    /// (``TokenShape``) replaced by its length.
     /// Why: AWS's messages carry none, but an endpoint or a proxy that
     /// echoes the request puts the web identity token, a session token or an
     /// authorization token into the text Rein logs and shows in `/readyz`.
     /// ARNs, role paths and request ids keep their separators or their one
     /// case, and stay.
     public static func withoutLongTokens(_ text: String) -> String {
-        func isToken(_ c: Character) -> Bool {
-            c.isASCII && (c.isLetter || c.isNumber || "+/=_.-".contains(c))
-        }
         var out = ""
         var run = ""
         func flush() {
-            let mixed = run.contains(where: \.isUppercase) && run.contains(where: \.isLowercase) && run.contains(where: \.isNumber)
-            let hex = run.allSatisfy(\.isHexDigit)
-            out += run.count >= 32 && (mixed || hex) ? "…(\(run.count) characters)" : run
+            out += TokenShape.isTokenLike(run) ? "…(\(run.count) characters)" : run
             run = ""
         }
         for c in text {
-            if isToken(c) { run.append(c) } else { flush(); out.append(c) }
+            if TokenShape.isTokenCharacter(c) { run.append(c) } else { flush(); out.append(c) }
         }
         flush()
         return out
