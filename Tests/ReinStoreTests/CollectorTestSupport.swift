@@ -71,7 +71,7 @@ func ndjson(_ lines: [[UInt8]]) -> [UInt8] {
     lines.flatMap { $0.last == UInt8(ascii: "\n") ? $0 : $0 + [UInt8(ascii: "\n")] }
 }
 
-extension SQLiteCollectorStore {
+extension CollectorStore {
     /// Parses and ingests `lines` as one batch of `sidecarId`.
     func ingest(lines: [[UInt8]], sidecarId: String, at now: Int64 = 1_772_359_200_000) throws -> IngestOutcome {
         try ingest(AuditBatch.parse(ndjson: ndjson(lines), sidecarId: sidecarId), at: now)
