@@ -117,3 +117,48 @@ import Testing
         #expect(rest.from == 11)
     }
 }
+
+/// Records deleted from the collector's own database after ingest (by
+/// someone with access to it, not by retention) are found by
+/// re-verification at the first missing sequence, at either end of the
+/// chain as in its middle: the replay alone sees a gap only where a later
+/// record follows, so the chain's known reach (its stored runs, the
+/// sidecar's head, its signed checkpoints) bounds it.
+@Suite struct CollectorStoreTamperingTests {
+    @Test(arguments: [
+        ("DELETE FROM records WHERE sequence <= 5", ["gap@1"]),
+        ("DELETE FROM records WHERE sequence = 10", ["gap@10"]),
+        ("DELETE FROM records WHERE sequence >= 16", ["gap@16"]),
+        ("DELETE FROM records", ["gap@1"]),
+        // The head is gone from the runs too: the sidecar's head still says how far the chain reached.
+        ("DELETE FROM records WHERE sequence >= 16; UPDATE record_runs SET last_sequence = min(last_sequence, 15)", ["gap@16"]),
+    ])
+    func deletedStoredRecordsAreFoundByReverification(sql: String, expected: [String]) throws {
+        let f = try CollectorStoreFixture()
+        var chain = try TestChain()
+        _ = try f.store.register(chain.registration(), at: 0)
+        let outcome = try f.store.ingest(lines: try chain.seal(count: 20) + [try chain.checkpoint()], sidecarId: "sc-1", at: 1_000)
+        #expect(outcome.findings.isEmpty)
+        #expect(try f.store.verify(sidecarId: "sc-1", from: nil, to: nil).ok)
+        try f.store.pool.write { db in try db.execute(sql: sql) }
+        let report = try f.store.verify(sidecarId: "sc-1", from: nil, to: nil)
+        #expect(places(report.findings) == expected)
+        #expect(report.from == 1 && report.to == 20)
+        // A range that ends before the missing tail still verifies.
+        if sql.contains(">= 16") { #expect(try f.store.verify(sidecarId: "sc-1", from: 3, to: 15).ok) }
+    }
+
+    /// What was never shipped yet is not missing: a range reaching past the
+    /// chain's head verifies, and so does a sidecar whose records all went
+    /// to retention.
+    @Test func aRangePastTheHeadAndAFullyRetainedSidecarVerify() throws {
+        let f = try CollectorStoreFixture()
+        var chain = try TestChain()
+        _ = try f.store.ingest(lines: try chain.seal(count: 8), sidecarId: "sc-1", at: 1_000)
+        #expect(try f.store.verify(sidecarId: "sc-1", from: 1, to: 1_000).ok)
+        #expect(try f.store.deleteRecords(receivedBefore: 2_000) == 8)
+        let report = try f.store.verify(sidecarId: "sc-1", from: nil, to: nil)
+        #expect(report.ok)
+        #expect(report.retainedFrom == 9)
+    }
+}

@@ -65,7 +65,10 @@ public protocol CollectorStore: Sendable {
 
     /// Replays one sidecar's stored records with sequence in `from...to` (in
     /// the order they arrived) through ``ChainVerifier``, and re-checks the
-    /// stored checkpoints in that range.
+    /// stored checkpoints in that range. `from` defaults to the retention
+    /// floor (or 1), `to` to the highest sequence the store knows the chain
+    /// reached; records of the range no longer held, above the floor, are a
+    /// gap, at the ends of the range as in its middle.
     func verify(sidecarId: String, from: Int64?, to: Int64?) throws(CollectorStoreError) -> ChainVerificationReport
 
     /// The stored checkpoint lines (as shipped) of one sidecar that name a
