@@ -127,9 +127,22 @@ private func driveSpool(_ spool: AuditSpool, fullSync: Bool, inFlight: Int, inte
         finished.enter()
         Thread.detachNewThread {
             let window = DispatchSemaphore(value: share)
+            // Intents made durable, waiting for their call's record: the
+            // producer writes it, as the sidecar's event loop does after the
+            // response, not the spool's thread that delivered the intent.
+            let answered = Mutex<[(IntentTicket, AuditRecord)]>([])
+            func completeAnswered() {
+                for (ticket, record) in answered.withLock({ a in defer { a.removeAll(keepingCapacity: true) }; return a }) {
+                    spool.complete(ticket, with: record) { result in
+                        if case .failure = result { failures.value.add(1, ordering: .relaxed) }
+                        completions.leave()
+                    }
+                }
+            }
             let producerStart = threadCPUSeconds()
             while clock.now < end {
                 window.wait()
+                completeAnswered()
                 let n = issued.add(1, ordering: .relaxed).newValue
                 let record = spoolBenchmarkRecord(n)
                 if intents {
@@ -144,13 +157,10 @@ private func driveSpool(_ spool: AuditSpool, fullSync: Bool, inFlight: Int, inte
                             completions.leave()
                             return
                         }
-                        window.signal()
                         var done = record
                         done.bytesIn = 0
-                        spool.complete(ticket, with: done) { result in
-                            if case .failure = result { failures.value.add(1, ordering: .relaxed) }
-                            completions.leave()
-                        }
+                        answered.withLock { $0.append((ticket, done)) }
+                        window.signal()
                     }
                 } else {
                     spool.append(record) { result in
@@ -160,6 +170,7 @@ private func driveSpool(_ spool: AuditSpool, fullSync: Bool, inFlight: Int, inte
                 }
             }
             for _ in 0..<share { window.wait() }
+            completeAnswered()
             for _ in 0..<share { window.signal() } // libdispatch refuses to free a semaphore below its initial value
             producerCPUNanos.add(Int((threadCPUSeconds() - producerStart) * 1e9), ordering: .relaxed)
             finished.leave()
