@@ -1,8 +1,11 @@
 /// Something that happened to a hold, for the audit trail of whoever keeps
 /// it: `hold-created`, `hold-approved`, `hold-denied`, `hold-expired`,
 /// `hold-notified`, `grant-used`.
-public struct HoldEvent: Sendable {
-    public enum Kind: String, Sendable, CaseIterable {
+///
+/// Codable: a ledger keeps each event in an outbox, written with the
+/// transition that made it, until its owner has recorded it.
+public struct HoldEvent: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
         case created = "hold-created"
         case approved = "hold-approved"
         case denied = "hold-denied"

@@ -21,35 +21,20 @@ public final class CollectorHolds: Sendable {
 
     static func open(_ configuration: CollectorConfiguration, trail: CollectorAuditTrail, logger: Logger) throws -> CollectorHolds {
         let box = Mutex<CollectorHolds?>(nil)
-        // Events whose record could not be written yet (a full disk, no
-        // descriptors): kept in order and written before the next event, so
-        // a hold's history is never silently short in the chain.
-        let unwritten = Mutex<[HoldEvent]>([])
-        let record: @Sendable (HoldEvent) -> Void = { event in
-            // On the ledger's queue, in commit order: the chain keeps the order events happened in.
-            unwritten.withLock { queue in
-                queue.append(event)
-                while let next = queue.first {
-                    do {
-                        _ = try trail.append(next.auditRecord(sidecarId: CollectorAuditTrail.sidecarId, via: AuditRecord.collectorVia), at: next.atMs)
-                        queue.removeFirst()
-                    } catch {
-                        logger.error("could not record a hold event yet; it is kept and written with the next one", metadata: [
-                            "hold.id": "\(next.hold.id)", "audit.event": "\(next.kind.rawValue)", "error": "\(error)",
-                            "events.waiting": "\(queue.count)",
-                        ])
-                        return
-                    }
-                }
-            }
-            box.withLock { $0 }?.services.withLock { $0 }?.recordsChanged.signal()
-        }
         let ledger: SQLiteHoldLedger
         do {
+            // On the ledger's queue, in commit order: the chain keeps the order
+            // events happened in. An event whose record cannot be written yet (a
+            // full disk) stays in the ledger's outbox, also across a restart, and
+            // is written before any later one: a hold's history is never short
+            // in the chain. The webhook is called once its creation is on record.
             ledger = try SQLiteHoldLedger(path: configuration.stateDir + "/holds.sqlite", settings: configuration.holds,
                                           logger: Logger(label: "rein.collector.holds"), onEvent: { event in
-                                              record(event)
-                                              if event.kind == .created { box.withLock { $0 }?.notifier.withLock { $0 }?.notify(event.hold) }
+                                              _ = try trail.append(event.auditRecord(sidecarId: CollectorAuditTrail.sidecarId,
+                                                                                     via: AuditRecord.collectorVia), at: event.atMs)
+                                              let holds = box.withLock { $0 }
+                                              holds?.services.withLock { $0 }?.recordsChanged.signal()
+                                              if event.kind == .created { holds?.notifier.withLock { $0 }?.notify(event.hold) }
                                           })
         } catch {
             throw CollectorStartError("holds: \(error)")
@@ -57,7 +42,11 @@ public final class CollectorHolds: Sendable {
         let holds = CollectorHolds(ledger: ledger)
         box.withLock { $0 = holds }
         if let url = configuration.holdsWebhookURL {
-            let notifier = HoldNotifier.recording(url: url, consoleURL: configuration.holdsConsoleURL, logger: logger, record: record)
+            let notifier = HoldNotifier.recording(url: url, consoleURL: configuration.holdsConsoleURL, logger: logger) { event in
+                do { try ledger.note(event) } catch {
+                    logger.error("could not keep a webhook event", metadata: ["hold.id": "\(event.hold.id)", "error": "\(error)"])
+                }
+            }
             holds.notifier.withLock { $0 = notifier }
         }
         let task = ledger.startExpirySweep()

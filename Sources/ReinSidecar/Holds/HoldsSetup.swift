@@ -39,26 +39,28 @@ struct HoldsSetup: Sendable {
             return HoldsSetup(gate: DenyingHoldGate(), api: nil, stop: {})
         }
         let sidecarId = config.sidecarId
-        let record: @Sendable (HoldEvent) -> Void = { event in
-            spool.append(event.auditRecord(sidecarId: sidecarId, via: "holds")) { result in
-                if case .failure(let error) = result {
-                    logger.error("could not record a hold event", metadata: ["hold.id": "\(event.hold.id)", "audit.event": "\(event.kind.rawValue)", "error": "\(error)"])
-                }
-            }
-        }
         let notifierBox = Mutex<HoldNotifier?>(nil)
         let ledger: SQLiteHoldLedger
         do {
+            // Each event is durable in the spool before the ledger lets it go
+            // (on the ledger's queue, never an event loop); one the spool
+            // refuses (full, closing) stays in the ledger's outbox, also across
+            // a restart, and is written before any later one. The webhook is
+            // called once the hold's creation is on record.
             ledger = try SQLiteHoldLedger(path: settings.databasePath ?? config.stateDir + "/holds.sqlite", settings: settings.ledgerSettings,
                                           logger: logger, onEvent: { event in
-                                              record(event)
+                                              try spool.append(event.auditRecord(sidecarId: sidecarId, via: "holds"))
                                               if event.kind == .created { notifierBox.withLock { $0 }?.notify(event.hold) }
                                           })
         } catch {
             throw SidecarStartError("holds: \(error)")
         }
         if let url = settings.webhookURL {
-            let notifier = HoldNotifier.recording(url: url, consoleURL: settings.consoleURL, logger: logger, record: record)
+            let notifier = HoldNotifier.recording(url: url, consoleURL: settings.consoleURL, logger: logger) { event in
+                do { try ledger.note(event) } catch {
+                    logger.error("could not keep a webhook event", metadata: ["hold.id": "\(event.hold.id)", "error": "\(error)"])
+                }
+            }
             notifierBox.withLock { $0 = notifier }
         }
         // Expiry: undecided holds become expired (and are recorded) on time,

@@ -17,7 +17,7 @@ public final class SQLiteHoldLedger: HoldLedger {
     let pool: DatabasePool
     let settings: HoldSettings
     let now: @Sendable () -> Int64
-    let onEvent: @Sendable (HoldEvent) -> Void
+    let onEvent: @Sendable (HoldEvent) throws -> Void
     let logger: Logger
     /// Wakes waiters after every decision and expiry.
     public let changed = ChangeSignal()
@@ -28,11 +28,17 @@ public final class SQLiteHoldLedger: HoldLedger {
     private let ordered = NSLock()
     public let path: String
 
-    /// `onEvent` receives every transition after it committed (the owner
-    /// turns them into audit records and webhook calls); it must not block.
+    /// `onEvent` receives every transition after it committed, in commit
+    /// order (the owner turns them into audit records and webhook calls),
+    /// and throws when it could not record one. Each event is written to
+    /// the ledger's outbox in the transition's own transaction and leaves
+    /// it only once `onEvent` returned: an event it could not record (a
+    /// full disk, a closing spool) is offered again, before any later one,
+    /// at the next transition and when the ledger opens, also after a
+    /// restart. It may block briefly (a durable audit write), not on people.
     public init(path: String, settings: HoldSettings, logger: Logger = Logger(label: "rein.holds"),
                 now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
-                onEvent: @escaping @Sendable (HoldEvent) -> Void = { _ in }) throws(HoldError) {
+                onEvent: @escaping @Sendable (HoldEvent) throws -> Void = { _ in }) throws(HoldError) {
         self.path = path
         self.settings = settings
         self.now = now
@@ -44,6 +50,10 @@ public final class SQLiteHoldLedger: HoldLedger {
         } catch {
             throw HoldError(.storage, "cannot open the holds database \(path): \(error)")
         }
+        // Events a previous run committed but could not record.
+        ordered.lock()
+        deliverPending()
+        ordered.unlock()
     }
 
     public func close() {
@@ -78,6 +88,9 @@ public final class SQLiteHoldLedger: HoldLedger {
                 CREATE INDEX hold_grants_agent ON hold_grants(agent_id, task_id, expires_ms);
                 """)
         }
+        migrator.registerMigration("holds-v2-event-outbox") { db in
+            try db.execute(sql: "CREATE TABLE hold_events (id INTEGER PRIMARY KEY AUTOINCREMENT, document TEXT NOT NULL)")
+        }
         return migrator
     }
 
@@ -88,8 +101,7 @@ public final class SQLiteHoldLedger: HoldLedger {
             ordered.lock()
             defer { ordered.unlock() }
             let t = now()
-            var events: [HoldEvent] = []
-            let hold = try pool.write { db -> Hold in
+            let (hold, events) = try transition { db, events -> Hold in
                 events += try expireDue(db, at: t)
                 let candidates = try String.fetchAll(db, sql: """
                     SELECT document FROM holds WHERE key = ? AND agent_id = ? AND status IN ('pending', 'approved')
@@ -149,8 +161,7 @@ public final class SQLiteHoldLedger: HoldLedger {
             ordered.lock()
             defer { ordered.unlock() }
             let t = now()
-            var events: [HoldEvent] = []
-            let hold = try pool.write { db -> Hold in
+            let (hold, events) = try transition { db, events -> Hold in
                 events += try expireDue(db, at: t)
                 guard let document = try String.fetchOne(db, sql: "SELECT document FROM holds WHERE id = ?", arguments: [id]) else {
                     throw HoldError(.notFound, "no hold \(id)")
@@ -249,8 +260,11 @@ public final class SQLiteHoldLedger: HoldLedger {
             guard let (grant, hold) = found else { return nil }
             ordered.lock()
             defer { ordered.unlock() }
-            emit([HoldEvent(kind: .grantUsed, hold: hold, actor: grant.approver, grant: grant,
-                            detail: "grant \(grant.id) by \(grant.approver) covered a new call", atMs: t)])
+            let (_, events) = try transition { _, events in
+                events.append(HoldEvent(kind: .grantUsed, hold: hold, actor: grant.approver, grant: grant,
+                                        detail: "grant \(grant.id) by \(grant.approver) covered a new call", atMs: t))
+            }
+            emit(events)
             return grant
         }
     }
@@ -269,10 +283,18 @@ public final class SQLiteHoldLedger: HoldLedger {
         let due = try pool.read { db in
             try Bool.fetchOne(db, sql: "SELECT 1 FROM holds WHERE status = 'pending' AND expires_ms <= ? LIMIT 1", arguments: [t]) == true
         }
-        guard due else { return [] }
+        guard due else {
+            // Nothing to expire: a sweep still offers events an owner could not record yet.
+            if try pool.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM hold_events LIMIT 1") == true }) {
+                ordered.lock()
+                defer { ordered.unlock() }
+                deliverPending()
+            }
+            return []
+        }
         ordered.lock()
         defer { ordered.unlock() }
-        let events = try pool.write { db in try expireDue(db, at: t) }
+        let (_, events) = try transition { db, events in events += try expireDue(db, at: t) }
         emit(events)
         return events.map(\.hold)
     }
@@ -313,10 +335,70 @@ public final class SQLiteHoldLedger: HoldLedger {
         try db.execute(sql: "UPDATE holds SET status = ?, document = ? WHERE id = ?", arguments: [h.status.rawValue, try Self.encode(h), h.id])
     }
 
+    /// Runs `body` in one write transaction and stages the events it adds
+    /// in the outbox in that same transaction: a transition and its events
+    /// commit together or not at all.
+    private func transition<T>(_ body: (Database, inout [HoldEvent]) throws -> T) throws -> (T, [HoldEvent]) {
+        try pool.write { db in
+            var events: [HoldEvent] = []
+            let result = try body(db, &events)
+            for event in events {
+                try db.execute(sql: "INSERT INTO hold_events (document) VALUES (?)", arguments: [try Self.encode(event)])
+            }
+            return (result, events)
+        }
+    }
+
+    /// Wakes waiters for decisions and expiries, then hands the outbox to
+    /// the owner. Called with `ordered` held, after the transition committed.
     private func emit(_ events: [HoldEvent]) {
         guard !events.isEmpty else { return }
         if events.contains(where: { $0.kind != .created && $0.kind != .grantUsed }) { changed.signal() }
-        for e in events { onEvent(e) }
+        deliverPending()
+    }
+
+    /// Offers every event still in the outbox to `onEvent`, oldest first,
+    /// and removes those it recorded; stops at the first it could not
+    /// record, so that the owner's record keeps the order events happened
+    /// in. Called with `ordered` held.
+    private func deliverPending() {
+        do {
+            let pending = try pool.read { db in try Row.fetchAll(db, sql: "SELECT id, document FROM hold_events ORDER BY id") }
+            var recordedThrough: Int64?
+            for (index, row) in pending.enumerated() {
+                let id: Int64 = row["id"]
+                do {
+                    try onEvent(try JSONDecoder().decode(HoldEvent.self, from: Data((row["document"] as String).utf8)))
+                    recordedThrough = id
+                } catch is DecodingError {
+                    logger.error("a stored hold event cannot be read; it is dropped", metadata: ["holds.database": "\(path)", "holds.event": "\(id)"])
+                    recordedThrough = id
+                } catch {
+                    logger.error("could not record a hold event yet; it stays in the ledger and is offered again with the next one",
+                                 metadata: ["holds.database": "\(path)", "error": "\(error)",
+                                            "events.waiting": "\(pending.count - index)"])
+                    break
+                }
+            }
+            guard let recordedThrough else { return }
+            try pool.write { db in try db.execute(sql: "DELETE FROM hold_events WHERE id <= ?", arguments: [recordedThrough]) }
+        } catch {
+            logger.error("the hold event outbox failed; its events are offered again with the next one",
+                         metadata: ["holds.database": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    /// Records an event that is not a ledger transition (the webhook's
+    /// answer) through the same outbox, in order with the transitions.
+    public func note(_ event: HoldEvent) throws(HoldError) {
+        ordered.lock()
+        defer { ordered.unlock() }
+        do {
+            _ = try transition { _, events in events.append(event) }
+        } catch {
+            throw HoldError(.storage, "the holds database failed: \(error)")
+        }
+        deliverPending()
     }
 
     static func encode<T: Encodable>(_ value: T) throws -> String {
