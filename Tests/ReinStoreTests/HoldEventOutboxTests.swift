@@ -31,7 +31,8 @@ struct HoldEventOutboxTests {
                              onEvent: { try owner.record($0) })
     }
 
-    @Test func anEventThatCouldNotBeRecordedIsOfferedAgainBeforeTheNextOne() async throws {
+    /// A ledger whose owner failed to record one hold's creation and can record again.
+    func oneCreationWaiting() async throws -> (HoldFixture, Owner, SQLiteHoldLedger, Hold) {
         let f = try HoldFixture()
         let owner = Owner()
         let ledger = try open(f, owner)
@@ -39,6 +40,11 @@ struct HoldEventOutboxTests {
         let hold = try await ledger.register(HoldFixture.request())
         #expect(owner.list.isEmpty)
         owner.failing.store(false, ordering: .relaxed)
+        return (f, owner, ledger, hold)
+    }
+
+    @Test func anEventThatCouldNotBeRecordedIsOfferedAgainBeforeTheNextOne() async throws {
+        let (f, owner, ledger, hold) = try await oneCreationWaiting()
         _ = try await ledger.decide(id: hold.id, .deny(reason: "no"), by: "alice")
         #expect(owner.list == ["hold-created \(hold.id)", "hold-denied \(hold.id)"])
         // Recorded events leave the outbox: nothing is offered twice, not even after a restart.
@@ -68,12 +74,8 @@ struct HoldEventOutboxTests {
     }
 
     @Test func theExpirySweepOffersWaitingEventsWhenNothingIsDue() async throws {
-        let f = try HoldFixture()
-        let owner = Owner()
-        let ledger = try open(f, owner)
-        owner.failing.store(true, ordering: .relaxed)
-        let hold = try await ledger.register(HoldFixture.request())
-        owner.failing.store(false, ordering: .relaxed)
+        let (f, owner, ledger, hold) = try await oneCreationWaiting()
+        defer { withExtendedLifetime(f) {} } // its directory holds the ledger
         #expect(try await ledger.expireDue().isEmpty)
         #expect(owner.list == ["hold-created \(hold.id)"])
     }
@@ -81,12 +83,8 @@ struct HoldEventOutboxTests {
     /// A webhook's answer is not a transition, but it goes through the same
     /// outbox, in order after the creation it reports on.
     @Test func aNotedEventWaitsBehindAnEarlierUnrecordedOne() async throws {
-        let f = try HoldFixture()
-        let owner = Owner()
-        let ledger = try open(f, owner)
-        owner.failing.store(true, ordering: .relaxed)
-        let hold = try await ledger.register(HoldFixture.request())
-        owner.failing.store(false, ordering: .relaxed)
+        let (f, owner, ledger, hold) = try await oneCreationWaiting()
+        defer { withExtendedLifetime(f) {} } // its directory holds the ledger
         try ledger.note(HoldEvent(kind: .notified, hold: hold, actor: "webhook", detail: "HTTP 200 after 1 attempt(s)", atMs: 1))
         #expect(owner.list == ["hold-created \(hold.id)", "hold-notified \(hold.id)"])
     }
