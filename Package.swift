@@ -126,7 +126,8 @@ let package = Package(
         // Benchmarks print figures; they are never timed unit tests.
         .executableTarget(
             name: "rein-bench",
-            dependencies: ["ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinAudit", "ReinStore", "ReinCollector", "ReinCompliance"],
+            dependencies: ["ReinSigV4", "ReinCatalog", "ReinPolicy", "ReinCrypto", "ReinAudit", "ReinStore", "ReinCollector", "ReinCompliance",
+                           "ReinServiceKit"],
             path: "Benchmarks/ReinBench"
         ),
         .testTarget(name: "ReinCryptoTests", dependencies: ["ReinCrypto"]),

@@ -1,6 +1,7 @@
 import Foundation
 import ReinAudit
 import ReinCrypto
+import ReinServiceKit
 import ReinStore
 import Synchronization
 
@@ -70,14 +71,20 @@ struct SpoolFigures {
 /// (an allowed, forwarded call; the record follows the response).
 /// `producers` threads share the window, as the sidecar's event loops (one
 /// per core) share its connections.
+/// With `cpuLatency`, the spool tells a ``CPULatencyHold`` it is busy, as
+/// the sidecar does with `cpu_latency_qos` set.
 func runSpoolScenario(fullSync: Bool, inFlight: Int, intents: Bool, duration: Double, key: Ed25519PrivateKey,
-                      producers: Int = 1, ships: Bool = false) -> SpoolFigures {
+                      producers: Int = 1, ships: Bool = false, cpuLatency: Bool = false) -> SpoolFigures {
     let dir = NSTemporaryDirectory() + "rein-bench-spool-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
+    let hold: CPULatencyHold?
+    do { hold = cpuLatency ? try CPULatencyHold() : nil } catch { fatalError("cannot hold the CPU latency request: \(error)") }
+    defer { hold?.close() }
     let spool: AuditSpool
     do {
         spool = try AuditSpool(configuration: AuditSpoolConfiguration(path: dir + "/audit-spool.db", sidecarId: "bench-sidecar", signingKey: key,
-                                                                      fullSync: fullSync, maxBytes: 64 << 30))
+                                                                      fullSync: fullSync, maxBytes: 64 << 30,
+                                                                      onBusy: hold.map { h in { @Sendable in h.noteBusy() } }))
     } catch {
         fatalError("cannot open the bench spool: \(error)")
     }
@@ -227,24 +234,31 @@ func runSpoolBenchmark() {
     let lineBytes = (try? probeChain.seal(&probe).line.count) ?? 0
     guard let key = try? Ed25519PrivateKey() else { fatalError("no Ed25519 key") }
     let duration = Double(ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_SECONDS"] ?? "") ?? 3
-    let scenarios: [(name: String, key: String, fullSync: Bool, inFlight: Int, intents: Bool, producers: Int)] = [
-        ("record, synchronous FULL, 1 in flight", "full_c1", true, 1, false, 1),
-        ("record, synchronous FULL, 32 in flight", "full_c32", true, 32, false, 1),
-        ("record, FULL, 32 in flight from 2 event-loop threads", "full_c32_p2", true, 32, false, 2),
-        ("record, FULL, 32 in flight, shipped every 200 ms", "full_c32_ship", true, 32, false, 1),
-        ("intent + complete, FULL, 1 in flight", "intent_full_c1", true, 1, true, 1),
-        ("intent + complete, FULL, 32 in flight", "intent_full_c32", true, 32, true, 1),
-        ("record, synchronous NORMAL, 1 in flight", "normal_c1", false, 1, false, 1),
-        ("record, synchronous NORMAL, 32 in flight", "normal_c32", false, 32, false, 1),
+    let scenarios = [
+        SpoolScenario("record, synchronous FULL, 1 in flight", "full_c1", inFlight: 1),
+        SpoolScenario("record, synchronous FULL, 32 in flight", "full_c32", inFlight: 32),
+        SpoolScenario("record, FULL, 32 in flight from 2 event-loop threads", "full_c32_p2", inFlight: 32, producers: 2),
+        SpoolScenario("record, FULL, 32 in flight, shipped every 200 ms", "full_c32_ship", inFlight: 32, ships: true),
+        SpoolScenario("intent + complete, FULL, 1 in flight", "intent_full_c1", inFlight: 1, intents: true),
+        SpoolScenario("intent + complete, FULL, 32 in flight", "intent_full_c32", inFlight: 32, intents: true),
+        SpoolScenario("record, synchronous NORMAL, 1 in flight", "normal_c1", fullSync: false, inFlight: 1),
+        SpoolScenario("record, synchronous NORMAL, 32 in flight", "normal_c32", fullSync: false, inFlight: 32),
     ]
     var results = [String(format: "seal_us=%.2f build_us=%.2f encode_us=%.2f chain_us=%.2f", sealNs / 1000, buildNs / 1000, encodeNs / 1000,
                           chainNs / 1000), "line_bytes=\(lineBytes)"]
     var table = ["| scenario | µs per request (wall, amortised) | requests/s | CPU µs per request | of which producer / writer / syncer | writes per commit | writes per fsync | µs per fsync | log restarts: count, RESTART time (mean / longest ms) | failures |",
                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    // Each FULL scenario runs again right after itself with the sidecar's
+    // `cpu_latency_qos` (idle CPUs poll while the spool is busy), when this
+    // process may write the device: back to back, so the pair shares the
+    // disk's mood.
+    let qosAvailable = access(CPULatencyHold.devicePath, W_OK) == 0
+    if !qosAvailable { print("(no write access to \(CPULatencyHold.devicePath): the cpu_latency_qos rows are left out)") }
+    let runs = scenarios.flatMap { s in [s] + (s.fullSync && qosAvailable ? [s.withCPULatencyQoS()] : []) }
     let only = ProcessInfo.processInfo.environment["REIN_BENCH_SPOOL_ONLY"] // one scenario key, for profiling
-    for s in scenarios where only == nil || only == s.key {
+    for s in runs where only == nil || only == s.key {
         let f = runSpoolScenario(fullSync: s.fullSync, inFlight: s.inFlight, intents: s.intents, duration: duration, key: key,
-                                 producers: s.producers, ships: s.key.hasSuffix("_ship"))
+                                 producers: s.producers, ships: s.ships, cpuLatency: s.cpuLatency)
         print(String(format: "%-46@ %10.2f µs/request  %9.0f requests/s  %7.2f CPU µs/request (%.1f producer, %.1f writer, %.1f syncer)  %5.1f writes/commit  %5.1f writes/sync  %6.0f µs/sync  %d log restarts, %d gave up (%.2f / %.2f ms)  (%d requests%@)",
                      s.name as NSString, f.microsPerRequest, f.requestsPerSecond, f.cpuMicrosPerRequest, f.producerCPUMicros, f.writerCPUMicros,
                      f.syncerCPUMicros, f.writesPerCommit, f.writesPerSync,
@@ -262,4 +276,35 @@ func runSpoolBenchmark() {
     print("RESULT " + results.joined(separator: " ") + " target_us=20.00")
     print("TABLE")
     for line in table { print(line) }
+}
+
+/// One row of the spool benchmark.
+struct SpoolScenario {
+    var name: String
+    var key: String
+    var fullSync = true
+    var inFlight: Int
+    var intents = false
+    var producers = 1
+    var ships = false
+    var cpuLatency = false
+
+    init(_ name: String, _ key: String, fullSync: Bool = true, inFlight: Int, intents: Bool = false, producers: Int = 1, ships: Bool = false) {
+        self.name = name
+        self.key = key
+        self.fullSync = fullSync
+        self.inFlight = inFlight
+        self.intents = intents
+        self.producers = producers
+        self.ships = ships
+    }
+
+    /// The same load with the sidecar's `cpu_latency_qos` set.
+    func withCPULatencyQoS() -> SpoolScenario {
+        var s = self
+        s.name += ", cpu_latency_qos"
+        s.key += "_qos"
+        s.cpuLatency = true
+        return s
+    }
 }

@@ -49,7 +49,8 @@ public enum SidecarLauncher {
         let live = LivePolicy(document)
         let metrics = SidecarMetrics()
         // The audit spool first: nothing is served without a trail.
-        let (spool, mirror) = try openAudit(config, logger: logger)
+        let cpuLatency = try holdCPULatency(config, logger: logger)
+        let (spool, mirror) = try openAudit(config, cpuLatency: cpuLatency, logger: logger)
 
         // Agent credentials: issued, rotating; static keys only for tests.
         let staticKeys = config.staticAgentKeys.map { AWSCredentials(accessKeyId: $0.accessKeyId, secretAccessKey: $0.secretAccessKey, sessionToken: $0.sessionToken) }
@@ -154,23 +155,25 @@ public enum SidecarLauncher {
             : nil
         return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source, link: link,
                               tokenFile: absolute(config.resolvedAgentTokenFile), caFile: absolute(authority.certificatePath),
-                              stopHolds: holds.stop)
+                              stopHolds: holds.stop, cpuLatency: cpuLatency)
     }
 
     /// Opens the audit spool with the sidecar's checkpoint key, and the
     /// readable JSONL copy it feeds.
-    static func openAudit(_ config: SidecarConfiguration, logger: Logger) throws -> (AuditSpool, AuditMirror) {
+    static func openAudit(_ config: SidecarConfiguration, cpuLatency: CPULatencyHold?, logger: Logger) throws -> (AuditSpool, AuditMirror) {
         let keyExisted = FileManager.default.fileExists(atPath: config.auditSigningKeyPath)
         let spoolExisted = FileManager.default.fileExists(atPath: config.resolvedAuditSpoolPath)
         let key = try AuditSigningKey.loadOrCreate(path: config.auditSigningKeyPath)
         let mirror = try AuditMirror(path: config.auditMirrorPath, logger: logger)
         let spool: AuditSpool
+        let busy: (@Sendable () -> Void)? = cpuLatency.map { hold in { @Sendable in hold.noteBusy() } }
         do {
             spool = try AuditSpool(
                 configuration: AuditSpoolConfiguration(
                     path: config.resolvedAuditSpoolPath, sidecarId: config.sidecarId, signingKey: key, fullSync: config.auditFsync,
                     maxBytes: config.auditSpoolMaxBytes, dropWhenFull: config.auditDropWhenFull,
-                    checkpointEveryRecords: config.auditCheckpointEveryRecords, checkpointInterval: config.auditCheckpointInterval),
+                    checkpointEveryRecords: config.auditCheckpointEveryRecords, checkpointInterval: config.auditCheckpointInterval,
+                    onBusy: busy),
                 logger: logger, onDurable: { mirror.append($0) })
         } catch {
             throw SidecarStartError("audit: \(error)")
@@ -194,6 +197,17 @@ public enum SidecarLauncher {
             logger.warning("audit.drop_when_full is set: when the spool is full, records are dropped instead of refusing requests")
         }
         return (spool, mirror)
+    }
+
+    /// The CPU latency request (`cpu_latency_qos`), made now so that a
+    /// device the sidecar cannot write stops the start with the reason.
+    static func holdCPULatency(_ config: SidecarConfiguration, logger: Logger) throws -> CPULatencyHold? {
+        guard config.cpuLatencyQoS else { return nil }
+        let hold: CPULatencyHold
+        do { hold = try CPULatencyHold(logger: logger) } catch { throw SidecarStartError("cpu_latency_qos: \(error)") }
+        logger.notice("cpu_latency_qos is set: while calls arrive, idle CPUs poll instead of halting (machine-wide; released after \(hold.linger) idle)",
+                      metadata: ["cpu_latency.device": "\(hold.path)"])
+        return hold
     }
 
     /// The token agents present to the credentials endpoint: read from its
@@ -233,10 +247,13 @@ public final class RunningSidecar: Sendable {
     public var services: SidecarServices { sidecar.services }
 
     let stopHolds: @Sendable () -> Void
+    /// The CPU latency request, when `cpu_latency_qos` is set.
+    public let cpuLatency: CPULatencyHold?
 
     init(sidecar: Sidecar, channels: [any Channel], bound: Sidecar.Bound, broker: BrokerCredentialSource, link: CollectorLink?,
-         tokenFile: String, caFile: String, stopHolds: @escaping @Sendable () -> Void) {
+         tokenFile: String, caFile: String, stopHolds: @escaping @Sendable () -> Void, cpuLatency: CPULatencyHold?) {
         self.stopHolds = stopHolds
+        self.cpuLatency = cpuLatency
         self.sidecar = sidecar
         self.channels = channels
         self.bound = bound
@@ -278,5 +295,6 @@ public final class RunningSidecar: Sendable {
             stopHolds()
             link?.stop()
         })
+        cpuLatency?.close()
     }
 }

@@ -43,7 +43,7 @@ struct SpoolFailClosedTests {
         try LoopbackHTTP.exchange(port: running.bound.admin.port ?? 0, Array("GET /readyz HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n".utf8))
     }
 
-    func launch(maxBytes: Int64, upstreamPort: Int, dir: String) async throws -> RunningSidecar {
+    func launch(maxBytes: Int64, upstreamPort: Int, dir: String, cpuLatencyQoS: Bool = false) async throws -> RunningSidecar {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try Self.policy.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
         var config = SidecarConfiguration()
@@ -60,6 +60,7 @@ struct SpoolFailClosedTests {
         config.auditSpoolMaxBytes = maxBytes
         config.auditFsync = false
         config.upstreamIdleTimeout = 1
+        config.cpuLatencyQoS = cpuLatencyQoS
         let environment = ["REIN_TEST_BROKER_ACCESS_KEY_ID": GateFixture.broker.accessKeyId,
                            "REIN_TEST_BROKER_SECRET_ACCESS_KEY": GateFixture.broker.secretAccessKey]
         return try await SidecarLauncher.launch(config, environment: environment, logger: Logger(label: "test.sidecar"))

@@ -177,4 +177,18 @@ struct AuditSpoolTests {
         #expect(v.findings.isEmpty, "\(v.findings)")
         #expect(v.records.map(\.sequence) == [1, 2, 3, 4])
     }
+
+    /// The hook the sidecar's CPU latency hold hangs on: called once per
+    /// group the writer takes, on the writer's thread.
+    @Test func theWriterSaysItIsBusyForEveryGroupItTakes() throws {
+        let f = try SpoolFixture()
+        let calls = Atomic<Int>(0)
+        var configuration = f.configuration()
+        configuration.onBusy = { calls.add(1, ordering: .relaxed) }
+        let spool = try AuditSpool(configuration: configuration)
+        defer { spool.close() }
+        #expect(calls.load(ordering: .relaxed) == 0, "nothing queued yet")
+        for i in 1...5 { try spool.append(f.record(i)) }
+        #expect(calls.load(ordering: .relaxed) == 5, "one group per blocking append")
+    }
 }

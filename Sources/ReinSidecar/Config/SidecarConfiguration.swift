@@ -118,6 +118,10 @@ public struct SidecarConfiguration: Sendable {
     public var auditDropWhenFull: Bool
     public var auditCheckpointEveryRecords: Int
     public var auditCheckpointInterval: Duration
+    /// Hold a CPU latency QoS request of 0 µs while calls arrive
+    /// (`CPULatencyHold`): idle CPUs poll instead of halting. Opt-in: it is
+    /// machine-wide and costs host CPU while held.
+    public var cpuLatencyQoS: Bool
     public var collector: CollectorSettings
 
     public init() {
@@ -154,6 +158,7 @@ public struct SidecarConfiguration: Sendable {
         auditDropWhenFull = false
         auditCheckpointEveryRecords = 1000
         auditCheckpointInterval = .seconds(60)
+        cpuLatencyQoS = false
         collector = CollectorSettings()
     }
 

@@ -16,12 +16,13 @@ public enum SidecarConfigurationLoader {
         ("REIN_POLICY_FILE", "policy_file"), ("REIN_MODE", "mode"), ("REIN_ACCOUNT_ID", "account_id"),
         ("REIN_UPSTREAM_ENDPOINT", "upstream.endpoint"), ("REIN_SIDECAR_ID", "sidecar_id"),
         ("REIN_COLLECTOR_URL", "collector.url"), ("REIN_COLLECTOR_TOKEN_FILE", "collector.token_file"),
-        ("REIN_AGENT_ID", "collector.agent_id"),
+        ("REIN_AGENT_ID", "collector.agent_id"), ("REIN_CPU_LATENCY_QOS", "cpu_latency_qos"),
     ]
 
     private static let knownTopKeys: Set<String> = [
         "sidecar_id", "listen", "admin_listen", "credentials_listen", "allowed_clients", "state_dir", "policy_file",
         "mode", "account_id", "agent_credentials", "upstream", "proxy", "broker", "limits", "audit", "collector", "holds",
+        "cpu_latency_qos",
     ]
 
     public static func load(yaml: String?, environment: [String: String], overrides: [String: String]) throws(ConfigurationError) -> SidecarConfiguration {
@@ -158,6 +159,7 @@ public enum SidecarConfigurationLoader {
             guard let b = CapacityText.bytes(value) else { throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a size such as 256Mi, 1Gi or 64MiB", line: line) }
             c.auditSpoolMaxBytes = b
         case "audit.drop_when_full": c.auditDropWhenFull = try bool()
+        case "cpu_latency_qos": c.cpuLatencyQoS = try bool()
         case "audit.checkpoint_every_records": c.auditCheckpointEveryRecords = try positive()
         case "audit.checkpoint_interval": c.auditCheckpointInterval = try interval()
         case "holds.wait": c.holds.wait = try interval()

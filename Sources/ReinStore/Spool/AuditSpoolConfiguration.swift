@@ -29,10 +29,15 @@ public struct AuditSpoolConfiguration: Sendable {
     public var maxGroupSize: Int
     /// The wall clock for checkpoint times (injected by tests).
     public var now: @Sendable () -> Date
+    /// Called on the writer thread for every group of operations it takes;
+    /// must be cheap. The sidecar tells its CPU latency hold
+    /// (`cpu_latency_qos`) here that calls are arriving.
+    public var onBusy: (@Sendable () -> Void)?
 
     public init(path: String, sidecarId: String, signingKey: Ed25519PrivateKey, fullSync: Bool = true,
                 maxBytes: Int64 = 256 << 20, dropWhenFull: Bool = false, checkpointEveryRecords: Int = 1000,
-                checkpointInterval: Duration = .seconds(60), maxGroupSize: Int = 1024, now: @escaping @Sendable () -> Date = { Date() }) {
+                checkpointInterval: Duration = .seconds(60), maxGroupSize: Int = 1024, now: @escaping @Sendable () -> Date = { Date() },
+                onBusy: (@Sendable () -> Void)? = nil) {
         self.path = path
         self.sidecarId = sidecarId
         self.signingKey = signingKey
@@ -43,5 +48,6 @@ public struct AuditSpoolConfiguration: Sendable {
         self.checkpointInterval = checkpointInterval
         self.maxGroupSize = maxGroupSize
         self.now = now
+        self.onBusy = onBusy
     }
 }

@@ -165,6 +165,7 @@ final class SpoolWriter: @unchecked Sendable {
             }
             if !queue.isEmpty {
                 condition.unlock()
+                configuration.onBusy?()
                 syncer.waitForRoom()
                 condition.lock()
             }
