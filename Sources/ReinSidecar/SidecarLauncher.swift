@@ -111,6 +111,7 @@ public enum SidecarLauncher {
         let services = SidecarServices(configuration: config, gate: gate, upstream: upstream, spool: spool, mirror: mirror, metrics: metrics,
                                        holds: holds.gate, logger: logger, blockingPool: pool)
         services.policyVersion = initial.version
+        services.cpuLatency = cpuLatency
 
         // Forward-proxy mode: the per-sidecar CA and SNI-minted leaves.
         let authority = try CertificateAuthority.loadOrCreate(directory: config.caDirectory)

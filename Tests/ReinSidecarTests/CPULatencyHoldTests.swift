@@ -138,6 +138,10 @@ struct CPULatencyHoldTests {
         #expect(denied.status == 400 && denied.body.contains("AccessDenied"))
         #expect(hold.isHeld && hold.acquisitions == 2, "a recorded call makes the request again")
         #expect(Self.currentLimit() == 0)
+        let metrics = try LoopbackHTTP.exchange(port: running.bound.admin.port ?? 0,
+                                                Array("GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n".utf8))
+        #expect(metrics.body.contains("rein_cpu_latency_qos_held 1"), "\(metrics.body)")
+        #expect(metrics.body.contains("rein_cpu_latency_qos_requests_made 2"))
         await running.shutdown()
         #expect(!hold.isHeld)
     }

@@ -100,6 +100,18 @@ public final class SidecarMetrics: Sendable {
                            labels: []).set(to: stats.full ? 1.0 : 0.0)
     }
 
+    /// Whether the `cpu_latency_qos` request is held now and how often it
+    /// was made, set when /metrics is scraped: how much of the time the
+    /// machine's idle CPUs poll because of this sidecar.
+    public func cpuLatency(held: Bool, requests: Int) {
+        registry.makeGauge(descriptor: descriptor("cpu_latency_qos", unit: "held",
+                                                  help: "1 while the sidecar holds its CPU latency request (cpu_latency_qos: idle CPUs poll instead of halting)."),
+                           labels: []).set(to: held ? 1.0 : 0.0)
+        registry.makeGauge(descriptor: descriptor("cpu_latency_qos_requests", unit: "made",
+                                                  help: "Times the CPU latency request was made since start (once per busy stretch)."),
+                           labels: []).set(to: Double(requests))
+    }
+
     /// How shipping to the collector goes, set when /metrics is scraped:
     /// alert on `rein_audit_shipper_consecutive_failures` above zero for long,
     /// or on the age of the last success.

@@ -6,6 +6,7 @@ import ReinAudit
 import ReinCatalog
 import ReinCollectorClient
 import ReinStore
+import ReinServiceKit
 import ReinUpstream
 import Synchronization
 
@@ -33,12 +34,19 @@ public final class SidecarServices: Sendable {
     private let spoolWasFull = Atomic<Bool>(false)
     private let policyVersionBox = Mutex<String?>(nil)
     private let shipperBox = Mutex<AuditShipper?>(nil)
+    private let cpuLatencyBox = Mutex<CPULatencyHold?>(nil)
 
     /// The shipper, once a collector link started it: /metrics reports how
     /// shipping goes (a collector outage shows there, not only in the log).
     public var shipper: AuditShipper? {
         get { shipperBox.withLock { $0 } }
         set { shipperBox.withLock { $0 = newValue } }
+    }
+
+    /// The `cpu_latency_qos` request, when set: /metrics says whether it is held.
+    public var cpuLatency: CPULatencyHold? {
+        get { cpuLatencyBox.withLock { $0 } }
+        set { cpuLatencyBox.withLock { $0 = newValue } }
     }
 
     /// The central policy version in force (nil for a local policy file);
