@@ -136,9 +136,9 @@ public final class BrokerCredentialSource: Sendable {
         }
         guard shouldStart else { return }
         let thread = Thread { [weak self] in
+            Thread.current.name = "rein-broker" // set on the thread itself: Linux applies it only there (15 bytes at most)
             while let source = self, source.loopOnce() {}
         }
-        thread.name = "rein-broker-refresh"
         thread.start()
     }
 

@@ -87,8 +87,10 @@ public final class AuditShipper: Sendable {
             return true
         }
         guard started else { return }
-        let thread = Thread { [self] in run() }
-        thread.name = "rein-audit-shipper"
+        let thread = Thread { [self] in
+            Thread.current.name = "rein-shipper" // set on the thread itself: Linux applies it only there (15 bytes at most)
+            run()
+        }
         thread.start()
     }
 

@@ -49,8 +49,10 @@ public final class PolicyFetcher: Sendable {
     public var appliedVersion: String? { state.withLock { $0.appliedVersion } }
 
     public func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "rein-policy-fetch"
+        let thread = Thread { [self] in
+            Thread.current.name = "rein-policy" // set on the thread itself: Linux applies it only there (15 bytes at most)
+            run()
+        }
         thread.start()
     }
 

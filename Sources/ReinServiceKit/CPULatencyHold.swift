@@ -61,8 +61,10 @@ public final class CPULatencyHold: @unchecked Sendable {
         descriptor = try Self.request(path: path)
         held.store(true, ordering: .releasing)
         acquisitionCount.add(1, ordering: .relaxed)
-        let thread = Thread { [self] in self.releaseWhenIdle() }
-        thread.name = "rein.cpu-qos"
+        let thread = Thread { [self] in
+            Thread.current.name = "rein-cpu-qos" // set on the thread itself: Linux applies it only there (15 bytes at most)
+            self.releaseWhenIdle()
+        }
         thread.start()
     }
 

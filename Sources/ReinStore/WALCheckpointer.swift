@@ -169,8 +169,10 @@ public final class WALCheckpointer: Sendable {
         var configuration = Configuration()
         configuration.busyMode = SQLiteBusyWait.mode(limit: Self.restartPatience)
         let queue = try DatabaseQueue(path: path, configuration: configuration)
-        let thread = Thread { [self] in run(queue) }
-        thread.name = "rein-wal-checkpoint"
+        let thread = Thread { [self] in
+            Thread.current.name = "rein-wal-ckpt" // set on the thread itself: Linux applies it only there (15 bytes at most)
+            run(queue)
+        }
         thread.stackSize = 1 << 20
         let started = state.withLock { s -> Bool in
             guard !s.started, !s.stopped else { return false }

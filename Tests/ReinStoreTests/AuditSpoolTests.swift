@@ -191,4 +191,18 @@ struct AuditSpoolTests {
         for i in 1...5 { try spool.append(f.record(i)) }
         #expect(calls.load(ordering: .relaxed) == 5, "one group per blocking append")
     }
+
+    /// `top -H`, `perf` and core dumps name the spool's threads (Linux takes
+    /// a thread's name only from the thread itself, 15 bytes at most).
+    @Test func theSpoolsThreadsAreNamed() throws {
+        let f = try SpoolFixture()
+        let spool = try f.open()
+        defer { spool.close() }
+        try spool.append(f.record(1))
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+        let names = Set(tasks.compactMap { id in
+            (try? String(contentsOfFile: "/proc/self/task/\(id)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        })
+        #expect(names.isSuperset(of: ["rein-spool", "rein-spool-sync", "rein-wal-ckpt"]), "\(names.sorted())")
+    }
 }

@@ -51,8 +51,10 @@ final class SpoolSyncer: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "rein.audit-sync"
+        let thread = Thread { [self] in
+            Thread.current.name = "rein-spool-sync" // set on the thread itself: Linux applies it only there (15 bytes at most)
+            self.loop()
+        }
         thread.start()
     }
 
