@@ -7,7 +7,9 @@
 # Benchmarks/results/spool.md. The spool lives in $TMPDIR (default /tmp): run
 # it on the disk the sidecar's state_dir will use. REIN_BENCH_SCRATCH picks
 # the SwiftPM scratch path (default .build); REIN_BENCH_SPOOL_SECONDS the
-# length of each scenario (default 3).
+# length of each scenario (default 3); REIN_BENCH_SPOOL_REPEATS how many
+# interleaved runs the 32-in-flight pair (with and without cpu_latency_qos)
+# gets, its median reported (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=${REIN_BENCH_SCRATCH:-.build}
@@ -30,12 +32,13 @@ mkdir -p Benchmarks/results
     c1=$(sed -n 's/.* full_c1_us=\([0-9.]*\).*/\1/p' <<<"$result")
     met() { awk -v v="$1" 'BEGIN { if (v <= 20) print "met"; else print "**not met**" }'; }
     field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p" <<<" $result"; }
+    runs() { sed -n "s/.* $1_runs=\\([0-9.\/]*\\).*/\\1/p" <<<" $result"; }
     c32qos=$(field full_c32_qos_us)
     qos=""
     if [ -n "$c32qos" ]; then
-        qos=" With \`cpu_latency_qos\` (idle CPUs poll while the spool is busy; opt-in), 32 in flight: ${c32qos} µs ($(met "$c32qos")); 1 in flight: $(field full_c1_qos_us) µs."
+        qos=" With \`cpu_latency_qos\` (idle CPUs poll while the spool is busy; opt-in), 32 in flight: ${c32qos} µs ($(met "$c32qos"); runs $(runs full_c32_qos) µs); 1 in flight: $(field full_c1_qos_us) µs."
     fi
-    echo "Target: sidecar audit cost ≤ 20 µs per request. Synchronous FULL, 32 in flight: ${c32} µs ($(met "$c32")); 1 in flight: ${c1} µs ($(met "$c1"): one fsync per request).${qos}"
+    echo "Target: sidecar audit cost ≤ 20 µs per request, the median of the interleaved runs of the 32-in-flight pair. Synchronous FULL, 32 in flight: ${c32} µs ($(met "$c32"); runs $(runs full_c32) µs); 1 in flight: ${c1} µs ($(met "$c1"): one fsync per request).${qos}"
     echo "Building the record, its line and its hash alone: ${seal} µs (the record $(field build_us) µs, its line $(field encode_us) µs on the caller's thread; chain fields and SHA-256 $(field chain_us) µs on the writer). Records are about $(field line_bytes) bytes."
     sync=$(field full_c32_sync_us)
     writer=$(field full_c32_writer_cpu_us)
