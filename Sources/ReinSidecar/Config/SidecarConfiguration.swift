@@ -20,6 +20,7 @@ import ReinServiceKit
 /// policy_file: policy.yaml          # the task allowlist (REIN_POLICY_FILE)
 /// mode: enforce                     # enforce | observe | learn (REIN_MODE)
 /// account_id: "123456789012"        # the account ARNs are built in (REIN_ACCOUNT_ID)
+/// cpu_latency_qos: false            # true: idle CPUs poll while calls arrive; machine-wide (REIN_CPU_LATENCY_QOS)
 /// agent_credentials:
 ///   ttl: 1h                         # lifetime of issued agent session credentials
 ///   token_file: .rein/agent-token   # AWS_CONTAINER_AUTHORIZATION_TOKEN (generated when absent)
