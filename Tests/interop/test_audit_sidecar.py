@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sqlite3
+import struct
 import subprocess
 import threading
 import time
@@ -796,3 +797,45 @@ def test_a_lost_spool_is_said_at_start(rein_bin, moto):
         assert sc.log_text().count("the audit spool is new but the signing key is not") == 1
     finally:
         sc.stop()
+
+
+CPU_LATENCY_DEVICE = "/dev/cpu_dma_latency"
+
+
+def cpu_latency_limit():
+    """The machine-wide CPU latency limit in µs, as the kernel reports it."""
+    with open(CPU_LATENCY_DEVICE, "rb") as f:
+        return struct.unpack("i", f.read(4))[0]
+
+
+def metric(text, name):
+    lines = [l for l in text.splitlines() if l.startswith(name + " ")]
+    return float(lines[0].split()[-1]) if lines else None
+
+
+@pytest.mark.skipif(not os.access(CPU_LATENCY_DEVICE, os.W_OK), reason="needs write access to /dev/cpu_dma_latency")
+def test_cpu_latency_qos_is_held_while_calls_arrive(rein_bin, moto):
+    """cpu_latency_qos (opt-in): the real sidecar makes the kernel's CPU
+    latency limit 0 while boto3 calls arrive, lets it go after a second
+    without calls, and says so in its log and metrics."""
+    before = cpu_latency_limit()
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="qos-"), sidecar_id="sc-qos", fsync=True,
+                 extra_config="cpu_latency_qos: true")
+    try:
+        assert "cpu_latency_qos is set" in sc.log_text()
+        # Idle since start: let go after 1 s.
+        wait_for(lambda: metric(sc.metrics(), "rein_cpu_latency_qos_held") == 0, timeout=10, what="the request let go while idle")
+        if before != 0:  # another process may hold a request of its own
+            assert cpu_latency_limit() == before
+        c = s3(sc)
+        c.create_bucket(Bucket="qos-1")
+        c.put_object(Bucket="qos-1", Key="k", Body=b"x")
+        text = sc.metrics()
+        assert metric(text, "rein_cpu_latency_qos_held") == 1, text
+        assert metric(text, "rein_cpu_latency_qos_requests_made") == 2, text
+        assert cpu_latency_limit() == 0
+        assert len(sc.wait_audit(2)) >= 2
+    finally:
+        sc.stop()
+    if before != 0:
+        wait_for(lambda: cpu_latency_limit() == before, timeout=5, what="the limit restored after the sidecar stopped")
