@@ -14,11 +14,14 @@ public enum SecretFile {
         case notAFile(path: String)
         /// Readable by others (or, unless allowed, by the group).
         case shared(path: String, mode: UInt32)
+        /// ``replace(_:with:)`` could not write, sync or rename it into place.
+        case unwritable(path: String, reason: String)
 
         public var description: String {
             switch self {
             case .unreadable(let path, let reason): "cannot read \(SecretFile.shown(path)): \(reason)"
             case .notAFile(let path): "\(SecretFile.shown(path)) is not a regular file or a pipe"
+            case .unwritable(let path, let reason): "cannot write \(SecretFile.shown(path)): \(reason)"
             case .shared(let path, let mode):
                 mode & 0o007 != 0 || mode & 0o070 == 0
                     ? "\(SecretFile.shown(path)) is readable by group or others (mode 0\(String(mode & 0o777, radix: 8))); chmod 600 it"
@@ -88,6 +91,50 @@ public enum SecretFile {
             if n == 0 { return bytes }
             bytes += chunk[0..<n]
             guard bytes.count <= 1 << 20 else { throw .unreadable(path: path, reason: "larger than 1 MiB") }
+        }
+    }
+
+    /// Replaces `path` with `bytes`, mode 0600, so that a reader (or a
+    /// restart after a crash or power loss) sees the old contents or the
+    /// new, never part of either: a temporary file beside it is written,
+    /// synced and renamed over it, and the directory is synced.
+    public static func replace(_ path: String, with bytes: [UInt8]) throws(Problem) {
+        let tmp = path + ".tmp-\(getpid())-" + Hex.encode(CryptoLibrary.randomBytes(count: 4))
+        func failure(_ step: String) -> Problem {
+            .unwritable(path: path, reason: "\(step): \(String(cString: strerror(errno)))")
+        }
+        let fd = Foundation.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure("create \(tmp)") }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let problem = failure("write \(tmp)")
+                close(fd)
+                unlink(tmp)
+                throw problem
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else {
+            let problem = failure("sync \(tmp)")
+            close(fd)
+            unlink(tmp)
+            throw problem
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            let problem = failure("rename \(tmp)")
+            unlink(tmp)
+            throw problem
+        }
+        // The rename itself survives power loss only once the directory is synced.
+        let directory = (path as NSString).deletingLastPathComponent
+        let dirfd = Foundation.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 {
+            _ = fsync(dirfd)
+            close(dirfd)
         }
     }
 }

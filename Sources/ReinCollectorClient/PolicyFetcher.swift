@@ -1,4 +1,5 @@
 import Foundation
+import ReinAudit
 import Logging
 import Synchronization
 
@@ -162,26 +163,8 @@ public final class PolicyFetcher: Sendable {
     /// Writes `text` to a temporary file in the same directory and renames
     /// it over `path`, so a reader never sees half a policy.
     static func writeAtomically(_ text: String, to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PolicyApplyRefusal(reason: "cannot create \(tmp): \(String(cString: strerror(errno)))") }
-        let bytes = Array(text.utf8)
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                close(fd)
-                unlink(tmp)
-                throw PolicyApplyRefusal(reason: "cannot write \(tmp): \(String(cString: strerror(errno)))")
-            }
-            off += n
-        }
-        fsync(fd)
-        close(fd)
-        guard rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw PolicyApplyRefusal(reason: "cannot rename \(tmp) to \(path): \(String(cString: strerror(errno)))")
+        do { try SecretFile.replace(path, with: Array(text.utf8)) } catch {
+            throw PolicyApplyRefusal(reason: "\(error)")
         }
     }
 }

@@ -32,7 +32,7 @@ import Testing
     @Test func aTokenGivenAsAFileNameIsNotRepeated() throws {
         let token = "rein_9fQ2xLk3Vb7Tz1Wm4Hc8Np6Rd0Sy5Ue"
         for problem in [SecretFile.Problem.unreadable(path: token, reason: "No such file or directory"), .notAFile(path: token),
-                        .shared(path: token, mode: 0o100644)] {
+                        .shared(path: token, mode: 0o100644), .unwritable(path: token, reason: "No space left on device")] {
             #expect(!problem.description.contains(token), "\(problem)")
             #expect(problem.description.contains("\(token.count)-character name"))
         }
@@ -71,5 +71,23 @@ import Testing
         #expect(mkfifo(fifo, 0o600) == 0)
         defer { unlink(fifo) }
         #expect(try SecretFile.read(fifo) == [])
+    }
+
+    /// A replaced secret is 0600 whatever the file was before, is never
+    /// seen half written, and leaves no temporary file behind.
+    @Test func replaceWritesWhole0600FilesAndLeavesNothingElse() throws {
+        let dir = NSTemporaryDirectory() + "rein-replace-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/secret.json"
+        try "old".write(toFile: path, atomically: false, encoding: .utf8)
+        #expect(chmod(path, 0o644) == 0)
+        try SecretFile.replace(path, with: Array("new contents".utf8))
+        #expect(try SecretFile.read(path) == Array("new contents".utf8))
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["secret.json"])
+        let error = #expect(throws: SecretFile.Problem.self) { try SecretFile.replace(dir + "/no/such/dir/secret", with: [1]) }
+        #expect(error?.description.contains("No such file or directory") == true)
     }
 }
