@@ -55,7 +55,8 @@ public enum SidecarLauncher {
         // Agent credentials: issued, rotating; static keys only for tests.
         let staticKeys = config.staticAgentKeys.map { AWSCredentials(accessKeyId: $0.accessKeyId, secretAccessKey: $0.secretAccessKey, sessionToken: $0.sessionToken) }
         let issuer = AgentCredentialIssuer(ttl: config.agentCredentialTTL, staticKeys: staticKeys,
-                                           notAfter: { live.current.document.task.notAfter })
+                                           notAfter: { live.current.document.task.notAfter },
+                                           file: AgentCredentialFile(path: config.agentCredentialsPath), logger: logger)
         metrics.staticAgentKeys(!staticKeys.isEmpty)
         if !staticKeys.isEmpty {
             logger.warning("static agent keys are configured: for tests only; agents in production get rotating credentials from the credentials endpoint",

@@ -209,3 +209,50 @@ def test_credentials_endpoint_requires_the_token(sidecar):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req)
     assert e.value.code == 401
+
+
+def test_agent_credentials_survive_a_sidecar_restart(rein_bin, moto):
+    """A sidecar restarted by its liveness probe, a crash or a rolling update
+    still accepts the set its agent holds: the SDK refreshes container
+    credentials only near their expiry, never because a call was refused."""
+    s = Sidecar(rein_bin, moto.url, POLICY)
+    try:
+        session = agent_session(s)
+        key = session.get_credentials().get_frozen_credentials().access_key
+        sts = session.client("sts", region_name="us-east-1", endpoint_url=s.url, config=Config(retries={"max_attempts": 1}))
+        assert sts.get_caller_identity()["Account"]
+        state = s.dir / "state" / "agent-credentials.json"
+        assert oct(state.stat().st_mode & 0o777) == "0o600"
+        for restart in ("SIGTERM", "SIGKILL"):
+            if restart == "SIGTERM":
+                s.stop()
+            else:
+                s.kill9()
+            s.start()
+            # The same client, with the credentials it fetched before the restart.
+            assert sts.get_caller_identity()["Account"], restart
+            assert session.get_credentials().get_frozen_credentials().access_key == key
+        assert s.credentials()["AccessKeyId"] == key, "a refresh now gets the same set, not a second one"
+        assert "accepted until they expire" in s.log_text()
+        mine = [r for r in s.audit() if r.get("operation") == "GetCallerIdentity"]
+        assert len(mine) == 3 and {r["decision"] for r in mine} == {"allow"}
+        assert {r["access_key_id"] for r in mine} == {key}
+        log = s.log_text()
+        secret = session.get_credentials().get_frozen_credentials().secret_key
+        assert secret not in log and secret not in (s.dir / "state" / "audit.jsonl").read_text()
+
+        # A file others could read is not trusted: its sets are refused, the
+        # file is removed, the log says why, and the agent's next fetch works.
+        state.chmod(0o644)
+        s.stop()
+        s.start()
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            sts.get_caller_identity()
+        assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+        assert not state.exists()
+        assert "readable by group or others" in s.log_text()
+        fresh = agent_session(s)
+        assert fresh.get_credentials().get_frozen_credentials().access_key != key
+        assert fresh.client("sts", region_name="us-east-1", endpoint_url=s.url).get_caller_identity()["Account"]
+    finally:
+        s.stop()

@@ -16,7 +16,7 @@ import ReinServiceKit
 /// admin_listen: 127.0.0.1:7475      # /healthz /readyz /metrics (REIN_ADMIN_LISTEN)
 /// credentials_listen: 127.0.0.1:7476  # ECS container-credentials endpoint (REIN_CREDENTIALS_LISTEN)
 /// allowed_clients: [127.0.0.0/8, "::1/128"]  # CIDRs allowed to connect to the agent listeners (quote IPv6: YAML)
-/// state_dir: .rein                  # CA, agent token, audit spool and key (REIN_STATE_DIR)
+/// state_dir: .rein                  # CA, agent token and credentials, audit spool and key (REIN_STATE_DIR)
 /// policy_file: policy.yaml          # the task allowlist (REIN_POLICY_FILE)
 /// mode: enforce                     # enforce | observe | learn (REIN_MODE)
 /// account_id: "123456789012"        # the account ARNs are built in (REIN_ACCOUNT_ID)
@@ -170,5 +170,7 @@ public struct SidecarConfiguration: Sendable {
     /// The checkpoint signing key (hex seed, mode 0600).
     public var auditSigningKeyPath: String { (stateDir as NSString).appendingPathComponent("audit-signing.key") }
     public var resolvedAgentTokenFile: String { agentTokenFile ?? (stateDir as NSString).appendingPathComponent("agent-token") }
+    /// The agent credentials issued so far, kept across restarts (``AgentCredentialFile``).
+    public var agentCredentialsPath: String { (stateDir as NSString).appendingPathComponent("agent-credentials.json") }
     public var caDirectory: String { (stateDir as NSString).appendingPathComponent("ca") }
 }
