@@ -26,6 +26,13 @@ public enum BrokerChainFactory {
                                       logger: logger, onRefresh: onRefresh)
     }
 
+    /// Whether the chain's credentials carry the task: its session policy,
+    /// expiry and names (the last hop is `assume_role` or `web_identity`).
+    /// Only then does a new policy version need new credentials.
+    public static func isTaskScoped(_ config: BrokerConfiguration) -> Bool {
+        config.provider == .assumeRole || config.provider == .webIdentity
+    }
+
     /// - Parameter inheritedRegion: a `source` without its own region uses its parent's.
     private static func build(_ config: BrokerConfiguration, path: String, context: BrokerContext, env: [String: String],
                               http: HTTPClient, inheritedRegion: String?) throws(BrokerError) -> any BrokerCredentialProvider {

@@ -12,6 +12,8 @@ import Synchronization
 /// ahead (default 5 min), or at two thirds of the lifetime for short sessions
 /// — and retries failures with exponential backoff and jitter. A failed
 /// refresh leaves the cached credentials in use until they expire, never after.
+/// ``rescope(with:)`` swaps in a provider for a changed task scope (a new
+/// policy version's session policy) and fetches with it at once.
 public final class BrokerCredentialSource: Sendable {
     /// One refresh attempt's outcome, for metrics and health reporting.
     public struct RefreshEvent: Sendable {
@@ -21,7 +23,9 @@ public final class BrokerCredentialSource: Sendable {
         public let error: BrokerError?
     }
 
-    public let provider: any BrokerCredentialProvider
+    /// The provider fetches go to (replaced by ``rescope(with:)``).
+    public var provider: any BrokerCredentialProvider { providerBox.withLock { $0 } }
+    private let providerBox: Mutex<any BrokerCredentialProvider>
     public let refreshBefore: TimeInterval
     /// Credentials are treated as expired this long before AWS would, so a
     /// call signed now still arrives in time.
@@ -47,6 +51,8 @@ public final class BrokerCredentialSource: Sendable {
         var lastError: BrokerError?
         var running = false
         var stopped = false
+        /// Bumped by each rescope: a fetch begun before it is not the new scope's.
+        var scope = 0
 
         /// When to fetch next: at once if never tried, else as scheduled.
         var dueDate: Date? {
@@ -62,7 +68,7 @@ public final class BrokerCredentialSource: Sendable {
                 logger: Logger = Logger(label: "rein.broker"), now: @escaping @Sendable () -> Date = { Date() },
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0.5...1) },
                 onRefresh: (@Sendable (RefreshEvent) -> Void)? = nil) {
-        self.provider = provider
+        providerBox = Mutex(provider)
         self.refreshBefore = refreshBefore
         self.expiryMargin = expiryMargin
         self.initialBackoff = initialBackoff
@@ -98,11 +104,29 @@ public final class BrokerCredentialSource: Sendable {
     /// When the next background fetch is due, if one is.
     public var nextRefresh: Date? { state.withLock { $0.nextRefresh } }
 
+    /// Replaces the provider with one for a new task scope and fetches with
+    /// it on the background thread at once. The cached credentials stay in
+    /// use until the new ones arrive (or expire: a failed fetch is retried
+    /// as any refresh is). Why not drop them: Rein enforces the new policy on
+    /// every call already; the session policy is AWS's second check, and an
+    /// agent should not see 503s while STS answers.
+    public func rescope(with provider: any BrokerCredentialProvider) {
+        let wake = state.withLock { s -> Bool in
+            providerBox.withLock { $0 = provider }
+            s.scope += 1
+            s.consecutiveFailures = 0
+            s.nextRefresh = .distantPast
+            return s.running && !s.stopped
+        }
+        if wake { self.wake.signal() }
+    }
+
     /// Fetches now and caches the result: for start-up, where the sidecar
     /// should fail with the reason rather than start unable to sign.
     @discardableResult
     public func refreshNow() throws(BrokerError) -> BrokerCredentials {
         let started = now()
+        let (provider, scope) = state.withLock { s in (providerBox.withLock { $0 }, s.scope) }
         let result: Result<BrokerCredentials, BrokerError>
         do throws(BrokerError) {
             let fetched = try provider.fetch(now: started)
@@ -114,7 +138,7 @@ public final class BrokerCredentialSource: Sendable {
         } catch {
             result = .failure(error)
         }
-        record(result, at: started)
+        record(result, at: started, scope: scope)
         return try result.get()
     }
 
@@ -163,7 +187,9 @@ public final class BrokerCredentialSource: Sendable {
         return true
     }
 
-    private func record(_ result: Result<BrokerCredentials, BrokerError>, at time: Date) {
+    /// Caches a fetch's outcome; one made for an older scope than the
+    /// current one schedules the new scope's fetch at once.
+    private func record(_ result: Result<BrokerCredentials, BrokerError>, at time: Date, scope: Int) {
         var log = logger
         switch result {
         case .success(let fetched):
@@ -172,7 +198,7 @@ public final class BrokerCredentialSource: Sendable {
                 s.consecutiveFailures = 0
                 s.successes += 1
                 s.lastError = nil
-                s.nextRefresh = refreshTime(for: fetched, fetchedAt: time)
+                s.nextRefresh = scope == s.scope ? refreshTime(for: fetched, fetchedAt: time) : .distantPast
             }
             log[metadataKey: "broker.expiration"] = .string(fetched.expiration.map(ISO8601.format) ?? "never")
             log.info("broker credentials refreshed", metadata: ["broker.access_key_id": .string(fetched.accessKeyId)])
@@ -182,7 +208,10 @@ public final class BrokerCredentialSource: Sendable {
                 s.consecutiveFailures += 1
                 s.failures += 1
                 s.lastError = error
-                if error.isRetryable {
+                if scope != s.scope {
+                    s.consecutiveFailures -= 1
+                    s.nextRefresh = .distantPast
+                } else if error.isRetryable {
                     let backoff = min(maxBackoff, initialBackoff * pow(2, Double(min(s.consecutiveFailures - 1, 30)))) * jitter()
                     s.nextRefresh = time.addingTimeInterval(backoff)
                 } else {

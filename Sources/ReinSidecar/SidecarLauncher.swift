@@ -72,10 +72,11 @@ public enum SidecarLauncher {
             throw SidecarStartError("configuration: broker: \(error)")
         }
         let source: BrokerCredentialSource
+        let stsHTTP = HTTPClient(caBundlePath: config.upstreamCABundle)
         do {
             source = try BrokerChainFactory.makeSource(
                 brokerConfig, context: BrokerContext(policy: document), env: environment,
-                http: HTTPClient(caBundlePath: config.upstreamCABundle), logger: Logger(label: "rein.broker"),
+                http: stsHTTP, logger: Logger(label: "rein.broker"),
                 onRefresh: { metrics.credentialRefresh(kind: "broker", success: $0.success) })
         } catch {
             throw SidecarStartError("configuration: broker: \(error)")
@@ -153,6 +154,7 @@ public enum SidecarLauncher {
         // The collector: ship the trail, register the checkpoint key, heartbeat, fetch the policy.
         let link = config.collector.isEnabled
             ? try CollectorLink.start(config: config, services: services, live: live, catalog: catalog, version: version,
+                                      rescope: brokerRescope(brokerConfig, source: source, env: environment, http: stsHTTP, logger: logger),
                                       readiness: readiness, logger: logger)
             : nil
         return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source, link: link,
@@ -199,6 +201,29 @@ public enum SidecarLauncher {
             logger.warning("audit.drop_when_full is set: when the spool is full, records are dropped instead of refusing requests")
         }
         return (spool, mirror)
+    }
+
+    /// What a newly applied policy version does to the broker: a chain whose
+    /// credentials carry the task (``BrokerChainFactory/isTaskScoped(_:)``) is
+    /// built again for the new document and fetched with at once, so that
+    /// AWS's session policy follows the central allowlist without a restart.
+    static func brokerRescope(_ brokerConfig: BrokerConfiguration, source: BrokerCredentialSource, env: [String: String],
+                              http: HTTPClient, logger: Logger) -> (@Sendable (PolicyDocument, String) -> Void)? {
+        guard BrokerChainFactory.isTaskScoped(brokerConfig) else { return nil }
+        return { document, version in
+            do {
+                source.rescope(with: try BrokerChainFactory.make(brokerConfig, context: BrokerContext(policy: document), env: env, http: http))
+                logger.info("policy version applied: fetching broker credentials scoped to it", metadata: [
+                    "policy.version": "\(version)", "broker.provider": "\(brokerConfig.provider.rawValue)",
+                ])
+            } catch {
+                // The chain was built from this configuration at start, so this is not expected.
+                logger.error("""
+                    policy version applied, but the broker could not be scoped to it: its credentials keep the previous \
+                    version's session policy until a restart
+                    """, metadata: ["policy.version": "\(version)", "error": "\(error)"])
+            }
+        }
     }
 
     /// The CPU latency request (`cpu_latency_qos`), made now so that a

@@ -162,5 +162,75 @@ struct BrokerCredentialSourceTests {
         try await Task.sleep(for: .milliseconds(1500))
         #expect(provider.fetches <= stoppedAt + 1)
     }
-}
 
+    /// A new policy version's scope: fetched with the new provider at once,
+    /// the old credentials in use until then.
+    @Test func rescopeFetchesWithTheNewProviderAtOnceAndKeepsTheOldUntilThen() throws {
+        let old = FakeProvider(lifetime: 3600, prefix: "OLD")
+        let cache = source(old)
+        let start = clock.now
+        try cache.refreshNow()
+        clock.advance(to: 60, from: start)
+        let new = FakeProvider(lifetime: 3600, prefix: "NEW")
+        cache.rescope(with: new)
+        #expect(cache.current()?.accessKeyId == "ASIAOLD1", "still signing while STS answers")
+        #expect(cache.nextRefresh == .distantPast)
+        cache.refreshIfDue()
+        #expect(new.fetches == 1 && old.fetches == 1)
+        #expect(cache.current()?.accessKeyId == "ASIANEW1")
+        #expect(cache.nextRefresh == start.addingTimeInterval(60 + 3300), "then the usual schedule, from the new fetch")
+        #expect(cache.provider.name == "fake")
+    }
+
+    /// A fetch that began before the rescope carries the old scope: it is
+    /// cached (valid credentials), but the new scope is fetched right after.
+    @Test func aFetchBegunBeforeTheRescopeDoesNotCountForIt() throws {
+        let cacheBox = Mutex<BrokerCredentialSource?>(nil)
+        let new = FakeProvider(lifetime: 3600, prefix: "NEW")
+        let old = FakeProvider(lifetime: 3600, prefix: "OLD", during: { cacheBox.withLock { $0 }?.rescope(with: new) })
+        let cache = source(old)
+        cacheBox.withLock { $0 = cache }
+        try cache.refreshNow() // the rescope lands while this fetch runs
+        #expect(cache.current()?.accessKeyId == "ASIAOLD1")
+        #expect(cache.nextRefresh == .distantPast)
+        cache.refreshIfDue()
+        #expect(cache.current()?.accessKeyId == "ASIANEW1")
+        #expect(old.fetches == 1 && new.fetches == 1)
+    }
+
+    /// STS refusing the new scope: the old credentials stay until they
+    /// expire, never after, and the new scope is retried with backoff.
+    @Test func aFailedRescopeKeepsTheOldCredentialsAndRetries() throws {
+        let old = FakeProvider(lifetime: 3600, prefix: "OLD")
+        let cache = source(old)
+        let start = clock.now
+        try cache.refreshNow()
+        let new = FakeProvider(lifetime: 3600, prefix: "NEW")
+        new.failWith(BrokerError(provider: "fake", kind: .transport, message: "STS unreachable"))
+        cache.rescope(with: new)
+        cache.refreshIfDue()
+        #expect(cache.current()?.accessKeyId == "ASIAOLD1")
+        #expect(cache.nextRefresh == start.addingTimeInterval(1), "retried after the first backoff")
+        new.failWith(nil)
+        clock.advance(to: 1, from: start)
+        cache.refreshIfDue()
+        #expect(cache.current()?.accessKeyId == "ASIANEW2")
+        #expect(old.fetches == 1)
+    }
+
+    /// The background thread is woken by a rescope, not at the old schedule.
+    @Test func theBackgroundThreadFetchesTheNewScopeAtOnce() async throws {
+        let old = FakeProvider(lifetime: 3600, prefix: "OLD")
+        let cache = BrokerCredentialSource(provider: old, refreshBefore: 300, expiryMargin: 30)
+        try cache.refreshNow()
+        cache.start()
+        defer { cache.stop() }
+        let new = FakeProvider(lifetime: 3600, prefix: "NEW")
+        cache.rescope(with: new)
+        let deadline = Date().addingTimeInterval(10)
+        while cache.current()?.accessKeyId != "ASIANEW1" && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(cache.current()?.accessKeyId == "ASIANEW1")
+    }
+}

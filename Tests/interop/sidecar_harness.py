@@ -100,7 +100,7 @@ class Sidecar:
     """A running `rein sidecar` with its own state directory."""
 
     def __init__(self, rein_bin, upstream, policy_text, mode="enforce", extra_config="", extra_env=None, audit_config="",
-                 sidecar_id=None, fsync=False, ready=True):
+                 sidecar_id=None, fsync=False, ready=True, broker=None):
         self.rein_bin = rein_bin
         self.dir = Path(tempfile.mkdtemp(prefix="rein-sidecar-"))
         if policy_text is not None:  # None: no policy_file (the collector's policy only)
@@ -109,6 +109,8 @@ class Sidecar:
         self.env["REIN_TEST_BROKER_ACCESS_KEY_ID"] = BROKER_KEY
         self.env["REIN_TEST_BROKER_SECRET_ACCESS_KEY"] = BROKER_SECRET
         self.env.update(extra_env or {})
+        # The broker block; default: static keys from the environment.
+        self.broker = broker or "broker:\n  provider: static\n  env_prefix: REIN_TEST_BROKER_\n"
         self.log_path = self.dir / "sidecar.log"
         # A port free_port() found may be taken again before the sidecar binds it
         # (another process's bind to port 0, an outgoing connection): new ports, again.
@@ -140,9 +142,7 @@ mode: {mode}
 account_id: "{ACCOUNT}"
 upstream:
   endpoint: {upstream}
-broker:
-  provider: static
-  env_prefix: REIN_TEST_BROKER_
+{self.broker}
 audit:
   fsync: {"true" if fsync else "false"}
 {audit_config}

@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from collector_harness import Collector
-from sidecar_harness import Sidecar, free_port, wait_for
+from sidecar_harness import ACCOUNT, Sidecar, free_port, wait_for
 
 POLICY = """apiVersion: rein.dev/v1alpha1
 kind: TaskPolicy
@@ -607,6 +607,76 @@ def test_central_policy_long_poll_rollback_and_last_known_good(rein_bin, moto, c
         assert not allowed("local-1")
     finally:
         sc.stop()
+
+
+class RecordingSTS:
+    """Tests/fixtures/metadata_server.py: an STS stand-in that records every form it gets."""
+
+    def __init__(self):
+        script = os.path.join(os.path.dirname(__file__), "..", "fixtures", "metadata_server.py")
+        self.proc = subprocess.Popen(["python3", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.proc.stdout.readline().decode().strip()
+        assert line.startswith("PORT "), line
+        self.url = f"http://127.0.0.1:{line[5:]}"
+
+    def session_policies(self):
+        """The Policy of every AssumeRole so far, in order."""
+        import urllib.parse
+        with urllib.request.urlopen(self.url + "/_requests", timeout=5) as r:
+            requests = json.loads(r.read())["requests"]
+        forms = [dict(urllib.parse.parse_qsl(q["body"])) for q in requests if q["path"] == "/sts"]
+        return [f.get("Policy", "") for f in forms if f.get("Action") == "AssumeRole"]
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+def test_a_central_policy_version_rescopes_the_broker_session(rein_bin, moto, collector):
+    """With broker.provider assume_role, the STS session policy is compiled
+    from the allowlist. A version pushed centrally is enforced by Rein at once
+    and AWS's session follows it without a restart: the sidecar assumes the
+    role again, with the new version's session policy."""
+    for b in ("alpha-1", "beta-1"):
+        moto.client("s3").create_bucket(Bucket=b)
+
+    def push(prefix, message):
+        status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin",
+                                         body={"document": POLICY.format(prefix=prefix), "message": message})
+        assert status == 201, data
+        return json.loads(data)["version"]
+
+    sts = RecordingSTS()
+    push("alpha-", "alpha first")
+    broker = f"""broker:
+  provider: assume_role
+  role_arn: arn:aws:iam::{ACCOUNT}:role/rein-test-role
+  region: us-east-1
+  sts_endpoint: {sts.url}/sts
+  source:
+    provider: static
+    env_prefix: REIN_TEST_BROKER_
+"""
+    sc = Sidecar(rein_bin, moto.url, None, sidecar_id="sc-rescope", broker=broker,
+                 extra_config=link(collector.url, collector.token_file("sidecar"), extra="  agent_id: agent-a\n"))
+    try:
+        c = s3(sc)
+        c.list_objects_v2(Bucket="alpha-1")
+        first = sts.session_policies()
+        assert len(first) == 1 and "arn:aws:s3:::alpha-" in first[0] and "beta-" not in first[0]
+        push("beta-", "beta instead")
+        wait_for(lambda: len(sts.session_policies()) >= 2, timeout=10, what="a new AssumeRole for version 2")
+        policies = sts.session_policies()
+        assert "arn:aws:s3:::beta-" in policies[-1] and "alpha-" not in policies[-1]
+        c.list_objects_v2(Bucket="beta-1")
+        with pytest.raises(ClientError) as denied:
+            c.list_objects_v2(Bucket="alpha-1")
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        assert "fetching broker credentials scoped to it" in sc.log_text()
+        assert len(sts.session_policies()) == 2, "one AssumeRole per version, not one per call"
+    finally:
+        sc.stop()
+        sts.stop()
 
 
 def _cpu_seconds(pid):

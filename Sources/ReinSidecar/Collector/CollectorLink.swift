@@ -83,8 +83,10 @@ public final class CollectorLink: Sendable {
     }
 
     /// Starts shipping, heartbeats and policy fetches.
+    /// - Parameter rescope: told of each version applied (the broker's session follows it).
     static func start(config: SidecarConfiguration, services: SidecarServices, live: LivePolicy, catalog: ServiceCatalog,
-                      version: String, readiness: @escaping @Sendable () -> [String], logger: Logger) throws -> CollectorLink {
+                      version: String, rescope: (@Sendable (PolicyDocument, String) -> Void)? = nil,
+                      readiness: @escaping @Sendable () -> [String], logger: Logger) throws -> CollectorLink {
         let settings = config.collector
         let client = try makeClient(settings)
         let document = live.current.document
@@ -138,6 +140,7 @@ public final class CollectorLink: Sendable {
             }
             live.replace(with: next)
             services.policyVersion = version
+            rescope?(next, version)
             return .success(())
         }
         let fetcher = PolicyFetcher(

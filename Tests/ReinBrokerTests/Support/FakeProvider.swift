@@ -9,8 +9,16 @@ final class FakeProvider: BrokerCredentialProvider {
     private let state = Mutex<(fetches: Int, fallback: Result<BrokerCredentials, BrokerError>?)>((0, nil))
     /// Makes credentials that expire `lifetime` seconds after the fetch.
     private let lifetime: TimeInterval?
+    /// Key ids are `ASIA<prefix><n>`, so that two providers' sets differ.
+    private let prefix: String
+    /// Runs inside each fetch, before it answers (a test acting mid-fetch).
+    private let during: (@Sendable () -> Void)?
 
-    init(lifetime: TimeInterval? = nil) { self.lifetime = lifetime }
+    init(lifetime: TimeInterval? = nil, prefix: String = "FAKE", during: (@Sendable () -> Void)? = nil) {
+        self.lifetime = lifetime
+        self.prefix = prefix
+        self.during = during
+    }
 
     var fetches: Int { state.withLock { $0.fetches } }
 
@@ -24,9 +32,10 @@ final class FakeProvider: BrokerCredentialProvider {
             s.fetches += 1
             return (s.fetches, s.fallback)
         }
+        during?()
         if let fallback { return try fallback.get() }
         return BrokerCredentials(
-            credentials: AWSCredentials(accessKeyId: "ASIAFAKE\(n)", secretAccessKey: "fake-secret-\(n)", sessionToken: "fake-token-\(n)"),
+            credentials: AWSCredentials(accessKeyId: "ASIA\(prefix)\(n)", secretAccessKey: "fake-secret-\(n)", sessionToken: "fake-token-\(n)"),
             expiration: lifetime.map { now.addingTimeInterval($0) }, source: name)
     }
 }
