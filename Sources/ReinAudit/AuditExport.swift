@@ -150,7 +150,7 @@ public enum AuditExport {
     }
 
     static func isCollectorAPIEvent(_ r: AuditRecord) -> Bool {
-        r.via == AuditRecord.collectorVia && (r.event == "policy-change" || r.event == "access-denied")
+        r.via == AuditRecord.collectorVia && ["policy-change", "access-denied", "token-change"].contains(r.event)
     }
 
     /// `host[:port]` split for endpoint objects.

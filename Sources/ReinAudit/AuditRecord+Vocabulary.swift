@@ -12,10 +12,11 @@ extension AuditRecord {
         "allow", "deny", "would-deny", "would-hold", "hold", "hold-pending", "hold-approved", "hold-denied", "hold-expired", "error",
     ]
 
-    /// What happened: `call`, `policy-change`, `access-denied` and the hold
+    /// What happened: `call`, `policy-change`, `access-denied`,
+    /// `token-change` (the collector's API tokens reloaded) and the hold
     /// events (``decisions`` says how each ended).
     public static let events = [
-        "call", "policy-change", "access-denied", "hold-created", "hold-notified", "hold-notify-failed", "hold-approved",
+        "call", "policy-change", "access-denied", "token-change", "hold-created", "hold-notified", "hold-notify-failed", "hold-approved",
         "hold-denied", "hold-expired", "grant-used",
     ]
 

@@ -45,7 +45,8 @@ public struct AuditRecord: Sendable, Codable, Equatable {
     public var schema: String = AuditRecord.schemaVersion
     public var recordId: String
     /// What happened: `call` (an AWS call through the sidecar), `policy-change`,
-    /// `access-denied` (a refused collector API call), and the hold events.
+    /// `access-denied` (a refused collector API call), `token-change` (the
+    /// collector's API tokens reloaded), and the hold events.
     public var event: String = "call"
     /// Position in the sidecar's chain, from 1; 0 until ``AuditChain`` seals it.
     public var sequence: Int64 = 0

@@ -19,14 +19,9 @@ public enum CollectorLauncher {
     /// - Parameter routes: extra routes (the holds module), added to the standard table.
     public static func launch(_ configuration: CollectorConfiguration, logger: Logger,
                               routes: [CollectorRoute] = []) async throws -> RunningCollector {
-        var tls: TLSServerContext?
+        var tls: CollectorTLS?
         if configuration.tlsEnabled, let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
-            // The server's private key is never world-readable (group read is how
-            // Kubernetes fsGroup mounts share a secret with the collector's user).
-            do { try SecretFile.check(key, allowGroup: true) } catch { throw CollectorStartError("tls.key: \(error)") }
-            do { tls = try TLSServerContext(certificateChainFile: cert, privateKeyFile: key) } catch {
-                throw CollectorStartError("tls: \(error)")
-            }
+            tls = try CollectorTLS(certificateFile: cert, keyFile: key, logger: logger)
         }
         do {
             try FileManager.default.createDirectory(atPath: configuration.stateDir, withIntermediateDirectories: true,
@@ -93,8 +88,17 @@ public enum CollectorLauncher {
                 await services.recordFoldedRefusals(now: services.now())
             }
         }
+        // A renewed certificate is picked up without a restart (and at once on SIGHUP: ``RunningCollector/reload(_:)``).
+        let tlsWatch = tls.map { tls in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: configuration.tlsReloadInterval)
+                    if !Task.isCancelled { tls.reload() }
+                }
+            }
+        }
         let running = RunningCollector(server: server, address: address, retention: retention, fleetWatch: FleetWatch(services: services),
-                                       holds: holds, trail: trail, checkpoints: checkpoints, refusalFlush: refusalFlush)
+                                       holds: holds, trail: trail, checkpoints: checkpoints, refusalFlush: refusalFlush, tlsWatch: tlsWatch)
         if configuration.silentAfter < 30 {
             // Sidecars heartbeat every 15 s by default: a shorter window flaps (and alerts) on every beat.
             logger.warning("fleet.silent_after is shorter than two default sidecar heartbeats (2 × 15 s): sidecars will flap between silent and ok",
@@ -149,10 +153,13 @@ public final class RunningCollector: Sendable {
     let trail: CollectorAuditTrail
     let checkpoints: Task<Void, Never>
     let refusalFlush: Task<Void, Never>
+    /// Re-reads the TLS files every `tlsReloadInterval`, when TLS is on.
+    let tlsWatch: Task<Void, Never>?
 
     init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, fleetWatch: FleetWatch, holds: CollectorHolds,
-         trail: CollectorAuditTrail, checkpoints: Task<Void, Never>, refusalFlush: Task<Void, Never>) {
+         trail: CollectorAuditTrail, checkpoints: Task<Void, Never>, refusalFlush: Task<Void, Never>, tlsWatch: Task<Void, Never>?) {
         self.refusalFlush = refusalFlush
+        self.tlsWatch = tlsWatch
         self.fleetWatch = fleetWatch
         self.holds = holds
         self.trail = trail
@@ -183,6 +190,7 @@ public final class RunningCollector: Sendable {
         server.services.alerts?.stop()
         checkpoints.cancel()
         refusalFlush.cancel()
+        tlsWatch?.cancel()
         await refusalFlush.value  // a flush in progress lands before the last one and the last checkpoint
         await server.services.recordFoldedRefusals(now: .distantFuture)
         do { try trail.checkpointNow(at: RFC3339Time.milliseconds(of: Date())) } catch {

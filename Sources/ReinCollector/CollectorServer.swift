@@ -20,12 +20,13 @@ public final class CollectorServer: Sendable {
 
     public let services: CollectorServices
     public let router: CollectorRouter
-    /// TLS on system OpenSSL when `tls.certificate` and `tls.key` are set.
-    public let tls: TLSServerContext?
+    /// TLS on system OpenSSL when `tls.certificate` and `tls.key` are set
+    /// (each new connection takes the identity loaded last).
+    public let tls: CollectorTLS?
     private let group: MultiThreadedEventLoopGroup
     private let channel = Mutex<(any Channel)?>(nil)
 
-    public init(services: CollectorServices, router: CollectorRouter = .standard(), tls: TLSServerContext? = nil,
+    public init(services: CollectorServices, router: CollectorRouter = .standard(), tls: CollectorTLS? = nil,
                 eventLoopThreads: Int = max(1, min(2, System.coreCount))) {
         self.services = services
         self.router = router
@@ -57,7 +58,7 @@ public final class CollectorServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(
-                            TLSServerHandler(context: tls, logger: services.logger), name: "rein.tls")
+                            TLSServerHandler(context: tls.context, logger: services.logger), name: "rein.tls")
                     }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(

@@ -1,4 +1,5 @@
 import CReinOpenSSL
+import Foundation
 
 /// The server side of the forward proxy's TLS: one OpenSSL `SSL_CTX` shared
 /// by every connection.
@@ -20,6 +21,9 @@ public final class TLSServerContext: @unchecked Sendable {
     let context: OpaquePointer
     let allowServerName: @Sendable (String) -> Bool
     let identity: @Sendable (String) throws(TLSError) -> ServerIdentity
+    /// For a fixed identity (``init(certificateChainFile:privateKeyFile:)``):
+    /// when its leaf certificate expires, for logs and health checks.
+    public let leafNotAfter: Date?
 
     /// - Parameters:
     ///   - allowServerName: called on the event loop during each handshake
@@ -34,6 +38,7 @@ public final class TLSServerContext: @unchecked Sendable {
         self.context = context
         self.allowServerName = allowServerName
         self.identity = identity
+        leafNotAfter = nil
     }
 
     /// A context with one fixed identity from PEM files (a chain, leaf first,
@@ -45,6 +50,9 @@ public final class TLSServerContext: @unchecked Sendable {
             throw .fromOpenSSL(.contextSetup, "could not load the TLS certificate \(certificateChainFile) and key \(privateKeyFile)")
         }
         self.context = context
+        // OpenSSL loaded the chain already; the leaf is read again only for its dates.
+        leafNotAfter = (try? SecureFile.readPublic(certificateChainFile))
+            .flatMap { try? X509Certificate.parse(pem: $0, path: certificateChainFile).validity().notAfter }
         allowServerName = { _ in true }
         identity = { (name) throws(TLSError) -> ServerIdentity in
             throw TLSError(.serverNameRefused, "this context has a fixed identity")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ReinCollector
+import ReinServiceKit
 
 /// `rein collector`: the central collector (`run`, the default) and `hash-token`.
 struct CollectorCommand: AsyncParsableCommand {
@@ -21,6 +22,9 @@ struct CollectorRunCommand: AsyncParsableCommand {
             Configuration comes from one YAML file (--config or REIN_COLLECTOR_CONFIG), then \
             REIN_COLLECTOR_* environment variables, then these flags, each overriding the one before. \
             API tokens are configured in the file by their SHA-256 (see `rein collector hash-token`). \
+            SIGHUP reads the configuration again and puts its API tokens and TLS certificate and key in force \
+            (other keys need a restart, and the log names them); the TLS files are also checked every minute, \
+            so a renewed certificate is served without a restart. \
             Logs go to standard error (REIN_LOG_LEVEL sets the level).
             """)
 
@@ -43,12 +47,14 @@ struct CollectorRunCommand: AsyncParsableCommand {
     @Option(help: "Also post every integrity finding to this webhook, Slack-compatible JSON (env: REIN_COLLECTOR_ALERTS_WEBHOOK_URL).")
     var alertsWebhookUrl: String?
 
-    func run() async throws {
+    /// The configuration from the file, the environment and the flags; read
+    /// again on SIGHUP.
+    func loadConfiguration() throws(CollectorConfigurationError) -> CollectorConfiguration {
         let environment = ProcessInfo.processInfo.environment
         var yaml: String?
         if let path = config ?? environment["REIN_COLLECTOR_CONFIG"] {
             do { yaml = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw ValidationError("cannot read the configuration file \(path): \(error.localizedDescription)")
+                throw CollectorConfigurationError(key: "(file)", message: "cannot read the configuration file \(path): \(error.localizedDescription)")
             }
         }
         var overrides: [String: String] = [:]
@@ -60,12 +66,12 @@ struct CollectorRunCommand: AsyncParsableCommand {
         overrides["retention"] = retention
         overrides["fleet.silent_after"] = silentAfter
         overrides["alerts.webhook_url"] = alertsWebhookUrl
+        return try CollectorConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)
+    }
+
+    func run() async throws {
         let configuration: CollectorConfiguration
-        do {
-            configuration = try CollectorConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)
-        } catch {
-            throw CommandFailure.configuration(error.description)
-        }
+        do { configuration = try loadConfiguration() } catch { throw CommandFailure.configuration(error.description) }
         let logger = Logger(label: "rein.collector")
         let running: RunningCollector
         do {
@@ -73,7 +79,21 @@ struct CollectorRunCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure.failed("the collector could not start: \(error)")
         }
+        // SIGHUP: the tokens and the TLS files are read again; a configuration
+        // that does not load changes nothing, and the log says why.
+        let command = self
+        let reloads = ReloadSignal {
+            Task {
+                logger.notice("SIGHUP: reading the configuration again")
+                do {
+                    _ = await running.reload(try command.loadConfiguration())
+                } catch {
+                    logger.error("the configuration was not reloaded, nothing changed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
         await running.waitForShutdownSignal()
+        reloads.cancel()
         logger.info("shutting down")
         await running.shutdown()
     }

@@ -9,6 +9,7 @@ Clients are boto3 through the sidecar; upstream is moto; all on 127.0.0.1.
 import hashlib
 import json
 import os
+import signal
 import socket
 import sqlite3
 import struct
@@ -848,6 +849,88 @@ def test_the_collector_serves_tls_and_the_sidecar_ships_over_it(rein_bin, moto, 
         finally:
             sc.stop()
     finally:
+        collector.stop()
+
+
+def test_sighup_revokes_a_token_and_a_renewed_certificate_is_served(rein_bin, moto, tmp_path):
+    """A leaked token is revoked, and a renewed certificate served, without
+    restarting the collector: SIGHUP reads the configuration again. A sidecar
+    shipping meanwhile loses nothing; a configuration that does not load
+    changes nothing."""
+    import shutil
+    import ssl
+    pairs = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        pairs.append(make_certificate(tmp_path / name))
+    (first_cert, first_key, first_ca), (second_cert, second_key, second_ca) = pairs
+    cert, key, both_cas = tmp_path / "tls.pem", tmp_path / "tls.key", tmp_path / "cas.pem"
+    shutil.copy(first_cert, cert)
+    shutil.copy(first_key, key)
+    os.chmod(key, 0o600)
+    both_cas.write_text(open(first_ca).read() + open(second_ca).read())
+    collector = Collector(rein_bin, tls=(str(cert), str(key), str(both_cas)))
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="hup-"), sidecar_id="sc-hup",
+                 extra_config=link(collector.url, collector.token_file("sidecar"), f"  ca_file: {both_cas}\n"))
+    try:
+        c = s3(sc)
+        c.create_bucket(Bucket="hup-1")
+        assert collector.call("GET", "/v1/fleet", role="auditor")[0] == 200
+
+        def served():
+            pem = ssl.get_server_certificate(("127.0.0.1", collector.port))
+            return ssl.PEM_cert_to_DER_cert(pem)
+        assert served() == ssl.PEM_cert_to_DER_cert(open(first_cert).read())
+
+        # Carol's auditor token leaked: the file no longer lists it; Dave's is new.
+        dave = "tok-auditor-dave-0123456789abcdef"
+        text = collector.config_path.read_text()
+        carol = f"  - name: carol\n    roles: [auditor]\n    sha256: {hashlib.sha256(b'tok-auditor-0123456789abcdef').hexdigest()}\n"
+        assert carol in text
+        text = text.replace(carol, f"  - name: dave\n    roles: [auditor]\n    sha256: {hashlib.sha256(dave.encode()).hexdigest()}\n")
+        collector.config_path.write_text(text)
+        # The renewal: a new key and certificate, renamed into place.
+        shutil.copy(second_cert, str(cert) + ".new")
+        shutil.copy(second_key, str(key) + ".new")
+        os.chmod(str(key) + ".new", 0o600)
+        os.rename(str(cert) + ".new", cert)
+        os.rename(str(key) + ".new", key)
+        collector.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: collector.call("GET", "/v1/fleet", role="auditor")[0] == 401, timeout=10, what="carol's token to be revoked")
+
+        def as_dave(path):
+            req = urllib.request.Request(collector.url + path, headers={"Authorization": f"Bearer {dave}"})
+            with urllib.request.urlopen(req, timeout=30, context=collector.ssl_context()) as r:
+                return r.status, r.read()
+        assert as_dave("/v1/fleet")[0] == 200
+        assert served() == ssl.PEM_cert_to_DER_cert(open(second_cert).read())
+        log = collector.log_text()
+        assert "API tokens reloaded from the configuration" in log and "added dave; removed carol" in log
+        assert "TLS certificate loaded" in log
+        assert "tok-auditor-0123456789abcdef" not in log and dave not in log
+        # The revocation is in the collector's own chain, by name.
+        status, body = as_dave("/v1/audit/records?event=token-change")
+        events = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+        assert status == 200 and len(events) == 1
+        assert events[0]["reason"].endswith("added dave; removed carol") and events[0]["access_key_id"] == "configuration-reload"
+
+        # A configuration that does not load: nothing changes, and the log says why.
+        collector.config_path.write_text(text.replace("tokens:", "tokens: [", 1))
+        collector.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "the configuration was not reloaded, nothing changed" in collector.log_text(), timeout=10,
+                 what="the refused reload to be logged")
+        assert as_dave("/v1/fleet")[0] == 200 and collector.proc.poll() is None
+
+        # The sidecar shipped across all of it: every call is there once.
+        c.put_object(Bucket="hup-1", Key="after", Body=b"x")
+
+        def shipped():
+            lines = as_dave("/v1/audit/records?sidecar=sc-hup")[1].decode().splitlines()
+            return [json.loads(line)["operation"] for line in lines if line.strip()]
+        wait_for(lambda: "PutObject" in shipped(), what="the call after the reload")
+        assert shipped() == ["CreateBucket", "PutObject"]
+    finally:
+        sc.stop()
         collector.stop()
 
 

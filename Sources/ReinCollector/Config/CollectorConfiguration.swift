@@ -11,7 +11,7 @@ import ReinServiceKit
 /// state_dir: /var/lib/rein-collector   # default ./.rein-collector; created 0700
 /// database: /var/lib/rein-collector/collector.sqlite   # default <state_dir>/collector.sqlite (a path: SQLite)
 /// compliance_dir: /usr/share/rein/Compliance   # framework catalogs (default: $REIN_COMPLIANCE_DIR, ./Compliance, then beside the binary)
-/// tls:                            # optional: TLS termination on system OpenSSL
+/// tls:                            # optional: TLS termination on system OpenSSL (read again each minute and on SIGHUP)
 ///   certificate: /etc/rein/collector.pem   # PEM chain, leaf first
 ///   key: /etc/rein/collector-key.pem       # PEM private key, mode 0600
 /// retention: 400d                 # records received longer ago are deleted daily (findings stay)
@@ -26,7 +26,7 @@ import ReinServiceKit
 ///   max_connections: 1024         # more are closed on accept
 ///   header_timeout: 60s           # a request head must be complete this long after connecting or the last answer
 ///   body_timeout: 5m              # a request body must be complete this long after its head
-/// tokens:                         # API tokens, by SHA-256 (`rein collector hash-token`)
+/// tokens:                         # API tokens, by SHA-256 (`rein collector hash-token`); SIGHUP reloads them
 ///   - name: sidecar-billing       # the actor in audit events
 ///     roles: [sidecar]            # sidecar, admin, approver, auditor
 ///     sha256: 9f86d0…             # 64 hex digits
@@ -98,6 +98,9 @@ public struct CollectorConfiguration: Sendable, Equatable {
     public var maxBufferedBodyBytes = 256 << 20
     /// How often retention runs.
     public var retentionInterval: Duration = .seconds(86_400)
+    /// How often the TLS certificate and key files are checked for a renewal
+    /// (``CollectorTLS``); SIGHUP reads them at once.
+    public var tlsReloadInterval: Duration = .seconds(60)
 
     public init() {}
 

@@ -39,7 +39,7 @@ enum ReportRoutes {
         let since = try AuditRoutes.time(q["since"].nonEmpty ?? "30d", name: "since", now: until)
         guard since < until else { throw CollectorAPIError.badRequest("since must be before until") }
         let query = ComplianceData.Query(since: since, until: until, agentId: q["agent"].nonEmpty, taskId: q["task"].nonEmpty)
-        let reporter = ComplianceReporter(configuration: services.configuration, store: services.store, policyGate: services.policyGate)
+        let reporter = ComplianceReporter(configuration: services.configuration, tokens: services.tokens, store: services.store, policyGate: services.policyGate)
         let report = try await services.reading { try reporter.report(query, catalogs: catalogs, nowMs: now) }
         let body = ReportRenderer.render(report, as: format)
         return CollectorResponse(status: .ok, headers: [("Content-Type", format.contentType),

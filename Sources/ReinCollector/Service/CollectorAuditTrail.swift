@@ -150,6 +150,19 @@ public final class CollectorAuditTrail: Sendable {
         return r
     }
 
+    /// The API tokens replaced by a configuration reload, as a `token-change`
+    /// event: by name only (a hash is not a secret, but nobody needs it here).
+    public static func tokenChange(_ change: TokenChange, time: Date) -> AuditRecord {
+        var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(time), sidecarId: sidecarId,
+                            via: AuditRecord.collectorVia, decision: "allow")
+        r.event = "token-change"
+        r.accessKeyId = "configuration-reload"
+        r.service = "rein-collector"
+        r.operation = "ReloadTokens"
+        r.reason = "the collector's API tokens were reloaded from its configuration: \(change.summary)"
+        return r
+    }
+
     /// A pushed or rolled-back policy, as a `policy-change` event.
     public static func policyChange(actor: String, operation: String, agentId: String, version: Int64, message: String,
                                     sha256: String, forceReason: String?, rollbackOf: Int64? = nil, sourceAddress: String?,

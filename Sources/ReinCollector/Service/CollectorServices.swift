@@ -18,7 +18,11 @@ import Synchronization
 public final class CollectorServices: Sendable {
     public let configuration: CollectorConfiguration
     public let store: any CollectorStore
-    public let authenticator: CollectorAuthenticator
+    /// Who may call, from `tokens` (replaced by ``replaceTokens(_:)`` on SIGHUP).
+    public var authenticator: CollectorAuthenticator { access.withLock { $0.authenticator } }
+    /// The API tokens in force: the configuration's until a reload replaces them.
+    public var tokens: [CollectorToken] { access.withLock { $0.tokens } }
+    private let access: Mutex<(tokens: [CollectorToken], authenticator: CollectorAuthenticator)>
     public let trail: CollectorAuditTrail
     public let policyGate: PolicyGate
     /// AWS's names for the services in records, for OCSF and CloudTrail exports.
@@ -59,12 +63,23 @@ public final class CollectorServices: Sendable {
         self.complianceCatalogs = complianceCatalogs
         self.configuration = configuration
         self.store = store
-        authenticator = CollectorAuthenticator(tokens: configuration.tokens)
+        access = Mutex((configuration.tokens, CollectorAuthenticator(tokens: configuration.tokens)))
         self.trail = trail
         self.policyGate = policyGate
         self.threadPool = threadPool
         self.logger = logger
         self.now = now
+    }
+
+    /// Puts `tokens` in force for every request from now on and returns what
+    /// changed. A request already past authentication (a long-poll) finishes
+    /// under the token it presented.
+    public func replaceTokens(_ tokens: [CollectorToken]) -> TokenChange {
+        let authenticator = CollectorAuthenticator(tokens: tokens)
+        return access.withLock { current in
+            defer { current = (tokens, authenticator) }
+            return TokenChange(from: current.tokens, to: tokens)
+        }
     }
 
     /// Epoch milliseconds now.

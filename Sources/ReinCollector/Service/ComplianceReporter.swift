@@ -19,9 +19,10 @@ public struct ComplianceReporter: Sendable {
         self.silentAfterSeconds = silentAfterSeconds
     }
 
-    public init(configuration: CollectorConfiguration, store: any CollectorStore, policyGate: PolicyGate) {
+    /// - Parameter tokens: the tokens in force (approvers' `owns_agents`: separation of duties).
+    public init(configuration: CollectorConfiguration, tokens: [CollectorToken], store: any CollectorStore, policyGate: PolicyGate) {
         var owners: [String: Set<String>] = [:]
-        for token in configuration.tokens where token.roles.contains(.approver) && !token.ownsAgents.isEmpty {
+        for token in tokens where token.roles.contains(.approver) && !token.ownsAgents.isEmpty {
             owners[token.name] = token.ownsAgents
         }
         self.init(store: store, policyGate: policyGate, owners: owners, silentAfterSeconds: configuration.silentAfter)

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import ReinAudit
+import ReinTLS
+import Synchronization
+
+/// The collector's TLS certificate and key, read again when their files change.
+///
+/// Why: certificates are renewed under a running service. cert-manager, for
+/// example, rewrites a Kubernetes Secret, and the files mounted from it
+/// change in place. A collector that kept the first certificate would fail
+/// every handshake once it expired. Each new connection takes the current
+/// context; open connections keep theirs. A change that does not load (a key
+/// that does not match the certificate, a file half written) is logged, and
+/// the identity that worked stays, so a botched renewal never takes TLS down.
+public final class CollectorTLS: Sendable {
+    /// What ``reload(certificateFile:keyFile:force:)`` did.
+    public enum Outcome: Sendable, Equatable {
+        /// The files are as they were when last read.
+        case unchanged
+        /// A new certificate is served to new connections from now on.
+        case reloaded(notAfter: Date?)
+        /// The files changed but do not load; the previous identity stays.
+        case failed(String)
+    }
+
+    /// What identifies a file's contents without reading it: a renewal
+    /// changes the inode (a new file renamed or linked into place) or the
+    /// size and time (written in place).
+    struct Stamp: Equatable {
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        var size: Int64 = 0
+        var seconds: Int = 0
+        var nanoseconds: Int = 0
+
+        /// Follows symlinks (a Secret's files are links into its `..data` directory); nil when unreadable.
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            seconds = info.st_mtim.tv_sec
+            nanoseconds = info.st_mtim.tv_nsec
+        }
+    }
+
+    private struct State {
+        var certificateFile: String
+        var keyFile: String
+        var context: TLSServerContext
+        var stamps: [Stamp?]
+        /// The stamps of a change that failed to load: not tried again until the files change once more.
+        var failedStamps: [Stamp?]?
+    }
+
+    private let state: Mutex<State>
+    private let logger: Logger
+
+    /// Loads the identity; a failure stops the start with the reason.
+    public init(certificateFile: String, keyFile: String, logger: Logger) throws(CollectorStartError) {
+        let stamps = [Stamp(path: certificateFile), Stamp(path: keyFile)]
+        let context: TLSServerContext
+        switch Self.load(certificateFile: certificateFile, keyFile: keyFile) {
+        case .success(let loaded): context = loaded
+        case .failure(let reason): throw CollectorStartError(reason.description)
+        }
+        state = Mutex(State(certificateFile: certificateFile, keyFile: keyFile, context: context, stamps: stamps))
+        self.logger = logger
+    }
+
+    /// The context a new connection uses.
+    public var context: TLSServerContext { state.withLock { $0.context } }
+
+    /// When the certificate served now expires.
+    public var notAfter: Date? { context.leafNotAfter }
+
+    /// Reads the files again when they changed since the last load (always
+    /// with `force`, for SIGHUP), from new paths when given.
+    @discardableResult
+    public func reload(certificateFile: String? = nil, keyFile: String? = nil, force: Bool = false) -> Outcome {
+        let (certificate, key, previous, failed) = state.withLock {
+            (certificateFile ?? $0.certificateFile, keyFile ?? $0.keyFile, $0.stamps, $0.failedStamps)
+        }
+        let stamps = [Stamp(path: certificate), Stamp(path: key)]
+        if !force, stamps == previous || stamps == failed { return .unchanged }
+        switch Self.load(certificateFile: certificate, keyFile: key) {
+        case .success(let context):
+            state.withLock {
+                $0 = State(certificateFile: certificate, keyFile: key, context: context, stamps: stamps, failedStamps: nil)
+            }
+            logger.notice("TLS certificate loaded: new connections are served with it", metadata: [
+                "tls.certificate": "\(certificate)",
+                "tls.not_after": "\(context.leafNotAfter.map { AuditRecord.timestamp($0) } ?? "unknown")",
+            ])
+            return .reloaded(notAfter: context.leafNotAfter)
+        case .failure(let reason):
+            state.withLock { $0.failedStamps = stamps }
+            logger.error("the TLS certificate or key changed but does not load: the previous certificate is still served", metadata: [
+                "tls.certificate": "\(certificate)", "error": "\(reason)",
+                "tls.not_after": "\(notAfter.map { AuditRecord.timestamp($0) } ?? "unknown")",
+            ])
+            return .failed(reason.description)
+        }
+    }
+
+    private static func load(certificateFile: String, keyFile: String) -> Result<TLSServerContext, ReloadFailure> {
+        // The server's private key is never world-readable (group read is how
+        // Kubernetes fsGroup mounts share a secret with the collector's user).
+        do { try SecretFile.check(keyFile, allowGroup: true) } catch {
+            return .failure(ReloadFailure("tls.key: \(error)"))
+        }
+        do { return .success(try TLSServerContext(certificateChainFile: certificateFile, privateKeyFile: keyFile)) } catch {
+            return .failure(ReloadFailure("tls: \(error)"))
+        }
+    }
+
+    /// Why the files did not load.
+    struct ReloadFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
