@@ -9,7 +9,7 @@ extension AuditExport {
     /// (`monitoring.amazonaws.com` for CloudWatch), as AWS logs it.
     public static func cloudTrail(_ r: AuditRecord, naming: Naming = .asRecorded) -> [String: Any] {
         let activity = ocsfActivity(r.operation)
-        let collectorAPI = isCollectorAPIEvent(r)
+        let collectorAPI = isReinOwnEvent(r)
         var identity: [String: Any] = ["invokedBy": producer(r)]
         var resources = r.grants.flatMap { g in g.resources.map { ["ARN": $0] } }
         if collectorAPI {

@@ -11,7 +11,7 @@ extension AuditExport {
     public static func ocsf(_ r: AuditRecord, naming: Naming = .asRecorded, productVersion: String = "0.1.0") -> [String: Any] {
         let activity = isHoldEvent(r) ? (id: 99, name: r.event) : ocsfActivity(r.operation)
         let outcome = outcome(r)
-        let collectorAPI = isCollectorAPIEvent(r)
+        let collectorAPI = isReinOwnEvent(r)
         var api: [String: Any] = ["operation": r.operation ?? r.event]
         if let s = r.service { api["service"] = ["name": collectorAPI ? s : naming.signingName(s)] }
         if let id = r.awsRequestId { api["request"] = ["uid": id] }

@@ -133,9 +133,6 @@ public enum AuditExport {
         r.via == AuditRecord.collectorVia ? "rein-collector" : "rein-sidecar"
     }
 
-    /// An event about the collector's own API (a refused call, a policy
-    /// change): its actor is a token's name, its subject an agent, and no
-    /// AWS service is involved. Holds the collector keeps are about an AWS call.
     /// A hold event (`hold-created` … `grant-used`) is about a call, not the
     /// call: it keeps the call's service and operation, but exports under a
     /// name of its own, so that a SIEM rule for a successful `DeleteObject`
@@ -149,8 +146,13 @@ public enum AuditExport {
         event.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }
 
-    static func isCollectorAPIEvent(_ r: AuditRecord) -> Bool {
-        r.via == AuditRecord.collectorVia && ["policy-change", "access-denied", "token-change"].contains(r.event)
+    /// An event of Rein's own, not an AWS call: the collector API's
+    /// (`policy-change`, `access-denied`, `token-change`) and a sidecar's
+    /// `policy_file` reload. It has no AWS event source or region, and its
+    /// actor is a collector token or the configuration, not the agent.
+    static func isReinOwnEvent(_ r: AuditRecord) -> Bool {
+        (r.via == AuditRecord.collectorVia && ["policy-change", "access-denied", "token-change"].contains(r.event))
+            || (r.via == AuditRecord.policyFileVia && r.event == "policy-change")
     }
 
     /// `host[:port]` split for endpoint objects.

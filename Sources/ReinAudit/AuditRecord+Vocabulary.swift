@@ -23,4 +23,8 @@ extension AuditRecord {
     /// `via` of the collector's own events (its API's refusals and policy
     /// changes, and holds it keeps): they are not AWS calls.
     public static let collectorVia = "collector-api"
+
+    /// `via` of a sidecar's `policy-change` event when SIGHUP put an edited
+    /// `policy_file` in force.
+    public static let policyFileVia = "policy-file"
 }

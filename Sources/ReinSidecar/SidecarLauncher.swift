@@ -152,14 +152,19 @@ public enum SidecarLauncher {
             "upstream": "\(config.upstreamEndpoint ?? "AWS endpoints")",
         ])
         // The collector: ship the trail, register the checkpoint key, heartbeat, fetch the policy.
+        let rescope = brokerRescope(brokerConfig, source: source, env: environment, http: stsHTTP, logger: logger)
         let link = config.collector.isEnabled
             ? try CollectorLink.start(config: config, services: services, live: live, catalog: catalog, version: version,
-                                      rescope: brokerRescope(brokerConfig, source: source, env: environment, http: stsHTTP, logger: logger),
-                                      readiness: readiness, logger: logger)
+                                      rescope: rescope, readiness: readiness, logger: logger)
             : nil
+        // Without a collector, policy_file is the policy, and SIGHUP reads it again.
+        let policyReload = config.collector.isEnabled ? nil : config.policyFile.map {
+            PolicyFileReload(path: $0, initialText: initial.text, live: live, catalog: catalog, spool: spool, sidecarId: config.sidecarId,
+                             rescope: rescope, logger: logger)
+        }
         return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source, link: link,
                               tokenFile: absolute(config.resolvedAgentTokenFile), caFile: absolute(authority.certificatePath),
-                              stopHolds: holds.stop, cpuLatency: cpuLatency)
+                              stopHolds: holds.stop, cpuLatency: cpuLatency, policyReload: policyReload)
     }
 
     /// Opens the audit spool with the sidecar's checkpoint key, and the
@@ -276,9 +281,13 @@ public final class RunningSidecar: Sendable {
     let stopHolds: @Sendable () -> Void
     /// The CPU latency request, when `cpu_latency_qos` is set.
     public let cpuLatency: CPULatencyHold?
+    /// Reads `policy_file` again (SIGHUP); nil with a collector, whose versions are the policy.
+    public let policyReload: PolicyFileReload?
 
     init(sidecar: Sidecar, channels: [any Channel], bound: Sidecar.Bound, broker: BrokerCredentialSource, link: CollectorLink?,
-         tokenFile: String, caFile: String, stopHolds: @escaping @Sendable () -> Void, cpuLatency: CPULatencyHold?) {
+         tokenFile: String, caFile: String, stopHolds: @escaping @Sendable () -> Void, cpuLatency: CPULatencyHold?,
+         policyReload: PolicyFileReload?) {
+        self.policyReload = policyReload
         self.stopHolds = stopHolds
         self.cpuLatency = cpuLatency
         self.sidecar = sidecar

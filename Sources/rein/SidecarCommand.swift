@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ReinServiceKit
 import ReinSidecar
 
 /// `rein sidecar`: runs the sidecar until SIGTERM or SIGINT.
@@ -11,7 +12,10 @@ struct SidecarCommand: AsyncParsableCommand {
         discussion: """
             Configuration comes from one YAML file (--config or REIN_CONFIG), then \
             REIN_* environment variables, then these flags, each overriding the one before. \
-            The agent points its SDK at the sidecar with the environment printed at start-up.
+            The agent points its SDK at the sidecar with the environment printed at start-up. \
+            SIGHUP reads the policy file again and puts it in force if it is valid for this sidecar \
+            (a policy-change event in the audit trail records it); one that is not changes nothing, \
+            and the log says why. With a collector, its versions are the policy and SIGHUP changes nothing.
             """)
 
     @Option(help: "The sidecar's YAML configuration file (env: REIN_CONFIG).")
@@ -78,7 +82,16 @@ struct SidecarCommand: AsyncParsableCommand {
         let text = "# The agent's environment (endpoint mode):\n\(endpoint)"
             + "# or, forward-proxy mode: unset AWS_ENDPOINT_URL and set\n\(lines(running.proxyEnvironment))"
         FileHandle.standardError.write(Data(text.utf8))
+        // SIGHUP: policy_file is read again (with a collector, its versions are the policy).
+        let reloads = ReloadSignal {
+            if let reload = running.policyReload {
+                reload.reload()
+            } else {
+                logger.notice("SIGHUP: nothing to reload; the policy comes from the collector, which the sidecar follows by itself")
+            }
+        }
         await running.waitForShutdownSignal()
+        reloads.cancel()
         await running.shutdown()
     }
 

@@ -74,6 +74,26 @@ import Testing
         #expect((AuditExport.cloudTrail(try record())["userIdentity"] as? [String: Any])?["invokedBy"] as? String == "rein-sidecar")
     }
 
+    /// A sidecar's policy_file reload: Rein's own event, not the agent's call.
+    @Test func aPolicyFileReloadIsTheSidecarsOwnEventNotTheAgents() throws {
+        var r = AuditRecord(recordId: "2f9c3c1e-8f5e-4a57-9b7a-3f1e2d4c5b6a", time: "2026-11-29T10:11:12.345Z", sidecarId: "sc-1",
+                            via: AuditRecord.policyFileVia, decision: "allow")
+        r.event = "policy-change"
+        r.service = "rein-sidecar"
+        r.operation = "ReloadPolicyFile"
+        r.accessKeyId = "policy-file"
+        r.agentId = "billing-agent"
+        let trail = AuditExport.cloudTrail(r)
+        #expect(trail["eventSource"] as? String == "rein-sidecar", "not rein-sidecar.amazonaws.com")
+        let identity = try #require(trail["userIdentity"] as? [String: Any])
+        #expect(identity["type"] as? String == "Unknown" && identity["userName"] as? String == "policy-file")
+        #expect(identity["invokedBy"] as? String == "rein-sidecar")
+        #expect(trail["errorCode"] == nil && trail["awsRegion"] == nil)
+        let ocsf = AuditExport.ocsf(r)
+        #expect((ocsf["actor"] as? [String: Any])?["app_name"] as? String == "rein-sidecar")
+        #expect((ocsf["status_id"] as? Int) == 1)
+    }
+
     @Test func cloudTrailEventsJoinOnRequestIdAndCarryTheDecision() throws {
         let e = AuditExport.cloudTrail(try record())
         #expect(e["eventSource"] as? String == "s3.amazonaws.com")

@@ -256,3 +256,43 @@ def test_agent_credentials_survive_a_sidecar_restart(rein_bin, moto):
         assert fresh.client("sts", region_name="us-east-1", endpoint_url=s.url).get_caller_identity()["Account"]
     finally:
         s.stop()
+
+
+def test_sighup_reloads_the_policy_file(rein_bin, moto):
+    """Without a collector the policy is the file: SIGHUP puts an edited file
+    in force for the next call, records the change in the trail, and a file
+    that cannot apply changes nothing."""
+    import signal
+    import time
+    moto.client("s3").create_bucket(Bucket="reload-later")
+    s = Sidecar(rein_bin, moto.url, POLICY)
+    try:
+        s3 = client(s, "s3")
+        with pytest.raises(botocore.exceptions.ClientError) as denied:
+            s3.list_objects_v2(Bucket="reload-later")
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+        path = s.dir / "policy.yaml"
+        grown = POLICY.replace('resources: ["arn:aws:s3:::agent-data", "arn:aws:s3:::agent-data/*"]',
+                               'resources: ["arn:aws:s3:::agent-data", "arn:aws:s3:::agent-data/*", "arn:aws:s3:::reload-later"]')
+        assert grown != POLICY
+        path.write_text(grown)
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "policy_file reloaded" not in s.log_text() and time.time() < deadline:
+            time.sleep(0.05)
+        assert s3.list_objects_v2(Bucket="reload-later")["KeyCount"] == 0
+        changes = [r for r in s.audit() if r.get("event") == "policy-change"]
+        assert len(changes) == 1 and changes[0]["via"] == "policy-file" and changes[0]["operation"] == "ReloadPolicyFile"
+        assert hashlib.sha256(grown.encode()).hexdigest() in changes[0]["reason"]
+
+        # A file that does not load: the log says why, the grant stays, and the process lives on.
+        path.write_text("statements: [")
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "policy_file not reloaded" not in s.log_text() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "policy_file not reloaded" in s.log_text() and s.proc.poll() is None
+        assert s3.list_objects_v2(Bucket="reload-later")["KeyCount"] == 0
+        assert len([r for r in s.audit() if r.get("event") == "policy-change"]) == 1
+    finally:
+        s.stop()

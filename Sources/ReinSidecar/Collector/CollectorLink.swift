@@ -116,32 +116,24 @@ public final class CollectorLink: Sendable {
         // replaced by the older one: every call is denied, saying why, and
         // /readyz (so the fleet view) reports it until a version applies.
         let apply: PolicyFetcher.Apply = { [services] text, version in
-            let loaded = PolicyLoader.load(text)
-            func refuse(_ why: String, _ document: PolicyDocument) -> Result<Void, PolicyApplyRefusal> {
-                live.refuse(document, reason: "the central policy version \(version) cannot be applied on this sidecar (\(why)); "
-                                              + "every call is denied until a version that applies is pushed")
+            switch PolicyCheck.check(text, agentId: agentId, catalog: catalog, now: Int64(Date().timeIntervalSince1970)) {
+            case .failure(let refusal):
+                live.refuse(refusal.document ?? live.current.document,
+                            reason: "the central policy version \(version) cannot be applied on this sidecar (\(refusal.reason)); "
+                                + "every call is denied until a version that applies is pushed")
                 services.policyVersion = version
-                return .failure(PolicyApplyRefusal(reason: why))
+                return .failure(PolicyApplyRefusal(reason: refusal.reason))
+            case .success(let accepted):
+                if !accepted.windowProblems.isEmpty {
+                    logger.warning("applied the central policy, whose task window denies every call now", metadata: [
+                        "policy.version": "\(version)", "policy.problems": "\(accepted.windowProblems.map { "\($0)" }.joined(separator: "; "))",
+                    ])
+                }
+                live.replace(with: accepted.document)
+                services.policyVersion = version
+                rescope?(accepted.document, version)
+                return .success(())
             }
-            guard let next = loaded.document else {
-                return refuse("it does not load: " + loaded.problems.map { "\($0)" }.joined(separator: "; "), live.current.document)
-            }
-            guard next.agent.id == agentId else {
-                return refuse("it is for agent \(next.agent.id), this sidecar serves \(agentId)", live.current.document)
-            }
-            let errors = PolicyValidator(catalog: catalog).validate(next, now: Int64(Date().timeIntervalSince1970)).filter { $0.severity == .error }
-            if !errors.isEmpty, !errors.allSatisfy({ $0.rule == "REIN-V006" }) {
-                return refuse("it is invalid here: " + errors.map { "\($0)" }.joined(separator: "; "), next)
-            }
-            if !errors.isEmpty {
-                logger.warning("applied the central policy, whose task window denies every call now", metadata: [
-                    "policy.version": "\(version)", "policy.problems": "\(errors.map { "\($0)" }.joined(separator: "; "))",
-                ])
-            }
-            live.replace(with: next)
-            services.policyVersion = version
-            rescope?(next, version)
-            return .success(())
         }
         let fetcher = PolicyFetcher(
             client: client, agentId: agentId, mode: settings.policyFetch == .interval ? .interval : .longPoll,

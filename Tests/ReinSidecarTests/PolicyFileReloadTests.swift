@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+@testable import ReinSidecar
+
+/// SIGHUP reads `policy_file` again (``PolicyFileReload``): a valid file
+/// decides the next call and leaves a `policy-change` event in the chain;
+/// anything else changes nothing.
+struct PolicyFileReloadTests {
+    static let invoicesOnly = SpoolFailClosedTests.policy.replacingOccurrences(of: "table/orders", with: "table/invoices")
+
+    func getItem(_ running: RunningSidecar, table: String) throws -> LoopbackHTTP.Answer {
+        let port = running.bound.agent.port ?? 0
+        return try LoopbackHTTP.exchange(port: port, SpoolFailClosedTests.getItem(table: table, port: port))
+    }
+
+    @Test func aValidFileDecidesTheNextCallAndIsRecorded() async throws {
+        let dir = NSTemporaryDirectory() + "rein-policy-reload-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let upstream = try SilentUpstream()
+        let running = try await SpoolFailClosedTests().launch(maxBytes: 1 << 20, upstreamPort: upstream.port, dir: dir)
+        do {
+            let reload = try #require(running.policyReload)
+            #expect(reload.reload() == .unchanged)
+            let before = try getItem(running, table: "invoices")
+            #expect(before.status == 400 && before.body.contains("AccessDenied"), "\(before)")
+
+            try Self.invoicesOnly.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
+            guard case .applied(let sha) = reload.reload() else { Issue.record("the new file was not applied"); return }
+            #expect(sha.count == 64)
+            // The grant for orders is gone: refused now, where it was forwarded before.
+            let after = try getItem(running, table: "orders")
+            #expect(after.status == 400 && after.body.contains("dynamodb:GetItem"), "\(after)")
+            #expect(reload.reload() == .unchanged)
+
+            // The change is in the chain before any call it decided.
+            let mirror = try String(contentsOfFile: dir + "/state/audit.jsonl", encoding: .utf8)
+            let lines = mirror.split(separator: "\n").map(String.init)
+            let change = try #require(lines.firstIndex { $0.contains(#""event":"policy-change""#) })
+            #expect(lines[change].contains(#""via":"policy-file""#) && lines[change].contains("sha256 \(sha)"))
+            let ordersDenied = try #require(lines.lastIndex { $0.contains("table/orders") })
+            #expect(change < ordersDenied)
+        } catch {
+            await running.shutdown()
+            throw error
+        }
+        await running.shutdown()
+    }
+
+    @Test(arguments: [
+        ("kind: [", "does not load"),
+        (SpoolFailClosedTests.policy.replacingOccurrences(of: "id: test-agent", with: "id: other-agent"), "for agent other-agent"),
+        (SpoolFailClosedTests.policy.replacingOccurrences(of: "dynamodb:GetItem", with: "dynamodb:GetItems"), "invalid here"),
+    ])
+    func aFileThatCannotApplyChangesNothing(text: String, reason: String) async throws {
+        let dir = NSTemporaryDirectory() + "rein-policy-reload-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let upstream = try SilentUpstream()
+        let running = try await SpoolFailClosedTests().launch(maxBytes: 1 << 20, upstreamPort: upstream.port, dir: dir)
+        do {
+            let reload = try #require(running.policyReload)
+            let records = running.services.spool.stats.records
+            try text.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
+            guard case .refused(let why) = reload.reload() else { Issue.record("a file that cannot apply was applied"); return }
+            #expect(why.contains(reason), "\(why)")
+            #expect(running.services.gate.policy.current.document.statements.first?.resources == ["arn:aws:dynamodb:us-east-1:123456789012:table/orders"])
+            #expect(running.services.spool.stats.records == records, "nothing recorded: nothing changed")
+            try? FileManager.default.removeItem(atPath: dir + "/policy.yaml")
+            guard case .refused(let missing) = reload.reload() else { Issue.record("a missing file was applied"); return }
+            #expect(missing.contains("cannot read it"))
+        } catch {
+            await running.shutdown()
+            throw error
+        }
+        await running.shutdown()
+    }
+}
