@@ -217,6 +217,42 @@ import Testing
         }
     }
 
+    /// One token cannot take the whole body budget: while its slow bodies
+    /// hold its share, its next batch is asked to retry, and another token's
+    /// batch goes through. Once they end, it ships again.
+    @Test func oneTokensSlowBodiesLeaveTheRestOfTheBudgetToOthers() async throws {
+        try await withCollector(bodyBudget: 64 << 10) { s in
+            #expect(s.services.bodyBudget.perToken == 32 << 10)
+            var slowChain = try ScriptedChain(sidecarId: "sc-slow")
+            let slowBody: [UInt8] = try slowChain.seal(60).flatMap { $0.last == 10 ? $0 : $0 + [10] }
+            let holding = (32 << 10) - 64
+            #expect(slowBody.count > holding)
+            // Half a body, then silence: the collector holds what it read.
+            let port = Int(s.url.split(separator: ":").last ?? "") ?? 0
+            let slow = try RawConnection(port: port)
+            defer { slow.close() }
+            let head = "POST /v1/audit/batches HTTP/1.1\r\nHost: collector\r\nAuthorization: Bearer \(CollectorTestServer.tokens["sidecar-a"]!)\r\n"
+                + "Content-Type: application/x-ndjson\r\nX-Rein-Sidecar-Id: sc-slow\r\nContent-Length: \(slowBody.count)\r\n\r\n"
+            try slow.send(Array(head.utf8) + Array(slowBody.prefix(holding)))
+            let deadline = Date().addingTimeInterval(10)
+            while s.services.bodyBudget.held(by: "sidecar-a") < holding && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(s.services.bodyBudget.held(by: "sidecar-a") == holding)
+
+            var a = try ScriptedChain(sidecarId: "sc-a")
+            let batch = try a.seal(4)
+            let refused = try await s.ship(batch, sidecarId: "sc-a", as: "sidecar-a")
+            #expect(refused.status == 503 && refused.header("Retry-After") == "1")
+            #expect(refused.bodyText.contains("token sidecar-a already has its share"), "\(refused.bodyText)")
+            var other = try ScriptedChain(sidecarId: "sc-other")
+            #expect(try await s.ship(try other.seal(4), sidecarId: "sc-other", as: "sidecar-ab").status == 200)
+
+            slow.close()
+            while s.services.bodyBudget.total > 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(s.services.bodyBudget.total == 0, "a connection's bytes go back when it closes")
+            #expect(try await s.ship(batch, sidecarId: "sc-a", as: "sidecar-a").status == 200)
+        }
+    }
+
     @Test func healthEndpointsNeedNoToken() async throws {
         try await withCollector { s in
             let health = try await s.call("GET", "/healthz")
@@ -241,4 +277,37 @@ import Testing
         #expect(auth.authenticate(authorization: nil) == .missing)
         #expect(CollectorAuthenticator.hash(token: "test") == "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
     }
+}
+
+/// A plain blocking TCP connection to 127.0.0.1, for requests no client would send (half a body).
+final class RawConnection {
+    private var fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, connected == 0 else { throw TestFailure("cannot connect to 127.0.0.1:\(port)") }
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            guard n > 0 else { throw TestFailure("write failed") }
+            offset += n
+        }
+    }
+
+    func close() {
+        if fd >= 0 { _ = Foundation.close(fd) }
+        fd = -1
+    }
+
+    deinit { close() }
 }

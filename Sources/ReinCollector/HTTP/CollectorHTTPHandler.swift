@@ -40,8 +40,10 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
     static let lingerBytes = 16 << 20
     /// A request is with the router (a long-poll may be quiet for up to 60 s).
     private var waitingForAnswer = false
-    /// Body bytes this connection holds against the shared budget.
+    /// Body bytes this connection holds against the shared budget, for `bodyToken`.
     private var held = 0
+    /// The token whose request body is being read (its share of the budget).
+    private var bodyToken = ""
     private var deadline: Scheduled<Void>?
     private let headTimeout: TimeAmount
     private let bodyTimeout: TimeAmount
@@ -77,7 +79,7 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
     }
 
     private func releaseHeld() {
-        if held > 0 { services.bufferedBodyBytes.subtract(held, ordering: .relaxed) }
+        services.bodyBudget.release(held, token: bodyToken)
         held = 0
     }
 
@@ -100,6 +102,7 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
             if hasBody, case .authenticated(let principal) = services.authenticator.authenticate(authorization: h.headers.first(name: "Authorization")),
                router.admitsBody(method: h.method, path: path, principal: principal) {
                 // A known caller with the route's role: read the body, within the time allowed.
+                bodyToken = principal.name
                 arm(bodyTimeout, context: context)
             } else if hasBody {
                 // No valid token, or no role for the route (or no route): the
@@ -126,9 +129,8 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
             }
             guard let h = head else { return }
             let size = chunk.readableBytes
-            if services.bufferedBodyBytes.wrappingAdd(size, ordering: .relaxed).newValue > services.configuration.maxBufferedBodyBytes {
-                services.bufferedBodyBytes.subtract(size, ordering: .relaxed)
-                refuseBusy(context: context, version: h.version)
+            if let refusal = services.bodyBudget.reserve(size, token: bodyToken) {
+                refuseBusy(refusal, context: context, version: h.version)
                 return
             }
             held += size
@@ -210,8 +212,10 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
 
     /// Too many bodies are being read at once: 503 with Retry-After (a
     /// sidecar keeps its records spooled and tries again).
-    private func refuseBusy(context: ChannelHandlerContext, version: HTTPVersion) {
-        var response = CollectorResponse.unavailable("the collector is reading too many request bodies at once; retry shortly")
+    private func refuseBusy(_ refusal: BodyBudget.Refusal, context: ChannelHandlerContext, version: HTTPVersion) {
+        var response = CollectorResponse.unavailable(refusal == .total
+            ? "the collector is reading too many request bodies at once; retry shortly"
+            : "token \(bodyToken) already has its share (\(services.bodyBudget.perToken) bytes) of request bodies being read; retry shortly")
         response.headers.append(("Retry-After", "1"))
         refuseEarly(response, context: context, version: version)
     }

@@ -44,9 +44,9 @@ public final class CollectorServices: Sendable {
     /// The clock, injected for tests.
     let now: @Sendable () -> Date
     let inFlight = Atomic<Int>(0)
-    /// Request body bytes being read, over every connection
+    /// Request body bytes being read, over every connection and per token
     /// (`configuration.maxBufferedBodyBytes`).
-    let bufferedBodyBytes = Atomic<Int>(0)
+    let bodyBudget: BodyBudget
     /// Open connections (`configuration.maxConnections`).
     let openConnections = Atomic<Int>(0)
 
@@ -64,6 +64,7 @@ public final class CollectorServices: Sendable {
         self.configuration = configuration
         self.store = store
         access = Mutex((configuration.tokens, CollectorAuthenticator(tokens: configuration.tokens)))
+        bodyBudget = BodyBudget(limit: configuration.maxBufferedBodyBytes)
         self.trail = trail
         self.policyGate = policyGate
         self.threadPool = threadPool
