@@ -10,7 +10,11 @@ import ReinUpstream
 /// here and never appears in a description, error or log line.
 public struct CollectorClient: Sendable, CustomStringConvertible {
     public let baseURL: String
-    private let token: String
+    /// A token given as text, or nil when it comes from `tokenFile`.
+    private let fixedToken: String?
+    /// Read again when the file changes (``init(baseURL:tokenFile:caBundlePath:timeout:)``).
+    private let tokenFile: TokenFile?
+    private var token: String { fixedToken ?? tokenFile?.token ?? "" }
     private let http: HTTPClient
     /// The CA file the collector's certificate is checked against (nil: the system store).
     private let caBundlePath: String?
@@ -23,6 +27,18 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
     public var smallCallTimeout: Double = 10
 
     public init(baseURL: String, token: String, caBundlePath: String? = nil, timeout: Double = 30) throws(CollectorClientError) {
+        try self.init(baseURL: baseURL, token: token, tokenFile: nil, caBundlePath: caBundlePath, timeout: timeout)
+    }
+
+    /// A client whose token is read from `tokenFile` now and read again
+    /// whenever the file changes, so that a rotated token (a replaced
+    /// Kubernetes Secret) is used from the next call without a restart.
+    public init(baseURL: String, tokenFile path: String, caBundlePath: String? = nil, timeout: Double = 30) throws(CollectorClientError) {
+        let file = try TokenFile(path: path)
+        try self.init(baseURL: baseURL, token: file.token, tokenFile: file, caBundlePath: caBundlePath, timeout: timeout)
+    }
+
+    private init(baseURL: String, token: String, tokenFile: TokenFile?, caBundlePath: String?, timeout: Double) throws(CollectorClientError) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         // A user or password in the URL would be logged with it wherever the
@@ -50,7 +66,8 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
             }
         }
         self.baseURL = base
-        self.token = t
+        fixedToken = tokenFile == nil ? t : nil
+        self.tokenFile = tokenFile
         self.timeout = timeout
         http = HTTPClient(caBundlePath: caBundlePath, maxResponseBytes: 256 << 20)
         self.caBundlePath = caBundlePath

@@ -30,8 +30,12 @@ struct CollectorOptions: ParsableArguments {
         // A token file others can read, or a URL without a scheme, is
         // reported as every collector problem is (`rein: …`, exit 1).
         do {
-            let token = try file.map { path throws(CollectorClientError) in try CollectorClient.token(fromFile: path) } ?? variable ?? ""
-            return try CollectorClient(baseURL: base, token: token, caBundlePath: caFile ?? env["REIN_COLLECTOR_CA_FILE"], timeout: timeout)
+            let ca = caFile ?? env["REIN_COLLECTOR_CA_FILE"]
+            if let file {
+                // Read again when it changes: a long `rein audit tail` survives a token rotation.
+                return try CollectorClient(baseURL: base, tokenFile: file, caBundlePath: ca, timeout: timeout)
+            }
+            return try CollectorClient(baseURL: base, token: variable ?? "", caBundlePath: ca, timeout: timeout)
         } catch {
             throw CommandFailure.failed(error)
         }

@@ -934,6 +934,47 @@ def test_sighup_revokes_a_token_and_a_renewed_certificate_is_served(rein_bin, mo
         collector.stop()
 
 
+def test_a_sidecar_token_rotates_without_a_restart(rein_bin, moto, collector):
+    """The collector takes the new token (SIGHUP), the sidecar's token file is
+    replaced (a Kubernetes Secret), the old token is removed (SIGHUP): the
+    sidecar ships throughout, restarts nothing, and is never refused."""
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="rot-"), sidecar_id="sc-rot",
+                 extra_config=link(collector.url, collector.token_file("sidecar")))
+    try:
+        c = s3(sc)
+        c.create_bucket(Bucket="rot-1")
+        wait_for(lambda: collector.records(sidecar="sc-rot"), what="the first record")
+        old_block = (f"  - name: sidecar-a\n    roles: [sidecar]\n    sha256: {hashlib.sha256(b'tok-sidecar-0123456789abcdef').hexdigest()}\n"
+                     "    agents: [agent-a]\n")
+        new_token = "tok-sidecar-rotated-0123456789abcdef"
+        new_block = (f"  - name: sidecar-a-2\n    roles: [sidecar]\n    sha256: {hashlib.sha256(new_token.encode()).hexdigest()}\n"
+                     "    agents: [agent-a]\n")
+        text = collector.config_path.read_text()
+        assert old_block in text
+        collector.config_path.write_text(text.replace(old_block, old_block + new_block))
+        collector.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "added sidecar-a-2" in collector.log_text(), timeout=10, what="the new token")
+        token_file = collector.token_file("sidecar")
+        with open(token_file + ".new", "w") as f:
+            f.write(new_token + "\n")
+        os.chmod(token_file + ".new", 0o600)
+        os.rename(token_file + ".new", token_file)
+        c.put_object(Bucket="rot-1", Key="during", Body=b"x")
+        wait_for(lambda: len(collector.records(sidecar="sc-rot")) >= 2, what="a record shipped with the new token")
+        collector.config_path.write_text(collector.config_path.read_text().replace(old_block, ""))
+        collector.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "removed sidecar-a" in collector.log_text(), timeout=10, what="the old token's removal")
+        c.put_object(Bucket="rot-1", Key="after", Body=b"x")
+        wait_for(lambda: len(collector.records(sidecar="sc-rot")) >= 3, what="a record shipped after the old token went")
+        assert [r["operation"] for r in collector.records(sidecar="sc-rot")] == ["CreateBucket", "PutObject", "PutObject"]
+        assert not collector.records(event="access-denied"), "the sidecar was never refused"
+        fleet = {f["sidecar_id"]: f for f in collector.json("GET", "/v1/fleet")}
+        assert fleet["sc-rot"]["status"] == "ok"
+        assert sc.proc.poll() is None and new_token not in sc.log_text()
+    finally:
+        sc.stop()
+
+
 def test_a_lost_spool_is_said_at_start(rein_bin, moto):
     """A sidecar whose spool is gone but whose key is not restarts its chain
     at 1: it says so, once, instead of leaving the collector's findings to

@@ -24,35 +24,13 @@ public final class CollectorTLS: Sendable {
         case failed(String)
     }
 
-    /// What identifies a file's contents without reading it: a renewal
-    /// changes the inode (a new file renamed or linked into place) or the
-    /// size and time (written in place).
-    struct Stamp: Equatable {
-        var device: UInt64 = 0
-        var inode: UInt64 = 0
-        var size: Int64 = 0
-        var seconds: Int = 0
-        var nanoseconds: Int = 0
-
-        /// Follows symlinks (a Secret's files are links into its `..data` directory); nil when unreadable.
-        init?(path: String) {
-            var info = stat()
-            guard stat(path, &info) == 0 else { return nil }
-            device = UInt64(info.st_dev)
-            inode = UInt64(info.st_ino)
-            size = Int64(info.st_size)
-            seconds = info.st_mtim.tv_sec
-            nanoseconds = info.st_mtim.tv_nsec
-        }
-    }
-
     private struct State {
         var certificateFile: String
         var keyFile: String
         var context: TLSServerContext
-        var stamps: [Stamp?]
+        var stamps: [FileStamp?]
         /// The stamps of a change that failed to load: not tried again until the files change once more.
-        var failedStamps: [Stamp?]?
+        var failedStamps: [FileStamp?]?
     }
 
     private let state: Mutex<State>
@@ -60,7 +38,7 @@ public final class CollectorTLS: Sendable {
 
     /// Loads the identity; a failure stops the start with the reason.
     public init(certificateFile: String, keyFile: String, logger: Logger) throws(CollectorStartError) {
-        let stamps = [Stamp(path: certificateFile), Stamp(path: keyFile)]
+        let stamps = [FileStamp(path: certificateFile), FileStamp(path: keyFile)]
         let context: TLSServerContext
         switch Self.load(certificateFile: certificateFile, keyFile: keyFile) {
         case .success(let loaded): context = loaded
@@ -83,7 +61,7 @@ public final class CollectorTLS: Sendable {
         let (certificate, key, previous, failed) = state.withLock {
             (certificateFile ?? $0.certificateFile, keyFile ?? $0.keyFile, $0.stamps, $0.failedStamps)
         }
-        let stamps = [Stamp(path: certificate), Stamp(path: key)]
+        let stamps = [FileStamp(path: certificate), FileStamp(path: key)]
         if !force, stamps == previous || stamps == failed { return .unchanged }
         switch Self.load(certificateFile: certificate, keyFile: key) {
         case .success(let context):

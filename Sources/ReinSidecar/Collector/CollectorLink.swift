@@ -76,7 +76,7 @@ public final class CollectorLink: Sendable {
             throw SidecarStartError("collector.token_file is not set: the sidecar authenticates to the collector with a bearer token from a file")
         }
         do {
-            return try CollectorClient(baseURL: url, token: try CollectorClient.token(fromFile: tokenFile), caBundlePath: settings.caFile)
+            return try CollectorClient(baseURL: url, tokenFile: tokenFile, caBundlePath: settings.caFile)
         } catch {
             throw SidecarStartError("collector: \(error)")
         }

@@ -26,8 +26,7 @@ struct HoldsSetup: Sendable {
         if config.collector.isEnabled, let url = config.collector.url, let tokenFile = config.collector.tokenFile {
             let client: CollectorClient
             do {
-                client = try CollectorClient(baseURL: url, token: CollectorClient.token(fromFile: tokenFile),
-                                             caBundlePath: config.collector.caFile, timeout: 15)
+                client = try CollectorClient(baseURL: url, tokenFile: tokenFile, caBundlePath: config.collector.caFile, timeout: 15)
             } catch {
                 throw SidecarStartError("holds: \(error)")
             }
