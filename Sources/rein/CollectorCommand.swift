@@ -4,12 +4,12 @@ import Logging
 import ReinCollector
 import ReinServiceKit
 
-/// `rein collector`: the central collector (`run`, the default) and `hash-token`.
+/// `rein collector`: the central collector (`run`, the default), `check-config` and `hash-token`.
 struct CollectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collector",
         abstract: "Run the central collector: audit ingest and verification, queries, central policies, fleet view.",
-        subcommands: [CollectorRunCommand.self, CollectorHashTokenCommand.self],
+        subcommands: [CollectorRunCommand.self, CollectorCheckConfigCommand.self, CollectorHashTokenCommand.self],
         defaultSubcommand: CollectorRunCommand.self)
 }
 
@@ -28,50 +28,11 @@ struct CollectorRunCommand: AsyncParsableCommand {
             Logs go to standard error (REIN_LOG_LEVEL sets the level).
             """)
 
-    @Option(help: "The collector's YAML configuration file (env: REIN_COLLECTOR_CONFIG).")
-    var config: String?
-    @Option(help: "Listener host:port, default 127.0.0.1:7700 (env: REIN_COLLECTOR_LISTEN).")
-    var listen: String?
-    @Option(help: "Directory for the database (env: REIN_COLLECTOR_STATE_DIR).")
-    var stateDir: String?
-    @Option(help: "The SQLite database file, default <state-dir>/collector.sqlite (env: REIN_COLLECTOR_DATABASE).")
-    var database: String?
-    @Option(help: "PEM certificate chain for TLS (env: REIN_COLLECTOR_TLS_CERTIFICATE).")
-    var tlsCertificate: String?
-    @Option(help: "PEM private key for TLS (env: REIN_COLLECTOR_TLS_KEY).")
-    var tlsKey: String?
-    @Option(help: "Keep records this long, e.g. 400d (env: REIN_COLLECTOR_RETENTION).")
-    var retention: String?
-    @Option(help: "Flag a sidecar silent after this long without a heartbeat or batch, e.g. 2m (env: REIN_COLLECTOR_SILENT_AFTER).")
-    var silentAfter: String?
-    @Option(help: "Also post every integrity finding to this webhook, Slack-compatible JSON (env: REIN_COLLECTOR_ALERTS_WEBHOOK_URL).")
-    var alertsWebhookUrl: String?
-
-    /// The configuration from the file, the environment and the flags; read
-    /// again on SIGHUP.
-    func loadConfiguration() throws(CollectorConfigurationError) -> CollectorConfiguration {
-        let environment = ProcessInfo.processInfo.environment
-        var yaml: String?
-        if let path = config ?? environment["REIN_COLLECTOR_CONFIG"] {
-            do { yaml = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw CollectorConfigurationError(key: "(file)", message: "cannot read the configuration file \(path): \(error.localizedDescription)")
-            }
-        }
-        var overrides: [String: String] = [:]
-        overrides["listen"] = listen
-        overrides["state_dir"] = stateDir
-        overrides["database"] = database
-        overrides["tls.certificate"] = tlsCertificate
-        overrides["tls.key"] = tlsKey
-        overrides["retention"] = retention
-        overrides["fleet.silent_after"] = silentAfter
-        overrides["alerts.webhook_url"] = alertsWebhookUrl
-        return try CollectorConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)
-    }
+    @OptionGroup var options: CollectorConfigOptions
 
     func run() async throws {
         let configuration: CollectorConfiguration
-        do { configuration = try loadConfiguration() } catch { throw CommandFailure.configuration(error.description) }
+        do { configuration = try options.loadConfiguration() } catch { throw CommandFailure.configuration(error.description) }
         let logger = Logger(label: "rein.collector")
         let running: RunningCollector
         do {
@@ -81,12 +42,12 @@ struct CollectorRunCommand: AsyncParsableCommand {
         }
         // SIGHUP: the tokens and the TLS files are read again; a configuration
         // that does not load changes nothing, and the log says why.
-        let command = self
+        let options = self.options
         let reloads = ReloadSignal {
             Task {
                 logger.notice("SIGHUP: reading the configuration again")
                 do {
-                    _ = await running.reload(try command.loadConfiguration())
+                    _ = await running.reload(try options.loadConfiguration())
                 } catch {
                     logger.error("the configuration was not reloaded, nothing changed", metadata: ["error": "\(error)"])
                 }

@@ -563,3 +563,39 @@ def test_an_interrupted_export_leaves_no_file(rein_bin, tmp_path):
             p.kill()
         stall.set()
         server.shutdown()
+
+
+def test_check_config_says_what_run_would_read(rein_bin, collector, tmp_path):
+    """`rein collector check-config` reads the configuration as `run` does, says
+    what it sets, and fails with run's exit code on what run would refuse, so
+    that a file can be checked before SIGHUP applies it."""
+    ok = subprocess.run([rein_bin, "collector", "check-config", "--config", str(collector.config_path)],
+                        capture_output=True, timeout=60)
+    out = ok.stdout.decode()
+    assert ok.returncode == 0, ok.stderr.decode()
+    assert out.startswith("configuration OK: ") and "plain HTTP" in out, out
+    assert "tokens     6 (sidecar: sidecar-a, sidecar-other, sidecar-web; admin: alice; approver: bob; auditor: carol)" in out, out
+    assert TOKENS["admin"] not in out
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(collector.config_path.read_text().replace("roles: [auditor]", "roles: [auditors]"))
+    bad = subprocess.run([rein_bin, "collector", "check-config", "--config", str(broken)], capture_output=True, timeout=60)
+    assert bad.returncode == 78 and b"rein: configuration: tokens[4].roles" in bad.stderr and b"auditors" in bad.stderr, bad.stderr
+
+    # TLS: the certificate is loaded, its end date said, and one close to it warned about.
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp_path)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "tls.key",
+            "-out", "tls.pem", "-days", "3", "-subj", "/CN=127.0.0.1")
+    os.chmod(tmp_path / "tls.key", 0o600)
+    tls = subprocess.run([rein_bin, "collector", "check-config", "--config", str(collector.config_path),
+                          "--tls-certificate", str(tmp_path / "tls.pem"), "--tls-key", str(tmp_path / "tls.key")],
+                         capture_output=True, timeout=60)
+    assert tls.returncode == 0, tls.stderr.decode()
+    assert "(TLS, certificate " in tls.stdout.decode() and "(2 days)" in tls.stdout.decode(), tls.stdout.decode()
+    assert b"rein: warning: the TLS certificate expires in" in tls.stderr
+    os.chmod(tmp_path / "tls.key", 0o644)
+    shared = subprocess.run([rein_bin, "collector", "check-config", "--config", str(collector.config_path),
+                             "--tls-certificate", str(tmp_path / "tls.pem"), "--tls-key", str(tmp_path / "tls.key")],
+                            capture_output=True, timeout=60)
+    assert shared.returncode == 78 and b"chmod 600" in shared.stderr, shared.stderr
