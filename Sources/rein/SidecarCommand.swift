@@ -4,11 +4,20 @@ import Logging
 import ReinServiceKit
 import ReinSidecar
 
-/// `rein sidecar`: runs the sidecar until SIGTERM or SIGINT.
+/// `rein sidecar`: runs the sidecar (`run`, the default) or checks its configuration (`check-config`).
 struct SidecarCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sidecar",
         abstract: "Run the sidecar: verify, decide, re-sign and forward an agent's AWS calls.",
+        subcommands: [SidecarRunCommand.self, SidecarCheckConfigCommand.self],
+        defaultSubcommand: SidecarRunCommand.self)
+}
+
+/// `rein sidecar run`: runs the sidecar until SIGTERM or SIGINT.
+struct SidecarRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the sidecar until SIGTERM or SIGINT.",
         discussion: """
             Configuration comes from one YAML file (--config or REIN_CONFIG), then \
             REIN_* environment variables, then these flags, each overriding the one before. \
@@ -18,51 +27,14 @@ struct SidecarCommand: AsyncParsableCommand {
             and the log says why. With a collector, its versions are the policy and SIGHUP changes nothing.
             """)
 
-    @Option(help: "The sidecar's YAML configuration file (env: REIN_CONFIG).")
-    var config: String?
-    @Option(help: "Agent listener host:port, for endpoint mode and HTTPS_PROXY (env: REIN_LISTEN).")
-    var listen: String?
-    @Option(help: "Admin listener host:port for /healthz, /readyz, /metrics (env: REIN_ADMIN_LISTEN).")
-    var adminListen: String?
-    @Option(help: "Credentials listener host:port (env: REIN_CREDENTIALS_LISTEN).")
-    var credentialsListen: String?
-    @Option(help: "The task policy file (env: REIN_POLICY_FILE).")
-    var policy: String?
-    @Option(help: "enforce, observe or learn (env: REIN_MODE).")
-    var mode: String?
-    @Option(help: "Directory for the CA, agent token and audit log (env: REIN_STATE_DIR).")
-    var stateDir: String?
-    @Option(help: "Send every call to this AWS-compatible server, e.g. http://127.0.0.1:5000 (env: REIN_UPSTREAM_ENDPOINT).")
-    var upstreamEndpoint: String?
-    @Option(help: "The AWS account that resource ARNs are built in (env: REIN_ACCOUNT_ID).")
-    var accountId: String?
+    @OptionGroup var options: SidecarConfigOptions
     @Option(help: "Write the agent's environment (export lines) to this file once listening.")
     var envFile: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let path = config ?? environment["REIN_CONFIG"]
-        var yaml: String?
-        if let path {
-            do { yaml = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw ValidationError("cannot read the configuration file \(path): \(error.localizedDescription)")
-            }
-        }
-        var overrides: [String: String] = [:]
-        overrides["listen"] = listen
-        overrides["admin_listen"] = adminListen
-        overrides["credentials_listen"] = credentialsListen
-        overrides["policy_file"] = policy
-        overrides["mode"] = mode
-        overrides["state_dir"] = stateDir
-        overrides["upstream.endpoint"] = upstreamEndpoint
-        overrides["account_id"] = accountId
         let configuration: SidecarConfiguration
-        do {
-            configuration = try SidecarConfigurationLoader.load(yaml: yaml, environment: environment, overrides: overrides)
-        } catch {
-            throw CommandFailure.configuration(error.description)
-        }
+        do { configuration = try options.loadConfiguration() } catch { throw CommandFailure.configuration(error.description) }
         let logger = Logger(label: "rein.sidecar")
         let running: RunningSidecar
         do {

@@ -223,7 +223,14 @@ def test_agent_credentials_survive_a_sidecar_restart(rein_bin, moto):
         assert sts.get_caller_identity()["Account"]
         state = s.dir / "state" / "agent-credentials.json"
         assert oct(state.stat().st_mode & 0o777) == "0o600"
-        for restart in ("SIGTERM", "SIGKILL"):
+        from sidecar_harness import wait_for
+
+        def calls():
+            return [r for r in s.audit() if r.get("operation") == "GetCallerIdentity"]
+        for n, restart in enumerate(("SIGTERM", "SIGKILL"), start=1):
+            # A call's record is completed just after its answer; a kill -9 before
+            # that leaves an outcome-unknown intent instead (tested elsewhere).
+            wait_for(lambda: len(calls()) == n, what=f"call {n}'s record")
             if restart == "SIGTERM":
                 s.stop()
             else:
@@ -234,7 +241,7 @@ def test_agent_credentials_survive_a_sidecar_restart(rein_bin, moto):
             assert session.get_credentials().get_frozen_credentials().access_key == key
         assert s.credentials()["AccessKeyId"] == key, "a refresh now gets the same set, not a second one"
         assert "accepted until they expire" in s.log_text()
-        mine = [r for r in s.audit() if r.get("operation") == "GetCallerIdentity"]
+        mine = wait_for(lambda: len(calls()) == 3 and calls(), what="the third call's record")
         assert len(mine) == 3 and {r["decision"] for r in mine} == {"allow"}
         assert {r["access_key_id"] for r in mine} == {key}
         log = s.log_text()
@@ -294,5 +301,33 @@ def test_sighup_reloads_the_policy_file(rein_bin, moto):
         assert "policy_file not reloaded" in s.log_text() and s.proc.poll() is None
         assert s3.list_objects_v2(Bucket="reload-later")["KeyCount"] == 0
         assert len([r for r in s.audit() if r.get("event") == "policy-change"]) == 1
+    finally:
+        s.stop()
+
+
+def test_check_config_says_what_a_start_would_refuse(rein_bin, moto, tmp_path):
+    """`rein sidecar check-config` reads what `rein sidecar` would, says what it
+    sets, and fails with exit 78 and the reason on what a start (or SIGHUP)
+    would refuse; it binds nothing and calls nothing."""
+    s = Sidecar(rein_bin, moto.url, POLICY)
+    try:
+        config = str(s.dir / "sidecar.yaml")
+        ok = subprocess.run([rein_bin, "sidecar", "check-config", "--config", config], capture_output=True, timeout=60)
+        out = ok.stdout.decode()
+        assert ok.returncode == 0, ok.stderr.decode()
+        assert out.startswith("configuration OK: ") and "agent interop-agent, task interop, 8 statement(s)" in out, out
+        assert "broker     static" in out and b"rein: warning: broker.provider static" in ok.stderr
+        # The running sidecar's ports are in use: the check did not try to bind them.
+        assert s.proc.poll() is None
+
+        bad_policy = tmp_path / "policy.yaml"
+        bad_policy.write_text(POLICY.replace("s3:PutObject,", "s3:PutObjects,"))
+        bad = subprocess.run([rein_bin, "sidecar", "check-config", "--config", config, "--policy", str(bad_policy)],
+                             capture_output=True, timeout=60)
+        assert bad.returncode == 78 and b"cannot be applied: it is invalid here" in bad.stderr and b"s3:PutObjects" in bad.stderr, bad.stderr
+        broken = tmp_path / "sidecar.yaml"
+        broken.write_text((s.dir / "sidecar.yaml").read_text().replace("mode: enforce", "mode: enforcing"))
+        worse = subprocess.run([rein_bin, "sidecar", "check-config", "--config", str(broken)], capture_output=True, timeout=60)
+        assert worse.returncode == 78 and b"rein: configuration: mode" in worse.stderr, worse.stderr
     finally:
         s.stop()
