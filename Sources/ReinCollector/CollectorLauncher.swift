@@ -22,6 +22,7 @@ public enum CollectorLauncher {
         var tls: CollectorTLS?
         if configuration.tlsEnabled, let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
             tls = try CollectorTLS(certificateFile: cert, keyFile: key, logger: logger)
+            tls?.warnIfExpiring()
         }
         do {
             try FileManager.default.createDirectory(atPath: configuration.stateDir, withIntermediateDirectories: true,
@@ -93,7 +94,10 @@ public enum CollectorLauncher {
             Task {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: configuration.tlsReloadInterval)
-                    if !Task.isCancelled { tls.reload() }
+                    if !Task.isCancelled {
+                        tls.reload()
+                        tls.warnIfExpiring()
+                    }
                 }
             }
         }

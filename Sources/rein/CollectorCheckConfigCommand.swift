@@ -24,9 +24,6 @@ struct CollectorCheckConfigCommand: ParsableCommand {
 
     @OptionGroup var options: CollectorConfigOptions
 
-    /// A certificate expiring sooner than this is warned about.
-    static let expiryWarning: TimeInterval = 14 * 86_400
-
     func run() throws {
         let configuration: CollectorConfiguration
         do { configuration = try options.loadConfiguration() } catch { throw CommandFailure.configuration(error.description) }
@@ -43,7 +40,7 @@ struct CollectorCheckConfigCommand: ParsableCommand {
                 let when = ISO8601DateFormatter().string(from: notAfter)
                 guard left > 0 else { throw CommandFailure.configuration("tls.certificate: \(cert) expired at \(when)") }
                 tlsLine = "TLS, certificate \(cert) valid until \(when) (\(Int(left / 86_400)) days)"
-                if left < Self.expiryWarning { warnings.append("the TLS certificate expires in \(Int(left / 3600)) hours: renew it (SIGHUP or the next minute's check picks it up)") }
+                if left < CollectorTLS.expiryWarning { warnings.append("the TLS certificate expires in \(Int(left / 3600)) hours: renew it (SIGHUP or the next minute's check picks it up)") }
             } else {
                 tlsLine = "TLS, certificate \(cert)"
             }

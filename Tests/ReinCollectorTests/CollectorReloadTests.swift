@@ -84,6 +84,24 @@ import Testing
         #expect(Self.days(tls.notAfter) == 30)
     }
 
+    /// A renewal that never came is said at start and then once a day.
+    @Test func aCertificateCloseToItsEndIsWarnedAboutOnceADay() throws {
+        let dir = NSTemporaryDirectory() + "rein-tls-expiry-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let short = try Self.makePair(in: dir, name: "short", days: 2)
+        let long = try Self.makePair(in: dir, name: "long", days: 30)
+        let tls = try CollectorTLS(certificateFile: short.certificate, keyFile: short.key, logger: Logger(label: "test.tls"))
+        let now = Date()
+        let first = try #require(tls.warnIfExpiring(now: now))
+        #expect(first.contains("expires in 4") || first.contains("expires in 3"), "about 47 hours: \(first)")
+        #expect(tls.warnIfExpiring(now: now.addingTimeInterval(3600)) == nil, "not every minute")
+        #expect(tls.warnIfExpiring(now: now.addingTimeInterval(86_400)) != nil, "again a day later")
+        #expect(tls.warnIfExpiring(now: now.addingTimeInterval(5 * 86_400))?.contains("has expired") == true)
+        let renewed = try CollectorTLS(certificateFile: long.certificate, keyFile: long.key, logger: Logger(label: "test.tls"))
+        #expect(renewed.warnIfExpiring(now: now) == nil)
+    }
+
     @Test func sighupTokensAndCertificateTakeEffectWithoutARestart() async throws {
         let dir = NSTemporaryDirectory() + "rein-collector-reload-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -35,6 +35,10 @@ public final class CollectorTLS: Sendable {
 
     private let state: Mutex<State>
     private let logger: Logger
+    /// When ``warnIfExpiring(now:)`` last warned, so that it says so once a day, not every minute.
+    private let lastExpiryWarning = Mutex<Date?>(nil)
+    /// A certificate that expires sooner than this is warned about.
+    public static let expiryWarning: TimeInterval = 14 * 86_400
 
     /// Loads the identity; a failure stops the start with the reason.
     public init(certificateFile: String, keyFile: String, logger: Logger) throws(CollectorStartError) {
@@ -81,6 +85,28 @@ public final class CollectorTLS: Sendable {
             ])
             return .failed(reason.description)
         }
+    }
+
+    /// Logs a warning, at most once a day, while the certificate served
+    /// expires within ``expiryWarning`` (or has expired): a renewal that
+    /// never came (cert-manager stuck, a manual certificate forgotten) is
+    /// said weeks before sidecars start failing their handshakes.
+    /// Returns the warning when one was logged.
+    @discardableResult
+    public func warnIfExpiring(now: Date = Date()) -> String? {
+        guard let notAfter, notAfter.timeIntervalSince(now) < Self.expiryWarning else { return nil }
+        let due = lastExpiryWarning.withLock { last -> Bool in
+            guard last.map({ now.timeIntervalSince($0) >= 86_400 }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return nil }
+        let left = notAfter.timeIntervalSince(now)
+        let message = left > 0
+            ? "the TLS certificate expires in \(Int(left / 3600)) hours: renew it (the new files are read within a minute, or at once on SIGHUP)"
+            : "the TLS certificate has expired: sidecars and clients refuse it until it is renewed"
+        logger.warning("\(message)", metadata: ["tls.not_after": "\(AuditRecord.timestamp(notAfter))"])
+        return message
     }
 
     private static func load(certificateFile: String, keyFile: String) -> Result<TLSServerContext, ReloadFailure> {
