@@ -162,6 +162,7 @@ public enum SidecarLauncher {
             PolicyFileReload(path: $0, initialText: initial.text, live: live, catalog: catalog, spool: spool, sidecarId: config.sidecarId,
                              rescope: rescope, logger: logger)
         }
+        if let policyReload, let interval = config.policyReloadInterval { policyReload.watch(every: interval) }
         return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source, link: link,
                               tokenFile: absolute(config.resolvedAgentTokenFile), caFile: absolute(authority.certificatePath),
                               stopHolds: holds.stop, cpuLatency: cpuLatency, policyReload: policyReload)
@@ -326,6 +327,7 @@ public final class RunningSidecar: Sendable {
 
     /// Stops listening, ends transfers, closes the audit spool.
     public func shutdown() async {
+        policyReload?.stopWatching()
         broker.stop()
         await sidecar.shutdown(channels: channels, beforeSpoolCloses: { [link, stopHolds] in
             stopHolds()

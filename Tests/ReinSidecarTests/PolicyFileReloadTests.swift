@@ -1,4 +1,5 @@
 import Foundation
+import ReinServiceKit
 import Testing
 @testable import ReinSidecar
 
@@ -72,5 +73,53 @@ struct PolicyFileReloadTests {
             throw error
         }
         await running.shutdown()
+    }
+
+    /// `policy_reload_interval`: a changed file (a ConfigMap update) applies
+    /// with no signal; a file that cannot apply is skipped until it changes.
+    @Test func aChangedFileAppliesWithoutASignal() async throws {
+        let dir = NSTemporaryDirectory() + "rein-policy-watch-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let upstream = try SilentUpstream()
+        let running = try await SpoolFailClosedTests().launch(maxBytes: 1 << 20, upstreamPort: upstream.port, dir: dir)
+        do {
+            let reload = try #require(running.policyReload)
+            #expect(reload.reloadIfChanged() == nil, "nothing changed since the start")
+            reload.watch(every: .milliseconds(50))
+            func resources() -> [String] { running.services.gate.policy.current.document.statements.first?.resources ?? [] }
+            func waitFor(_ condition: () -> Bool) async throws {
+                let deadline = Date().addingTimeInterval(10)
+                while !condition() && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let records = running.services.spool.stats.records
+            // A file that cannot apply: skipped, and not retried at every check.
+            try "kind: [".write(toFile: dir + "/policy.yaml.new", atomically: false, encoding: .utf8)
+            #expect(rename(dir + "/policy.yaml.new", dir + "/policy.yaml") == 0)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(resources() == ["arn:aws:dynamodb:us-east-1:123456789012:table/orders"])
+            #expect(running.services.spool.stats.records == records)
+            #expect(reload.reloadIfChanged() == nil, "the broken file was read once, when it changed")
+
+            try Self.invoicesOnly.write(toFile: dir + "/policy.yaml.new", atomically: false, encoding: .utf8)
+            #expect(rename(dir + "/policy.yaml.new", dir + "/policy.yaml") == 0)
+            try await waitFor { resources() == ["arn:aws:dynamodb:us-east-1:123456789012:table/invoices"] }
+            #expect(resources() == ["arn:aws:dynamodb:us-east-1:123456789012:table/invoices"])
+            #expect(running.services.spool.stats.records == records + 1, "one policy-change event")
+        } catch {
+            await running.shutdown()
+            throw error
+        }
+        await running.shutdown()
+    }
+
+    @Test func theCheckIntervalIsAKeyOfItsOwn() throws {
+        #expect(try SidecarConfigurationLoader.load(yaml: nil, environment: [:], overrides: [:]).policyReloadInterval == .seconds(10))
+        #expect(try SidecarConfigurationLoader.load(yaml: "policy_reload_interval: off", environment: [:], overrides: [:]).policyReloadInterval == nil)
+        #expect(try SidecarConfigurationLoader.load(yaml: "policy_reload_interval: 500ms", environment: [:], overrides: [:]).policyReloadInterval
+                == .milliseconds(500))
+        let error = #expect(throws: ConfigurationError.self) {
+            try SidecarConfigurationLoader.load(yaml: "policy_reload_interval: 0s", environment: [:], overrides: [:])
+        }
+        #expect(error?.description.contains("policy_reload_interval") == true)
     }
 }

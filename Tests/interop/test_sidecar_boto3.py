@@ -331,3 +331,27 @@ def test_check_config_says_what_a_start_would_refuse(rein_bin, moto, tmp_path):
         assert worse.returncode == 78 and b"rein: configuration: mode" in worse.stderr, worse.stderr
     finally:
         s.stop()
+
+
+def test_a_changed_policy_file_applies_without_a_signal(rein_bin, moto):
+    """A ConfigMap update (the file replaced by a rename) applies within
+    `policy_reload_interval`, as on SIGHUP, and is recorded the same way."""
+    import time
+    moto.client("s3").create_bucket(Bucket="watched-later")
+    s = Sidecar(rein_bin, moto.url, POLICY, extra_config="policy_reload_interval: 500ms")
+    try:
+        s3 = client(s, "s3")
+        with pytest.raises(botocore.exceptions.ClientError):
+            s3.list_objects_v2(Bucket="watched-later")
+        grown = POLICY.replace('resources: ["arn:aws:s3:::agent-data", "arn:aws:s3:::agent-data/*"]',
+                               'resources: ["arn:aws:s3:::agent-data", "arn:aws:s3:::agent-data/*", "arn:aws:s3:::watched-later"]')
+        (s.dir / "policy.yaml.new").write_text(grown)
+        os.rename(s.dir / "policy.yaml.new", s.dir / "policy.yaml")
+        deadline = time.time() + 15
+        while "policy_file reloaded" not in s.log_text() and time.time() < deadline:
+            time.sleep(0.1)
+        assert s3.list_objects_v2(Bucket="watched-later")["KeyCount"] == 0
+        changes = [r for r in s.audit() if r.get("event") == "policy-change"]
+        assert len(changes) == 1 and hashlib.sha256(grown.encode()).hexdigest() in changes[0]["reason"]
+    finally:
+        s.stop()

@@ -19,7 +19,9 @@ import Synchronization
 /// Every change is a `policy-change` event in the sidecar's own chain
 /// (`via: policy-file`), durable before the new policy decides any call, so
 /// the trail shows which calls each version of the file decided.
-public final class PolicyFileReload: Sendable {
+public final class PolicyFileReload: @unchecked Sendable {
+    // @unchecked: the one mutable property, `timer`, is only touched inside
+    // `timerLock`; everything else is immutable or a Mutex.
     /// What ``reload()`` did.
     public enum Outcome: Sendable, Equatable {
         /// The file's content is in force now.
@@ -39,6 +41,10 @@ public final class PolicyFileReload: Sendable {
     private let logger: Logger
     /// The SHA-256 of the text in force; held while a reload runs, so that two signals apply in turn.
     private let current: Mutex<String>
+    /// The file as last read (``reloadIfChanged()`` reads it again only when this changes).
+    private let seen: Mutex<FileStamp?>
+    private let timerLock = Mutex(())
+    private var timer: (any DispatchSourceTimer)?
 
     init(path: String, initialText: String, live: LivePolicy, catalog: ServiceCatalog, spool: AuditSpool, sidecarId: String,
          rescope: (@Sendable (PolicyDocument, String) -> Void)?, logger: Logger) {
@@ -50,11 +56,50 @@ public final class PolicyFileReload: Sendable {
         self.rescope = rescope
         self.logger = logger
         current = Mutex(SHA256.hash(initialText).hex)
+        seen = Mutex(FileStamp(path: path))
+    }
+
+    /// Checks the file every `interval` (``reloadIfChanged()``), off the
+    /// event loops, until ``stopWatching()``.
+    public func watch(every interval: Duration) {
+        let millis = max(1, Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000))
+        let source = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        source.schedule(deadline: .now() + .milliseconds(millis), repeating: .milliseconds(millis))
+        source.setEventHandler { [weak self] in self?.reloadIfChanged() }
+        timerLock.withLock { _ in
+            timer?.cancel()
+            timer = source
+        }
+        source.resume()
+    }
+
+    public func stopWatching() {
+        timerLock.withLock { _ in
+            timer?.cancel()
+            timer = nil
+        }
+    }
+
+    /// Reloads when the file changed since it was last read (the periodic
+    /// check: `policy_reload_interval`); nil when it did not. A file that
+    /// cannot apply is said once, not at every check, and tried again when
+    /// it changes once more.
+    @discardableResult
+    public func reloadIfChanged() -> Outcome? {
+        let stamp = FileStamp(path: path)
+        let changed = seen.withLock { last -> Bool in
+            guard stamp != last else { return false }
+            last = stamp
+            return true
+        }
+        return changed ? reload() : nil
     }
 
     @discardableResult
     public func reload() -> Outcome {
-        current.withLock { inForce in
+        let stamp = FileStamp(path: path)
+        seen.withLock { $0 = stamp }
+        return current.withLock { inForce in
             let outcome = apply(inForce: &inForce)
             switch outcome {
             case .applied(let sha):

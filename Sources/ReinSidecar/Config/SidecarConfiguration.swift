@@ -18,6 +18,7 @@ import ReinServiceKit
 /// allowed_clients: [127.0.0.0/8, "::1/128"]  # CIDRs allowed to connect to the agent listeners (quote IPv6: YAML)
 /// state_dir: .rein                  # CA, agent token and credentials, audit spool and key (REIN_STATE_DIR)
 /// policy_file: policy.yaml          # the task allowlist (REIN_POLICY_FILE)
+/// policy_reload_interval: 10s       # without a collector: a changed policy_file applies within this (off: SIGHUP only)
 /// mode: enforce                     # enforce | observe | learn (REIN_MODE)
 /// account_id: "123456789012"        # the account ARNs are built in (REIN_ACCOUNT_ID)
 /// cpu_latency_qos: false            # true: idle CPUs poll while calls arrive; machine-wide (REIN_CPU_LATENCY_QOS)
@@ -92,6 +93,10 @@ public struct SidecarConfiguration: Sendable {
     public var allowedClients: [CIDRBlock]
     public var stateDir: String
     public var policyFile: String?
+    /// Without a collector: how often `policy_file` is checked for a change
+    /// (a Kubernetes ConfigMap update), which then applies as on SIGHUP; nil
+    /// (`off`): on SIGHUP only.
+    public var policyReloadInterval: Duration?
     public var mode: PolicyMode
     public var accountId: String
     public var agentCredentialTTL: Int64
@@ -160,6 +165,7 @@ public struct SidecarConfiguration: Sendable {
         auditCheckpointEveryRecords = 1000
         auditCheckpointInterval = .seconds(60)
         cpuLatencyQoS = false
+        policyReloadInterval = .seconds(10)
         collector = CollectorSettings()
     }
 

@@ -22,7 +22,7 @@ public enum SidecarConfigurationLoader {
     private static let knownTopKeys: Set<String> = [
         "sidecar_id", "listen", "admin_listen", "credentials_listen", "allowed_clients", "state_dir", "policy_file",
         "mode", "account_id", "agent_credentials", "upstream", "proxy", "broker", "limits", "audit", "collector", "holds",
-        "cpu_latency_qos",
+        "cpu_latency_qos", "policy_reload_interval",
     ]
 
     public static func load(yaml: String?, environment: [String: String], overrides: [String: String]) throws(ConfigurationError) -> SidecarConfiguration {
@@ -130,6 +130,7 @@ public enum SidecarConfigurationLoader {
         case "credentials_listen": c.credentialsListen = value.isEmpty || value == "off" ? nil : try address()
         case "state_dir": c.stateDir = value
         case "policy_file": c.policyFile = value
+        case "policy_reload_interval": c.policyReloadInterval = value.lowercased() == "off" ? nil : try interval()
         case "mode":
             guard let m = PolicyMode(rawValue: value) else { throw ConfigurationError(key: key, message: "must be enforce, observe or learn", line: line) }
             c.mode = m
