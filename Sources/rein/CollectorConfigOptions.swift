@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ReinCollector
+import ReinServiceKit
 
 /// Where `rein collector run` and `check-config` read the configuration:
 /// one YAML file, then `REIN_COLLECTOR_*` variables, then these flags.
@@ -28,12 +29,7 @@ struct CollectorConfigOptions: ParsableArguments {
     /// again on SIGHUP.
     func loadConfiguration() throws(CollectorConfigurationError) -> CollectorConfiguration {
         let environment = ProcessInfo.processInfo.environment
-        var yaml: String?
-        if let path = config ?? environment["REIN_COLLECTOR_CONFIG"] {
-            do { yaml = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw CollectorConfigurationError(key: "(file)", message: "cannot read the configuration file \(path): \(error.localizedDescription)")
-            }
-        }
+        let yaml = try ConfigurationError.readFile(config ?? environment["REIN_COLLECTOR_CONFIG"])
         var overrides: [String: String] = [:]
         overrides["listen"] = listen
         overrides["state_dir"] = stateDir

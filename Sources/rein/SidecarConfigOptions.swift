@@ -28,13 +28,7 @@ struct SidecarConfigOptions: ParsableArguments {
     /// The configuration from the file, the environment and the flags.
     func loadConfiguration() throws(ConfigurationError) -> SidecarConfiguration {
         let environment = ProcessInfo.processInfo.environment
-        let path = config ?? environment["REIN_CONFIG"]
-        var yaml: String?
-        if let path {
-            do { yaml = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw ConfigurationError(key: "(file)", message: "cannot read the configuration file \(path): \(error.localizedDescription)")
-            }
-        }
+        let yaml = try ConfigurationError.readFile(config ?? environment["REIN_CONFIG"])
         var overrides: [String: String] = [:]
         overrides["listen"] = listen
         overrides["admin_listen"] = adminListen

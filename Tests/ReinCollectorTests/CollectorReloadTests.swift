@@ -47,19 +47,34 @@ import Testing
         guard rename(tmp, path) == 0 else { throw TestFailure("rename \(tmp)") }
     }
 
+    /// Two pairs in a fresh directory (removed at deinit), the first
+    /// installed as the served `tls.pem` and `tls.key`: a renewal to make.
+    final class Renewal {
+        let dir: String
+        let first: Pair
+        let second: Pair
+        var cert: String { dir + "/tls.pem" }
+        var key: String { dir + "/tls.key" }
+
+        init() throws {
+            dir = NSTemporaryDirectory() + "rein-tls-reload-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            first = try CollectorReloadTests.makePair(in: dir, name: "first", days: 2)
+            second = try CollectorReloadTests.makePair(in: dir, name: "second", days: 30)
+            try CollectorReloadTests.install(first.certificate, at: dir + "/tls.pem")
+            try CollectorReloadTests.install(first.key, at: dir + "/tls.key")
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
     static func days(_ date: Date?) -> Int {
         Int(((date ?? .distantPast).timeIntervalSinceNow / 86_400).rounded())
     }
 
     @Test func aRenewedCertificateIsServedAndABrokenOneIsNot() throws {
-        let dir = NSTemporaryDirectory() + "rein-tls-reload-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let first = try Self.makePair(in: dir, name: "first", days: 2)
-        let second = try Self.makePair(in: dir, name: "second", days: 30)
-        let cert = dir + "/tls.pem", key = dir + "/tls.key"
-        try Self.install(first.certificate, at: cert)
-        try Self.install(first.key, at: key)
+        let pairs = try Renewal()
+        let (first, second, cert, key) = (pairs.first, pairs.second, pairs.cert, pairs.key)
         let tls = try CollectorTLS(certificateFile: cert, keyFile: key, logger: Logger(label: "test.tls"))
         #expect(Self.days(tls.notAfter) == 2)
         #expect(tls.reload() == .unchanged)
@@ -86,11 +101,8 @@ import Testing
 
     /// A renewal that never came is said at start and then once a day.
     @Test func aCertificateCloseToItsEndIsWarnedAboutOnceADay() throws {
-        let dir = NSTemporaryDirectory() + "rein-tls-expiry-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let short = try Self.makePair(in: dir, name: "short", days: 2)
-        let long = try Self.makePair(in: dir, name: "long", days: 30)
+        let pairs = try Renewal()
+        let (short, long) = (pairs.first, pairs.second)
         let tls = try CollectorTLS(certificateFile: short.certificate, keyFile: short.key, logger: Logger(label: "test.tls"))
         let now = Date()
         let first = try #require(tls.warnIfExpiring(now: now))
@@ -103,17 +115,11 @@ import Testing
     }
 
     @Test func sighupTokensAndCertificateTakeEffectWithoutARestart() async throws {
-        let dir = NSTemporaryDirectory() + "rein-collector-reload-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let first = try Self.makePair(in: dir, name: "first", days: 2)
-        let second = try Self.makePair(in: dir, name: "second", days: 30)
-        let cert = dir + "/tls.pem", key = dir + "/tls.key"
-        try Self.install(first.certificate, at: cert)
-        try Self.install(first.key, at: key)
+        let pairs = try Renewal()
+        let (first, second, cert, key) = (pairs.first, pairs.second, pairs.cert, pairs.key)
         var config = CollectorConfiguration()
         config.listen = ListenAddress(host: "127.0.0.1", port: 0)
-        config.stateDir = dir + "/state"
+        config.stateDir = pairs.dir + "/state"
         config.tlsCertificate = cert
         config.tlsKey = key
         config.tokens = CollectorTestServer.configuredTokens

@@ -9,17 +9,27 @@ import Testing
 struct PolicyFileReloadTests {
     static let invoicesOnly = SpoolFailClosedTests.policy.replacingOccurrences(of: "table/orders", with: "table/invoices")
 
+    /// A launched sidecar on `SpoolFailClosedTests.policy` in a fresh
+    /// directory, shut down however `body` ends.
+    func withSidecar(_ body: (RunningSidecar, String) async throws -> Void) async throws {
+        let dir = NSTemporaryDirectory() + "rein-policy-reload-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let upstream = try SilentUpstream()
+        let running = try await SpoolFailClosedTests().launch(maxBytes: 1 << 20, upstreamPort: upstream.port, dir: dir)
+        do { try await body(running, dir) } catch {
+            await running.shutdown()
+            throw error
+        }
+        await running.shutdown()
+    }
+
     func getItem(_ running: RunningSidecar, table: String) throws -> LoopbackHTTP.Answer {
         let port = running.bound.agent.port ?? 0
         return try LoopbackHTTP.exchange(port: port, SpoolFailClosedTests.getItem(table: table, port: port))
     }
 
     @Test func aValidFileDecidesTheNextCallAndIsRecorded() async throws {
-        let dir = NSTemporaryDirectory() + "rein-policy-reload-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let upstream = try SilentUpstream()
-        let running = try await SpoolFailClosedTests().launch(maxBytes: 1 << 20, upstreamPort: upstream.port, dir: dir)
-        do {
+        try await withSidecar { running, dir in
             let reload = try #require(running.policyReload)
             #expect(reload.reload() == .unchanged)
             let before = try getItem(running, table: "invoices")
@@ -40,11 +50,7 @@ struct PolicyFileReloadTests {
             #expect(lines[change].contains(#""via":"policy-file""#) && lines[change].contains("sha256 \(sha)"))
             let ordersDenied = try #require(lines.lastIndex { $0.contains("table/orders") })
             #expect(change < ordersDenied)
-        } catch {
-            await running.shutdown()
-            throw error
         }
-        await running.shutdown()
     }
 
     @Test(arguments: [
@@ -53,11 +59,7 @@ struct PolicyFileReloadTests {
         (SpoolFailClosedTests.policy.replacingOccurrences(of: "dynamodb:GetItem", with: "dynamodb:GetItems"), "invalid here"),
     ])
     func aFileThatCannotApplyChangesNothing(text: String, reason: String) async throws {
-        let dir = NSTemporaryDirectory() + "rein-policy-reload-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let upstream = try SilentUpstream()
-        let running = try await SpoolFailClosedTests().launch(maxBytes: 1 << 20, upstreamPort: upstream.port, dir: dir)
-        do {
+        try await withSidecar { running, dir in
             let reload = try #require(running.policyReload)
             let records = running.services.spool.stats.records
             try text.write(toFile: dir + "/policy.yaml", atomically: true, encoding: .utf8)
@@ -68,21 +70,13 @@ struct PolicyFileReloadTests {
             try? FileManager.default.removeItem(atPath: dir + "/policy.yaml")
             guard case .refused(let missing) = reload.reload() else { Issue.record("a missing file was applied"); return }
             #expect(missing.contains("cannot read it"))
-        } catch {
-            await running.shutdown()
-            throw error
         }
-        await running.shutdown()
     }
 
     /// `policy_reload_interval`: a changed file (a ConfigMap update) applies
     /// with no signal; a file that cannot apply is skipped until it changes.
     @Test func aChangedFileAppliesWithoutASignal() async throws {
-        let dir = NSTemporaryDirectory() + "rein-policy-watch-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let upstream = try SilentUpstream()
-        let running = try await SpoolFailClosedTests().launch(maxBytes: 1 << 20, upstreamPort: upstream.port, dir: dir)
-        do {
+        try await withSidecar { running, dir in
             let reload = try #require(running.policyReload)
             #expect(reload.reloadIfChanged() == nil, "nothing changed since the start")
             reload.watch(every: .milliseconds(50))
@@ -105,11 +99,7 @@ struct PolicyFileReloadTests {
             try await waitFor { resources() == ["arn:aws:dynamodb:us-east-1:123456789012:table/invoices"] }
             #expect(resources() == ["arn:aws:dynamodb:us-east-1:123456789012:table/invoices"])
             #expect(running.services.spool.stats.records == records + 1, "one policy-change event")
-        } catch {
-            await running.shutdown()
-            throw error
         }
-        await running.shutdown()
     }
 
     @Test func theCheckIntervalIsAKeyOfItsOwn() throws {

@@ -50,6 +50,13 @@ def link(url, token_file, extra=""):
 {extra}"""
 
 
+def push_policy(collector, document, message):
+    """Pushes agent-a's policy as admin; returns the new version."""
+    status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin", body={"document": document, "message": message})
+    assert status == 201, data
+    return json.loads(data)["version"]
+
+
 def s3(sidecar):
     return sidecar.agent_session().client("s3", region_name="us-east-1", endpoint_url=sidecar.url, config=NO_RETRY)
 
@@ -557,10 +564,7 @@ def test_central_policy_long_poll_rollback_and_last_known_good(rein_bin, moto, c
         moto.client("s3").create_bucket(Bucket=b)
 
     def push(prefix, message):
-        status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin",
-                                         body={"document": POLICY.format(prefix=prefix), "message": message})
-        assert status == 201, data
-        return json.loads(data)["version"]
+        return push_policy(collector, POLICY.format(prefix=prefix), message)
 
     push("alpha-", "alpha first")
     sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="local-"), sidecar_id="sc-policy",
@@ -642,10 +646,7 @@ def test_a_central_policy_version_rescopes_the_broker_session(rein_bin, moto, co
         moto.client("s3").create_bucket(Bucket=b)
 
     def push(prefix, message):
-        status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin",
-                                         body={"document": POLICY.format(prefix=prefix), "message": message})
-        assert status == 201, data
-        return json.loads(data)["version"]
+        return push_policy(collector, POLICY.format(prefix=prefix), message)
 
     sts = RecordingSTS()
     push("alpha-", "alpha first")
@@ -698,9 +699,7 @@ def test_no_central_policy_yet_is_waited_for_not_asked_in_a_loop(rein_bin, moto,
         time.sleep(3)
         used = _cpu_seconds(collector.proc.pid) - before
         assert used < 0.6, f"the collector spent {used:.2f} s of CPU in 3 s on one idle sidecar"
-        status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin",
-                                         body={"document": POLICY.format(prefix="first-"), "message": "first"})
-        assert status == 201, data
+        push_policy(collector, POLICY.format(prefix="first-"), "first")
         pushed = time.time()
         c = s3(sc)
 
@@ -721,9 +720,7 @@ def test_a_central_version_whose_task_ended_denies_everything(rein_bin, moto, co
     away: when it comes back it applies that version (every call denied,
     not ready), never the older, looser one it had."""
     moto.client("s3").create_bucket(Bucket="ok-1")
-    def push(document, message):
-        status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin", body={"document": document, "message": message})
-        assert status == 201, data
+    push = lambda document, message: push_policy(collector, document, message)  # noqa: E731
     push(POLICY.format(prefix="ok-"), "open")
     sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="local-"), sidecar_id="sc-ended",
                  extra_config=link(collector.url, collector.token_file("sidecar")))
@@ -775,9 +772,7 @@ def test_a_collector_only_sidecar_keeps_the_version_it_started_with(rein_bin, mo
     """No policy_file: the version fetched at start is kept as last-known-good
     at once, so the sidecar restarts with it while the collector is down."""
     moto.client("s3").create_bucket(Bucket="kept-1")
-    status, _, data = collector.call("POST", "/v1/policies/agent-a", role="admin",
-                                     body={"document": POLICY.format(prefix="kept-"), "message": "only"})
-    assert status == 201, data
+    push_policy(collector, POLICY.format(prefix="kept-"), "only")
     sc = Sidecar(rein_bin, moto.url, None, sidecar_id="sc-kept",
                  extra_config=link(collector.url, collector.token_file("sidecar"), extra="  agent_id: agent-a\n"))
     try:
