@@ -163,6 +163,7 @@ public enum SidecarLauncher {
                              rescope: rescope, logger: logger)
         }
         if let policyReload, let interval = config.policyReloadInterval { policyReload.watch(every: interval) }
+        services.policyReload = policyReload
         return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source, link: link,
                               tokenFile: absolute(config.resolvedAgentTokenFile), caFile: absolute(authority.certificatePath),
                               stopHolds: holds.stop, cpuLatency: cpuLatency, policyReload: policyReload)

@@ -23,6 +23,11 @@ struct PolicyFileReloadTests {
         await running.shutdown()
     }
 
+    func metrics(_ running: RunningSidecar) throws -> String {
+        try LoopbackHTTP.exchange(port: running.bound.admin.port ?? 0,
+                                  Array("GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n".utf8)).body
+    }
+
     func getItem(_ running: RunningSidecar, table: String) throws -> LoopbackHTTP.Answer {
         let port = running.bound.agent.port ?? 0
         return try LoopbackHTTP.exchange(port: port, SpoolFailClosedTests.getItem(table: table, port: port))
@@ -42,6 +47,8 @@ struct PolicyFileReloadTests {
             let after = try getItem(running, table: "orders")
             #expect(after.status == 400 && after.body.contains("dynamodb:GetItem"), "\(after)")
             #expect(reload.reload() == .unchanged)
+            let scraped = try metrics(running)
+            #expect(scraped.contains("rein_policy_file_reloads_applied 1") && scraped.contains("rein_policy_file_refused 0"), "\(scraped)")
 
             // The change is in the chain before any call it decided.
             let mirror = try String(contentsOfFile: dir + "/state/audit.jsonl", encoding: .utf8)
@@ -67,6 +74,8 @@ struct PolicyFileReloadTests {
             #expect(why.contains(reason), "\(why)")
             #expect(running.services.gate.policy.current.document.statements.first?.resources == ["arn:aws:dynamodb:us-east-1:123456789012:table/orders"])
             #expect(running.services.spool.stats.records == records, "nothing recorded: nothing changed")
+            let scraped = try metrics(running)
+            #expect(scraped.contains("rein_policy_file_refused 1") && scraped.contains("rein_policy_file_reloads_applied 0"), "\(scraped)")
             try? FileManager.default.removeItem(atPath: dir + "/policy.yaml")
             guard case .refused(let missing) = reload.reload() else { Issue.record("a missing file was applied"); return }
             #expect(missing.contains("cannot read it"))

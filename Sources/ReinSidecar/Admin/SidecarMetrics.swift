@@ -112,6 +112,18 @@ public final class SidecarMetrics: Sendable {
                            labels: []).set(to: Double(requests))
     }
 
+    /// How `policy_file` reloads went, set when /metrics is scraped: alert on
+    /// `rein_policy_file_refused`, 1 while the file on disk did not apply
+    /// (the policy before it is still in force).
+    public func policyFile(refused: Bool, applied: Int) {
+        registry.makeGauge(descriptor: descriptor("policy_file", unit: "refused",
+                                                  help: "1 while policy_file on disk was refused on reload (invalid, another agent's): the policy before it is in force."),
+                           labels: []).set(to: refused ? 1.0 : 0.0)
+        registry.makeGauge(descriptor: descriptor("policy_file_reloads", unit: "applied",
+                                                  help: "Times a changed policy_file was put in force since start (SIGHUP or policy_reload_interval)."),
+                           labels: []).set(to: Double(applied))
+    }
+
     /// How shipping to the collector goes, set when /metrics is scraped:
     /// alert on `rein_audit_shipper_consecutive_failures` above zero for long,
     /// or on the age of the last success.

@@ -45,6 +45,15 @@ public final class PolicyFileReload: @unchecked Sendable {
     private let seen: Mutex<FileStamp?>
     private let timerLock = Mutex(())
     private var timer: (any DispatchSourceTimer)?
+    /// For /metrics: reloads applied since start, and whether the file as
+    /// last read was refused (what is on disk is not what is in force).
+    private let counts = Mutex<(applied: Int, refusedNow: Bool)>((0, false))
+
+    /// Reloads applied since start (`rein_policy_file_reloads_applied`).
+    public var appliedCount: Int { counts.withLock { $0.applied } }
+    /// True while the file on disk is one that was refused
+    /// (`rein_policy_file_refused`): alert on it, the change did not apply.
+    public var isRefusedNow: Bool { counts.withLock { $0.refusedNow } }
 
     init(path: String, initialText: String, live: LivePolicy, catalog: ServiceCatalog, spool: AuditSpool, sidecarId: String,
          rescope: (@Sendable (PolicyDocument, String) -> Void)?, logger: Logger) {
@@ -101,6 +110,13 @@ public final class PolicyFileReload: @unchecked Sendable {
         seen.withLock { $0 = stamp }
         return current.withLock { inForce in
             let outcome = apply(inForce: &inForce)
+            counts.withLock { c in
+                switch outcome {
+                case .applied: c = (c.applied + 1, false)
+                case .unchanged: c.refusedNow = false
+                case .refused: c.refusedNow = true
+                }
+            }
             switch outcome {
             case .applied(let sha):
                 logger.notice("policy_file reloaded: the new policy decides every call from now on",

@@ -160,6 +160,7 @@ public final class Sidecar: Sendable {
             services.metrics.spool(services.spool.stats)
             if let shipper = services.shipper { services.metrics.shipper(shipper.status) }
             if let hold = services.cpuLatency { services.metrics.cpuLatency(held: hold.isHeld, requests: hold.acquisitions) }
+            if let reload = services.policyReload { services.metrics.policyFile(refused: reload.isRefusedNow, applied: reload.appliedCount) }
             return .init(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: services.metrics.exposition())
         default:
             return .init(status: .notFound, contentType: "text/plain; charset=utf-8", body: Array("not found: try /healthz, /readyz or /metrics\n".utf8))

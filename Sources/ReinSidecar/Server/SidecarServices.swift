@@ -35,6 +35,13 @@ public final class SidecarServices: Sendable {
     private let policyVersionBox = Mutex<String?>(nil)
     private let shipperBox = Mutex<AuditShipper?>(nil)
     private let cpuLatencyBox = Mutex<CPULatencyHold?>(nil)
+    private let policyReloadBox = Mutex<PolicyFileReload?>(nil)
+
+    /// Reloads of `policy_file`, when it is the policy: /metrics says whether the file on disk applied.
+    public var policyReload: PolicyFileReload? {
+        get { policyReloadBox.withLock { $0 } }
+        set { policyReloadBox.withLock { $0 = newValue } }
+    }
 
     /// The shipper, once a collector link started it: /metrics reports how
     /// shipping goes (a collector outage shows there, not only in the log).
