@@ -98,7 +98,9 @@ struct PolicyFileReloadTests {
             // A file that cannot apply: skipped, and not retried at every check.
             try "kind: [".write(toFile: dir + "/policy.yaml.new", atomically: false, encoding: .utf8)
             #expect(rename(dir + "/policy.yaml.new", dir + "/policy.yaml") == 0)
-            try await Task.sleep(for: .milliseconds(400))
+            try await waitFor { reload.isRefusedNow }
+            #expect(reload.isRefusedNow, "the check read the broken file")
+            try await Task.sleep(for: .milliseconds(200))
             #expect(resources() == ["arn:aws:dynamodb:us-east-1:123456789012:table/orders"])
             #expect(running.services.spool.stats.records == records)
             #expect(reload.reloadIfChanged() == nil, "the broken file was read once, when it changed")
