@@ -33,6 +33,11 @@ public final class SidecarMetrics: Sendable {
         phaseHistograms = phases
     }
 
+    /// A gauge without labels, set to `value` (most are read from state when /metrics is scraped).
+    private func setGauge(_ name: String, unit: String, help: String, _ value: Double) {
+        registry.makeGauge(descriptor: descriptor(name, unit: unit, help: help), labels: []).set(to: value)
+    }
+
     private func descriptor(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "rein", metricName: name, unitName: unit, helpText: help)
     }
@@ -88,56 +93,38 @@ public final class SidecarMetrics: Sendable {
 
     /// The spool's depth, size and fullness, set when /metrics is scraped.
     public func spool(_ stats: SpoolStats) {
-        registry.makeGauge(descriptor: descriptor("audit_spool_depth", unit: "records", help: "Audit records spooled and not yet acknowledged by the collector."),
-                           labels: []).set(to: Double(stats.records))
-        registry.makeGauge(descriptor: descriptor("audit_spool", unit: "bytes", help: "Bytes of spooled audit lines (records, checkpoints, intents); the cap counts these."),
-                           labels: []).set(to: Double(stats.bytes))
-        registry.makeGauge(descriptor: descriptor("audit_spool_max", unit: "bytes", help: "The audit spool's cap (audit.spool_max_bytes)."),
-                           labels: []).set(to: Double(stats.maxBytes))
-        registry.makeGauge(descriptor: descriptor("audit_spool_intents", unit: "open", help: "Forwarded calls whose outcome is not recorded yet."),
-                           labels: []).set(to: Double(stats.intents))
-        registry.makeGauge(descriptor: descriptor("audit_spool", unit: "full", help: "1 while the audit spool is full and requests are refused (or records dropped)."),
-                           labels: []).set(to: stats.full ? 1.0 : 0.0)
+        setGauge("audit_spool_depth", unit: "records", help: "Audit records spooled and not yet acknowledged by the collector.", Double(stats.records))
+        setGauge("audit_spool", unit: "bytes", help: "Bytes of spooled audit lines (records, checkpoints, intents); the cap counts these.", Double(stats.bytes))
+        setGauge("audit_spool_max", unit: "bytes", help: "The audit spool's cap (audit.spool_max_bytes).", Double(stats.maxBytes))
+        setGauge("audit_spool_intents", unit: "open", help: "Forwarded calls whose outcome is not recorded yet.", Double(stats.intents))
+        setGauge("audit_spool", unit: "full", help: "1 while the audit spool is full and requests are refused (or records dropped).", stats.full ? 1.0 : 0.0)
     }
 
     /// Whether the `cpu_latency_qos` request is held now and how often it
     /// was made, set when /metrics is scraped: how much of the time the
     /// machine's idle CPUs poll because of this sidecar.
     public func cpuLatency(held: Bool, requests: Int) {
-        registry.makeGauge(descriptor: descriptor("cpu_latency_qos", unit: "held",
-                                                  help: "1 while the sidecar holds its CPU latency request (cpu_latency_qos: idle CPUs poll instead of halting)."),
-                           labels: []).set(to: held ? 1.0 : 0.0)
-        registry.makeGauge(descriptor: descriptor("cpu_latency_qos_requests", unit: "made",
-                                                  help: "Times the CPU latency request was made since start (once per busy stretch)."),
-                           labels: []).set(to: Double(requests))
+        setGauge("cpu_latency_qos", unit: "held", help: "1 while the sidecar holds its CPU latency request (cpu_latency_qos: idle CPUs poll instead of halting).", held ? 1.0 : 0.0)
+        setGauge("cpu_latency_qos_requests", unit: "made", help: "Times the CPU latency request was made since start (once per busy stretch).", Double(requests))
     }
 
     /// How `policy_file` reloads went, set when /metrics is scraped: alert on
     /// `rein_policy_file_refused`, 1 while the file on disk did not apply
     /// (the policy before it is still in force).
     public func policyFile(refused: Bool, applied: Int) {
-        registry.makeGauge(descriptor: descriptor("policy_file", unit: "refused",
-                                                  help: "1 while policy_file on disk was refused on reload (invalid, another agent's): the policy before it is in force."),
-                           labels: []).set(to: refused ? 1.0 : 0.0)
-        registry.makeGauge(descriptor: descriptor("policy_file_reloads", unit: "applied",
-                                                  help: "Times a changed policy_file was put in force since start (SIGHUP or policy_reload_interval)."),
-                           labels: []).set(to: Double(applied))
+        setGauge("policy_file", unit: "refused", help: "1 while policy_file on disk was refused on reload (invalid, another agent's): the policy before it is in force.", refused ? 1.0 : 0.0)
+        setGauge("policy_file_reloads", unit: "applied", help: "Times a changed policy_file was put in force since start (SIGHUP or policy_reload_interval).", Double(applied))
     }
 
     /// How shipping to the collector goes, set when /metrics is scraped:
     /// alert on `rein_audit_shipper_consecutive_failures` above zero for long,
     /// or on the age of the last success.
     public func shipper(_ status: AuditShipper.Status) {
-        registry.makeGauge(descriptor: descriptor("audit_shipper", unit: "registered", help: "1 once the collector accepted this sidecar's registration (its checkpoint key)."),
-                           labels: []).set(to: status.registered ? 1.0 : 0.0)
-        registry.makeGauge(descriptor: descriptor("audit_shipper_consecutive", unit: "failures", help: "Shipping rounds (registration, heartbeat, batches) that failed in a row; 0 after a round that worked."),
-                           labels: []).set(to: Double(status.consecutiveFailures))
-        registry.makeGauge(descriptor: descriptor("audit_shipped", unit: "records", help: "Audit records the collector acknowledged since start."),
-                           labels: []).set(to: Double(status.shippedRecords))
-        registry.makeGauge(descriptor: descriptor("audit_shipper_last_success", unit: "timestamp_seconds", help: "When the collector last acknowledged a batch (Unix time; 0: not yet). An idle sidecar ships nothing: alert on last contact instead."),
-                           labels: []).set(to: status.lastSuccess?.timeIntervalSince1970 ?? 0)
-        registry.makeGauge(descriptor: descriptor("audit_shipper_last_contact", unit: "timestamp_seconds", help: "When a shipping round last went through, batch or heartbeat (Unix time; 0: not yet)."),
-                           labels: []).set(to: status.lastContact?.timeIntervalSince1970 ?? 0)
+        setGauge("audit_shipper", unit: "registered", help: "1 once the collector accepted this sidecar's registration (its checkpoint key).", status.registered ? 1.0 : 0.0)
+        setGauge("audit_shipper_consecutive", unit: "failures", help: "Shipping rounds (registration, heartbeat, batches) that failed in a row; 0 after a round that worked.", Double(status.consecutiveFailures))
+        setGauge("audit_shipped", unit: "records", help: "Audit records the collector acknowledged since start.", Double(status.shippedRecords))
+        setGauge("audit_shipper_last_success", unit: "timestamp_seconds", help: "When the collector last acknowledged a batch (Unix time; 0: not yet). An idle sidecar ships nothing: alert on last contact instead.", status.lastSuccess?.timeIntervalSince1970 ?? 0)
+        setGauge("audit_shipper_last_contact", unit: "timestamp_seconds", help: "When a shipping round last went through, batch or heartbeat (Unix time; 0: not yet).", status.lastContact?.timeIntervalSince1970 ?? 0)
     }
 
     /// An audit write that failed: `full` (the cap) or `storage` (SQLite).
