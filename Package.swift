@@ -144,7 +144,7 @@ let package = Package(
             name: "ReinCollectorTests",
             dependencies: [
                 "ReinCollector", "ReinCollectorClient", "ReinStore", "ReinAudit", "ReinCrypto", "ReinPolicy", "ReinServiceKit", "ReinUpstream",
-                "ReinHolds", .product(name: "Logging", package: "swift-log"),
+                "ReinHolds", "ReinCompliance", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),

@@ -91,7 +91,7 @@ public enum AuditExport {
         (["Get", "List", "Describe", "Head", "Query", "Scan", "Select", "Search", "Receive", "Lookup", "BatchGet", "Check", "Decode", "Decrypt"], 2, "Read"),
         (["Update", "Modify", "Set", "Tag", "Untag", "Attach", "Associate", "Change", "Enable", "Disable", "Reset", "Restore",
           "Replace", "Rotate", "Start", "Stop"], 3, "Update"),
-        (["Delete", "Remove", "Terminate", "Detach", "Disassociate", "Purge", "Revoke", "Deregister", "Cancel", "Abort"], 4, "Delete"),
+        (["Delete", "Remove", "Terminate", "Detach", "Disassociate", "Purge", "Revoke", "Deregister", "Cancel", "Abort", "Retire"], 4, "Delete"),
     ]
 
     /// Epoch milliseconds of an RFC 3339 record time (0 when unparsable).
@@ -147,11 +147,11 @@ public enum AuditExport {
     }
 
     /// An event of Rein's own, not an AWS call: the collector API's
-    /// (`policy-change`, `access-denied`, `token-change`) and a sidecar's
+    /// (`policy-change`, `access-denied`, `token-change`, `sidecar-retired`) and a sidecar's
     /// `policy_file` reload. It has no AWS event source or region, and its
     /// actor is a collector token or the configuration, not the agent.
     static func isReinOwnEvent(_ r: AuditRecord) -> Bool {
-        (r.via == AuditRecord.collectorVia && ["policy-change", "access-denied", "token-change"].contains(r.event))
+        (r.via == AuditRecord.collectorVia && ["policy-change", "access-denied", "token-change", "sidecar-retired"].contains(r.event))
             || (r.via == AuditRecord.policyFileVia && r.event == "policy-change")
     }
 

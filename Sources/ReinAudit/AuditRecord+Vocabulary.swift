@@ -13,10 +13,11 @@ extension AuditRecord {
     ]
 
     /// What happened: `call`, `policy-change`, `access-denied`,
-    /// `token-change` (the collector's API tokens reloaded) and the hold
-    /// events (``decisions`` says how each ended).
+    /// `token-change` (the collector's API tokens reloaded), `sidecar-retired`
+    /// (an admin retired a sidecar that is gone) and the hold events
+    /// (``decisions`` says how each ended).
     public static let events = [
-        "call", "policy-change", "access-denied", "token-change", "hold-created", "hold-notified", "hold-notify-failed", "hold-approved",
+        "call", "policy-change", "access-denied", "token-change", "sidecar-retired", "hold-created", "hold-notified", "hold-notify-failed", "hold-approved",
         "hold-denied", "hold-expired", "grant-used",
     ]
 

@@ -96,8 +96,9 @@ public final class AuditShipper: Sendable {
 
     /// Stops the thread after its current call, then (with `drain`) ships
     /// what is still spooled from the caller's thread, all within `deadline`
-    /// seconds. The thread is waited for first so that two shipments never
-    /// take the same batch at once.
+    /// seconds, and sends a last heartbeat saying it stops (``farewell(until:)``).
+    /// The thread is waited for first so that two shipments never take the
+    /// same batch at once.
     public func stop(drain: Bool = true, deadline: Double = 5) {
         let end = Date().addingTimeInterval(deadline)
         condition.lock()
@@ -110,6 +111,33 @@ public final class AuditShipper: Sendable {
         while state.withLock({ $0.running }), Date() < end { Thread.sleep(forTimeInterval: 0.01) }
         guard drain, !state.withLock({ $0.running }) else { return }
         while Date() < end, (try? shipOnce()) == true {}
+        farewell(until: end)
+    }
+
+    /// The last heartbeat, `stopping: true`. With the spool empty the
+    /// collector shows this sidecar `stopped` instead of flagging it silent
+    /// once its pod is gone; with records left it says how many, and they
+    /// ship when the sidecar starts again with the same state directory.
+    /// Given at least a second even past `end`: a pod's grace period
+    /// (30 s by default) leaves room, and without it the sidecar is
+    /// alerted as silent.
+    private func farewell(until end: Date) {
+        guard let heartbeat, state.withLock({ $0.status.registered }) else { return }
+        var last = heartbeat()
+        last.stopping = true
+        if last.spoolDepth > 0 {
+            logger.warning("stopping with audit records not shipped; they ship when this sidecar starts again with the same state_dir", metadata: [
+                "audit.spool_depth": "\(last.spoolDepth)", "collector": "\(client.baseURL)",
+            ])
+        }
+        do {
+            try client.heartbeat(last, timeout: max(1, min(3, end.timeIntervalSinceNow)))
+            logger.info("told the collector this sidecar is stopping", metadata: ["audit.spool_depth": "\(last.spoolDepth)"])
+        } catch {
+            logger.warning("could not tell the collector this sidecar is stopping; it will show as silent", metadata: [
+                "collector": "\(client.baseURL)", "error": "\(error)",
+            ])
+        }
     }
 
     /// Sleeps up to `seconds` unless stopped; returns false when stopping.

@@ -27,6 +27,12 @@ extension CollectorClient {
         return try json(CollectorMessages.PolicyPushReceipt.self, r, "policy rollback")
     }
 
+    /// Retires a sidecar that stopped or went silent (`rein fleet retire`);
+    /// the answer is its fleet entry as JSON.
+    public func retireSidecar(_ sidecarId: String, reason: String) throws(CollectorClientError) -> [UInt8] {
+        try exchange("POST", "/v1/sidecars/\(Self.escape(sidecarId))/retire", body: try encode(["reason": reason])).body
+    }
+
     /// Records matching `query`, as the collector sends them (JSONL, OCSF
     /// lines or a CloudTrail document), with the cursor for the next page.
     public func records(_ query: [(String, String)]) throws(CollectorClientError) -> (body: [UInt8], nextCursor: String?) {

@@ -22,8 +22,8 @@ extension CollectorClient {
         return try json(CollectorMessages.RegistrationReceipt.self, r, "register")
     }
 
-    public func heartbeat(_ heartbeat: CollectorMessages.Heartbeat) throws(CollectorClientError) {
-        _ = try exchange("POST", "/v1/sidecars/heartbeat", body: try encode(heartbeat), timeout: smallCallTimeout,
+    public func heartbeat(_ heartbeat: CollectorMessages.Heartbeat, timeout: Double? = nil) throws(CollectorClientError) {
+        _ = try exchange("POST", "/v1/sidecars/heartbeat", body: try encode(heartbeat), timeout: timeout ?? smallCallTimeout,
                          answerLimit: Self.smallAnswerBytes)
     }
 

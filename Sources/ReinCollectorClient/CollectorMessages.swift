@@ -40,8 +40,12 @@ public enum CollectorMessages {
         /// The sidecar's clock when it sent this (RFC 3339, milliseconds): the
         /// collector compares it with its own, since record times come from it.
         public var time: String?
+        /// Set (true) only on the last heartbeat, sent as the sidecar stops:
+        /// with an empty spool the collector then shows it `stopped`, not silent.
+        public var stopping: Bool?
         public init(sidecarId: String, agentId: String, taskId: String?, policyVersion: String?, spoolDepth: Int64,
-                    spoolBytes: Int64, lastSequence: Int64, ready: Bool, time: String? = nil) {
+                    spoolBytes: Int64, lastSequence: Int64, ready: Bool, time: String? = nil, stopping: Bool? = nil) {
+            self.stopping = stopping
             self.sidecarId = sidecarId
             self.agentId = agentId
             self.taskId = taskId
@@ -54,7 +58,7 @@ public enum CollectorMessages {
         }
         enum CodingKeys: String, CodingKey {
             case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
-            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence", ready, time
+            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence", ready, time, stopping
         }
     }
 

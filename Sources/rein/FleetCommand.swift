@@ -2,24 +2,42 @@ import ArgumentParser
 import Foundation
 import ReinCollectorClient
 
-/// `rein fleet`: every sidecar the collector knows, and how it is.
-///
-/// Exit status, for scripts and probes: 0 when every sidecar is `ok` or
-/// has only past `findings`; 2 when one is `silent`, `not-ready` or
-/// `clock-skew`; 1 when
-/// the collector could not be asked (the same with `--json`).
+/// `rein fleet`: the sidecars the collector knows (`list`, the default), and
+/// `retire` for one that is gone for good.
 struct FleetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
+        abstract: "List sidecars and their status (the default), or retire one that is gone.",
+        subcommands: [FleetListCommand.self, FleetRetireCommand.self],
+        defaultSubcommand: FleetListCommand.self)
+}
+
+/// `rein fleet [list]`: every serving sidecar, and how it is.
+///
+/// Exit status, for scripts and probes: 0 when every sidecar is `ok` or
+/// has only past `findings`; 2 when one is `silent`, `not-ready` or
+/// `clock-skew`; 1 when the collector could not be asked (the same with
+/// `--json`). Sidecars that ended (`stopped` with everything shipped, or
+/// `retired`) are left out unless `--all`: after each rollout a
+/// Kubernetes fleet has a new set of pod names, and the old ones would
+/// otherwise fill the list.
+struct FleetListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List sidecars: agent, policy version, spool depth, last seen, chain status; silent ones are flagged.",
-        discussion: "STATUS is silent, not-ready, clock-skew, findings or ok. Exits 2 when a sidecar is silent, not-ready or clock-skew, 1 when the collector cannot be asked.")
+        discussion: "STATUS is silent, not-ready, clock-skew, findings or ok; with --all also stopped or retired. "
+            + "Exits 2 when a sidecar is silent, not-ready or clock-skew, 1 when the collector cannot be asked.")
     @Flag(help: "Print the collector's JSON.") var json = false
+    @Flag(help: "Also list sidecars that stopped with everything shipped, or were retired.") var all = false
     @OptionGroup var collector: CollectorOptions
+
+    static let ended: Set<String> = ["stopped", "retired"]
 
     func run() throws {
         do {
             let body = try collector.client().getJSON("/v1/fleet")
-            let rows = (try? JSONSerialization.jsonObject(with: Data(body))) as? [[String: Any]] ?? []
+            let everyone = (try? JSONSerialization.jsonObject(with: Data(body))) as? [[String: Any]] ?? []
+            let rows = all ? everyone : everyone.filter { !Self.ended.contains($0["status"] as? String ?? "") }
             let flagged = rows.filter { ["silent", "not-ready", "clock-skew"].contains($0["status"] as? String ?? "") }
             let unhealthy = !flagged.isEmpty
             defer {
@@ -32,7 +50,9 @@ struct FleetCommand: ParsableCommand {
                 }
             }
             if json {
-                FileHandle.standardOutput.write(Data(body + [10]))
+                // Filtered, it is re-encoded (keys sorted); with --all, the collector's own bytes.
+                let out = all ? Data(body) : try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .withoutEscapingSlashes])
+                FileHandle.standardOutput.write(out + Data([10]))
                 if unhealthy { throw ExitCode(2) }
                 return
             }
@@ -43,6 +63,10 @@ struct FleetCommand: ParsableCommand {
                               s("last_seen"), Self.skew(r["clock_skew_s"]), s("stored_sequence"), s("findings"), s("status")])
             }
             TextTable.print(table)
+            let hidden = everyone.count - rows.count
+            if hidden > 0 {
+                FileHandle.standardError.write(Data("(\(hidden) stopped or retired sidecars not shown; --all lists them)\n".utf8))
+            }
             if unhealthy { throw ExitCode(2) }
         } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
@@ -51,5 +75,28 @@ struct FleetCommand: ParsableCommand {
     static func skew(_ value: Any?) -> String {
         guard let seconds = value as? Double else { return "" }
         return String(format: "%+.1fs", seconds)
+    }
+}
+
+/// `rein fleet retire SIDECAR --reason TEXT` (admin): a sidecar that
+/// stopped or went silent is gone for good, so it is no longer flagged or
+/// alerted. The reason is kept in the collector's audit chain.
+struct FleetRetireCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retire",
+        abstract: "Retire a sidecar that stopped or went silent and will not come back (admin).",
+        discussion: "Records still on its disk are then an accepted loss; the sidecar-retired event says who accepted it and why. "
+            + "A retired sidecar that reports again is serving again.")
+    @Argument(help: "The sidecar id (see rein fleet).") var sidecar: String
+    @Option(help: "Why it is gone, e.g. 'node lost in zone outage, INC-1234'.") var reason: String
+    @OptionGroup var collector: CollectorOptions
+
+    func run() throws {
+        do {
+            let body = try collector.client().retireSidecar(sidecar, reason: reason)
+            let entry = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+            let spool = (entry["spool_depth"] as? Int).map { ", \($0) records spooled at its last heartbeat" } ?? ""
+            print("retired sidecar \(SafeText.escape(sidecar)) (agent \(SafeText.escape(entry["agent_id"] as? String ?? "-"))\(spool))")
+        } catch let error as CollectorClientError { throw CommandFailure.failed(error) }
     }
 }

@@ -57,6 +57,43 @@ import Testing
         await server.stop()
     }
 
+    /// Stopping drains the spool, then the last heartbeat says so: the
+    /// collector shows the sidecar `stopped`, not silent once it is gone.
+    @Test func aStopDrainsAndSaysSoInItsLastHeartbeat() async throws {
+        let server = try await CollectorTestServer.start()
+        let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let key = try Ed25519PrivateKey()
+        let spool = try Self.spool(dir, sidecarId: "sc-bye", key: key)
+        for i in 1...5 { try spool.append(Self.record(i, sidecarId: "sc-bye")) }
+        let client = try CollectorClient(baseURL: server.url, token: CollectorTestServer.tokens["sidecar-a"]!, timeout: 5)
+        let shipper = AuditShipper(
+            client: client, sidecarId: "sc-bye", spool: spool, settings: .init(maxRecords: 10, interval: 30, heartbeatInterval: 3600),
+            registration: .init(sidecarId: "sc-bye", agentId: "agent-a", taskId: "task-1", publicKey: key.publicKey.description, version: "test"),
+            heartbeat: {
+                let stats = spool.stats
+                return .init(sidecarId: "sc-bye", agentId: "agent-a", taskId: "task-1", policyVersion: nil, spoolDepth: stats.records,
+                             spoolBytes: stats.bytes, lastSequence: stats.lastSequence, ready: true)
+            },
+            logger: Logger(label: "test.shipper"))
+        shipper.start()
+        let deadline = Date().addingTimeInterval(60)
+        while !shipper.status.registered || spool.stats.records > 0, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        // Written after the thread's round: only the stop's drain ships them.
+        for i in 6...8 { try spool.append(Self.record(i, sidecarId: "sc-bye")) }
+        var fleet = try await server.call("GET", "/v1/fleet", as: "carol").array
+        #expect(fleet.first?["status"] as? String == "ok")
+        try await offPool { shipper.stop(drain: true, deadline: 10) }
+        #expect(spool.stats.records == 0)
+        #expect(try await server.records("sidecar=sc-bye").count == 8)
+        fleet = try await server.call("GET", "/v1/fleet", as: "carol").array
+        #expect(fleet.first?["status"] as? String == "stopped", "\(fleet)")
+        #expect(fleet.first?["last_sequence"] as? Int == 8)
+        spool.close()
+        await server.stop()
+    }
+
     /// A sidecar whose key the collector refuses ships nothing, not even in
     /// its last drain at shutdown, and says why in the collector's words.
     @Test func aRefusedRegistrationShipsNothingEvenAtShutdown() async throws {

@@ -4,6 +4,7 @@ import NIOPosix
 import ReinAudit
 import ReinCatalog
 import ReinCollector
+import ReinCompliance
 import ReinCrypto
 import ReinStore
 import ReinUpstream
@@ -43,6 +44,14 @@ final class CollectorTestServer: Sendable {
         do { return try ServiceCatalog.bundled() } catch { fatalError("the bundled AWS catalog does not load: \(error)") }
     }()
 
+    /// The repository's framework catalogs (`Compliance/`), for `/v1/reports`.
+    static let complianceCatalogs: [ComplianceCatalog] = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        do { return try ComplianceCatalogLoader.loadAll(directory: root.appendingPathComponent("Compliance").path) } catch {
+            fatalError("the repository's Compliance/ catalogs do not load: \(error)")
+        }
+    }()
+
     let dir: String
     let server: CollectorServer
     let url: String
@@ -73,6 +82,7 @@ final class CollectorTestServer: Sendable {
         pool.start()
         let services = CollectorServices(configuration: config, store: store, trail: try CollectorAuditTrail(store: store, logger: logger),
                                          policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger,
+                                         complianceCatalogs: complianceCatalogs,
                                          canonicalAction: { catalog.canonicalAction($0) ?? $0 }, now: { box.now })
         let server = CollectorServer(services: services, eventLoopThreads: 1)
         let address = try await server.start()

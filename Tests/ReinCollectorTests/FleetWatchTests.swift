@@ -61,6 +61,25 @@ import ReinStore
         #expect((rein["clock_off"] as? [[String: Any]])?.first?["clock_skew_ms"] as? Int == 95_250)
     }
 
+    /// A sidecar that ended is never told as silent, and a silent one an
+    /// admin then retired is not "reporting again"; nor is a stopped one's
+    /// clock judged.
+    @Test func endedSidecarsAreNeitherSilentNorReportingAgain() {
+        let now: Int64 = 1_800_000_000_000
+        func ended(_ id: String, _ kind: SidecarEnd.Kind, seenAgo: Int64, skew: Int64? = nil) -> SidecarEntry {
+            var e = Self.entry(id, seenAgo: seenAgo, now: now)
+            e.end = SidecarEnd(kind: kind, atMs: now - seenAgo * 1000)
+            e.clockSkewMs = skew
+            return e
+        }
+        let first = FleetWatch.look([Self.entry("gone", seenAgo: 300, now: now), ended("done", .stopped, seenAgo: 600, skew: 90_000)],
+                                    previous: .init(), now: now, silentAfter: 120, maxClockSkew: 30)
+        #expect(first.wentSilent.map(\.sidecarId) == ["gone"] && first.clockOff.isEmpty)
+        let second = FleetWatch.look([ended("gone", .retired, seenAgo: 310), ended("done", .stopped, seenAgo: 610)],
+                                     previous: first, now: now + 10_000, silentAfter: 120, maxClockSkew: 30)
+        #expect(second.isEmpty && second.silent.isEmpty)
+    }
+
     @Test func theMessageNamesEachSidecarAndLinksTheFleet() throws {
         let now: Int64 = 1_800_000_000_000
         var changes = FleetWatch.Transitions()

@@ -26,6 +26,36 @@ import Testing
         #expect(try f.store.sidecars().map(\.sidecarId) == ["sc-1"])
     }
 
+    /// A clean stop ends a sidecar; only new records, a registration or an
+    /// ordinary heartbeat clear the end, never a re-sent batch.
+    @Test func anEndIsClearedByNewRecordsButNotByAResentBatch() throws {
+        let f = try CollectorStoreFixture()
+        var chain = try TestChain()
+        _ = try f.store.register(chain.registration(), at: 1_000)
+        let first = try chain.seal(count: 3)
+        _ = try f.store.ingest(lines: first, sidecarId: "sc-1", at: 2_000)
+        let stop = SidecarHeartbeat(sidecarId: "sc-1", agentId: "agent-a", spoolDepth: 0, lastSequence: 3, stopping: true)
+        #expect(try f.store.heartbeat(stop, at: 3_000) == .stopped)
+        #expect(try f.store.sidecar("sc-1")?.end == SidecarEnd(kind: .stopped, atMs: 3_000))
+        #expect(try f.store.sidecar("sc-1")?.isSilent(now: 999_000_000, silentAfter: 120) == false)
+        // The shipper's retry of a batch already stored: still ended.
+        let resent = try f.store.ingest(lines: first, sidecarId: "sc-1", at: 4_000)
+        #expect(resent.accepted == 0 && resent.duplicates == 3)
+        #expect(try f.store.sidecar("sc-1")?.end?.kind == .stopped)
+        // Retiring it records who and why; new records clear the end.
+        let retired = try f.store.retireSidecar("sc-1", by: "alice", reason: "pod deleted", at: 5_000, unlessSeenSince: 4_500, event: { _ in nil })
+        guard case .retired(let entry) = retired else { Issue.record("\(retired)"); return }
+        #expect(entry.end == SidecarEnd(kind: .retired, atMs: 5_000, by: "alice", reason: "pod deleted"))
+        let again = try f.store.retireSidecar("sc-1", by: "bob", reason: "again", at: 6_000, unlessSeenSince: 5_500, event: { _ in nil })
+        #expect(again == .alreadyRetired(entry), "a second retirement changed it")
+        _ = try f.store.ingest(lines: try chain.seal(count: 1), sidecarId: "sc-1", at: 7_000)
+        #expect(try f.store.sidecar("sc-1")?.end == nil)
+        // Seen since the cutoff, and not stopped: not retired.
+        #expect(try f.store.retireSidecar("sc-1", by: "alice", reason: "x", at: 8_000, unlessSeenSince: 6_000, event: { _ in nil })
+                == .active(lastSeen: 7_000))
+        #expect(try f.store.retireSidecar("sc-9", by: "alice", reason: "x", at: 8_000, unlessSeenSince: 6_000, event: { _ in nil }) == .notFound)
+    }
+
     @Test func policyVersionsHistoryAndRollback() throws {
         let f = try CollectorStoreFixture()
         #expect(try f.store.currentPolicy(agentId: "agent-a") == nil)

@@ -8,6 +8,7 @@ enum SidecarRoutes {
         [
             CollectorRoute(.POST, "/v1/sidecars/register", roles: [.sidecar], handler: register),
             CollectorRoute(.POST, "/v1/sidecars/heartbeat", roles: [.sidecar], handler: heartbeat),
+            CollectorRoute(.POST, "/v1/sidecars/{id}/retire", roles: [.admin], handler: retire),
             CollectorRoute(.GET, "/v1/fleet", roles: [.auditor, .admin], handler: fleet),
         ]
     }
@@ -42,9 +43,11 @@ enum SidecarRoutes {
         let lastSequence: Int64?
         let ready: Bool?
         let time: String?
+        /// Its last heartbeat, sent as it stops.
+        let stopping: Bool?
         enum CodingKeys: String, CodingKey {
             case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
-            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence", ready, time
+            case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence", ready, time, stopping
         }
     }
 
@@ -127,10 +130,23 @@ enum SidecarRoutes {
         // refused heartbeat must never be what stops a sidecar's shipping).
         let beat = SidecarHeartbeat(sidecarId: body.sidecarId, agentId: body.agentId, taskId: body.taskId.map { String($0.prefix(128)) },
                                     policyVersion: body.policyVersion.map { String($0.prefix(128)) }, spoolDepth: body.spoolDepth,
-                                    spoolBytes: body.spoolBytes, lastSequence: body.lastSequence, ready: body.ready, clockSkewMs: skew)
+                                    spoolBytes: body.spoolBytes, lastSequence: body.lastSequence, ready: body.ready, clockSkewMs: skew,
+                                    stopping: body.stopping == true)
         switch try await services.blocking({ [store = services.store] in try store.heartbeat(beat, at: now) }) {
         case .recorded:
             return .json(["sidecar_id": body.sidecarId])
+        case .stopped:
+            services.logger.info("sidecar stopped with everything shipped", metadata: [
+                "sidecar.id": "\(body.sidecarId)", "agent.id": "\(body.agentId)",
+            ])
+            return .json(["sidecar_id": body.sidecarId, "status": "stopped"])
+        case .stoppedWithBacklog(let unshipped):
+            // Said now, not only when it goes silent: the records are on a disk
+            // that may be deleted with its pod.
+            services.logger.warning("sidecar stopped with records the collector does not have; it is flagged silent unless it starts again with its state_dir", metadata: [
+                "sidecar.id": "\(body.sidecarId)", "agent.id": "\(body.agentId)", "sidecar.unshipped_records": "\(unshipped)",
+            ])
+            return .json(["sidecar_id": body.sidecarId, "status": "stopped-with-backlog"])
         case .notRegistered:
             throw CollectorAPIError(.conflict, code: "NotRegistered", message: "sidecar \(body.sidecarId) is not registered; register it first")
         case .boundToAnotherAgent(let owner):
@@ -147,7 +163,7 @@ enum SidecarRoutes {
             case sidecarId = "sidecar_id", agentId = "agent_id", taskId = "task_id", policyVersion = "policy_version"
             case spoolDepth = "spool_depth", spoolBytes = "spool_bytes", lastSequence = "last_sequence"
             case storedSequence = "stored_sequence", lastSeen = "last_seen", status, findings, publicKey = "public_key", ready
-            case clockSkew = "clock_skew_s"
+            case clockSkew = "clock_skew_s", endedAt = "ended_at", endedBy = "ended_by", endReason = "end_reason"
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -167,6 +183,9 @@ enum SidecarRoutes {
             try c.encode(entry.findings, forKey: .findings)
             // Public: what an investigator passes to `rein audit verify --file … --public-key`.
             try c.encode(entry.publicKey, forKey: .publicKey)
+            try c.encode(entry.end.map { RFC3339Time.string(milliseconds: $0.atMs) }, forKey: .endedAt)
+            try c.encode(entry.end?.by, forKey: .endedBy)
+            try c.encode(entry.end?.reason, forKey: .endReason)
         }
     }
 
@@ -181,13 +200,16 @@ enum SidecarRoutes {
         return .json(fleet)
     }
 
-    /// The worst that is true of a sidecar: `silent` (nothing heard for
+    /// `stopped` (it stopped with everything shipped) and `retired` (an
+    /// admin retired it) are ends, not problems. Otherwise the worst that is
+    /// true of a sidecar: `silent` (nothing heard for
     /// `silent_after`), `not-ready` (its last heartbeat said it refuses
     /// calls: a full spool, expired credentials), `findings` (its chain has
     /// integrity findings), else `ok`. `clock-skew` (its clock is off ours by
     /// more than `fleet.max_clock_skew`) comes before `findings`: the times of
     /// its records, which queries, exports and report days go by, are off.
     static func status(of entry: SidecarEntry, now: Int64, silentAfter: Int64, maxClockSkew: Int64) -> String {
+        if let end = entry.end { return end.kind.rawValue }
         if entry.isSilent(now: now, silentAfter: silentAfter) { return "silent" }
         if entry.ready == false { return "not-ready" }
         if entry.isClockSkewed(beyond: maxClockSkew) { return "clock-skew" }

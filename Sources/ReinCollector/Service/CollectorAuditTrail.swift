@@ -163,6 +163,27 @@ public final class CollectorAuditTrail: Sendable {
         return r
     }
 
+    /// An admin's retirement of a sidecar, as a `sidecar-retired` event: who,
+    /// why, and what it had not shipped when last heard from (records on its
+    /// disk that the collector will not get are an accepted loss from here).
+    public static func sidecarRetired(_ entry: SidecarEntry, actor: String, reason: String, sourceAddress: String?, userAgent: String?,
+                                      time: Date) -> AuditRecord {
+        var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: AuditRecord.timestamp(time), sidecarId: sidecarId,
+                            via: AuditRecord.collectorVia, decision: "allow")
+        r.event = "sidecar-retired"
+        r.agentId = entry.agentId
+        r.taskId = entry.taskId
+        r.accessKeyId = actor
+        r.sourceAddress = sourceAddress
+        r.userAgent = userAgent
+        r.service = "rein-collector"
+        r.operation = "RetireSidecar"
+        let seen = entry.lastSeen.map { "last seen \(RFC3339Time.string(milliseconds: $0))" } ?? "never seen"
+        let backlog = entry.spoolDepth.map { "\($0) records spooled at its last heartbeat" } ?? "spool depth never reported"
+        r.reason = "\(actor) retired sidecar \(entry.sidecarId) (\(seen), \(entry.storedSequence) records stored here, \(backlog)): \(reason)"
+        return r
+    }
+
     /// A pushed or rolled-back policy, as a `policy-change` event.
     public static func policyChange(actor: String, operation: String, agentId: String, version: Int64, message: String,
                                     sha256: String, forceReason: String?, rollbackOf: Int64? = nil, sourceAddress: String?,

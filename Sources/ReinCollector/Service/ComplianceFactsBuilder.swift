@@ -69,7 +69,15 @@ struct ComplianceFactsBuilder {
         let reference = min(query.until, nowMs)
         let registered = data.sidecars.filter { $0.publicKey != nil }
         var reporting: Set<String> = []
-        for s in data.sidecars {
+        // A sidecar that ended by the reference time (stopped with everything
+        // shipped, or retired) owes no reports; an agent whose sidecars all
+        // ended is not running under Rein, not missing from it.
+        let ended = data.sidecars.filter { $0.end.map { $0.atMs <= reference } ?? false }
+        let endedIds = Set(ended.map(\.sidecarId))
+        let live = data.sidecars.filter { !endedIds.contains($0.sidecarId) }
+        let liveAgents = Set(live.compactMap(\.agentId))
+        let endedAgents = Set(ended.compactMap(\.agentId).filter { !liveAgents.contains($0) && agentSet.contains($0) })
+        for s in live {
             if let seen = s.lastSeen, seen >= reference - silentAfterMs {
                 if let a = s.agentId { reporting.insert(a) }
             } else {
@@ -174,9 +182,11 @@ struct ComplianceFactsBuilder {
                        detail: "\(callCount) calls with timestamps and per-phase latency"),
             SignalFact(signal: .fleetInventory, present: !registered.isEmpty, count: Int64(registered.count),
                        detail: "\(registered.count) registered sidecars for \(Set(registered.compactMap(\.agentId)).count) agents"),
-            SignalFact(signal: .fleetReporting, present: !agents.isEmpty && !silentOrMissing && agents.allSatisfy { reporting.contains($0) },
+            SignalFact(signal: .fleetReporting,
+                       present: !agents.isEmpty && !silentOrMissing && agents.allSatisfy { reporting.contains($0) || endedAgents.contains($0) },
                        count: Int64(reporting.count),
-                       detail: "\(reporting.count) of \(agents.count) agents have a sidecar reporting"),
+                       detail: "\(reporting.count) of \(agents.count) agents have a sidecar reporting"
+                           + (endedAgents.isEmpty ? "" : "; \(endedAgents.count) whose sidecars all stopped or were retired")),
             SignalFact(signal: .resourcesRecorded, present: callCount > 0, count: callCount, samples: samples("call"),
                        detail: "\(callCount) calls naming service, region, actions and resources"),
             SignalFact(signal: .chainVerified, present: integrity.state == .verified, count: integrity.state == .verified ? records : 0,

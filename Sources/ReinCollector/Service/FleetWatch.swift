@@ -60,7 +60,8 @@ final class FleetWatch: Sendable {
     /// Which sidecars went silent or report again, and whose clock moved
     /// off or back, since the `previous` look (the collector's own chain is
     /// not a sidecar). A silent sidecar's clock is not judged: its last
-    /// heartbeat is old news.
+    /// heartbeat is old news. One that ended (stopped cleanly, or retired)
+    /// is neither silent nor judged.
     static func look(_ entries: [SidecarEntry], previous: Transitions, now: Int64, silentAfter: Int64, maxClockSkew: Int64) -> Transitions {
         var t = Transitions()
         for entry in entries where entry.sidecarId != CollectorAuditTrail.sidecarId {
@@ -69,12 +70,13 @@ final class FleetWatch: Sendable {
             let wasSilent = previous.silent.contains(id)
             if isSilent { t.silent.insert(id) }
             if isSilent, !wasSilent { t.wentSilent.append(entry) }
-            if !isSilent, wasSilent { t.reportingAgain.append(entry) }
-            let isSkewed = !isSilent && entry.isClockSkewed(beyond: maxClockSkew)
+            // A silent sidecar an admin then retired did not report: it ended.
+            if !isSilent, wasSilent, entry.end == nil { t.reportingAgain.append(entry) }
+            let isSkewed = !isSilent && entry.end == nil && entry.isClockSkewed(beyond: maxClockSkew)
             let wasSkewed = previous.skewed.contains(id)
             if isSkewed { t.skewed.insert(id) }
             if isSkewed, !wasSkewed { t.clockOff.append(entry) }
-            if !isSkewed, !isSilent, wasSkewed { t.clockBack.append(entry) }
+            if !isSkewed, !isSilent, entry.end == nil, wasSkewed { t.clockBack.append(entry) }
         }
         return t
     }

@@ -95,6 +95,12 @@ public protocol CollectorStore: Sendable {
     /// its first shipped records name, and returns the agent it is bound to
     /// (that one, or the one already bound): a chain is one agent's.
     func claimSidecar(_ sidecarId: String, agentId: String, at now: Int64) throws(CollectorStoreError) -> String
+    /// Retires a sidecar that stopped or has not reported since `cutoff`
+    /// (epoch ms), storing the audit batch `event` makes for it in the same
+    /// transaction (the collector's `sidecar-retired` record). The end is
+    /// cleared when the sidecar registers, heartbeats or ships new records.
+    func retireSidecar(_ sidecarId: String, by actor: String, reason: String, at now: Int64, unlessSeenSince cutoff: Int64,
+                       event: (SidecarEntry) throws -> AuditBatch?) throws(CollectorStoreError) -> SidecarRetirement
     func sidecar(_ sidecarId: String) throws(CollectorStoreError) -> SidecarEntry?
     func sidecars() throws(CollectorStoreError) -> [SidecarEntry]
 

@@ -34,7 +34,8 @@ extension SQLiteCollectorStore {
                 ON CONFLICT (sidecar_id) DO UPDATE SET agent_id = coalesce(agent_id, excluded.agent_id), task_id = excluded.task_id,
                     public_key = coalesce(public_key, excluded.public_key), version = excluded.version, registered_by = excluded.registered_by,
                     registered_ms = coalesce(registered_ms, excluded.registered_ms),
-                    last_seen_ms = max(coalesce(last_seen_ms, 0), excluded.last_seen_ms)
+                    last_seen_ms = max(coalesce(last_seen_ms, 0), excluded.last_seen_ms),
+                    end_kind = NULL, end_ms = NULL, end_by = NULL, end_reason = NULL
                 """, arguments: [registration.sidecarId, registration.agentId, registration.taskId, key, registration.version,
                                  registration.registeredBy, now, now])
             return .init(status: pinned == nil ? .registered : .matches, finding: nil)
@@ -58,17 +59,45 @@ extension SQLiteCollectorStore {
                   let owner: String = row["agent_id"]
             else { return .notRegistered }
             if owner != heartbeat.agentId { return .boundToAnotherAgent(owner) }
+            // A stop ends the sidecar only when the collector has every record
+            // it wrote; any other heartbeat means it is serving (again).
+            var outcome = HeartbeatOutcome.recorded
+            if heartbeat.stopping {
+                let stored = try Int64.fetchOne(db, sql: "SELECT stored_sequence FROM sidecars WHERE sidecar_id = ?",
+                                                arguments: [heartbeat.sidecarId]) ?? 0
+                let unshipped = max(heartbeat.spoolDepth ?? 0, (heartbeat.lastSequence ?? 0) - stored)
+                outcome = unshipped > 0 ? .stoppedWithBacklog(unshipped: unshipped) : .stopped
+            }
+            let ended = outcome == .stopped
             try db.execute(sql: """
                 UPDATE sidecars SET task_id = coalesce(?, task_id), policy_version = ?, spool_depth = ?, spool_bytes = ?,
-                    reported_sequence = ?, ready = ?, clock_skew_ms = ?, heartbeat_ms = ?, last_seen_ms = max(coalesce(last_seen_ms, 0), ?)
+                    reported_sequence = ?, ready = ?, clock_skew_ms = ?, heartbeat_ms = ?, last_seen_ms = max(coalesce(last_seen_ms, 0), ?),
+                    end_kind = ?, end_ms = ?, end_by = NULL, end_reason = NULL
                 WHERE sidecar_id = ?
                 """, arguments: [heartbeat.taskId, heartbeat.policyVersion, heartbeat.spoolDepth, heartbeat.spoolBytes,
-                                 heartbeat.lastSequence, heartbeat.ready, heartbeat.clockSkewMs, now, now, heartbeat.sidecarId])
-            return .recorded
+                                 heartbeat.lastSequence, heartbeat.ready, heartbeat.clockSkewMs, now, now,
+                                 ended ? SidecarEnd.Kind.stopped.rawValue : nil, ended ? now : nil, heartbeat.sidecarId])
+            return outcome
         }
     }
 
-    private static let sidecarColumns = """
+    public func retireSidecar(_ sidecarId: String, by actor: String, reason: String, at now: Int64, unlessSeenSince cutoff: Int64,
+                              event: (SidecarEntry) throws -> AuditBatch?) throws(CollectorStoreError) -> SidecarRetirement {
+        try write("retire sidecar") { db in
+            guard var entry = try Row.fetchOne(db, sql: Self.sidecarColumns + " WHERE s.sidecar_id = ?", arguments: [sidecarId])
+                .map(Self.entry) else { return .notFound }
+            if entry.end?.kind == .retired { return .alreadyRetired(entry) }
+            if entry.end == nil, let seen = entry.lastSeen, seen >= cutoff { return .active(lastSeen: seen) }
+            let end = SidecarEnd(kind: .retired, atMs: now, by: actor, reason: reason)
+            try db.execute(sql: "UPDATE sidecars SET end_kind = ?, end_ms = ?, end_by = ?, end_reason = ? WHERE sidecar_id = ?",
+                           arguments: [end.kind.rawValue, end.atMs, end.by, end.reason, sidecarId])
+            entry.end = end
+            if let batch = try event(entry) { _ = try Self.ingest(batch, at: now, db: db) }
+            return .retired(entry)
+        }
+    }
+
+    static let sidecarColumns = """
         SELECT s.*, (SELECT count(*) FROM findings f WHERE f.sidecar_id = s.sidecar_id) AS finding_count FROM sidecars s
         """
 
@@ -91,6 +120,12 @@ extension SQLiteCollectorStore {
                      storedSequence: row["stored_sequence"], lastSeen: row["last_seen_ms"],
                      ready: (row["ready"] as Int64?).map { $0 != 0 },
                      head: AuditChain(lastSequence: row["head_sequence"], lastHash: row["head_hash"]),
-                     findings: row["finding_count"], registeredMs: row["registered_ms"], clockSkewMs: row["clock_skew_ms"])
+                     findings: row["finding_count"], registeredMs: row["registered_ms"], clockSkewMs: row["clock_skew_ms"],
+                     end: end(row))
+    }
+
+    private static func end(_ row: Row) -> SidecarEnd? {
+        guard let kind = (row["end_kind"] as String?).flatMap(SidecarEnd.Kind.init(rawValue:)), let at: Int64 = row["end_ms"] else { return nil }
+        return SidecarEnd(kind: kind, atMs: at, by: row["end_by"], reason: row["end_reason"])
     }
 }

@@ -172,8 +172,11 @@ extension SQLiteCollectorStore {
         try db.execute(sql: """
             INSERT INTO sidecars (sidecar_id, head_sequence, head_hash, stored_sequence, last_seen_ms) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (sidecar_id) DO UPDATE SET head_sequence = excluded.head_sequence, head_hash = excluded.head_hash,
-                stored_sequence = excluded.stored_sequence, last_seen_ms = max(coalesce(last_seen_ms, 0), excluded.last_seen_ms)
-            """, arguments: [sidecarId, head.lastSequence, head.lastHash, storedSequence, now])
+                stored_sequence = excluded.stored_sequence, last_seen_ms = max(coalesce(last_seen_ms, 0), excluded.last_seen_ms),
+                end_kind = CASE WHEN ? > 0 THEN NULL ELSE end_kind END, end_ms = CASE WHEN ? > 0 THEN NULL ELSE end_ms END,
+                end_by = CASE WHEN ? > 0 THEN NULL ELSE end_by END, end_reason = CASE WHEN ? > 0 THEN NULL ELSE end_reason END
+            """, arguments: [sidecarId, head.lastSequence, head.lastHash, storedSequence, now,
+                             outcome.accepted, outcome.accepted, outcome.accepted, outcome.accepted])
         try db.execute(sql: """
             INSERT INTO batches (sidecar_id, received_ms, last_cursor, accepted, duplicates, findings) VALUES (?, ?, ?, ?, ?, ?)
             """, arguments: [sidecarId, now, outcome.accepted > 0 ? outcome.lastCursor : nil, outcome.accepted,

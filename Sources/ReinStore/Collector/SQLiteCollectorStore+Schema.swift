@@ -203,6 +203,15 @@ extension SQLiteCollectorStore {
         migrator.registerMigration("collector-v4-clock-skew") { db in
             try db.execute(sql: "ALTER TABLE sidecars ADD COLUMN clock_skew_ms INTEGER")
         }
+        migrator.registerMigration("collector-v5-sidecar-end") { db in
+            // SidecarEnd: a clean stop or an admin's retirement.
+            try db.execute(sql: """
+                ALTER TABLE sidecars ADD COLUMN end_kind TEXT;
+                ALTER TABLE sidecars ADD COLUMN end_ms INTEGER;
+                ALTER TABLE sidecars ADD COLUMN end_by TEXT;
+                ALTER TABLE sidecars ADD COLUMN end_reason TEXT;
+                """)
+        }
         return migrator
     }
 }

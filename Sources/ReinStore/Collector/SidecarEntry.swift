@@ -34,11 +34,14 @@ public struct SidecarEntry: Sendable, Equatable {
     /// nil until a heartbeat says its time). Record times, which queries,
     /// exports and report days use, come from the sidecar's clock.
     public var clockSkewMs: Int64?
+    /// Set when it stopped cleanly or was retired; cleared when it reports again.
+    public var end: SidecarEnd?
 
     public init(sidecarId: String, agentId: String? = nil, taskId: String? = nil, publicKey: String? = nil, version: String? = nil,
                 registeredBy: String? = nil, policyVersion: String? = nil, spoolDepth: Int64? = nil, spoolBytes: Int64? = nil,
                 reportedSequence: Int64? = nil, storedSequence: Int64 = 0, lastSeen: Int64? = nil, ready: Bool? = nil,
-                head: AuditChain = AuditChain(), findings: Int = 0, registeredMs: Int64? = nil, clockSkewMs: Int64? = nil) {
+                head: AuditChain = AuditChain(), findings: Int = 0, registeredMs: Int64? = nil, clockSkewMs: Int64? = nil, end: SidecarEnd? = nil) {
+        self.end = end
         self.registeredMs = registeredMs
         self.clockSkewMs = clockSkewMs
         self.sidecarId = sidecarId
@@ -62,8 +65,10 @@ public struct SidecarEntry: Sendable, Equatable {
 extension SidecarEntry {
     /// Silent: no registration, heartbeat or batch within `silentAfter`
     /// seconds before `now` (epoch milliseconds). The fleet view shows it and
-    /// the collector's fleet watch alerts on the change.
+    /// the collector's fleet watch alerts on the change. A sidecar that
+    /// ended (``SidecarEnd``) is not silent: nothing more is owed.
     public func isSilent(now: Int64, silentAfter seconds: Int64) -> Bool {
+        if end != nil { return false }
         guard let seen = lastSeen else { return true }
         return now - seen > seconds * 1000
     }

@@ -12,9 +12,12 @@ public struct SidecarHeartbeat: Sendable, Equatable {
     /// The sidecar's clock minus the collector's when the heartbeat arrived
     /// (milliseconds; nil when the sidecar did not say its time).
     public var clockSkewMs: Int64?
+    /// Its last heartbeat: the sidecar is stopping (after shipping what it could).
+    public var stopping: Bool
 
     public init(sidecarId: String, agentId: String, taskId: String? = nil, policyVersion: String? = nil, spoolDepth: Int64? = nil,
-                spoolBytes: Int64? = nil, lastSequence: Int64? = nil, ready: Bool? = nil, clockSkewMs: Int64? = nil) {
+                spoolBytes: Int64? = nil, lastSequence: Int64? = nil, ready: Bool? = nil, clockSkewMs: Int64? = nil, stopping: Bool = false) {
+        self.stopping = stopping
         self.sidecarId = sidecarId
         self.agentId = agentId
         self.taskId = taskId
@@ -31,6 +34,11 @@ public struct SidecarHeartbeat: Sendable, Equatable {
 /// bound the id yet, or because it is bound to another agent.
 public enum HeartbeatOutcome: Sendable, Equatable {
     case recorded
+    /// A stopping heartbeat with nothing left unshipped: the sidecar ended (``SidecarEnd/Kind/stopped``).
+    case stopped
+    /// A stopping heartbeat whose sidecar still holds records the collector
+    /// does not have (`unshipped`): no end; it goes silent and is alerted.
+    case stoppedWithBacklog(unshipped: Int64)
     case notRegistered
     case boundToAnotherAgent(String)
 }
