@@ -3,8 +3,9 @@ import NIOHTTP1
 
 /// A tiny request/response server for the admin and credentials listeners:
 /// answers are small and computed synchronously, except for the optional
-/// `api` (a standalone sidecar's holds API), which gets the body (at most
-/// ``maxBody`` bytes) and answers asynchronously.
+/// `api` (a standalone sidecar's holds API under `/v1/`, the credentials
+/// endpoint everywhere), which gets the body (at most ``maxBody`` bytes) and
+/// answers asynchronously, off the event loop.
 final class SimpleHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -20,14 +21,17 @@ final class SimpleHTTPHandler: ChannelInboundHandler {
 
     let route: @Sendable (HTTPRequestHead, String?) -> Response
     let api: API?
+    /// The paths `api` answers (the rest go to `route`).
+    let apiPrefix: String
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
     static let maxBody = 64 << 10
 
-    init(route: @escaping @Sendable (HTTPRequestHead, String?) -> Response, api: API? = nil) {
+    init(route: @escaping @Sendable (HTTPRequestHead, String?) -> Response, api: API? = nil, apiPrefix: String = "/v1/") {
         self.route = route
         self.api = api
+        self.apiPrefix = apiPrefix
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -47,7 +51,7 @@ final class SimpleHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
-            if let api, head.uri.hasPrefix("/v1/") {
+            if let api, head.uri.hasPrefix(apiPrefix) {
                 if tooLarge {
                     write(Response(status: .payloadTooLarge, contentType: "application/json",
                                    body: Array(#"{"code":"TooLarge","message":"the body is larger than 64 KiB"}"#.utf8)), head: head, context: context)

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import NIOPosix
 import ReinAudit
 import ReinCrypto
 
@@ -14,7 +15,9 @@ struct AgentCredentialsEndpoint: Sendable {
     let token: String
     let metrics: SidecarMetrics
 
+    /// Blocking when a set is minted (see ``respond(_:on:)``).
     func respond(_ head: HTTPRequestHead) -> SimpleHTTPHandler.Response {
+        assert(MultiThreadedEventLoopGroup.currentEventLoop == nil, "the agent credentials endpoint answered on an event loop")
         guard head.method == .GET else {
             return json(.methodNotAllowed, ["code": "MethodNotAllowed", "message": "use GET"])
         }
@@ -34,6 +37,21 @@ struct AgentCredentialsEndpoint: Sendable {
             "Token": issued.credentials.sessionToken ?? "",
             "Expiration": String(expiration.prefix(19)) + "Z",
         ])
+    }
+
+    /// ``respond(_:)`` on `pool`: when a set is due, minting it writes
+    /// `agent-credentials.json` (an fsync and a rename), which must not stall
+    /// an event loop that the agent's calls share.
+    func respond(_ head: HTTPRequestHead, on pool: NIOThreadPool) async -> SimpleHTTPHandler.Response {
+        do { return try await pool.runIfActive { respond(head) } } catch {
+            return json(.serviceUnavailable, ["code": "ServiceUnavailable", "message": "the sidecar is shutting down"])
+        }
+    }
+
+    /// What a request target that is not a path gets (`GET http://…`).
+    static func notAPath() -> SimpleHTTPHandler.Response {
+        SimpleHTTPHandler.Response(status: .badRequest, contentType: "application/json",
+                                   body: Array(#"{"code":"BadRequest","message":"the request target must be a path"}"#.utf8))
     }
 
     private func json(_ status: HTTPResponseStatus, _ object: [String: String]) -> SimpleHTTPHandler.Response {

@@ -52,7 +52,11 @@ public final class Sidecar: Sendable {
         var channels = [agent, admin]
         var credentialsAddress: SocketAddress?
         if let listen = config.credentialsListen, let endpoint = credentialsEndpoint {
-            let c = try await bindSimple(listen) { head, _ in endpoint.respond(head) }
+            // Off the event loops: a rotation writes the credentials file (an fsync).
+            let pool = services.blockingPool
+            let c = try await bindSimple(listen, api: { head, _ in await endpoint.respond(head, on: pool) }, apiPrefix: "/") { _, _ in
+                AgentCredentialsEndpoint.notAPath()
+            }
             channels.append(c)
             credentialsAddress = c.localAddress
         }
@@ -126,14 +130,14 @@ public final class Sidecar: Sendable {
                                                  connectHandler: tunnelHost == nil ? connect : nil), name: "rein.agent")
     }
 
-    private func bindSimple(_ address: ListenAddress, api: SimpleHTTPHandler.API? = nil,
+    private func bindSimple(_ address: ListenAddress, api: SimpleHTTPHandler.API? = nil, apiPrefix: String = "/v1/",
                             route: @escaping @Sendable (HTTPRequestHead, String?) -> SimpleHTTPHandler.Response) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(SimpleHTTPHandler(route: route, api: api))
+                    try channel.pipeline.syncOperations.addHandler(SimpleHTTPHandler(route: route, api: api, apiPrefix: apiPrefix))
                 }
             }
             .bind(host: address.host, port: address.port).get()
