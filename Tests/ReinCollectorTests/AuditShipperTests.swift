@@ -14,6 +14,13 @@ import Testing
             dropWhenFull: false, checkpointEveryRecords: 10, checkpointInterval: .seconds(3600)))
     }
 
+    /// A fresh directory for one test's spool (the caller removes it).
+    static func scratchDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
     static func record(_ i: Int, sidecarId: String) -> AuditRecord {
         var r = AuditRecord(recordId: AuditRecord.newRecordId(), time: "2026-11-29T00:00:00.000Z", sidecarId: sidecarId,
                             via: "endpoint", decision: "allow")
@@ -26,8 +33,7 @@ import Testing
 
     @Test func shipsEverythingOnceWithCheckpointsAndEmptiesTheSpool() async throws {
         let server = try await CollectorTestServer.start()
-        let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let key = try Ed25519PrivateKey()
         let spool = try Self.spool(dir, sidecarId: "sc-ship", key: key)
@@ -61,8 +67,7 @@ import Testing
     /// collector shows the sidecar `stopped`, not silent once it is gone.
     @Test func aStopDrainsAndSaysSoInItsLastHeartbeat() async throws {
         let server = try await CollectorTestServer.start()
-        let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let key = try Ed25519PrivateKey()
         let spool = try Self.spool(dir, sidecarId: "sc-bye", key: key)
@@ -98,8 +103,7 @@ import Testing
     /// its last drain at shutdown, and says why in the collector's words.
     @Test func aRefusedRegistrationShipsNothingEvenAtShutdown() async throws {
         let server = try await CollectorTestServer.start()
-        let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let client = try CollectorClient(baseURL: server.url, token: CollectorTestServer.tokens["sidecar-a"]!, timeout: 5)
         // Another key is pinned for sc-pinned first (patiently: the whole suite runs at once on 2 cores).
@@ -135,8 +139,7 @@ import Testing
     }
 
     @Test func anUnreachableCollectorKeepsRecordsSpooledAndBacksOff() async throws {
-        let dir = NSTemporaryDirectory() + "rein-shipper-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let spool = try Self.spool(dir, sidecarId: "sc-down", key: try Ed25519PrivateKey())
         for i in 1...5 { try spool.append(Self.record(i, sidecarId: "sc-down")) }

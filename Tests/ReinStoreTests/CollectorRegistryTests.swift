@@ -56,6 +56,41 @@ import Testing
         #expect(try f.store.retireSidecar("sc-9", by: "alice", reason: "x", at: 8_000, unlessSeenSince: 6_000, event: { _ in nil }) == .notFound)
     }
 
+    /// Each rollout leaves old sidecar ids behind: retention forgets those
+    /// that ended before its cutoff once none of their records is left, and
+    /// keeps every other (a silent one is still flagged).
+    @Test func retentionForgetsEndedSidecarsWithNoRecordLeft() throws {
+        let f = try CollectorStoreFixture()
+        var done = try TestChain(sidecarId: "sc-done")
+        var quiet = try TestChain(sidecarId: "sc-quiet")
+        var recent = try TestChain(sidecarId: "sc-recent")
+        for chain in [done, quiet, recent] { _ = try f.store.register(chain.registration(), at: 500) }
+        _ = try f.store.ingest(lines: try done.seal(count: 3), sidecarId: "sc-done", at: 1_000)
+        _ = try f.store.ingest(lines: try quiet.seal(count: 2), sidecarId: "sc-quiet", at: 1_000)
+        _ = try f.store.ingest(lines: try recent.seal(count: 2), sidecarId: "sc-recent", at: 1_000)
+        _ = try f.store.ingest(lines: try recent.seal(count: 1), sidecarId: "sc-recent", at: 5_000)
+        _ = try f.store.addFindings([IntegrityFinding(kind: .gap, sidecarId: "sc-done", sequence: 2, detail: "kept")], evidence: nil, at: 1_050)
+        #expect(try f.store.heartbeat(SidecarHeartbeat(sidecarId: "sc-done", agentId: "agent-a", spoolDepth: 0, lastSequence: 3, stopping: true),
+                                      at: 1_100) == .stopped)
+        #expect(try f.store.heartbeat(SidecarHeartbeat(sidecarId: "sc-recent", agentId: "agent-a", spoolDepth: 0, lastSequence: 3,
+                                                       stopping: true), at: 1_200) == .stopped)
+        #expect(try f.store.deleteRecords(receivedBefore: 2_000) == 7)
+        // sc-quiet never ended (it stays, silent); sc-recent still has record 3.
+        #expect(try f.store.sidecars().map(\.sidecarId) == ["sc-quiet", "sc-recent"])
+        #expect(try f.store.findings(before: 10_000, sidecarIds: ["sc-done"], newest: 10).count == 1)
+        // sc-quiet's records went in that run; retired since, the next run
+        // forgets it even with no record to delete.
+        let gone = try f.store.retireSidecar("sc-quiet", by: "alice", reason: "node lost", at: 3_000, unlessSeenSince: 2_500, event: { _ in nil })
+        guard case .retired = gone else { Issue.record("not retired: \(gone)"); return }
+        #expect(try f.store.deleteRecords(receivedBefore: 4_000) == 0)
+        #expect(try f.store.sidecars().map(\.sidecarId) == ["sc-recent"])
+        #expect(try f.store.deleteRecords(receivedBefore: 7_000) == 1)
+        #expect(try f.store.sidecars().isEmpty)
+        // The id may come back with a new key: a new pin, not a mismatch.
+        let again = try TestChain(sidecarId: "sc-done")
+        #expect(try f.store.register(again.registration(), at: 8_000).status == .registered)
+    }
+
     @Test func policyVersionsHistoryAndRollback() throws {
         let f = try CollectorStoreFixture()
         #expect(try f.store.currentPolicy(agentId: "agent-a") == nil)

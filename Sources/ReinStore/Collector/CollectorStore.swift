@@ -78,6 +78,8 @@ public protocol CollectorStore: Sendable {
 
     /// Deletes records received before `cutoff` (epoch ms); findings stay,
     /// and each sidecar's retention floor moves with its deleted records.
+    /// Sidecars that ended before the cutoff and have no record left leave
+    /// the fleet (their findings stay).
     /// Returns how many records were deleted.
     func deleteRecords(receivedBefore cutoff: Int64) throws(CollectorStoreError) -> Int
 
