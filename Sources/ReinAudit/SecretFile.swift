@@ -42,16 +42,32 @@ public enum SecretFile {
             + "given where a file name belongs)"
     }
 
+    /// Who besides its owner may read a secret file. Others never may.
+    public enum GroupRead: Sendable {
+        /// Not its group either: keys Rein made, and secrets given to it on a host.
+        case refused
+        /// Its group: a file another process must read too (the agent
+        /// token, which the agent's container reads), or a TLS key shared
+        /// through a group (Kubernetes fsGroup, Debian's `ssl-cert`).
+        case allowed
+        /// Its group only when root owns the file: a secret the platform
+        /// provisioned. A Kubernetes Secret volume gives a non-root
+        /// container its files as root:fsGroup, mode 0440; PostgreSQL
+        /// accepts a root-owned key file at 0640 for the same reason. A
+        /// file a user made stays refused unless it is 0600.
+        case whenRootOwned
+    }
+
     /// Checks a secret another library reads itself (a TLS key OpenSSL
     /// loads): its type and mode, without reading it (a pipe is not consumed).
-    public static func check(_ path: String, allowGroup: Bool = false) throws(Problem) {
-        let fd = try open(path, allowGroup: allowGroup)
+    public static func check(_ path: String, group: GroupRead = .refused) throws(Problem) {
+        let fd = try open(path, group: group)
         close(fd)
     }
 
     /// Opens `path` for reading and checks it on the descriptor: a regular
-    /// file or a pipe, with no access for others (nor the group unless allowed).
-    private static func open(_ path: String, allowGroup: Bool) throws(Problem) -> Int32 {
+    /// file or a pipe, with no access for others, nor for the group unless `group` allows it.
+    private static func open(_ path: String, group: GroupRead) throws(Problem) -> Int32 {
         let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
@@ -66,7 +82,12 @@ public enum SecretFile {
             close(fd)
             throw .notAFile(path: path)
         }
-        guard info.st_mode & (allowGroup ? 0o007 : 0o077) == 0 else {
+        let groupMay = switch group {
+        case .refused: false
+        case .allowed: true
+        case .whenRootOwned: info.st_uid == 0
+        }
+        guard info.st_mode & (groupMay ? 0o007 : 0o077) == 0 else {
             close(fd)
             throw .shared(path: path, mode: UInt32(info.st_mode))
         }
@@ -74,13 +95,12 @@ public enum SecretFile {
     }
 
     /// The file's bytes; nil when it does not exist. A pipe is read too
-    /// (`--token-file <(…)` keeps a token off the disk). `allowGroup`: a
-    /// file another process of the same group must read (the agent token,
-    /// which the agent's container reads) may be group-readable.
-    public static func read(_ path: String, allowGroup: Bool = false) throws(Problem) -> [UInt8]? {
+    /// (`--token-file <(…)` keeps a token off the disk). `group`: whether
+    /// its group may read it too (``GroupRead``).
+    public static func read(_ path: String, group: GroupRead = .refused) throws(Problem) -> [UInt8]? {
         // Non-blocking open: a FIFO with no writer must not hang the start.
         guard access(path, F_OK) == 0 || errno != ENOENT else { return nil }
-        let fd = try open(path, allowGroup: allowGroup)
+        let fd = try open(path, group: group)
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)

@@ -77,7 +77,7 @@ public struct CollectorClient: Sendable, CustomStringConvertible {
     /// mounts secrets; the file must not be readable by others.
     public static func token(fromFile path: String) throws(CollectorClientError) -> String {
         let bytes: [UInt8]?
-        do { bytes = try SecretFile.read(path) } catch {
+        do { bytes = try SecretFile.read(path, group: .whenRootOwned) } catch {
             throw CollectorClientError(kind: .configuration, message: "the collector token file: \(error)")
         }
         guard let bytes else {

@@ -249,7 +249,7 @@ public enum SidecarLauncher {
     static func agentToken(path: String) throws -> String {
         let existing: [UInt8]?
         // Group-readable is fine: the agent's container reads this file too.
-        do { existing = try SecretFile.read(path, allowGroup: true) } catch { throw SidecarStartError("the agent token: \(error)") }
+        do { existing = try SecretFile.read(path, group: .allowed) } catch { throw SidecarStartError("the agent token: \(error)") }
         if let existing {
             let token = String(decoding: existing, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard token.count >= 32 else { throw SidecarStartError("the agent token in \(path) is shorter than 32 characters") }

@@ -53,9 +53,27 @@ import Testing
         #expect(try SecretFile.read(shared) == Array("t".utf8))
         // Group-readable where a file must be (the agent token), never world-readable.
         #expect(chmod(shared, 0o640) == 0)
-        #expect(try SecretFile.read(shared, allowGroup: true) == Array("t".utf8))
+        #expect(try SecretFile.read(shared, group: .allowed) == Array("t".utf8))
         #expect(chmod(shared, 0o644) == 0)
-        #expect(throws: SecretFile.Problem.self) { try SecretFile.read(shared, allowGroup: true) }
+        #expect(throws: SecretFile.Problem.self) { try SecretFile.read(shared, group: .allowed) }
+    }
+
+    /// A secret the platform provisioned (a Kubernetes Secret volume: root
+    /// owns it, the pod's fsGroup may read it) is accepted group-readable;
+    /// the same mode on a file a user owns is not, nor others' access ever.
+    @Test func groupReadIsAcceptedWhenRootOwnsTheFile() throws {
+        try #require(getuid() == 0, "chown needs root (the suite runs as root in CI)")
+        let token = try scratch("t", mode: 0o440)
+        defer { unlink(token) }
+        #expect(chown(token, 0, 65532) == 0)
+        #expect(try SecretFile.read(token, group: .whenRootOwned) == Array("t".utf8))
+        #expect(throws: SecretFile.Problem.self) { try SecretFile.read(token) }
+        #expect(chown(token, 65534, 65532) == 0)
+        #expect(throws: SecretFile.Problem.self) { try SecretFile.read(token, group: .whenRootOwned) }
+        #expect(chmod(token, 0o400) == 0)
+        #expect(try SecretFile.read(token, group: .whenRootOwned) == Array("t".utf8))
+        #expect(chown(token, 0, 65532) == 0 && chmod(token, 0o444) == 0)
+        #expect(throws: SecretFile.Problem.self) { try SecretFile.read(token, group: .whenRootOwned) }
     }
 
     /// `--token-file <(…)`: a pipe is read; a FIFO nobody writes does not hang.

@@ -27,6 +27,14 @@ import ReinCollectorClient
         }
         #expect(chmod(path, 0o600) == 0)
         #expect(try CollectorClient.token(fromFile: path) == "secret-token-value")
+        // A Kubernetes Secret volume for a non-root sidecar: root:fsGroup 0440.
+        if getuid() == 0 {
+            #expect(chown(path, 0, 65532) == 0 && chmod(path, 0o440) == 0)
+            #expect(try CollectorClient.token(fromFile: path) == "secret-token-value")
+            // The same mode on a file a user made is refused.
+            #expect(chown(path, 65534, 65532) == 0)
+            #expect(throws: CollectorClientError.self) { try CollectorClient.token(fromFile: path) }
+        }
     }
 
     @Test func aMissingTokenFileABadURLAndAnEmptyTokenAreConfigurationErrors() throws {

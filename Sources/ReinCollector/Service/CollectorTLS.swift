@@ -112,7 +112,7 @@ public final class CollectorTLS: Sendable {
     private static func load(certificateFile: String, keyFile: String) -> Result<TLSServerContext, ReloadFailure> {
         // The server's private key is never world-readable (group read is how
         // Kubernetes fsGroup mounts share a secret with the collector's user).
-        do { try SecretFile.check(keyFile, allowGroup: true) } catch {
+        do { try SecretFile.check(keyFile, group: .allowed) } catch {
             return .failure(ReloadFailure("tls.key: \(error)"))
         }
         do { return .success(try TLSServerContext(certificateChainFile: certificateFile, privateKeyFile: keyFile)) } catch {
