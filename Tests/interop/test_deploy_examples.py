@@ -107,9 +107,9 @@ def provision(root, container, volumes, configmaps):
 
 def rewrite(text, placed):
     """The configuration with each container path moved under the test's root."""
-    for mount in sorted(placed, key=len, reverse=True):
-        text = re.sub(r"(?<![\w/])" + re.escape(mount) + r"(?=/|\s|$)", str(placed[mount]), text)
-    return text
+    # One pass (longest mount first), so that a path already moved is not moved again.
+    pattern = "|".join(re.escape(m) for m in sorted(placed, key=len, reverse=True))
+    return re.sub(r"(?<![\w/])(" + pattern + r")(?=/|\s|$)", lambda m: str(placed[m.group(1)]), text, flags=re.M)
 
 
 def check_config(rein_bin, kind, config_path, env=None):
@@ -124,6 +124,15 @@ def image_root(rein_bin, tmp_path):
     subprocess.run([str(REPO / "Tools" / "install.sh"), "--build-dir", str(Path(rein_bin).parent), "--prefix", str(prefix)],
                    check=True, capture_output=True, text=True)
     return prefix
+
+
+def writable_tmp(container, volumes):
+    """A read-only root filesystem leaves SQLite nowhere for its temporary
+    files unless /tmp is a volume."""
+    if not container.get("securityContext", {}).get("readOnlyRootFilesystem"):
+        return True
+    mount = next((m for m in container.get("volumeMounts", []) if m["mountPath"] == "/tmp"), None)
+    return mount is not None and not mount.get("readOnly") and "emptyDir" in next(v for v in volumes if v["name"] == mount["name"])
 
 
 def test_the_agent_pod_keeps_aws_credentials_from_the_agent_and_its_sidecar_configuration_checks(rein_bin, tmp_path):
@@ -153,6 +162,7 @@ def test_the_agent_pod_keeps_aws_credentials_from_the_agent_and_its_sidecar_conf
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert rein["securityContext"]["runAsUser"] == 65532 and "USER 65532:65532" in DOCKERFILE.read_text()
     assert pod["securityContext"]["fsGroup"] == FS_GROUP
+    assert writable_tmp(rein, pod["volumes"])
 
     # What the agent is told matches where the sidecar listens.
     env = {e["name"]: e["value"] for e in agent["env"]}
@@ -200,6 +210,7 @@ def test_the_collector_statefulset_configuration_checks_with_its_volumes(rein_bi
         get = collector[probe]["httpGet"]
         assert ports[get["port"]] == listen_port and get["scheme"] == ("HTTPS" if "tls" in config else "HTTP"), probe
     assert pod["securityContext"]["runAsUser"] == 65532 and pod["securityContext"]["runAsNonRoot"] is True
+    assert writable_tmp(collector, pod["volumes"])
     # The catalogs come from the image (Tools/install.sh puts them there).
     assert config["compliance_dir"] == "/usr/local/share/rein/compliance"
 
