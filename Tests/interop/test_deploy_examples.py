@@ -279,6 +279,18 @@ def with_dependencies(packages):
     return seen
 
 
+def test_the_image_build_context_holds_what_the_dockerfile_copies():
+    ignore = (DOCKERFILE.parent / "Dockerfile.dockerignore").read_text().split("\n")
+    kept = {line[1:] for line in ignore if line.startswith("!")}
+    assert "*" in ignore  # never the build directory or .git
+    copied = set()
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            copied.update(p.rstrip("/") for p in line.split()[1:-1])
+    assert copied - {"./"} <= kept | {"Package.swift"}, copied - kept
+    assert all((REPO / p).exists() for p in copied), copied
+
+
 def test_the_image_runtime_packages_provide_every_library_the_binary_loads(rein_bin):
     declared = re.search(r'ARG RUNTIME_PACKAGES="([^"]+)"', DOCKERFILE.read_text()).group(1).split()
     toolchain = Path(os.path.realpath(shutil.which("swift"))).parents[1] / "lib"
