@@ -82,7 +82,8 @@ public struct CollectorRouter: Sendable {
         }
         let call = CollectorCall(request: request, principal: principal, parameters: parameters, route: route, services: services)
         do {
-            return try await route.handler(call)
+            // Reads count against the caller's share of the read slots (ReadGate).
+            return try await ReadGate.$holder.withValue(call.actor) { try await route.handler(call) }
         } catch let error as CollectorAPIError {
             return error.response
         } catch let error as CollectorStoreError {

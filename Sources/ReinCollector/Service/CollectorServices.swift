@@ -99,17 +99,19 @@ public final class CollectorServices: Sendable {
     public static let readSlots = 4
     private let readGate = ReadGate(slots: CollectorServices.readSlots)
 
-    /// Runs a read query on the thread pool, at most ``readSlots`` at once,
+    /// Runs a read query on the thread pool, at most ``readSlots`` at once
+    /// and half of them for one caller (``ReadGate``),
     /// so that reads (scans, long-polls, reports) never take every thread
     /// from ingest and the other writes.
     public func reading<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        await readGate.acquire()
+        let holder = ReadGate.holder
+        await readGate.acquire(for: holder)
         do {
             let value = try await blocking(body)
-            await readGate.release()
+            await readGate.release(for: holder)
             return value
         } catch {
-            await readGate.release()
+            await readGate.release(for: holder)
             throw error
         }
     }
