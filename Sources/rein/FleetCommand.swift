@@ -50,8 +50,8 @@ struct FleetListCommand: ParsableCommand {
                 }
             }
             if json {
-                // Filtered, it is re-encoded (keys sorted); with --all, the collector's own bytes.
-                let out = all ? Data(body) : try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .withoutEscapingSlashes])
+                // Re-encoded (keys sorted), filtered or not, so that --all changes only which entries appear.
+                let out = try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .withoutEscapingSlashes])
                 FileHandle.standardOutput.write(out + Data([10]))
                 if unhealthy { throw ExitCode(2) }
                 return
