@@ -180,6 +180,11 @@ def test_the_agent_pod_keeps_aws_credentials_from_the_agent_and_its_sidecar_conf
         assert ports[rein[probe]["httpGet"]["port"]] == admin_port, probe
     assert rein["readinessProbe"]["httpGet"]["path"] == "/readyz" and rein["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert host_port(config["listen"])[0] == "127.0.0.1" and host_port(config["credentials_listen"])[0] == "127.0.0.1"
+    # Only the admin port is open to the pod network, and only to monitoring.
+    network = one(docs, "NetworkPolicy")["spec"]
+    labels = one(docs, "Deployment", "billing-agent")["spec"]["template"]["metadata"]["labels"]
+    assert network["podSelector"]["matchLabels"].items() <= labels.items() and network["policyTypes"] == ["Ingress"]
+    assert [p["port"] for rule in network["ingress"] for p in rule["ports"]] == [admin_port]
 
     # The configuration itself, with the volumes in place.
     placed = provision(tmp_path / "pod", rein, pod["volumes"], {"billing-agent-rein": config_map["data"]})
