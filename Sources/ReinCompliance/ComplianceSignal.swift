@@ -47,6 +47,8 @@ public enum ComplianceFindingKind: String, Codable, Sendable, CaseIterable, Comp
     case noExpiry = "no-expiry"
     case privilegeEscalation = "privilege-escalation"
     case silentSidecar = "silent-sidecar"
+    /// A sidecar was retired with audit records the collector never got (an accepted loss).
+    case unshippedRecords = "unshipped-records"
     case agentWithoutSidecar = "agent-without-sidecar"
     case integrityFinding = "integrity-finding"
     case wrongPartyApproval = "wrong-party-approval"

@@ -61,6 +61,8 @@ import Testing
             let look = FleetWatch.look(try store.sidecars(), previous: .init(), now: s.services.nowMillis, silentAfter: 120, maxClockSkew: 30)
             #expect(look.wentSilent.map(\.sidecarId).sorted() == ["sc-behind", "sc-gap"])
             #expect(try await silentSidecarFindings(s) == ["sc-behind", "sc-gap"])
+            let report = try await s.call("GET", "/v1/reports?framework=all&format=json&since=1d&agent=agent-a", as: "carol")
+            #expect(!report.bodyText.contains("unshipped-records")) // nothing retired
 
             // Started again (same id, same key): serving, and its end is gone.
             #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", clean.registration).status == 200)
@@ -119,6 +121,17 @@ import Testing
             #expect(try await silentSidecarFindings(s).isEmpty)
             let report = try await s.call("GET", "/v1/reports?framework=all&format=json&since=1d&agent=agent-a", as: "carol")
             #expect(report.bodyText.contains("0 of 1 agents have a sidecar reporting; 1 whose sidecars all stopped or were retired"))
+            // Retired, not silent; but the 2 records it never shipped stay a gap, with who accepted the loss and why.
+            let findings = report.object["findings"] as? [[String: Any]] ?? []
+            let lost = try #require(findings.first { $0["kind"] as? String == "unshipped-records" })
+            #expect(lost["sidecar_id"] as? String == "sc-gone")
+            let detail = lost["detail"] as? String ?? ""
+            #expect(detail.contains("retired by alice") && detail.contains("with 2 audit record(s) the collector never received"), "\(detail)")
+            #expect(detail.hasSuffix("Reason given: node lost in a zone outage, INC-1234"), "\(detail)")
+            let frameworks = report.object["frameworks"] as? [[String: Any]] ?? []
+            let maestro = try #require(frameworks.first { ($0["framework"] as? [String: Any])?["id"] as? String == "csa-maestro" })
+            let layer5 = (maestro["controls"] as? [[String: Any]] ?? []).first { $0["id"] as? String == "Layer 5" }
+            #expect(layer5?["status"] as? String == "gap")
             // It reports again after all: serving again, watched again.
             #expect(try await s.ship(try chain.seal(1), sidecarId: "sc-gone").status == 200)
             #expect(try await fleet(s)["sc-gone"]?["status"] as? String == "ok")

@@ -88,6 +88,19 @@ struct ComplianceFactsBuilder {
                     remediation: "Check the sidecar's pod and its link to the collector; until it reports, its agent's calls are not evidenced here."))
             }
         }
+        // A retirement ends a sidecar's silence, not the gap its unshipped
+        // records leave: those calls stay unevidenced, now on the record.
+        for s in ended where s.end?.kind == .retired {
+            guard let end = s.end, end.atMs >= query.since, (s.lastSeen ?? 0) <= query.until else { continue }
+            let unshipped = max(s.spoolDepth ?? 0, (s.reportedSequence ?? 0) - s.storedSequence)
+            guard unshipped > 0 else { continue }
+            findings.append(ComplianceFinding(
+                kind: .unshippedRecords, agentId: s.agentId, taskId: s.taskId, sidecarId: s.sidecarId,
+                detail: "sidecar \(s.sidecarId) was retired by \(end.by ?? "an admin") at \(ReportTime.rfc3339(end.atMs)) with \(unshipped) audit "
+                    + "record(s) the collector never received (its last report: \(s.lastSeen.map(ReportTime.rfc3339) ?? "none")); "
+                    + "the calls they record are not evidenced here. Reason given: \(end.reason ?? "-")",
+                remediation: "If the sidecar's state_dir still exists, start a sidecar on it with the same sidecar_id to ship them; otherwise keep the retirement's reason with the evidence."))
+        }
         let withSidecar = Set(data.sidecars.compactMap(\.agentId))
         for agent in agents where !withSidecar.contains(agent) {
             findings.append(ComplianceFinding(
@@ -155,7 +168,7 @@ struct ComplianceFactsBuilder {
         let brokered = sum(forwarded.filter { !$0.broker.isEmpty && $0.broker != "static" })
         let temporary = sum(keyed.filter { $0.keyKind == Self.temporaryKeyKind })
         let wrongParty = findings.contains { $0.kind == .wrongPartyApproval }
-        let silentOrMissing = findings.contains { $0.kind == .silentSidecar || $0.kind == .agentWithoutSidecar }
+        let silentOrMissing = findings.contains { [.silentSidecar, .agentWithoutSidecar, .unshippedRecords].contains($0.kind) }
         let signals: [SignalFact] = [
             SignalFact(signal: .callsAttributed, present: callCount > 0 && attributed == callCount, count: attributed, samples: samples("call"),
                        detail: "\(attributed) of \(callCount) calls carry agent, task and session key"),
