@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -16,4 +17,12 @@ int CReinPosix_fileIdentity(const char *path, uint64_t *device, uint64_t *inode)
     *device = makedev(info.stx_dev_major, info.stx_dev_minor);
     *inode = info.stx_ino;
     return 0;
+}
+
+int CReinPosix_lockExclusive(int fd) {
+    int result;
+    do {
+        result = flock(fd, LOCK_EX | LOCK_NB);
+    } while (result != 0 && errno == EINTR);
+    return result;
 }

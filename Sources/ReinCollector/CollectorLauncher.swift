@@ -42,7 +42,7 @@ public enum CollectorLauncher {
         }
         let signingKey: Ed25519PrivateKey
         do {
-            signingKey = try SigningKeyFile.loadOrCreate(path: configuration.stateDir + "/collector-signing.key")
+            signingKey = try SigningKeyFile.loadOrCreate(path: configuration.signingKeyPath)
         } catch {
             throw CollectorStartError("audit: \(error)")
         }
@@ -200,6 +200,8 @@ public final class RunningCollector: Sendable {
         do { try trail.checkpointNow(at: RFC3339Time.milliseconds(of: Date())) } catch {
             server.services.logger.error("could not sign the last checkpoint of the collector's audit chain", metadata: ["error": "\(error)"])
         }
+        holds.ledger.close()
+        server.services.store.close()
         server.services.logger.info("rein collector stopped")
     }
 }

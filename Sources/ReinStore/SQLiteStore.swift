@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// Opens Rein's embedded SQLite databases (spools, holds, the collector)
 /// with the settings every one of them needs: WAL journaling so readers
@@ -45,14 +46,7 @@ public enum SQLiteStore {
     /// closing any descriptor of a database drops every POSIX lock this
     /// process holds on it, SQLite's included (``WALFileSync``).
     public static func prepareFile(_ path: String) throws(OpenError) {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) {
-            do {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw OpenError(path: path, underlying: "cannot create the directory \(dir): \(error.localizedDescription)")
-            }
-        }
+        try createDirectory(of: path)
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd >= 0 {
             Glibc.close(fd) // new and empty: nobody holds a lock on it yet
@@ -64,6 +58,43 @@ public enum SQLiteStore {
             // The log and the shared-memory index exist only while the database is in use.
             if file != path, code == ENOENT { continue }
             throw OpenError(path: path, underlying: "cannot set mode 0600 on \(file): \(String(cString: strerror(code)))")
+        }
+    }
+
+    /// Closes an owner's pool after folding the log into the database file
+    /// and emptying it, so that once the owner has stopped the file alone
+    /// holds everything (a copy of it is whole). SQLite's own checkpoint
+    /// on close does not run here: GRDB closes the writer before its
+    /// read-only readers. A failure is logged; the next open recovers.
+    public static func close(_ pool: DatabasePool, logger: Logger) {
+        do {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        } catch {
+            logger.warning("could not fold the log into the database when closing it; the next open does",
+                           metadata: ["database": "\(pool.path)", "error": "\(error)"])
+        }
+        try? pool.close()
+    }
+
+    /// Takes the database's ``DatabaseLock`` (creating its directory, 0700,
+    /// if missing) for an owner that writes it and keeps state beside it in
+    /// memory: call before ``open(path:)``, keep until closing.
+    public static func lockForWriting(_ path: String) throws(OpenError) -> DatabaseLock {
+        try createDirectory(of: path)
+        do {
+            return try DatabaseLock(databasePath: path)
+        } catch {
+            throw OpenError(path: path, underlying: error.description)
+        }
+    }
+
+    private static func createDirectory(of path: String) throws(OpenError) {
+        let dir = (path as NSString).deletingLastPathComponent
+        guard !dir.isEmpty, !FileManager.default.fileExists(atPath: dir) else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw OpenError(path: path, underlying: "cannot create the directory \(dir): \(error.localizedDescription)")
         }
     }
 

@@ -120,6 +120,25 @@ struct AuditSpoolTests {
         again.close()
     }
 
+    /// A second sidecar on the same spool (one state_dir shared by mistake)
+    /// is refused before it reads anything: it would take the first one's
+    /// live intents for a crash's leftovers and fork the chain.
+    @Test func aSecondSpoolOnOneFileIsRefusedAndTouchesNothing() throws {
+        let f = try SpoolFixture()
+        let spool = try f.open()
+        try spool.append(f.record(0))
+        let live = try spool.appendIntent(f.record(1))
+        let refusal = #expect(throws: AuditSpoolError.self) { _ = try f.open() }
+        #expect(refusal.map { "\($0)" }?.contains("is in use by another process (pid \(getpid()))") == true, "\(String(describing: refusal))")
+        #expect(spool.stats.intents == 1)
+        let done = try spool.complete(live, with: f.record(1))
+        #expect(done.sequence == 2)
+        spool.close()
+        let next = try f.open()
+        #expect(next.recoveredIntents == 0 && next.stats.lastSequence == 2)
+        next.close()
+    }
+
     @Test func theSpoolFileIsPrivate() throws {
         let f = try SpoolFixture()
         let spool = try f.open()

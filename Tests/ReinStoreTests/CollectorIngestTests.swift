@@ -90,6 +90,7 @@ import Testing
         let f = try CollectorStoreFixture()
         var chain = try TestChain()
         _ = try f.store.ingest(lines: try chain.seal(count: 4), sidecarId: "sc-1")
+        f.store.close()
         let reopened = try SQLiteCollectorStore(path: f.dir + "/collector.sqlite")
         let next = try reopened.ingest(lines: try chain.seal(count: 4), sidecarId: "sc-1")
         #expect(next.findings.isEmpty)

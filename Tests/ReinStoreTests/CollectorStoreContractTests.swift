@@ -215,11 +215,30 @@ final class StoreUnderTest: Sendable {
         #expect(report.records == 10)
         #expect(report.retainedFrom == 31)
         #expect(try s.store.latestCursor() == before)
+        s.store.close()
         let reopened = try s.reopen()
         let outcome = try reopened.ingest(lines: try chain.seal(count: 5), sidecarId: "sc-1", at: 21 * day)
         #expect(outcome.findings.isEmpty)
         #expect(outcome.lastCursor > before)
         #expect(try reopened.allRecords().map(\.sequence) == Array(31...45))
+    }
+
+    /// One store per database at a time: while one is open, opening it again
+    /// (another collector process on the same state) is refused and changes
+    /// nothing; once it is closed, the next one opens and finds everything.
+    @Test(arguments: CollectorStoreKind.allCases)
+    func aSecondStoreOnOneDatabaseIsRefusedUntilTheFirstCloses(kind: CollectorStoreKind) throws {
+        let s = try kind.make()
+        var chain = try TestChain()
+        _ = try s.store.ingest(lines: try chain.seal(count: 3), sidecarId: "sc-1", at: 1)
+        let refusal = #expect(throws: CollectorStoreError.self) { _ = try s.reopen() }
+        #expect(refusal.map { "\($0)" }?.contains("is in use by another process (pid \(getpid()))") == true, "\(String(describing: refusal))")
+        #expect(try s.store.ingest(lines: try chain.seal(count: 1), sidecarId: "sc-1", at: 2).findings.isEmpty)
+        s.store.close()
+        let next = try s.reopen()
+        #expect(try next.allRecords().map(\.sequence) == [1, 2, 3, 4])
+        #expect(try next.ingest(lines: try chain.seal(count: 1), sidecarId: "sc-1", at: 3).findings.isEmpty)
+        next.close()
     }
 
     /// A policy version is never stored without its change event: when the

@@ -73,6 +73,23 @@ struct HoldEventOutboxTests {
         #expect(owner.list == ["hold-created \(first.id)", "hold-created \(second.id)", "hold-approved \(first.id)"])
     }
 
+    /// A second ledger on the same file while the first is open (two
+    /// processes on one state_dir) is refused before it looks at the outbox,
+    /// so the waiting event is not delivered by both.
+    @Test func aSecondLedgerOnOneFileIsRefusedAndDeliversNothing() async throws {
+        let (f, owner, ledger, hold) = try await oneCreationWaiting()
+        let second = Owner()
+        let refusal = #expect(throws: HoldError.self) { _ = try open(f, second) }
+        #expect(refusal.map { "\($0)" }?.contains("is in use by another process (pid \(getpid()))") == true, "\(String(describing: refusal))")
+        #expect(second.attempts.load(ordering: .relaxed) == 0)
+        _ = try await ledger.decide(id: hold.id, .deny(reason: "no"), by: "alice")
+        #expect(owner.list == ["hold-created \(hold.id)", "hold-denied \(hold.id)"])
+        ledger.close()
+        let third = Owner()
+        _ = try open(f, third)
+        #expect(third.list.isEmpty)
+    }
+
     @Test func theExpirySweepOffersWaitingEventsWhenNothingIsDue() async throws {
         let (f, owner, ledger, hold) = try await oneCreationWaiting()
         defer { withExtendedLifetime(f) {} } // its directory holds the ledger

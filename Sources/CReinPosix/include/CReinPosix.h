@@ -19,4 +19,13 @@
  */
 int CReinPosix_fileIdentity(const char *path, uint64_t *device, uint64_t *inode);
 
+/*
+ * Takes an exclusive flock(2) on `fd` without waiting. Why flock and not
+ * fcntl: a flock belongs to the open file description, so closing some
+ * other descriptor of the same file elsewhere in the process (which drops
+ * every fcntl lock the process holds on it) cannot release it.
+ * Returns 0, or -1 with errno set (EWOULDBLOCK: another holds it).
+ */
+int CReinPosix_lockExclusive(int fd);
+
 #endif

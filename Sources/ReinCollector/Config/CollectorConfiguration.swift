@@ -107,7 +107,17 @@ public struct CollectorConfiguration: Sendable, Equatable {
     /// The database path actually used.
     public var resolvedDatabase: String {
         if let database { return database }
-        return (stateDir.hasSuffix("/") ? stateDir : stateDir + "/") + "collector.sqlite"
+        return inStateDir("collector.sqlite")
+    }
+
+    /// The hold ledger, beside the database in the state directory.
+    public var holdsDatabase: String { inStateDir("holds.sqlite") }
+
+    /// The key that signs the collector's own audit chain.
+    public var signingKeyPath: String { inStateDir("collector-signing.key") }
+
+    private func inStateDir(_ name: String) -> String {
+        (stateDir.hasSuffix("/") ? stateDir : stateDir + "/") + name
     }
 
     public var tlsEnabled: Bool { tlsCertificate != nil && tlsKey != nil }

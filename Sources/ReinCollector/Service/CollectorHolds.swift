@@ -28,7 +28,7 @@ public final class CollectorHolds: Sendable {
             // full disk) stays in the ledger's outbox, also across a restart, and
             // is written before any later one: a hold's history is never short
             // in the chain. The webhook is called once its creation is on record.
-            ledger = try SQLiteHoldLedger(path: configuration.stateDir + "/holds.sqlite", settings: configuration.holds,
+            ledger = try SQLiteHoldLedger(path: configuration.holdsDatabase, settings: configuration.holds,
                                           logger: Logger(label: "rein.collector.holds"), onEvent: { event in
                                               _ = try trail.append(event.auditRecord(sidecarId: CollectorAuditTrail.sidecarId,
                                                                                      via: AuditRecord.collectorVia), at: event.atMs)

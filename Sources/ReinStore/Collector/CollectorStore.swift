@@ -38,11 +38,20 @@ import ReinAudit
 /// - Policy versions of one agent are numbered 1, 2, 3… without gaps;
 ///   concurrent pushes for one agent are serialised, not refused.
 /// - One collector process per database: the collector's own audit chain
-///   and the long-poll wake-ups live in that process.
+///   and the long-poll wake-ups live in that process. Opening a store that
+///   another process has open is refused (SQLite: ``DatabaseLock``;
+///   PostgreSQL: a session advisory lock), and ``close()`` lets it go.
 ///
 /// Holds are kept apart, in a ``HoldLedger`` (`holds.sqlite`), whose
 /// decide and consume steps are conditional updates (one decision, one use).
 public protocol CollectorStore: Sendable {
+    // MARK: lifecycle
+
+    /// Stops the store's background work and closes it, once, at shutdown
+    /// after the last write; later calls fail. Another process may then
+    /// open it (SQLite: the database's ``DatabaseLock`` is let go).
+    func close()
+
     // MARK: audit trail
 
     /// Stores a parsed batch for `batch.sidecarId`, verifying it against the

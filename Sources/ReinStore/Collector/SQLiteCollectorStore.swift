@@ -13,6 +13,9 @@ import ReinAudit
 /// `+Fleet`, `+Policies`, `+Retention`; the schema is in `+Schema`.
 public final class SQLiteCollectorStore: CollectorStore {
     let pool: DatabasePool
+    /// One process per store: a second would verify chains against heads it
+    /// did not write and fork the collector's own chain (``DatabaseLock``).
+    private let lock: DatabaseLock
     let logger: Logger
     public let path: String
     /// Below this many records after a query's cursor, the query scans them
@@ -39,6 +42,11 @@ public final class SQLiteCollectorStore: CollectorStore {
         self.logger = logger
         self.tailSpan = tailSpan
         durability = WALFileSync(databasePath: path)
+        do {
+            lock = try SQLiteStore.lockForWriting(path)
+        } catch {
+            throw .database(operation: "lock", message: error.underlying)
+        }
         do {
             try SQLiteStore.prepareFile(path)
         } catch {
@@ -85,6 +93,12 @@ public final class SQLiteCollectorStore: CollectorStore {
     }
 
     deinit { checkpointer.stop() }
+
+    public func close() {
+        checkpointer.stop()
+        SQLiteStore.close(pool, logger: logger)
+        lock.release()
+    }
 
     /// Runs `body` in a write transaction and makes it durable, mapping errors.
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(CollectorStoreError) -> T {

@@ -15,6 +15,8 @@ import ReinHolds
 /// cooperative pool.
 public final class SQLiteHoldLedger: HoldLedger {
     let pool: DatabasePool
+    /// One process per ledger: a second would deliver pending events twice (``DatabaseLock``).
+    private let lock: DatabaseLock
     let settings: HoldSettings
     let now: @Sendable () -> Int64
     let onEvent: @Sendable (HoldEvent) throws -> Void
@@ -45,6 +47,7 @@ public final class SQLiteHoldLedger: HoldLedger {
         self.onEvent = onEvent
         self.logger = logger
         do {
+            lock = try SQLiteStore.lockForWriting(path)
             pool = try SQLiteStore.open(path: path)
             try Self.migrator.migrate(pool)
         } catch {
@@ -58,7 +61,8 @@ public final class SQLiteHoldLedger: HoldLedger {
 
     public func close() {
         changed.close()
-        try? pool.close()
+        SQLiteStore.close(pool, logger: logger)
+        lock.release()
     }
 
     static var migrator: DatabaseMigrator {

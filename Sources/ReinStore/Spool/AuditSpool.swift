@@ -33,6 +33,8 @@ public final class AuditSpool: Sendable {
     public let maxBytes: Int64
 
     private let pool: DatabasePool
+    /// One process per spool: a second writer would fork the chain (``DatabaseLock``).
+    private let lock: DatabaseLock
     private let writer: SpoolWriter
     private let checkpointer: WALCheckpointer
     private let closed = Atomic<Bool>(false)
@@ -54,6 +56,7 @@ public final class AuditSpool: Sendable {
         publicKey = configuration.signingKey.publicKey
         maxBytes = configuration.maxBytes
         do {
+            lock = try SQLiteStore.lockForWriting(path)
             pool = try SQLiteStore.open(path: path)
         } catch {
             throw .open(path: path, reason: error.underlying)
@@ -266,7 +269,10 @@ public final class AuditSpool: Sendable {
         let waits = !writer.isWriterThread
         checkpointer.stop()
         writer.close()
-        if waits { try? pool.close() }
+        if waits {
+            try? pool.close()
+            lock.release()
+        } // else the lock goes with this spool, after the writer let go of the database
     }
 
     // MARK: - Helpers
