@@ -4,12 +4,13 @@ import Logging
 import ReinCollector
 import ReinServiceKit
 
-/// `rein collector`: the central collector (`run`, the default), `check-config` and `hash-token`.
+/// `rein collector`: the central collector (`run`, the default), `check-config`, `hash-token`, `backup` and `restore`.
 struct CollectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collector",
         abstract: "Run the central collector: audit ingest and verification, queries, central policies, fleet view.",
-        subcommands: [CollectorRunCommand.self, CollectorCheckConfigCommand.self, CollectorHashTokenCommand.self],
+        subcommands: [CollectorRunCommand.self, CollectorCheckConfigCommand.self, CollectorHashTokenCommand.self,
+                      CollectorBackupCommand.self, CollectorRestoreCommand.self],
         defaultSubcommand: CollectorRunCommand.self)
 }
 
