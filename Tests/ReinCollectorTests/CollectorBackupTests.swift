@@ -20,6 +20,17 @@ import Testing
         init() throws { try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) }
         deinit { try? FileManager.default.removeItem(atPath: root) }
 
+        /// A store with `before` records of sc-1 backed up, and `after` more
+        /// ingested since; the store stays open.
+        func storeBackedUp(before: Int, after: Int) throws -> SQLiteCollectorStore {
+            let store = try SQLiteCollectorStore(path: configuration.resolvedDatabase)
+            var chain = try ScriptedChain(sidecarId: "sc-1")
+            _ = try CollectorBackupTests.ingest(store, try chain.seal(before), sidecarId: "sc-1")
+            _ = try CollectorBackup.make(configuration, into: backup, reinVersion: "test", progress: { _ in })
+            _ = try CollectorBackupTests.ingest(store, try chain.seal(after), sidecarId: "sc-1")
+            return store
+        }
+
         func config(in name: String) -> CollectorConfiguration {
             var c = CollectorConfiguration()
             c.stateDir = root + "/" + name
@@ -94,13 +105,8 @@ import Testing
 
     @Test func aDamagedBackupRestoresNothing() throws {
         let s = try Scratch()
-        let store = try SQLiteCollectorStore(path: s.configuration.resolvedDatabase)
-        var chain = try ScriptedChain(sidecarId: "sc-1")
-        _ = try Self.ingest(store, try chain.seal(20), sidecarId: "sc-1")
-        _ = try CollectorBackup.make(s.configuration, into: s.backup, reinVersion: "test", progress: { _ in })
         // A later store in the target, which a refused restore must leave as it is.
-        _ = try Self.ingest(store, try chain.seal(5), sidecarId: "sc-1")
-        store.close()
+        try s.storeBackedUp(before: 20, after: 5).close()
         let copy = s.backup + "/collector.sqlite"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: copy))
         bytes[bytes.count - 100] ^= 0x01
@@ -119,11 +125,7 @@ import Testing
 
     @Test func aRestoreUnderARunningCollectorIsRefusedAndOneAfterItMovesTheOldStateAside() throws {
         let s = try Scratch()
-        let store = try SQLiteCollectorStore(path: s.configuration.resolvedDatabase)
-        var chain = try ScriptedChain(sidecarId: "sc-1")
-        _ = try Self.ingest(store, try chain.seal(10), sidecarId: "sc-1")
-        _ = try CollectorBackup.make(s.configuration, into: s.backup, reinVersion: "test", progress: { _ in })
-        _ = try Self.ingest(store, try chain.seal(10), sidecarId: "sc-1")
+        let store = try s.storeBackedUp(before: 10, after: 10)
 
         let refusal = #expect(throws: CollectorBackupError.self) {
             _ = try CollectorRestore.restore(s.configuration, from: s.backup, progress: { _ in })
