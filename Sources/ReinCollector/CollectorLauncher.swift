@@ -17,7 +17,7 @@ import ReinServiceKit
 /// server, the retention job and the fleet watch (silent sidecars).
 public enum CollectorLauncher {
     /// - Parameter routes: extra routes (the holds module), added to the standard table.
-    public static func launch(_ configuration: CollectorConfiguration, logger: Logger,
+    public static func launch(_ configuration: CollectorConfiguration, logger: Logger, version: String = "dev",
                               routes: [CollectorRoute] = []) async throws -> RunningCollector {
         var tls: CollectorTLS?
         if configuration.tlsEnabled, let cert = configuration.tlsCertificate, let key = configuration.tlsKey {
@@ -82,6 +82,7 @@ public enum CollectorLauncher {
             throw CollectorStartError("cannot listen on \(configuration.listen): \(error)")
         }
         let retention = RetentionJob(services: services)
+        let backups = BackupJob(services: services, reinVersion: version)
         // Refusals folded into a window are recorded when it ends.
         let refusalFlush = Task {
             while !Task.isCancelled {
@@ -101,7 +102,7 @@ public enum CollectorLauncher {
                 }
             }
         }
-        let running = RunningCollector(server: server, address: address, retention: retention, fleetWatch: FleetWatch(services: services),
+        let running = RunningCollector(server: server, address: address, retention: retention, backups: backups, fleetWatch: FleetWatch(services: services),
                                        holds: holds, trail: trail, checkpoints: checkpoints, refusalFlush: refusalFlush, tlsWatch: tlsWatch)
         if configuration.silentAfter < 30 {
             // Sidecars heartbeat every 15 s by default: a shorter window flaps (and alerts) on every beat.
@@ -152,6 +153,7 @@ public final class RunningCollector: Sendable {
     public let server: CollectorServer
     public let address: SocketAddress
     let retention: RetentionJob
+    let backups: BackupJob
     let fleetWatch: FleetWatch
     let holds: CollectorHolds
     let trail: CollectorAuditTrail
@@ -160,7 +162,7 @@ public final class RunningCollector: Sendable {
     /// Re-reads the TLS files every `tlsReloadInterval`, when TLS is on.
     let tlsWatch: Task<Void, Never>?
 
-    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, fleetWatch: FleetWatch, holds: CollectorHolds,
+    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, backups: BackupJob, fleetWatch: FleetWatch, holds: CollectorHolds,
          trail: CollectorAuditTrail, checkpoints: Task<Void, Never>, refusalFlush: Task<Void, Never>, tlsWatch: Task<Void, Never>?) {
         self.refusalFlush = refusalFlush
         self.tlsWatch = tlsWatch
@@ -171,6 +173,7 @@ public final class RunningCollector: Sendable {
         self.server = server
         self.address = address
         self.retention = retention
+        self.backups = backups
     }
 
     /// `http(s)://host:port` of the bound listener.
@@ -188,6 +191,7 @@ public final class RunningCollector: Sendable {
     /// the fleet watch and the alert webhook.
     public func shutdown() async {
         retention.stop()
+        backups.stop()
         fleetWatch.stop()
         holds.stop()
         await server.shutdown()

@@ -54,6 +54,11 @@ struct CollectorCheckConfigCommand: ParsableCommand {
         }
         lines.append("  tokens     \(configuration.tokens.count) (\(byRole.joined(separator: "; ")))")
         lines.append("  retention  \(configuration.retention / 86_400)d; a sidecar is silent after \(configuration.silentAfter)s")
+        if let dir = configuration.backupDir {
+            lines.append("  backups    into \(dir) every \(configuration.backupInterval)s, the newest \(configuration.backupKeep) kept")
+        } else {
+            lines.append("  backups    none taken by the collector (backup.dir unset; `rein collector backup` still works)")
+        }
         if let dir = configuration.complianceDir {
             do {
                 let catalogs = try ComplianceCatalogLoader.loadAll(directory: dir)

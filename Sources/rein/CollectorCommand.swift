@@ -37,7 +37,7 @@ struct CollectorRunCommand: AsyncParsableCommand {
         let logger = Logger(label: "rein.collector")
         let running: RunningCollector
         do {
-            running = try await CollectorLauncher.launch(configuration, logger: logger)
+            running = try await CollectorLauncher.launch(configuration, logger: logger, version: ReinVersion.current)
         } catch {
             throw CommandFailure.failed("the collector could not start: \(error)")
         }

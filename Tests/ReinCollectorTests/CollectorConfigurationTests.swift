@@ -91,4 +91,23 @@ import ReinServiceKit
         let halfTLS = "tls:\n  certificate: /x.pem\ntokens:\n  - {name: a, roles: [admin], sha256: \(Self.hash)}\n"
         #expect(throws: CollectorConfigurationError.self) { try CollectorConfigurationLoader.load(yaml: halfTLS) }
     }
+
+    /// `backup:` sets the collector's own backups; the environment can name
+    /// the directory; a directory inside the state (or holding it), a short
+    /// interval or no backups to keep are refused with the key.
+    @Test func backupSettingsAreReadAndCheckedAgainstTheStateDirectory() throws {
+        let tokens = "tokens:\n  - {name: a, roles: [admin], sha256: \(Self.hash)}\n"
+        let c = try CollectorConfigurationLoader.load(yaml: "state_dir: /var/lib/rein/collector\nbackup: {dir: /var/lib/rein/backups, interval: 6h, keep: 3}\n" + tokens)
+        #expect(c.backupDir == "/var/lib/rein/backups" && c.backupInterval == 21_600 && c.backupKeep == 3)
+        let none = try CollectorConfigurationLoader.load(yaml: tokens)
+        #expect(none.backupDir == nil && none.backupInterval == 86_400 && none.backupKeep == 7)
+        let env = try CollectorConfigurationLoader.load(yaml: tokens, environment: ["REIN_COLLECTOR_BACKUP_DIR": "/backups"])
+        #expect(env.backupDir == "/backups")
+        for (yaml, key) in [("state_dir: /s\nbackup: {dir: /s/backups}\n", "backup.dir"), ("state_dir: /s/c\nbackup: {dir: /s}\n", "backup.dir"),
+                            ("state_dir: /s\nbackup: {dir: /s/./}\n", "backup.dir"), ("backup: {dir: /b, interval: 30s}\n", "backup.interval"),
+                            ("backup: {dir: /b, keep: 0}\n", "backup.keep"), ("backup: {dir: /b, every: 1d}\n", "backup.every")] {
+            let refusal = #expect(throws: CollectorConfigurationError.self) { try CollectorConfigurationLoader.load(yaml: yaml + tokens) }
+            #expect(refusal?.key == key, "\(yaml): \(String(describing: refusal))")
+        }
+    }
 }

@@ -10,11 +10,12 @@ Batches are shipped as a sidecar ships them (gzip NDJSON); all on 127.0.0.1.
 import json
 import subprocess
 import threading
+import time
 
 import pytest
 
 from collector_harness import Collector, ScriptedChain, ship
-from sidecar_harness import clean_env
+from sidecar_harness import clean_env, wait_for
 
 
 @pytest.fixture
@@ -123,6 +124,29 @@ def test_a_damaged_backup_restores_nothing(rein_bin, collector, tmp_path):
     assert not [p for p in (collector.dir / "state").iterdir() if "before-restore" in p.name]
     collector.start()
     assert len(collector.records(sidecar="sc-d")) == 10
+
+
+def test_a_collector_with_backup_dir_takes_its_own_backup_that_restores(rein_bin, tmp_path):
+    """With `backup.dir` and no backup there yet, the collector takes one at
+    start (a new deployment's baseline); it passes `restore --check`, and a
+    restart with a recent backup on disk does not take another."""
+    backups = tmp_path / "backups"
+    c = Collector(rein_bin, extra_config=f"backup:\n  dir: {backups}\n  interval: 1h\n  keep: 2\n")
+    try:
+        r = rein(rein_bin, c, "check-config")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"backups    into {backups} every 3600s, the newest 2 kept" in r.stdout
+        wait_for(lambda: len(list(backups.glob("rein-backup-*/backup.json"))) == 1, timeout=30, what="the first backup")
+        [taken] = [p.parent for p in backups.glob("rein-backup-*/backup.json")]
+        assert "backup taken" in c.log_text()
+        r = rein(rein_bin, c, "restore", "--check", str(taken))
+        assert r.returncode == 0, r.stdout + r.stderr
+        c.stop()
+        c.start()
+        time.sleep(2)
+        assert [p.name for p in backups.iterdir()] == [taken.name]
+    finally:
+        c.stop()
 
 
 def open_policy():

@@ -115,6 +115,20 @@ public enum CollectorBackup {
         return manifest
     }
 
+    /// `20261130T201500Z`: sorts by time, no characters a shell or a file system minds.
+    public static func stamp(_ date: Date) -> String { stampFormat.string(from: date) }
+
+    /// The time a ``stamp(_:)`` names, or nil.
+    public static func date(fromStamp text: String) -> Date? { stampFormat.date(from: text) }
+
+    private static var stampFormat: DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter
+    }
+
     // MARK: - Helpers
 
     /// Copies, checks and digests one database into the backup.

@@ -29,7 +29,7 @@ public enum CollectorRestore {
             do { locks.append(try SQLiteStore.lockForWriting(path)) } catch { throw .inUse(error.underlying) }
         }
         defer { locks.forEach { $0.release() } }
-        let stamp = Self.stamp(now)
+        let stamp = CollectorBackup.stamp(now)
         var moved: [(from: String, to: String)] = []
         for file in manifest.files {
             let target = Self.target(of: file.role, in: configuration)
@@ -64,14 +64,5 @@ public enum CollectorRestore {
         case .holds: configuration.holdsDatabase
         case .signingKey: configuration.signingKeyPath
         }
-    }
-
-    /// `20261130T201500Z`: sorts by time, no characters a shell or a file system minds.
-    static func stamp(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.string(from: date)
     }
 }

@@ -98,6 +98,13 @@ public struct CollectorConfiguration: Sendable, Equatable {
     public var maxBufferedBodyBytes = 256 << 20
     /// How often retention runs.
     public var retentionInterval: Duration = .seconds(86_400)
+    /// `backup.dir`: where the collector takes backups of itself (``BackupJob``);
+    /// nil: none (`rein collector backup` works either way).
+    public var backupDir: String?
+    /// `backup.interval` (seconds): the time between two of them.
+    public var backupInterval: Int64 = 86_400
+    /// `backup.keep`: how many of its own backups stay; older ones go once a new one is whole.
+    public var backupKeep = 7
     /// How often the TLS certificate and key files are checked for a renewal
     /// (``CollectorTLS``); SIGHUP reads them at once.
     public var tlsReloadInterval: Duration = .seconds(60)

@@ -18,10 +18,10 @@ public enum CollectorConfigurationLoader {
         ("REIN_COLLECTOR_DATABASE", "database"), ("REIN_COLLECTOR_TLS_CERTIFICATE", "tls.certificate"),
         ("REIN_COLLECTOR_TLS_KEY", "tls.key"), ("REIN_COLLECTOR_RETENTION", "retention"),
         ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"), ("REIN_COLLECTOR_MAX_CLOCK_SKEW", "fleet.max_clock_skew"),
-        ("REIN_COLLECTOR_ALERTS_WEBHOOK_URL", "alerts.webhook_url"),
+        ("REIN_COLLECTOR_ALERTS_WEBHOOK_URL", "alerts.webhook_url"), ("REIN_COLLECTOR_BACKUP_DIR", "backup.dir"),
     ]
 
-    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "alerts", "compliance_dir", "limits"]
+    private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "alerts", "compliance_dir", "limits", "backup"]
     private static let tokenKeys: Set<String> = ["name", "roles", "sha256", "agents", "owns_agents", "sidecar_ids"]
 
     public static func load(yaml: String?, environment: [String: String] = [:],
@@ -60,7 +60,7 @@ public enum CollectorConfigurationLoader {
                 throw CollectorConfigurationError(key: keyNode.string ?? "?", message: "unknown key (known: \(topKeys.sorted().joined(separator: ", ")))", line: line)
             }
             switch key {
-            case "tls", "fleet", "holds", "alerts", "limits":
+            case "tls", "fleet", "holds", "alerts", "limits", "backup":
                 guard let section = valueNode.mapping else {
                     throw CollectorConfigurationError(key: key, message: "must be a mapping", line: line)
                 }
@@ -68,6 +68,7 @@ public enum CollectorConfigurationLoader {
                     : key == "fleet" ? ["silent_after", "max_clock_skew"]
                     : key == "alerts" ? ["webhook_url", "console_url"]
                     : key == "limits" ? ["max_connections", "header_timeout", "body_timeout"]
+                    : key == "backup" ? ["dir", "interval", "keep"]
                     : ["expire", "max_grant", "default_grant", "allow_owner_approval", "webhook_url", "console_url"]
                 for (subKey, subValue) in section {
                     let name = subKey.string ?? "?"
@@ -214,6 +215,18 @@ public enum CollectorConfigurationLoader {
                 throw CollectorConfigurationError(key: key, message: "'\(URLText.redacted(value))' must be an http(s) URL", line: line)
             }
             if key == "holds.webhook_url" { config.holdsWebhookURL = value } else { config.alertsWebhookURL = value }
+        case "backup.dir":
+            config.backupDir = value
+        case "backup.interval":
+            guard let seconds = DurationText.seconds(value), seconds >= 60 else {
+                throw CollectorConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a duration of at least 1m, such as 6h or 1d", line: line)
+            }
+            config.backupInterval = seconds
+        case "backup.keep":
+            guard let n = Int(value), n >= 1 else {
+                throw CollectorConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a number of backups, at least 1", line: line)
+            }
+            config.backupKeep = n
         case "holds.console_url": config.holdsConsoleURL = value
         case "alerts.console_url": config.alertsConsoleURL = value
         default:
@@ -241,6 +254,15 @@ public enum CollectorConfigurationLoader {
         }
         guard config.retention >= 86_400 else {
             throw CollectorConfigurationError(key: "retention", message: "must be at least 1d")
+        }
+        if let dir = config.backupDir {
+            let backups = URL(fileURLWithPath: dir).standardizedFileURL.path
+            let state = URL(fileURLWithPath: config.stateDir).standardizedFileURL.path
+            // Restoring moves the state directory's files aside: backups must not be among them.
+            guard backups != state, !(backups + "/").hasPrefix(state + "/"), !(state + "/").hasPrefix(backups + "/") else {
+                throw CollectorConfigurationError(key: "backup.dir", message: "\(dir) and state_dir \(config.stateDir) must not contain each other: "
+                                                  + "give backups a directory of their own (on another volume, or copied off it)")
+            }
         }
     }
 }
