@@ -59,6 +59,18 @@ import Testing
         _ = try CollectorBackup.verify(dir + "/rein-backup-20270115T100000Z", progress: { _ in })
     }
 
+    /// The alert a failed backup posts: for people (`text`) and machines (`rein`).
+    @Test func aFailureAlertSaysWhereAndWhyAndThatOlderBackupsAreKept() throws {
+        let body = BackupAlertMessage.payload(dir: "/backups", error: "could not copy /s/collector.sqlite: disk I/O error",
+                                              consoleURL: "https://rein.example.com")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let text = try #require(json["text"] as? String)
+        #expect(text.contains("backup into /backups failed; the previous backups are kept") && text.contains("disk I/O error"))
+        let rein = try #require(json["rein"] as? [String: Any])
+        #expect(rein["alert"] as? String == "backup" && rein["dir"] as? String == "/backups")
+        #expect((rein["links"] as? [String: String])?["health"] == "https://rein.example.com/healthz")
+    }
+
     @Test func aFailedBackupLeavesNothingAndDeletesNoOlderOne() throws {
         let s = try Scratch(keep: 1)
         let dir = s.configuration.backupDir!
