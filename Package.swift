@@ -92,6 +92,7 @@ let package = Package(
                 "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinServiceKit", "CReinOpenSSL", "ReinHolds", "ReinCollectorClient",
                 "ReinUpstream",
                 "ReinCompliance",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

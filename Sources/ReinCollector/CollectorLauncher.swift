@@ -69,7 +69,8 @@ public enum CollectorLauncher {
                                          complianceCatalogs: catalogs, alerts: alerts,
                                          exportNaming: AuditExport.Naming(signingName: { catalog.signingName(ofService: $0) ?? $0 },
                                                                           readOnly: { catalog.isReadOnly(service: $0, operation: $1) }),
-                                         canonicalAction: { catalog.canonicalAction($0) ?? $0 })
+                                         canonicalAction: { catalog.canonicalAction($0) ?? $0 },
+                                         metrics: CollectorMetrics(version: version))
         holds.attach(services)
         var router = CollectorRouter.standard()
         for route in routes { router.add(route) }

@@ -4,12 +4,12 @@ import Testing
 
 /// The shipped example configuration must load as documented.
 @Suite struct CollectorExampleTests {
-    @Test func deployExampleLoadsWithItsFourRoles() throws {
+    @Test func deployExampleLoadsWithEveryRole() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Deploy/examples/collector.yaml")
         let text = try String(contentsOf: url, encoding: .utf8)
         let config = try CollectorConfigurationLoader.load(yaml: text)
-        #expect(config.tokens.count == 4)
+        #expect(config.tokens.count == 5)
         #expect(Set(config.tokens.flatMap(\.roles)) == Set(CollectorRole.allCases))
         #expect(config.tokens.first { $0.roles.contains(.sidecar) }?.agents == ["billing-agent"])
         #expect(config.retention == 400 * 86_400)

@@ -2,8 +2,8 @@ import Testing
 @testable import ReinCollector
 
 @Suite struct CollectorRoleTests {
-    @Test func rolesAreTheFourDocumentedOnes() {
-        #expect(CollectorRole.allCases.map(\.rawValue).sorted() == ["admin", "approver", "auditor", "sidecar"])
+    @Test func rolesAreTheDocumentedOnes() {
+        #expect(CollectorRole.allCases.map(\.rawValue).sorted() == ["admin", "approver", "auditor", "metrics", "sidecar"])
         #expect(CollectorRole(rawValue: "root") == nil)
     }
 }

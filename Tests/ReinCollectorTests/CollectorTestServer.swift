@@ -23,6 +23,7 @@ final class CollectorTestServer: Sendable {
         "sidecar-other": "tok-sidecar-other-0123456789",
         "sidecar-ab": "tok-sidecar-ab-0123456789",
         "sidecar-web": "tok-sidecar-web-0123456789",
+        "prometheus": "tok-metrics-prometheus-0123456789",
     ]
 
     static let configuredTokens: [CollectorToken] = [
@@ -38,6 +39,7 @@ final class CollectorTestServer: Sendable {
                        agents: ["agent-a", "agent-b"]),
         CollectorToken(name: "sidecar-web", roles: [.sidecar], sha256: CollectorAuthenticator.hash(token: tokens["sidecar-web"]!),
                        agents: ["agent-a"], sidecarIds: [SidecarIdPattern("web-*")]),
+        CollectorToken(name: "prometheus", roles: [.metrics], sha256: CollectorAuthenticator.hash(token: tokens["prometheus"]!)),
     ]
 
     static let catalog: ServiceCatalog = {

@@ -29,6 +29,7 @@ TOKENS = {
     "admin": "tok-admin-0123456789abcdef",
     "auditor": "tok-auditor-0123456789abcdef",
     "approver": "tok-approver-0123456789abcdef",
+    "metrics": "tok-metrics-0123456789abcdef",
 }
 
 
@@ -77,6 +78,9 @@ tokens:
   - name: bob
     roles: [approver]
     sha256: {sha256_hex(TOKENS['approver'])}
+  - name: prometheus
+    roles: [metrics]
+    sha256: {sha256_hex(TOKENS['metrics'])}
 {extra_config}
 """)
         for role, token in TOKENS.items():

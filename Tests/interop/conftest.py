@@ -35,3 +35,12 @@ def moto():
     m = Moto()
     yield m
     m.stop()
+
+
+@pytest.fixture
+def collector(rein_bin):
+    """A `rein collector` on its own state directory and port, stopped by PID at the test's end."""
+    from collector_harness import Collector
+    c = Collector(rein_bin)
+    yield c
+    c.stop()

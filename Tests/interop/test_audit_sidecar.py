@@ -61,13 +61,6 @@ def s3(sidecar):
     return sidecar.agent_session().client("s3", region_name="us-east-1", endpoint_url=sidecar.url, config=NO_RETRY)
 
 
-@pytest.fixture
-def collector(rein_bin):
-    c = Collector(rein_bin)
-    yield c
-    c.stop()
-
-
 def public_key_of(sidecar):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

@@ -33,13 +33,6 @@ statements:
 """
 
 
-@pytest.fixture
-def collector(rein_bin):
-    c = Collector(rein_bin)
-    yield c
-    c.stop()
-
-
 def register(collector, sidecar_id, agent="agent-a"):
     status, _, data = collector.call("POST", "/v1/sidecars/register", role="sidecar", body={
         "sidecar_id": sidecar_id, "agent_id": agent, "task_id": "task-1", "public_key": "ab" * 32, "version": "test"})
@@ -574,7 +567,7 @@ def test_check_config_says_what_run_would_read(rein_bin, collector, tmp_path):
     out = ok.stdout.decode()
     assert ok.returncode == 0, ok.stderr.decode()
     assert out.startswith("configuration OK: ") and "plain HTTP" in out, out
-    assert "tokens     6 (sidecar: sidecar-a, sidecar-other, sidecar-web; admin: alice; approver: bob; auditor: carol)" in out, out
+    assert "tokens     7 (sidecar: sidecar-a, sidecar-other, sidecar-web; admin: alice; approver: bob; auditor: carol; metrics: prometheus)" in out, out
     assert TOKENS["admin"] not in out
 
     broken = tmp_path / "broken.yaml"

@@ -12,17 +12,8 @@ import subprocess
 import threading
 import time
 
-import pytest
-
 from collector_harness import Collector, ScriptedChain, ship
 from sidecar_harness import clean_env, wait_for
-
-
-@pytest.fixture
-def collector(rein_bin):
-    c = Collector(rein_bin)
-    yield c
-    c.stop()
 
 
 def rein(rein_bin, collector, *args):

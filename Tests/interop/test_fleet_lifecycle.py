@@ -8,18 +8,8 @@ Clients are boto3 through the sidecar; upstream is moto; all on 127.0.0.1.
 import json
 import subprocess
 
-import pytest
-
-from collector_harness import Collector
 from sidecar_harness import Sidecar, clean_env, wait_for
 from test_audit_sidecar import POLICY, link, s3
-
-
-@pytest.fixture
-def collector(rein_bin):
-    c = Collector(rein_bin)
-    yield c
-    c.stop()
 
 
 def test_a_sidecar_stopped_on_purpose_is_not_silent_and_a_lost_one_is_retired(rein_bin, moto, collector):

@@ -10,18 +10,9 @@ Clients are boto3 through the sidecar; upstream is moto; all on 127.0.0.1.
 
 import subprocess
 
-import pytest
-
-from collector_harness import Collector, ScriptedChain, ship
+from collector_harness import ScriptedChain, ship
 from sidecar_harness import Sidecar, clean_env, free_port, wait_for
 from test_audit_sidecar import POLICY, link, s3
-
-
-@pytest.fixture
-def collector(rein_bin):
-    c = Collector(rein_bin)
-    yield c
-    c.stop()
 
 
 def second_copy(path, ports):

@@ -33,11 +33,13 @@ final class BackupJob: Sendable {
                     let manifest = try await services.blocking {
                         try Self.runOnce(configuration, reinVersion: reinVersion, now: Date(), logger: services.logger)
                     }
+                    services.metrics.backup(succeeded: true, at: Date())
                     services.logger.info("backup taken", metadata: [
                         "backup.dir": "\(dir)", "backup.created": "\(manifest.created)",
                         "backup.bytes": "\(manifest.files.reduce(0) { $0 + $1.bytes })", "backup.records": "\(manifest.contents.records)",
                     ])
                 } catch {
+                    services.metrics.backup(succeeded: false, at: Date())
                     services.logger.error("backup failed; the previous backups are kept", metadata: ["backup.dir": "\(dir)", "error": "\(error)"])
                     services.alerts?.send(BackupAlertMessage.payload(dir: dir, error: "\(error)", consoleURL: configuration.alertsConsoleURL),
                                           metadata: ["alert": "backup"])

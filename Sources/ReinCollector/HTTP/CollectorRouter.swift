@@ -19,7 +19,8 @@ public struct CollectorRouter: Sendable {
 
     /// Every route of docs/collector-api.md (without holds, which plug in with ``add(_:)``).
     public static func standard() -> CollectorRouter {
-        CollectorRouter(routes: HealthRoutes.routes + SidecarRoutes.routes + AuditRoutes.routes + PolicyRoutes.routes + HoldRoutes.routes + ReportRoutes.routes)
+        CollectorRouter(routes: HealthRoutes.routes + SidecarRoutes.routes + AuditRoutes.routes + PolicyRoutes.routes + HoldRoutes.routes + ReportRoutes.routes
+                        + MetricsRoutes.routes)
     }
 
     /// Adds a route; a route for the same method and pattern replaces the old one.
@@ -42,7 +43,14 @@ public struct CollectorRouter: Sendable {
         return route.roles.isEmpty || !principal.roles.isDisjoint(with: route.roles)
     }
 
+    /// Answers `request` and counts the answer by route pattern (``CollectorMetrics``).
     public func handle(_ request: CollectorRequest, services: CollectorServices) async -> CollectorResponse {
+        let (response, pattern) = await route(request, services: services)
+        services.metrics.request(route: pattern ?? "unmatched", method: request.method.rawValue, status: response.status.code)
+        return response
+    }
+
+    private func route(_ request: CollectorRequest, services: CollectorServices) async -> (CollectorResponse, String?) {
         let path = Self.segments(request.path)
         var allowed: [String] = []
         var found: (CollectorRoute, [String: String])?
@@ -55,27 +63,27 @@ public struct CollectorRouter: Sendable {
             }
         }
         guard let (route, parameters) = found else {
-            guard !allowed.isEmpty else { return .notFound("no route \(request.method.rawValue) \(request.path)") }
+            guard !allowed.isEmpty else { return (.notFound("no route \(request.method.rawValue) \(request.path)"), nil) }
             var refused = CollectorResponse.error(.methodNotAllowed, code: "MethodNotAllowed",
                                                   message: "\(request.method.rawValue) is not allowed on \(request.path)")
             // RFC 9110: a 405 says which methods the resource does take.
             refused.headers.append(("Allow", Set(allowed).sorted().joined(separator: ", ")))
-            return refused
+            return (refused, nil)
         }
         var principal: CollectorPrincipal?
         if !route.roles.isEmpty {
             switch services.authenticator.authenticate(authorization: request.header("Authorization")) {
             case .missing:
-                return await services.refuse(request: request, route: route, principal: nil, status: .unauthorized,
-                                             reason: "no bearer token")
+                return (await services.refuse(request: request, route: route, principal: nil, status: .unauthorized,
+                                             reason: "no bearer token"), route.pattern)
             case .unknown:
-                return await services.refuse(request: request, route: route, principal: nil, status: .unauthorized,
-                                             reason: "the bearer token matches no configured token")
+                return (await services.refuse(request: request, route: route, principal: nil, status: .unauthorized,
+                                             reason: "the bearer token matches no configured token"), route.pattern)
             case .authenticated(let p):
                 guard !p.roles.isDisjoint(with: route.roles) else {
                     let needed = route.roles.map(\.rawValue).sorted().joined(separator: " or ")
-                    return await services.refuse(request: request, route: route, principal: p, status: .forbidden,
-                                                 reason: "token \(p.name) lacks the role \(needed) for \(route.method.rawValue) \(route.pattern)")
+                    return (await services.refuse(request: request, route: route, principal: p, status: .forbidden,
+                                                 reason: "token \(p.name) lacks the role \(needed) for \(route.method.rawValue) \(route.pattern)"), route.pattern)
                 }
                 principal = p
             }
@@ -83,17 +91,17 @@ public struct CollectorRouter: Sendable {
         let call = CollectorCall(request: request, principal: principal, parameters: parameters, route: route, services: services)
         do {
             // Reads count against the caller's share of the read slots (ReadGate).
-            return try await ReadGate.$holder.withValue(call.actor) { try await route.handler(call) }
+            return (try await ReadGate.$holder.withValue(call.actor) { try await route.handler(call) }, route.pattern)
         } catch let error as CollectorAPIError {
-            return error.response
+            return (error.response, route.pattern)
         } catch let error as CollectorStoreError {
             if case .database = error {
                 services.logger.error("collector store failed", metadata: ["route": "\(route.pattern)", "error": "\(error)"])
             }
-            return CollectorAPIError.from(error).response
+            return (CollectorAPIError.from(error).response, route.pattern)
         } catch {
             services.logger.error("request failed", metadata: ["route": "\(route.pattern)", "error": "\(error)"])
-            return .error(.internalServerError, code: "InternalError", message: "the collector failed to answer; see its log")
+            return (.error(.internalServerError, code: "InternalError", message: "the collector failed to answer; see its log"), route.pattern)
         }
     }
 }

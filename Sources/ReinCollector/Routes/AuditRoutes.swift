@@ -110,6 +110,7 @@ enum AuditRoutes {
 
         let now = services.nowMillis
         let outcome = try await services.blocking { try store.ingest(batch, at: now) }
+        services.metrics.ingested(outcome)
         if outcome.accepted > 0 { services.recordsChanged.signal() }
         services.logIntegrity(outcome.findings)
         services.logger.debug("batch ingested", metadata: [

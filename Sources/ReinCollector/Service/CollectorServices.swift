@@ -40,6 +40,8 @@ public final class CollectorServices: Sendable {
     /// Signalled when a policy version was stored.
     public let policiesChanged = ChangeSignal()
     public let logger: Logger
+    /// What `GET /metrics` serves.
+    public let metrics: CollectorMetrics
     let threadPool: NIOThreadPool
     /// The clock, injected for tests.
     let now: @Sendable () -> Date
@@ -55,7 +57,9 @@ public final class CollectorServices: Sendable {
                 complianceCatalogs: [ComplianceCatalog] = [], alerts: WebhookSender? = nil,
                 exportNaming: AuditExport.Naming = .asRecorded,
                 canonicalAction: @escaping @Sendable (String) -> String = { $0 },
+                metrics: CollectorMetrics = CollectorMetrics(version: "dev"),
                 now: @escaping @Sendable () -> Date = { Date() }) {
+        self.metrics = metrics
         self.exportNaming = exportNaming
         self.canonicalAction = canonicalAction
         self.holds = holds
@@ -146,6 +150,7 @@ public final class CollectorServices: Sendable {
     /// ``RefusalThrottle`` and ``recordFoldedRefusals(now:)``).
     public func refuse(request: CollectorRequest, route: CollectorRoute, principal: CollectorPrincipal?,
                        status: HTTPResponseStatus, reason: String, agentId: String? = nil) async -> CollectorResponse {
+        metrics.accessDenied(status: status.code)
         let actor = principal?.name ?? "(no valid token)"
         let routeName = "\(route.method.rawValue) \(route.pattern)"
         // What a client sends is clipped before it is kept: refusals cost no

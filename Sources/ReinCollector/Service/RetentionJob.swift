@@ -20,6 +20,7 @@ final class RetentionJob: Sendable {
                     let deleted = try await services.blocking { [store = services.store] in
                         try store.deleteRecords(receivedBefore: cutoff)
                     }
+                    services.metrics.retention(deleted: deleted, at: Date())
                     services.logger.info("retention ran", metadata: ["records.deleted": "\(deleted)",
                                                                      "retention.cutoff": "\(RFC3339Time.string(milliseconds: cutoff))"])
                 } catch {

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+@testable import ReinCollector
+
+/// `GET /metrics` (``CollectorMetrics``): what a monitoring system alerts
+/// on, counted from real requests against a running collector, for a
+/// `metrics` token that can read nothing else.
+@Suite struct CollectorMetricsTests {
+    /// `name{labels}` → value, from the Prometheus text format.
+    static func samples(_ text: String) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            out[String(line[..<space])] = value
+        }
+        return out
+    }
+
+    @Test func metricsCountIngestFindingsRefusalsAndTheFleet() async throws {
+        try await withCollector(silentAfter: 120) { server in
+            var chain = try ScriptedChain(sidecarId: "sc-1")
+            #expect(try await server.ship(try chain.seal(3), sidecarId: "sc-1").status == 200)
+            _ = try chain.seal(1)  // never shipped: the next batch opens with a gap
+            #expect(try await server.ship(try chain.seal(2), sidecarId: "sc-1").status == 200)
+            #expect(try await server.call("GET", "/v1/audit/records", as: "tok-nobody").status == 401)
+            // The metrics token reads metrics and nothing else.
+            #expect(try await server.call("GET", "/v1/audit/records", as: "prometheus").status == 403)
+            #expect(try await server.call("GET", "/metrics", as: "sidecar-a").status == 403)
+
+            let r = try await server.call("GET", "/metrics", as: "prometheus")
+            #expect(r.status == 200)
+            #expect(r.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            let m = Self.samples(r.bodyText)
+            #expect(m["rein_collector_ingested_records_total"] == 5)
+            #expect(m["rein_collector_ingested_batches_total"] == 2)
+            #expect(m["rein_collector_integrity_findings_total{kind=\"gap\"}"] == 1)
+            #expect(m["rein_collector_access_denied_total{code=\"401\"}"] == 1)
+            #expect(m["rein_collector_access_denied_total{code=\"403\"}"] == 2)
+            #expect(m["rein_collector_requests_total{route=\"/v1/audit/batches\",method=\"POST\",code=\"200\"}"] == 2)
+            #expect(m["rein_collector_requests_total{route=\"/v1/audit/records\",method=\"GET\",code=\"403\"}"] == 1)
+            #expect(m["rein_collector_sidecars_count{status=\"findings\"}"] == 1)
+            #expect(m["rein_collector_sidecars_count{status=\"silent\"}"] == 0)
+            #expect((m["rein_collector_latest_cursor_count"] ?? 0) >= 5)
+            #expect((m["rein_collector_database_bytes"] ?? 0) > 0)
+            #expect(m["rein_collector_build_info{version=\"dev\"}"] == 1)
+            // No sidecar or agent id is ever a label.
+            #expect(!r.bodyText.contains("sc-1") && !r.bodyText.contains("agent-a"))
+
+            // Read at each scrape: once nothing is heard for silent_after, the sidecar counts as silent.
+            server.advance(seconds: 200)
+            let later = Self.samples(try await server.call("GET", "/metrics", as: "carol").bodyText)
+            #expect(later["rein_collector_sidecars_count{status=\"silent\"}"] == 1)
+            #expect(later["rein_collector_sidecars_count{status=\"findings\"}"] == 0)
+            #expect(later["rein_collector_requests_total{route=\"/metrics\",method=\"GET\",code=\"200\"}"] == 1)
+        }
+    }
+}
