@@ -146,6 +146,26 @@ import Testing
         #expect(try old.verify(sidecarId: "sc-1", from: nil, to: nil).records == 20)
     }
 
+    /// A backup that fails part way (here the signing key cannot be read,
+    /// after the store was copied) leaves nothing that could pass for one.
+    @Test func aFailedBackupLeavesNothingBehind() throws {
+        let s = try Scratch()
+        let store = try SQLiteCollectorStore(path: s.configuration.resolvedDatabase)
+        var chain = try ScriptedChain(sidecarId: "sc-1")
+        _ = try Self.ingest(store, try chain.seal(5), sidecarId: "sc-1")
+        store.close()
+        try FileManager.default.createDirectory(atPath: s.configuration.signingKeyPath, withIntermediateDirectories: true)
+        #expect(throws: CollectorBackupError.self) {
+            _ = try CollectorBackup.make(s.configuration, into: s.backup, reinVersion: "test", progress: { _ in })
+        }
+        #expect(!FileManager.default.fileExists(atPath: s.backup))
+        try FileManager.default.createDirectory(atPath: s.backup, withIntermediateDirectories: true)
+        #expect(throws: CollectorBackupError.self) {
+            _ = try CollectorBackup.make(s.configuration, into: s.backup, reinVersion: "test", progress: { _ in })
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: s.backup).isEmpty)
+    }
+
     @Test func aBackupNeverWritesIntoADirectoryThatHoldsSomething() throws {
         let s = try Scratch()
         let store = try SQLiteCollectorStore(path: s.configuration.resolvedDatabase)

@@ -65,14 +65,8 @@ final class BackupJob: Sendable {
                         logger: Logger) throws(CollectorBackupError) -> CollectorBackupManifest {
         guard let dir = configuration.backupDir else { throw .destination(path: "(backup.dir)", reason: "not configured") }
         let target = dir + "/" + prefix + CollectorBackup.stamp(now)
-        let manifest: CollectorBackupManifest
-        do {
-            manifest = try CollectorBackup.make(configuration, into: target, reinVersion: reinVersion, progress: { _ in })
-        } catch {
-            // What an attempt left is not a backup: remove it, so that it is never taken for one.
-            try? FileManager.default.removeItem(atPath: target)
-            throw error
-        }
+        // A failed attempt leaves nothing behind (``CollectorBackup/make``).
+        let manifest = try CollectorBackup.make(configuration, into: target, reinVersion: reinVersion, progress: { _ in })
         for old in backups(in: dir).dropLast(configuration.backupKeep) {
             do {
                 try FileManager.default.removeItem(atPath: dir + "/" + old)

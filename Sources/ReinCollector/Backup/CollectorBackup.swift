@@ -53,7 +53,24 @@ public enum CollectorBackup {
     /// be running.
     public static func make(_ configuration: CollectorConfiguration, into directory: String, reinVersion: String,
                             progress: @escaping @Sendable (CollectorBackupProgress) -> Void) throws(CollectorBackupError) -> CollectorBackupManifest {
-        try prepare(directory)
+        let made = try prepare(directory)
+        do {
+            return try write(configuration, into: directory, reinVersion: reinVersion, progress: progress)
+        } catch {
+            // What a failed attempt wrote is not a backup: nothing of it stays to be taken for one.
+            if made {
+                try? FileManager.default.removeItem(atPath: directory)
+            } else {
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                    try? FileManager.default.removeItem(atPath: directory + "/" + entry)
+                }
+            }
+            throw error
+        }
+    }
+
+    private static func write(_ configuration: CollectorConfiguration, into directory: String, reinVersion: String,
+                              progress: @escaping @Sendable (CollectorBackupProgress) -> Void) throws(CollectorBackupError) -> CollectorBackupManifest {
         let created = RFC3339Time.string(milliseconds: Int64(Date().timeIntervalSince1970 * 1000))
         guard FileManager.default.fileExists(atPath: configuration.resolvedDatabase) else {
             throw .file(SQLiteBackup.Failure(path: configuration.resolvedDatabase, operation: "back up", reason: "no collector database there (check state_dir or database)"))
@@ -77,7 +94,7 @@ public enum CollectorBackup {
         }
         let manifest = CollectorBackupManifest(kind: CollectorBackupManifest.currentKind, created: created, reinVersion: reinVersion,
                                                stateDir: configuration.stateDir, files: files, contents: contents)
-        try write(manifest, into: directory)
+        try writeManifest(manifest, into: directory)
         return manifest
     }
 
@@ -149,22 +166,26 @@ public enum CollectorBackup {
         }
     }
 
-    private static func prepare(_ directory: String) throws(CollectorBackupError) {
+    /// Makes `directory` (0700), or takes it if it exists and is empty;
+    /// true when it was made here.
+    private static func prepare(_ directory: String) throws(CollectorBackupError) -> Bool {
         let manager = FileManager.default
         if manager.fileExists(atPath: directory) {
             let entries = (try? manager.contentsOfDirectory(atPath: directory)) ?? ["?"]
             guard entries.isEmpty else { throw .destination(path: directory, reason: "it exists and is not empty; a backup never overwrites") }
             chmod(directory, 0o700)
+            return false
         } else {
             do {
                 try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw .destination(path: directory, reason: error.localizedDescription)
             }
+            return true
         }
     }
 
-    private static func write(_ manifest: CollectorBackupManifest, into directory: String) throws(CollectorBackupError) {
+    private static func writeManifest(_ manifest: CollectorBackupManifest, into directory: String) throws(CollectorBackupError) {
         let path = directory + "/" + CollectorBackupManifest.fileName
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
