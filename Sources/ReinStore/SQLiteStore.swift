@@ -61,6 +61,33 @@ public enum SQLiteStore {
         }
     }
 
+    /// A database that a newer version of Rein has migrated past this one.
+    public struct NewerSchema: Error, Sendable, CustomStringConvertible {
+        public let path: String
+        /// The schema steps applied to it that this version does not know.
+        public let unknownSteps: [String]
+        public var description: String {
+            "\(path) was written by a newer version of Rein (schema steps this version does not know: "
+                + unknownSteps.joined(separator: ", ") + "): run that version or a later one, or restore a backup this version took; nothing was changed"
+        }
+    }
+
+    /// Brings the database to `migrator`'s schema, after refusing one that
+    /// a newer Rein migrated past it.
+    ///
+    /// Why refuse: a rollback (a Kubernetes `rollout undo`, an older package)
+    /// would otherwise run old code over a schema it does not know, writing
+    /// rows without the columns the newer version relies on; refusing keeps
+    /// the database as the newer version left it.
+    public static func migrate(_ migrator: DatabaseMigrator, _ pool: DatabasePool) throws {
+        let unknown = try pool.read { db -> [String] in
+            // Every step applied, less the ones this migrator registers.
+            try migrator.appliedIdentifiers(db).subtracting(try migrator.appliedMigrations(db)).sorted()
+        }
+        guard unknown.isEmpty else { throw NewerSchema(path: pool.path, unknownSteps: unknown) }
+        try migrator.migrate(pool)
+    }
+
     /// Closes an owner's pool after folding the log into the database file
     /// and emptying it, so that once the owner has stopped the file alone
     /// holds everything (a copy of it is whole). SQLite's own checkpoint

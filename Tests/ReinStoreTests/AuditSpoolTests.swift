@@ -139,6 +139,26 @@ struct AuditSpoolTests {
         next.close()
     }
 
+    /// A spool a newer Rein wrote (a rollback on the same state directory)
+    /// is refused as it is; one of this version's reopens as usual.
+    @Test func aSpoolANewerReinWroteIsRefusedAndKept() throws {
+        let f = try SpoolFixture()
+        var spool = try f.open()
+        try spool.append(f.record(1))
+        spool.close()
+        spool = try f.open()  // this version's own: the version it wrote is no obstacle
+        spool.close()
+        let queue = try DatabaseQueue(path: f.path)
+        try queue.write { db in try db.execute(sql: "UPDATE meta SET schema_version = 3") }
+        try queue.close()
+        let refusal = #expect(throws: AuditSpoolError.self) { _ = try f.open() }
+        #expect("\(String(describing: refusal))".contains("was written by a newer version of Rein (schema steps this version does not know: spool schema version 3"))
+        let kept = try DatabaseQueue(path: f.path)
+        #expect(try kept.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM records") } == 1)
+        #expect(try kept.read { db in try Int.fetchOne(db, sql: "SELECT schema_version FROM meta") } == 3)
+        try kept.close()
+    }
+
     @Test func theSpoolFileIsPrivate() throws {
         let f = try SpoolFixture()
         let spool = try f.open()

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ReinHolds
 import Testing
 @testable import ReinStore
 
@@ -62,3 +63,36 @@ struct SQLiteStoreTests {
         #expect(version.hasPrefix("3."))
     }
 }
+
+/// A rollback to an older Rein must not run old code over a newer schema.
+struct NewerSchemaTests {
+    @Test func aDatabaseANewerReinMigratedIsRefusedAndLeftAsItIs() throws {
+        let dir = NSTemporaryDirectory() + "rein-newer-schema-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let collector = dir + "/collector.sqlite"
+        let holds = dir + "/holds.sqlite"
+        try SQLiteCollectorStore(path: collector).close()
+        try SQLiteHoldLedger(path: holds, settings: HoldSettings()).close()
+        for path in [collector, holds] {
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('from-a-newer-rein')") }
+            try queue.close()
+        }
+        let expected = "was written by a newer version of Rein (schema steps this version does not know: from-a-newer-rein)"
+        let storeRefusal = #expect(throws: CollectorStoreError.self) { _ = try SQLiteCollectorStore(path: collector) }
+        #expect("\(String(describing: storeRefusal))".contains(expected))
+        let ledgerRefusal = #expect(throws: HoldError.self) { _ = try SQLiteHoldLedger(path: holds, settings: HoldSettings()) }
+        #expect("\(String(describing: ledgerRefusal))".contains(expected))
+        // Left as the newer version wrote it, and free for that version to open.
+        for path in [collector, holds] {
+            let queue = try DatabaseQueue(path: path)
+            #expect(try queue.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }.contains("from-a-newer-rein"))
+            try queue.close()
+        }
+        // The refused opens let go of their locks.
+        try DatabaseLock(databasePath: collector).release()
+        try DatabaseLock(databasePath: holds).release()
+    }
+}
+

@@ -79,7 +79,7 @@ public final class SQLiteCollectorStore: CollectorStore {
                 // Durability comes from `durability`, after the commit and outside the writer.
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
-            try Self.migrator.migrate(pool)
+            try SQLiteStore.migrate(Self.migrator, pool)
             try WALCheckpointer.disableAutomaticCheckpoints(pool)
         } catch {
             throw .database(operation: "migrate", message: String(describing: error))

@@ -49,7 +49,7 @@ public final class SQLiteHoldLedger: HoldLedger {
         do {
             lock = try SQLiteStore.lockForWriting(path)
             pool = try SQLiteStore.open(path: path)
-            try Self.migrator.migrate(pool)
+            try SQLiteStore.migrate(Self.migrator, pool)
         } catch {
             throw HoldError(.storage, "cannot open the holds database \(path): \(error)")
         }

@@ -70,7 +70,7 @@ public final class AuditSpool: Sendable {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             try WALCheckpointer.disableAutomaticCheckpoints(pool)
             contents = try pool.write { db -> SpoolSchema.Contents in
-                try SpoolSchema.create(db)
+                try SpoolSchema.create(db, path: path)
                 var c = try SpoolSchema.load(db)
                 if c.sidecarId != configuration.sidecarId {
                     if let stored = c.sidecarId, !c.isEmpty {

@@ -32,7 +32,13 @@ import ReinAudit
 enum SpoolSchema {
     static let version = 2
 
-    static func create(_ db: Database) throws {
+    /// Creates the tables, or brings an older spool's up to this version.
+    /// A spool a newer Rein wrote (a rollback on the same state directory)
+    /// is refused as it is: its rows may be in a form this one misreads.
+    static func create(_ db: Database, path: String) throws {
+        if try db.tableExists("meta"), let stored = try Int.fetchOne(db, sql: "SELECT schema_version FROM meta WHERE id = 1"), stored > version {
+            throw SQLiteStore.NewerSchema(path: path, unknownSteps: ["spool schema version \(stored) (this version writes \(version))"])
+        }
         try db.execute(sql: """
             CREATE TABLE IF NOT EXISTS records (
                 seq INTEGER PRIMARY KEY,
@@ -63,6 +69,7 @@ enum SpoolSchema {
         for dropped in ["record_id", "hash"] where columns.contains(dropped) {
             try db.execute(sql: "ALTER TABLE records DROP COLUMN \(dropped)")
         }
+        try db.execute(sql: "UPDATE meta SET schema_version = ? WHERE schema_version < ?", arguments: [version, version])
     }
 
     /// What is stored: the head and the sizes the cap counts.
