@@ -132,10 +132,18 @@ def test_a_collector_with_backup_dir_takes_its_own_backup_that_restores(rein_bin
         assert "backup taken" in c.log_text()
         r = rein(rein_bin, c, "restore", "--check", str(taken))
         assert r.returncode == 0, r.stdout + r.stderr
+        # The copy ran inside the collector, beside its own connections: ingest goes on, whole.
+        chain = ScriptedChain("sc-own")
+        status, body = ship(c, "sc-own", [chain.seal() for _ in range(5)])
+        assert status == 200, body
         c.stop()
         c.start()
         time.sleep(2)
         assert [p.name for p in backups.iterdir()] == [taken.name]
+        status, body = ship(c, "sc-own", [chain.seal() for _ in range(5)])
+        assert status == 200, body
+        status, _, data = c.call("GET", "/v1/audit/verify?sidecar=sc-own")
+        assert status == 200 and json.loads(data)["findings"] == [] and json.loads(data)["records"] == 10, data
     finally:
         c.stop()
 
