@@ -35,6 +35,15 @@ public enum SidecarLauncher {
                               logger: Logger) async throws -> RunningSidecar {
         try FileManager.default.createDirectory(atPath: config.stateDir, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        // One sidecar per state directory, whatever audit.spool_path says:
+        // its signing key, CA, agent token and credentials are here too.
+        let stateLock: DatabaseLock
+        do {
+            stateLock = try DatabaseLock(lockPath: (config.stateDir as NSString).appendingPathComponent("sidecar.lock"),
+                                         guarding: "the state directory \(config.stateDir)")
+        } catch {
+            throw SidecarStartError(error.description)
+        }
         // The task policy: the file, or (with a collector) the last-known-good central copy.
         let initial = try CollectorLink.initialPolicy(config, logger: logger)
         let loaded = PolicyLoader.load(initial.text)
@@ -166,7 +175,7 @@ public enum SidecarLauncher {
         services.policyReload = policyReload
         return RunningSidecar(sidecar: sidecar, channels: channels, bound: bound, broker: source, link: link,
                               tokenFile: absolute(config.resolvedAgentTokenFile), caFile: absolute(authority.certificatePath),
-                              stopHolds: holds.stop, cpuLatency: cpuLatency, policyReload: policyReload)
+                              stopHolds: holds.stop, cpuLatency: cpuLatency, policyReload: policyReload, stateLock: stateLock)
     }
 
     /// Opens the audit spool with the sidecar's checkpoint key, and the
@@ -285,10 +294,13 @@ public final class RunningSidecar: Sendable {
     public let cpuLatency: CPULatencyHold?
     /// Reads `policy_file` again (SIGHUP); nil with a collector, whose versions are the policy.
     public let policyReload: PolicyFileReload?
+    /// Held from start to shutdown: one sidecar per state directory.
+    let stateLock: DatabaseLock
 
     init(sidecar: Sidecar, channels: [any Channel], bound: Sidecar.Bound, broker: BrokerCredentialSource, link: CollectorLink?,
          tokenFile: String, caFile: String, stopHolds: @escaping @Sendable () -> Void, cpuLatency: CPULatencyHold?,
-         policyReload: PolicyFileReload?) {
+         policyReload: PolicyFileReload?, stateLock: DatabaseLock) {
+        self.stateLock = stateLock
         self.policyReload = policyReload
         self.stopHolds = stopHolds
         self.cpuLatency = cpuLatency
@@ -335,5 +347,6 @@ public final class RunningSidecar: Sendable {
             link?.stop()
         })
         cpuLatency?.close()
+        stateLock.release()
     }
 }

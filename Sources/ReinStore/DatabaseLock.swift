@@ -24,7 +24,8 @@ import Synchronization
 public final class DatabaseLock: Sendable {
     /// Why the lock could not be taken.
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
-        public let databasePath: String
+        /// What the lock guards: a database's path, or "the state directory …".
+        public let guarded: String
         public let lockPath: String
         /// The process holding it, when it wrote its id.
         public let holder: Int32?
@@ -34,27 +35,33 @@ public final class DatabaseLock: Sendable {
         public var description: String {
             if let reason { return "cannot lock \(lockPath): \(reason)" }
             let who = holder.map { "another process (pid \($0))" } ?? "another process"
-            return "\(databasePath) is in use by \(who), which holds \(lockPath): "
-                + "two processes must not write one database; stop the other one, or give this one a state_dir of its own"
+            return "\(guarded) is in use by \(who), which holds \(lockPath): "
+                + "two processes must not write it at once; stop the other one, or give this one a state_dir of its own"
         }
     }
 
     public let lockPath: String
     private let fd: Mutex<Int32>
 
-    /// Takes the lock for the database at `databasePath`, creating the lock
-    /// file (0600) if needed; throws at once when another process holds it.
-    public init(databasePath: String) throws(Failure) {
-        lockPath = databasePath + ".lock"
+    /// Takes the lock for the database at `databasePath` (`<database>.lock`).
+    public convenience init(databasePath: String) throws(Failure) {
+        try self.init(lockPath: databasePath + ".lock", guarding: databasePath)
+    }
+
+    /// Takes the lock at `lockPath`, creating the file (0600) if needed;
+    /// throws at once when another process holds it. `guarded` names what
+    /// it guards in the error another process gets.
+    public init(lockPath: String, guarding guarded: String) throws(Failure) {
+        self.lockPath = lockPath
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw Failure(databasePath: databasePath, lockPath: lockPath, holder: nil, reason: String(cString: strerror(errno)))
+            throw Failure(guarded: guarded, lockPath: lockPath, holder: nil, reason: String(cString: strerror(errno)))
         }
         guard CReinPosix_lockExclusive(descriptor) == 0 else {
             let code = errno
             let holder = code == EWOULDBLOCK ? Self.holder(descriptor) : nil
             close(descriptor)
-            throw Failure(databasePath: databasePath, lockPath: lockPath, holder: holder,
+            throw Failure(guarded: guarded, lockPath: lockPath, holder: holder,
                           reason: code == EWOULDBLOCK ? nil : String(cString: strerror(code)))
         }
         // Best effort: the id only improves the message a second process gets.

@@ -33,12 +33,18 @@ def test_a_second_sidecar_on_one_state_dir_is_refused_and_the_first_keeps_its_ch
         client.create_bucket(Bucket="one-1")
         config = second_copy(first.dir / "sidecar.yaml", (first.port, first.admin_port, first.creds_port))
         env_file = first.dir / "second.env"
-        r = subprocess.run([rein_bin, "sidecar", "--config", str(config), "--env-file", str(env_file)],
-                           env=first.env, capture_output=True, text=True, timeout=60)
-        out = r.stdout + r.stderr
-        assert r.returncode == 1, out
-        assert f"audit-spool.db is in use by another process (pid {first.proc.pid})" in out, out
-        assert not env_file.exists()  # it never served
+        # The same configuration, and one whose spool is elsewhere: the state directory (signing key,
+        # CA, agent token and credentials) is shared all the same.
+        other_spool = config.with_name("other-spool.yaml")
+        other_spool.write_text(config.read_text().replace("audit:\n", f"audit:\n  spool_path: {first.dir / 'other-spool.db'}\n", 1))
+        for copy in (other_spool, config):
+            r = subprocess.run([rein_bin, "sidecar", "--config", str(copy), "--env-file", str(env_file)],
+                               env=first.env, capture_output=True, text=True, timeout=60)
+            out = r.stdout + r.stderr
+            assert r.returncode == 1, out
+            assert f"the state directory {first.dir / 'state'} is in use by another process (pid {first.proc.pid})" in out, out
+            assert not env_file.exists()  # it never served
+        assert not (first.dir / "other-spool.db").exists()
         # The first sidecar goes on: its next call is recorded right after the first one.
         client.put_object(Bucket="one-1", Key="k", Body=b"x")
         wait_for(lambda: len(collector.records(sidecar="sc-one")) == 2, timeout=30, what="both records shipped")
