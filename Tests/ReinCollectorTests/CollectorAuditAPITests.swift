@@ -151,6 +151,9 @@ import Testing
             #expect(try await s.call("POST", "/v1/audit/batches", as: "sidecar-a", body: Array("x".utf8),
                                      headers: [("X-Rein-Sidecar-Id", "sc-m"), ("Content-Encoding", "gzip")]).status == 400)
             #expect(try await s.call("POST", "/v1/audit/batches", as: "sidecar-a", body: []).status == 400)
+            // The raw one was answered before routing; the metrics count it there.
+            let metrics = CollectorMetricsTests.samples(try await s.call("GET", "/metrics", as: "prometheus").bodyText)
+            #expect((metrics["rein_collector_requests_total{route=\"before-routing\",method=\"POST\",code=\"413\"}"] ?? 0) >= 1, "\(metrics)")
         }
     }
 

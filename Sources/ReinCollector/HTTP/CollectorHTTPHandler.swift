@@ -221,6 +221,8 @@ final class CollectorHTTPHandler: ChannelInboundHandler {
     }
 
     private func refuseEarly(_ response: CollectorResponse, context: ChannelHandlerContext, version: HTTPVersion) {
+        // Answered before any route was looked up: counted under a route of its own.
+        services.metrics.request(route: "before-routing", method: head?.method.rawValue ?? "?", status: response.status.code)
         refused = true
         body = nil
         releaseHeld()
