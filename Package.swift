@@ -90,7 +90,7 @@ let package = Package(
             name: "ReinCollector",
             dependencies: [
                 "ReinAudit", "ReinStore", "ReinPolicy", "ReinCrypto", "ReinTLS", "ReinServiceKit", "CReinOpenSSL", "ReinHolds", "ReinCollectorClient",
-                "ReinUpstream",
+                "ReinUpstream", "ReinBroker", "ReinSigV4",
                 "ReinCompliance",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -9,17 +9,17 @@ import Darwin
 /// Parsed by hand rather than with URLComponents so that the Host header
 /// Rein signs is byte for byte the authority written in the configuration,
 /// and so that the host check sees exactly what libcurl will connect to.
-struct EndpointURL: Sendable, Equatable {
-    let scheme: String
+public struct EndpointURL: Sendable, Equatable {
+    public let scheme: String
     /// `host[:port]` as written (IPv6 literals keep their brackets): the Host header.
-    let authority: String
+    public let authority: String
     /// The host without brackets or port, lower-cased.
-    let host: String
+    public let host: String
     /// The path, `/` when empty; never contains a query.
-    let path: String
-    let url: String
+    public let path: String
+    public let url: String
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
         let lower = text.lowercased()
         guard let schemeEnd = lower.range(of: "://") else { return nil }
         let scheme = String(lower[..<schemeEnd.lowerBound])
@@ -64,7 +64,7 @@ struct EndpointURL: Sendable, Equatable {
     }
 
     /// 127.0.0.0/8 or ::1: traffic that never leaves the machine.
-    var isLoopback: Bool {
+    public var isLoopback: Bool {
         if let v4 = ipv4 { return v4[0] == 127 }
         if let v6 = ipv6 { return v6 == [UInt8](repeating: 0, count: 15) + [1] }
         return false
@@ -72,5 +72,5 @@ struct EndpointURL: Sendable, Equatable {
 
     /// Whether credentials may travel over this endpoint: https anywhere,
     /// plain http only to the loopback interface (tests, a local STS stand-in).
-    var protectsCredentials: Bool { scheme == "https" || isLoopback }
+    public var protectsCredentials: Bool { scheme == "https" || isLoopback }
 }

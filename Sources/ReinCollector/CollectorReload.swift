@@ -24,7 +24,8 @@ public struct CollectorReload: Sendable, Equatable {
         check("fleet.max_clock_skew", old.maxClockSkew != new.maxClockSkew)
         check("holds", old.holds != new.holds || old.holdsWebhookURL != new.holdsWebhookURL || old.holdsConsoleURL != new.holdsConsoleURL)
         check("alerts", old.alertsWebhookURL != new.alertsWebhookURL || old.alertsConsoleURL != new.alertsConsoleURL)
-        check("backup", old.backupDir != new.backupDir || old.backupInterval != new.backupInterval || old.backupKeep != new.backupKeep)
+        check("backup", old.backupDir != new.backupDir || old.backupInterval != new.backupInterval || old.backupKeep != new.backupKeep
+              || old.backupCopy != new.backupCopy)
         check("limits", old.maxConnections != new.maxConnections || old.headerTimeout != new.headerTimeout || old.bodyTimeout != new.bodyTimeout)
         return keys
     }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import Logging
 import ReinCollector
 import ReinStore
+import ReinUpstream
 
 /// `rein collector backup DIR`: a consistent, checked copy of a running
 /// collector's state with a manifest of digests (``CollectorBackup``).
@@ -14,27 +16,53 @@ struct CollectorBackupCommand: ParsableCommand {
             moment with SQLite's VACUUM INTO while the collector goes on ingesting, checked with quick_check, and \
             listed with its SHA-256 in DIRECTORY/backup.json. DIRECTORY must be new or empty; it is made 0700. \
             The backup holds the key that signs the collector's own chain: keep it as private as the state directory. \
-            Restore with `rein collector restore DIRECTORY` while the collector is stopped.
+            Restore with `rein collector restore DIRECTORY` while the collector is stopped. With --copy, the backup is \
+            then copied to backup.copy_to (S3) as the collector's scheduled backups are, each file checked against \
+            backup.json as it is read and backup.json last; with --copy and an existing DIRECTORY holding a backup, \
+            only the copy is made.
             """)
 
     @Argument(help: "A new or empty directory for the backup.")
     var directory: String
+    @Flag(help: "Then copy it to backup.copy_to (S3) with the credentials that section names.")
+    var copy = false
     @OptionGroup var options: CollectorConfigOptions
 
     func run() throws {
         let configuration: CollectorConfiguration
         do { configuration = try options.loadConfiguration() } catch { throw CommandFailure.configuration(error.description) }
-        let manifest: CollectorBackupManifest
-        do {
-            manifest = try CollectorBackup.make(configuration, into: directory, reinVersion: ReinVersion.current,
-                                                progress: BackupProgressLine.report)
-        } catch {
-            throw CommandFailure.failed("backup failed: \(error)")
+        let destination = configuration.backupCopy
+        if copy, destination == nil {
+            throw CommandFailure.configuration("--copy needs backup.copy_to in the configuration")
         }
-        print("backup of \(configuration.stateDir) taken at \(manifest.created) in \(directory)")
-        BackupProgressLine.describe(manifest)
-        if manifest.file(.signingKey) != nil {
-            print("  it holds collector-signing.key, a secret: keep the backup as private as the state directory")
+        let existing = FileManager.default.fileExists(atPath: directory + "/" + CollectorBackupManifest.fileName)
+        if !(copy && existing) {
+            let manifest: CollectorBackupManifest
+            do {
+                manifest = try CollectorBackup.make(configuration, into: directory, reinVersion: ReinVersion.current,
+                                                    progress: BackupProgressLine.report)
+            } catch {
+                throw CommandFailure.failed("backup failed: \(error)")
+            }
+            print("backup of \(configuration.stateDir) taken at \(manifest.created) in \(directory)")
+            BackupProgressLine.describe(manifest)
+            if manifest.file(.signingKey) != nil {
+                print("  it holds collector-signing.key, a secret: keep the backup as private as the state directory")
+            }
+        }
+        guard copy, let destination else { return }
+        let receipt: BackupCopy.Receipt
+        do {
+            let http = HTTPClient()
+            let credentials = try BackupCopy.credentialSource(for: destination, environment: ProcessInfo.processInfo.environment,
+                                                              http: http, logger: Logger(label: "rein.collector.backup"))
+            receipt = try BackupCopy.run(directory, to: destination, credentials: credentials, http: http, progress: BackupProgressLine.report)
+        } catch {
+            throw CommandFailure.failed("the backup in \(directory) is whole, but copying it to \(destination.url) failed: \(error)")
+        }
+        print("copied to \(receipt.destination) at \(receipt.copied):")
+        for object in receipt.objects {
+            print("  s3://\(destination.bucket)/\(object.key)  \(BackupProgressLine.size(object.bytes))")
         }
     }
 }

@@ -56,6 +56,11 @@ struct CollectorCheckConfigCommand: ParsableCommand {
         lines.append("  retention  \(configuration.retention / 86_400)d; a sidecar is silent after \(configuration.silentAfter)s")
         if let dir = configuration.backupDir {
             lines.append("  backups    into \(dir) every \(configuration.backupInterval)s, the newest \(configuration.backupKeep) kept")
+            if let copy = configuration.backupCopy {
+                let endpoint = copy.endpoint.map { " via \($0.url)" } ?? ""
+                let encryption = copy.kmsKeyId.map { "SSE-KMS with \($0)" } ?? "the bucket's default encryption"
+                lines.append("             each copied to \(copy.url) (\(copy.region)\(endpoint); \(encryption); credentials: \(copy.credentials.provider.rawValue))")
+            }
         } else {
             lines.append("  backups    none taken by the collector (backup.dir unset; `rein collector backup` still works)")
         }

@@ -40,8 +40,10 @@ def sha256_hex(text):
 class Collector:
     """A running `rein collector` with its own state directory."""
 
-    def __init__(self, rein_bin, agents=("agent-a",), extra_config="", tls=None):
+    def __init__(self, rein_bin, agents=("agent-a",), extra_config="", tls=None, extra_env=None):
         self.rein_bin = rein_bin
+        self.env = clean_env()
+        self.env.update(extra_env or {})
         self.dir = Path(tempfile.mkdtemp(prefix="rein-collector-"))
         self.port = free_port()
         self.tls = tls  # (certificate file, key file, CA file) or None
@@ -108,7 +110,7 @@ tokens:
         self.log_path = self.dir / "collector.log"
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([self.rein_bin, "collector", "run", "--config", str(self.config_path)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=clean_env())
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         try:
             wait_http(self.url + "/healthz", timeout=60, context=self.ssl_context(), process=self.proc)
         except Exception:

@@ -226,9 +226,20 @@ def test_the_collector_statefulset_configuration_checks_with_its_volumes(rein_bi
     config_dir = placed[mount_of(collector, collector["args"][2])["mountPath"]]
     collector_yaml = config_dir / "collector.yaml"
     collector_yaml.write_text(rewrite(config_map["data"]["collector.yaml"], placed))
-    result = check_config(rein_bin, "collector", collector_yaml)
+    # Backups are copied off the volume with the ServiceAccount's role: the
+    # environment EKS's pod identity webhook injects for IRSA.
+    account = one(docs, "ServiceAccount", pod["serviceAccountName"])
+    irsa = clean_env()
+    irsa["AWS_ROLE_ARN"] = account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    irsa["AWS_WEB_IDENTITY_TOKEN_FILE"] = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"
+    result = check_config(rein_bin, "collector", collector_yaml, env=irsa)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(TLS, certificate" in result.stdout and "frameworks nist-ai-rmf-1.0, owasp-agentic" in result.stdout, result.stdout
+    assert f"each copied to {config['backup']['copy_to']['url']}/ (eu-west-1; the bucket's default encryption; credentials: web_identity)" \
+        in result.stdout, result.stdout
+    # Without the role (no IRSA), the configuration names what is missing.
+    result = check_config(rein_bin, "collector", collector_yaml)
+    assert result.returncode != 0 and "backup.copy_to.credentials" in result.stderr and "AWS_ROLE_ARN" in result.stderr, result.stderr
 
 
 def hidden_build_directory(command):

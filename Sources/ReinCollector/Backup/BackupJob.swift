@@ -15,7 +15,9 @@ import ReinStore
 /// a failing disk must never leave fewer good backups than before, and the
 /// directory may hold an operator's files. A failure is logged at error and
 /// posted to `alerts.webhook_url`: backups that silently stopped are found
-/// only when they are needed.
+/// only when they are needed. With `backup.copy_to`, the newest backup is
+/// then copied to S3 (``BackupCopier``), and a failed copy is tried again
+/// every `min(interval, 15m)` until it is in or a newer backup replaces it.
 final class BackupJob: Sendable {
     static let prefix = "rein-backup-"
     private let task: Task<Void, Never>
@@ -24,16 +26,28 @@ final class BackupJob: Sendable {
         let configuration = services.configuration
         task = Task {
             guard let dir = configuration.backupDir else { return }
+            let copier = configuration.backupCopy.flatMap { BackupCopier(destination: $0, services: services) }
+            // When a failed copy is tried again; a new backup resets it.
+            var copyRetry = Date.distantPast
             while !Task.isCancelled {
-                let wait = Self.due(in: dir, interval: configuration.backupInterval, now: Date()).timeIntervalSinceNow
+                if let copier, Date() >= copyRetry, let newest = Self.backups(in: dir).last {
+                    let copied = await copier.copyIfNeeded(dir + "/" + newest)
+                    // Not again at once: a missing permission stays missing for a while.
+                    copyRetry = copied ? .distantPast : Date().addingTimeInterval(TimeInterval(min(configuration.backupInterval, 900)))
+                }
+                let due = Self.due(in: dir, interval: configuration.backupInterval, now: Date())
+                let wake = copyRetry > Date() ? min(due, copyRetry) : due
+                let wait = wake.timeIntervalSinceNow
                 if wait > 0 {
                     do { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) } catch { return }
                 }
+                guard Date() >= due else { continue }
                 do {
                     let manifest = try await services.blocking {
                         try Self.runOnce(configuration, reinVersion: reinVersion, now: Date(), logger: services.logger)
                     }
                     services.metrics.backup(succeeded: true, at: Date())
+                    copyRetry = .distantPast
                     services.logger.info("backup taken", metadata: [
                         "backup.dir": "\(dir)", "backup.created": "\(manifest.created)",
                         "backup.bytes": "\(manifest.files.reduce(0) { $0 + $1.bytes })", "backup.records": "\(manifest.contents.records)",

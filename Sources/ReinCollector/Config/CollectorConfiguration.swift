@@ -36,6 +36,18 @@ import ReinServiceKit
 ///     roles: [approver]
 ///     sha256: …
 ///     owns_agents: [billing-agent]  # approvers: separation of duties
+/// backup:                         # optional: the collector backs itself up (BackupJob)
+///   dir: /var/backups/rein        # rein-backup-<time> directories; not inside state_dir
+///   interval: 1d                  # at least 1m
+///   keep: 7                       # the newest kept; older ones go once a new one is whole
+///   copy_to:                      # optional: each new backup is then copied to S3
+///     url: s3://evidence-bucket/rein/collector-prod
+///     region: eu-west-1           # the bucket's; default AWS_REGION, then AWS_DEFAULT_REGION
+///     endpoint_url: https://…     # optional: a VPC or S3-compatible endpoint (path-style)
+///     kms_key_id: arn:aws:kms:…   # optional: SSE-KMS with this key (else the bucket's default)
+///     part_size: 16MiB            # larger files go up in parts of this size (at least 5MiB)
+///     credentials:                # as the sidecar's broker: section; default from the
+///       provider: web_identity    # environment (static keys, web identity, profile, container, IMDS)
 /// holds:                          # held calls registered by sidecars, decided here
 ///   expire: 15m                   # an undecided hold expires (denied)
 ///   max_grant: 1h                 # the longest --for of a scoped approval
@@ -105,6 +117,8 @@ public struct CollectorConfiguration: Sendable, Equatable {
     public var backupInterval: Int64 = 86_400
     /// `backup.keep`: how many of its own backups stay; older ones go once a new one is whole.
     public var backupKeep = 7
+    /// `backup.copy_to`: the S3 bucket and prefix each backup is copied to once whole (``BackupCopy``); nil: none.
+    public var backupCopy: BackupCopyDestination?
     /// How often the TLS certificate and key files are checked for a renewal
     /// (``CollectorTLS``); SIGHUP reads them at once.
     public var tlsReloadInterval: Duration = .seconds(60)

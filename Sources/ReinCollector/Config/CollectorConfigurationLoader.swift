@@ -36,7 +36,7 @@ public enum CollectorConfigurationLoader {
                 guard let map = node.mapping else {
                     throw CollectorConfigurationError(key: "(file)", message: "the top level must be a mapping", line: line(node))
                 }
-                try apply(map, to: &config)
+                try apply(map, environment: environment, to: &config)
             }
         }
         var flat: [String: String] = [:]
@@ -53,7 +53,7 @@ public enum CollectorConfigurationLoader {
 
     static func line(_ node: Node) -> Int? { node.mark.map { $0.line } }
 
-    static func apply(_ map: Node.Mapping, to config: inout CollectorConfiguration) throws(CollectorConfigurationError) {
+    static func apply(_ map: Node.Mapping, environment: [String: String], to config: inout CollectorConfiguration) throws(CollectorConfigurationError) {
         for (keyNode, valueNode) in map {
             let line = line(keyNode)
             guard let key = keyNode.string, topKeys.contains(key) else {
@@ -68,12 +68,16 @@ public enum CollectorConfigurationLoader {
                     : key == "fleet" ? ["silent_after", "max_clock_skew"]
                     : key == "alerts" ? ["webhook_url", "console_url"]
                     : key == "limits" ? ["max_connections", "header_timeout", "body_timeout"]
-                    : key == "backup" ? ["dir", "interval", "keep"]
+                    : key == "backup" ? ["dir", "interval", "keep", "copy_to"]
                     : ["expire", "max_grant", "default_grant", "allow_owner_approval", "webhook_url", "console_url"]
                 for (subKey, subValue) in section {
                     let name = subKey.string ?? "?"
                     guard allowed.contains(name) else {
                         throw CollectorConfigurationError(key: "\(key).\(name)", message: "unknown key (known: \(allowed.sorted().joined(separator: ", ")))", line: Self.line(subKey))
+                    }
+                    if key == "backup", name == "copy_to" {
+                        config.backupCopy = try backupCopy(subValue, environment: environment)
+                        continue
                     }
                     guard let text = subValue.string else {
                         throw CollectorConfigurationError(key: "\(key).\(name)", message: "must be a single value", line: Self.line(subKey))

@@ -86,6 +86,18 @@ public final class CollectorMetrics: Sendable {
                   : "When the collector's own backup last failed (Unix time).").set(to: date.timeIntervalSince1970)
     }
 
+    /// A backup copied to `backup.copy_to` (``BackupCopy``).
+    func backupCopy(succeeded: Bool, at date: Date, bytes: Int64 = 0) {
+        counter("collector_backup_copies", unit: "total", help: "Copies of the collector's own backups to backup.copy_to (S3), by result.",
+                [("result", succeeded ? "success" : "failure")]).increment()
+        if succeeded {
+            counter("collector_backup_copied", unit: "bytes", help: "Bytes of backups copied to backup.copy_to.").increment(by: bytes)
+        }
+        gauge(succeeded ? "collector_backup_copy_last_success" : "collector_backup_copy_last_failure", unit: "timestamp_seconds",
+              help: succeeded ? "When a backup was last copied to backup.copy_to (Unix time): alert on its age."
+                  : "When copying a backup to backup.copy_to last failed (Unix time).").set(to: date.timeIntervalSince1970)
+    }
+
     /// A retention run.
     func retention(deleted: Int, at date: Date) {
         counter("collector_retention_deleted_records", unit: "total", help: "Audit records deleted by retention.").increment(by: Int64(deleted))

@@ -1,0 +1,120 @@
+import Foundation
+import ReinBroker
+import Testing
+@testable import ReinCollector
+
+/// `backup.copy_to` (``BackupCopyDestination``): what is accepted, what is
+/// refused with its key, where each object goes, and the alert a failed copy
+/// posts. The copy itself runs against moto's S3 in
+/// `Tests/interop/test_collector_backup_copy.py`.
+@Suite struct BackupCopyConfigurationTests {
+    static let tokens = "tokens:\n  - {name: a, roles: [admin], sha256: \(String(repeating: "ab", count: 32))}\n"
+    static let keys = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"]
+
+    static func load(_ copy: String, environment: [String: String] = keys) throws(CollectorConfigurationError) -> CollectorConfiguration {
+        try CollectorConfigurationLoader.load(yaml: "state_dir: /s\nbackup:\n  dir: /b\n  copy_to:\n" + copy + tokens, environment: environment)
+    }
+
+    @Test func aFullCopyToSectionIsRead() throws {
+        let c = try Self.load("""
+                url: s3://evidence.example/rein//prod/
+                region: eu-west-1
+                endpoint_url: https://bucket.vpce-1a2b.s3.eu-west-1.vpce.amazonaws.com
+                kms_key_id: arn:aws:kms:eu-west-1:111122223333:key/abcd
+                part_size: 64MiB
+                credentials: {provider: web_identity, role_arn: "arn:aws:iam::111122223333:role/rein-backup", token_file: /var/run/token}
+
+            """)
+        let copy = try #require(c.backupCopy)
+        #expect(copy.bucket == "evidence.example" && copy.prefix == "rein/prod" && copy.region == "eu-west-1")
+        #expect(copy.url == "s3://evidence.example/rein/prod/")
+        #expect(copy.endpoint?.authority == "bucket.vpce-1a2b.s3.eu-west-1.vpce.amazonaws.com")
+        #expect(copy.kmsKeyId == "arn:aws:kms:eu-west-1:111122223333:key/abcd" && copy.partSize == 64 << 20)
+        #expect(copy.credentials.provider == .webIdentity && copy.credentials.roleArn == "arn:aws:iam::111122223333:role/rein-backup")
+        #expect(copy.credentials.region == "eu-west-1")  // STS in the bucket's region
+    }
+
+    /// Without `region` and `credentials`, the environment decides, as for the AWS SDKs.
+    @Test func theRegionAndCredentialsDefaultFromTheEnvironment() throws {
+        let c = try Self.load("    url: s3://evidence-bucket\n", environment: Self.keys.merging(["AWS_REGION": "us-west-2"]) { $1 })
+        let copy = try #require(c.backupCopy)
+        #expect(copy.region == "us-west-2" && copy.prefix == "" && copy.credentials.provider == .static)
+        #expect(copy.partSize == BackupCopyDestination.defaultPartSize && copy.endpoint == nil && copy.kmsKeyId == nil)
+        let pick = CollectorConfigurationLoader.defaultCredentials
+        #expect(pick(["AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_PROFILE": "p"]).provider == .webIdentity)
+        #expect(pick(["AWS_PROFILE": "p", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2"]).provider == .profile)
+        #expect(pick(["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1"]).provider == .container)
+        #expect(pick([:]).provider == .imds)
+    }
+
+    @Test(arguments: [
+        ("    region: us-east-1\n", "backup.copy_to.url"),
+        ("    url: https://bucket/x\n    region: us-east-1\n", "backup.copy_to.url"),
+        ("    url: s3://Upper_Case\n    region: us-east-1\n", "backup.copy_to.url"),
+        ("    url: s3://ab\n    region: us-east-1\n", "backup.copy_to.url"),
+        ("    url: s3://bucket-a\n", "backup.copy_to.region"),
+        ("    url: s3://bucket-a\n    region: 'eu west'\n", "backup.copy_to.region"),
+        ("    url: s3://bucket-a\n    region: us-east-1\n    endpoint_url: http://s3.internal.example\n", "backup.copy_to.endpoint_url"),
+        ("    url: s3://bucket-a\n    region: us-east-1\n    endpoint_url: ftp://x\n", "backup.copy_to.endpoint_url"),
+        ("    url: s3://bucket-a\n    region: us-east-1\n    part_size: 1MiB\n", "backup.copy_to.part_size"),
+        ("    url: s3://bucket-a\n    region: us-east-1\n    bucket: x\n", "backup.copy_to.bucket"),
+        ("    url: s3://bucket-a\n    region: us-east-1\n    credentials: {provider: password}\n", "backup.copy_to.credentials"),
+        ("    url: s3://bucket-a\n    region: us-east-1\n    credentials: web_identity\n", "backup.copy_to.credentials"),
+    ])
+    func aWrongValueIsRefusedWithItsKey(yaml: String, key: String) {
+        #expect(throws: CollectorConfigurationError.self) { _ = try Self.load(yaml, environment: Self.keys) }
+        do { _ = try Self.load(yaml, environment: Self.keys) } catch { #expect(error.key == key, "\(error)") }
+    }
+
+    /// Static credentials named but not in the environment: refused at load, not at the first copy hours later.
+    @Test func credentialsThatCannotBeBuiltAreRefusedAtLoad() {
+        do {
+            _ = try Self.load("    url: s3://bucket-a\n    region: us-east-1\n    credentials: {provider: static}\n", environment: [:])
+            Issue.record("loaded without keys")
+        } catch {
+            #expect(error.key == "backup.copy_to.credentials")
+            #expect(error.message.contains("AWS_ACCESS_KEY_ID"), "\(error.message)")
+        }
+    }
+
+    /// Virtual-hosted on AWS; path style for an endpoint or a dotted bucket; each key segment encoded once.
+    @Test func objectsAreAddressedAsS3Wants() throws {
+        let aws = BackupCopyDestination(bucket: "evidence", prefix: "rein/a b", region: "eu-west-1", credentials: .init(provider: .imds))
+        let key = aws.key(backup: "rein-backup-20261130T101500Z", file: "backup.json")
+        #expect(key == "rein/a b/rein-backup-20261130T101500Z/backup.json")
+        let a = aws.address(of: key)
+        #expect(a.url == "https://evidence.s3.eu-west-1.amazonaws.com/rein/a%20b/rein-backup-20261130T101500Z/backup.json")
+        #expect(a.host == "evidence.s3.eu-west-1.amazonaws.com" && a.path == "/rein/a%20b/rein-backup-20261130T101500Z/backup.json")
+        var dotted = aws
+        dotted.bucket = "evidence.example"
+        #expect(dotted.address(of: "k", query: "uploads").url == "https://s3.eu-west-1.amazonaws.com/evidence.example/k?uploads")
+        var china = aws
+        china.region = "cn-north-1"
+        #expect(china.address(of: "k").host == "evidence.s3.cn-north-1.amazonaws.com.cn")
+        var local = aws
+        local.endpoint = try #require(EndpointURL("http://127.0.0.1:5000/"))
+        #expect(local.address(of: "k/x").url == "http://127.0.0.1:5000/evidence/k/x")
+        #expect(local.address(of: "k/x").host == "127.0.0.1:5000" && local.address(of: "k/x").path == "/evidence/k/x")
+        #expect(BackupCopyDestination(bucket: "b-1", prefix: "", region: "us-east-1", credentials: .init(provider: .imds)).key(backup: "r", file: "f") == "r/f")
+    }
+
+    /// The alert a failed copy posts: what failed, where to, and that the local backup is kept.
+    @Test func aFailedCopyAlertSaysWhatIsKept() throws {
+        let body = BackupAlertMessage.copyPayload(backup: "rein-backup-20261130T101500Z", destination: "s3://evidence/rein/",
+                                                  error: "S3 PutObject of k answered HTTP 403 AccessDenied", consoleURL: "https://rein.example")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let text = try #require(json["text"] as? String)
+        #expect(text.contains("rein-backup-20261130T101500Z") && text.contains("s3://evidence/rein/") && text.contains("the local backup is kept"))
+        let rein = try #require(json["rein"] as? [String: Any])
+        #expect(rein["alert"] as? String == "backup-copy" && rein["destination"] as? String == "s3://evidence/rein/")
+        #expect(rein["error"] as? String == "S3 PutObject of k answered HTTP 403 AccessDenied")
+        #expect((rein["links"] as? [String: String])?["health"] == "https://rein.example/healthz")
+    }
+
+    @Test func refusalsCarryAHintForTheUsualMistakes() {
+        let denied = BackupCopyError.refused(key: "k", operation: "PutObject", status: 403, code: "AccessDenied", message: "Access Denied", requestId: "R1")
+        #expect(denied.description.contains("s3:PutObject") && denied.description.contains("request id R1"))
+        let region = BackupCopyError.refused(key: "k", operation: "PutObject", status: 301, code: "PermanentRedirect", message: "m", requestId: nil)
+        #expect(region.description.contains("backup.copy_to.region"))
+    }
+}

@@ -1,0 +1,207 @@
+"""`backup.copy_to`: the collector copies its own backups to S3 (moto's
+server on 127.0.0.1 stands in for it), signed with SigV4 over each part's
+SHA-256 through libcurl.
+
+What must hold: every file of the backup arrives byte for byte, a copy
+downloaded again passes `rein collector restore --check`, files larger than
+a part go up as a multipart upload, a failed copy keeps the local backup,
+is logged, counted and alerted and is made at the next start, and a file
+damaged after the backup never completes a backup in S3 (no backup.json
+there, no multipart upload left open).
+"""
+
+import base64
+import json
+import subprocess
+
+import pytest
+
+from collector_harness import Collector, ScriptedChain, ship
+from sidecar_harness import clean_env, wait_for
+from webhook_receiver import Webhook
+
+BUCKET = "rein-evidence"
+PREFIX = "prod/collector-a"
+KEY_ENV = {"REIN_TEST_BACKUP_ACCESS_KEY_ID": "AKIDBACKUPEXAMPLE", "REIN_TEST_BACKUP_SECRET_ACCESS_KEY": "backup-secret-example"}
+
+
+def copy_config(moto, backups, interval="1h", extra=""):
+    return f"""backup:
+  dir: {backups}
+  interval: {interval}
+  keep: 2
+  copy_to:
+    url: s3://{BUCKET}/{PREFIX}/
+    region: us-east-1
+    endpoint_url: {moto.url}
+    part_size: 5MiB
+    credentials:
+      provider: static
+      env_prefix: REIN_TEST_BACKUP_
+{extra}"""
+
+
+def rein(rein_bin, collector, *args, timeout=120):
+    env = clean_env()
+    env.update(KEY_ENV)
+    return subprocess.run([rein_bin, "collector", *args, "--config", str(collector.config_path)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def s3(moto):
+    moto.reset()
+    return moto.client("s3")
+
+
+def objects(s3, prefix=PREFIX):
+    answer = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/")
+    return {o["Key"]: o for o in answer.get("Contents", [])}
+
+
+def download(s3, keys, into):
+    into.mkdir()
+    for key in keys:
+        (into / key.rsplit("/", 1)[1]).write_bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    return into
+
+
+def test_scheduled_backups_are_copied_whole_and_the_copy_restores(rein_bin, moto, s3, tmp_path):
+    s3.create_bucket(Bucket=BUCKET)
+    backups = tmp_path / "backups"
+    c = Collector(rein_bin, extra_config=copy_config(moto, backups), extra_env=KEY_ENV)
+    try:
+        r = rein(rein_bin, c, "check-config")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (f"each copied to s3://{BUCKET}/{PREFIX}/ (us-east-1 via {moto.url}; the bucket's default encryption; "
+                "credentials: static)") in r.stdout
+        wait_for(lambda: list(backups.glob("rein-backup-*/copy.json")), timeout=60, what="the first backup's copy")
+        [taken] = [p.parent for p in backups.glob("rein-backup-*/copy.json")]
+        receipt = json.loads((taken / "copy.json").read_text())
+        manifest = json.loads((taken / "backup.json").read_text())
+        in_s3 = objects(s3)
+        names = sorted(f["name"] for f in manifest["files"]) + ["backup.json"]
+        assert sorted(k.rsplit("/", 1)[1] for k in in_s3) == sorted(names)
+        assert all(k.startswith(f"{PREFIX}/{taken.name}/") for k in in_s3)
+        assert receipt["destination"] == f"s3://{BUCKET}/{PREFIX}/"
+        assert [o["key"].rsplit("/", 1)[1] for o in receipt["objects"]][-1] == "backup.json"
+        copy = download(s3, in_s3, tmp_path / "downloaded")
+        for name in names:
+            assert (copy / name).read_bytes() == (taken / name).read_bytes(), name
+        # S3 keeps the manifest's digest with each object that went up in one PUT.
+        head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{taken.name}/collector.sqlite", ChecksumMode="ENABLED")
+        store = next(f for f in manifest["files"] if f["name"] == "collector.sqlite")
+        assert head.get("ChecksumSHA256") == base64.b64encode(bytes.fromhex(store["sha256"])).decode(), head
+        r = rein(rein_bin, c, "restore", "--check", str(copy))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "every file matches backup.json" in r.stdout
+        assert "backup copied" in c.log_text()
+        status, _, data = c.call("GET", "/metrics", role="metrics")
+        assert status == 200
+        text = data.decode()
+        assert 'rein_collector_backup_copies_total{result="success"} 1' in text, text
+        assert "rein_collector_backup_copy_last_success_timestamp_seconds" in text
+        # The credentials never reach the log.
+        assert KEY_ENV["REIN_TEST_BACKUP_SECRET_ACCESS_KEY"] not in c.log_text()
+        # A restart with the newest backup copied copies nothing again.
+        c.stop()
+        c.start()
+        ship_some(c, "sc-after", 3)
+        assert c.log_text().count("backup copied") == 1
+    finally:
+        c.stop()
+
+
+def ship_some(c, sidecar, count, per_batch=1000):
+    chain = ScriptedChain(sidecar)
+    while count > 0:
+        n = min(per_batch, count)
+        status, body = ship(c, sidecar, [chain.seal(user_agent="x" * 900) for _ in range(n)])
+        assert status == 200, body
+        count -= n
+
+
+def test_a_store_larger_than_a_part_goes_up_in_parts_from_the_cli(rein_bin, moto, s3, tmp_path):
+    s3.create_bucket(Bucket=BUCKET)
+    c = Collector(rein_bin, extra_config=copy_config(moto, tmp_path / "backups", interval="1d"), extra_env=KEY_ENV)
+    try:
+        ship_some(c, "sc-big", 8000)
+        target = tmp_path / "by-hand"
+        r = rein(rein_bin, c, "backup", str(target), "--copy")
+        assert r.returncode == 0, r.stdout + r.stderr
+        store = target / "collector.sqlite"
+        assert store.stat().st_size > 5 << 20, store.stat().st_size
+        key = f"{PREFIX}/by-hand/collector.sqlite"
+        assert f"s3://{BUCKET}/{key}" in r.stdout
+        assert "collector.sqlite: copied" in r.stderr
+        head = s3.head_object(Bucket=BUCKET, Key=key)
+        parts = -(-store.stat().st_size // (5 << 20))
+        assert head["ETag"].strip('"').endswith(f"-{parts}"), head["ETag"]
+        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == store.read_bytes()
+        assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+        # Only the copy, of a backup already whole, with --copy on its directory.
+        s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/by-hand/backup.json")
+        r = rein(rein_bin, c, "backup", str(target), "--copy")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "taken at" not in r.stdout
+        assert f"{PREFIX}/by-hand/backup.json" in objects(s3)
+    finally:
+        c.stop()
+
+
+def test_a_failed_copy_keeps_the_backup_is_alerted_and_is_made_at_the_next_start(rein_bin, moto, s3, tmp_path):
+    backups = tmp_path / "backups"
+    hook = Webhook()
+    c = Collector(rein_bin, extra_config=copy_config(moto, backups, extra=f"alerts:\n  webhook_url: {hook.url}\n"), extra_env=KEY_ENV)
+    try:
+        wait_for(lambda: "copying a backup failed" in c.log_text(), timeout=60, what="the failed copy")
+        [taken] = [p.parent for p in backups.glob("rein-backup-*/backup.json")]
+        assert not (taken / "copy.json").exists()
+        assert "NoSuchBucket" in c.log_text() and "check backup.copy_to.url" in c.log_text()
+        wait_for(lambda: any(m.get("rein", {}).get("alert") == "backup-copy" for _, m in hook.posts), timeout=30, what="the alert")
+        alert = next(m for _, m in hook.posts if m.get("rein", {}).get("alert") == "backup-copy")
+        assert alert["rein"]["backup"] == taken.name and alert["rein"]["destination"] == f"s3://{BUCKET}/{PREFIX}/"
+        status, _, data = c.call("GET", "/metrics", role="metrics")
+        assert 'rein_collector_backup_copies_total{result="failure"} 1' in data.decode()
+        s3.create_bucket(Bucket=BUCKET)
+        c.stop()
+        c.start()
+        wait_for(lambda: (taken / "copy.json").exists(), timeout=60, what="the copy at the next start")
+        assert f"{PREFIX}/{taken.name}/backup.json" in objects(s3)
+        assert [p.name for p in backups.iterdir()] == [taken.name]
+    finally:
+        c.stop()
+        hook.stop()
+
+
+def test_a_file_damaged_after_the_backup_never_completes_a_backup_in_s3(rein_bin, moto, s3, tmp_path):
+    s3.create_bucket(Bucket=BUCKET)
+    c = Collector(rein_bin, extra_config=copy_config(moto, tmp_path / "backups", interval="1d"), extra_env=KEY_ENV)
+    try:
+        ship_some(c, "sc-dmg", 8000)
+        target = tmp_path / "damaged"
+        r = rein(rein_bin, c, "backup", str(target))
+        assert r.returncode == 0, r.stdout + r.stderr
+        # One byte flipped, size unchanged, in the multipart store and, separately, in a single-PUT file.
+        store = target / "collector.sqlite"
+        data = bytearray(store.read_bytes())
+        data[len(data) - 100] ^= 0xFF
+        store.write_bytes(bytes(data))
+        r = rein(rein_bin, c, "backup", str(target), "--copy")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "collector.sqlite is not the file the backup recorded" in r.stderr, r.stderr
+        assert objects(s3, f"{PREFIX}/damaged") == {}
+        assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+        data[len(data) - 100] ^= 0xFF
+        store.write_bytes(bytes(data))
+        holds = target / "holds.sqlite"
+        raw = bytearray(holds.read_bytes())
+        raw[-1] ^= 0xFF
+        holds.write_bytes(bytes(raw))
+        r = rein(rein_bin, c, "backup", str(target), "--copy")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "holds.sqlite is not the file the backup recorded" in r.stderr, r.stderr
+        assert f"{PREFIX}/damaged/backup.json" not in objects(s3)
+        assert not (target / "copy.json").exists()
+    finally:
+        c.stop()
