@@ -1,5 +1,8 @@
 import Foundation
+import Logging
 import ReinBroker
+import ReinCrypto
+import ReinUpstream
 import Testing
 @testable import ReinCollector
 
@@ -116,5 +119,41 @@ import Testing
         #expect(denied.description.contains("s3:PutObject") && denied.description.contains("request id R1"))
         let region = BackupCopyError.refused(key: "k", operation: "PutObject", status: 301, code: "PermanentRedirect", message: "m", requestId: nil)
         #expect(region.description.contains("backup.copy_to.region"))
+    }
+}
+
+/// A copy stopped by the collector's shutdown sends nothing more and leaves
+/// no receipt, so the next start copies the backup again.
+@Suite struct BackupCopyStopTests {
+    @Test func aStoppedCopySendsNoRequestAndWritesNoReceipt() throws {
+        let dir = NSTemporaryDirectory() + "rein-copy-stop-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let body = Array("not a database".utf8)
+        try Data(body).write(to: URL(fileURLWithPath: dir + "/collector.sqlite"))
+        let manifest = """
+            {"kind":"\(CollectorBackupManifest.currentKind)","created":"2026-11-30T10:15:00.000Z","rein_version":"test","state_dir":"/s",
+             "files":[{"name":"collector.sqlite","role":"store","bytes":\(body.count),"sha256":"\(SHA256.hash(body).hex)"}],
+             "contents":{"records":0,"sidecars":0,"findings":0,"policy_versions":0,"latest_cursor":0}}
+            """
+        try Data(manifest.utf8).write(to: URL(fileURLWithPath: dir + "/backup.json"))
+        // Port 9 on loopback: a request sent there would fail as transport, not as stopped.
+        var destination = BackupCopyDestination(bucket: "bucket-a", prefix: "p", region: "us-east-1",
+                                                credentials: BrokerConfiguration(provider: .static))
+        destination.endpoint = EndpointURL("http://127.0.0.1:9")
+        let http = HTTPClient()
+        let source = try BackupCopy.credentialSource(for: destination, environment: ["AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s"],
+                                                     http: http, logger: Logger(label: "test"))
+        #expect(throws: BackupCopyError.stopped) {
+            _ = try BackupCopy.run(dir, to: destination, credentials: source, http: http, shouldStop: { true }) { _ in }
+        }
+        #expect(BackupCopy.receipt(in: dir, for: destination) == nil)
+        // Not stopped, the same copy reaches the network (and fails there): the flag alone made the difference.
+        do {
+            _ = try BackupCopy.run(dir, to: destination, credentials: source, http: http) { _ in }
+            Issue.record("a copy to a closed port succeeded")
+        } catch {
+            guard case .transport = error else { Issue.record("expected a transport failure, got \(error)"); return }
+        }
     }
 }

@@ -92,9 +92,10 @@ def test_scheduled_backups_are_copied_whole_and_the_copy_restores(rein_bin, moto
         head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{taken.name}/collector.sqlite", ChecksumMode="ENABLED")
         store = next(f for f in manifest["files"] if f["name"] == "collector.sqlite")
         assert head.get("ChecksumSHA256") == base64.b64encode(bytes.fromhex(store["sha256"])).decode(), head
-        r = rein(rein_bin, c, "restore", "--check", str(copy))
-        assert r.returncode == 0, r.stdout + r.stderr
-        assert "every file matches backup.json" in r.stdout
+        for checked in (copy, taken):  # the downloaded copy, and the local backup with its receipt beside it
+            r = rein(rein_bin, c, "restore", "--check", str(checked))
+            assert r.returncode == 0, r.stdout + r.stderr
+            assert "every file matches backup.json" in r.stdout
         assert "backup copied" in c.log_text()
         status, _, data = c.call("GET", "/metrics", role="metrics")
         assert status == 200

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ReinBroker
 import ReinUpstream
+import Synchronization
 
 /// The scheduled side of ``BackupCopy``: copies the newest backup once,
 /// logs and counts each attempt, and alerts when one fails.
@@ -14,12 +15,15 @@ struct BackupCopier: Sendable {
     let services: CollectorServices
     let credentials: BrokerCredentialSource
     let http = HTTPClient()
+    /// Set at shutdown: a copy in progress stops before its next request.
+    let stopping: StopFlag
 
     /// Nil (logged and alerted) when the credentials chain cannot be built;
     /// the configuration check makes that rare.
-    init?(destination: BackupCopyDestination, services: CollectorServices) {
+    init?(destination: BackupCopyDestination, services: CollectorServices, stopping: StopFlag) {
         self.destination = destination
         self.services = services
+        self.stopping = stopping
         do {
             credentials = try BackupCopy.credentialSource(for: destination, environment: ProcessInfo.processInfo.environment,
                                                           http: http, logger: services.logger)
@@ -39,8 +43,8 @@ struct BackupCopier: Sendable {
         let started = Date()
         let logger = services.logger
         do {
-            let receipt = try await services.blocking { [destination, credentials, http] () throws(BackupCopyError) -> BackupCopy.Receipt in
-                try BackupCopy.run(backup, to: destination, credentials: credentials, http: http) { event in
+            let receipt = try await services.blocking { [destination, credentials, http, stopping] () throws(BackupCopyError) -> BackupCopy.Receipt in
+                try BackupCopy.run(backup, to: destination, credentials: credentials, http: http, shouldStop: { stopping.isSet }) { event in
                     if case .copied(let file, let bytes, let seconds) = event {
                         logger.info("backup file copied", metadata: [
                             "backup.name": "\(name)", "backup.file": "\(file)", "backup.bytes": "\(bytes)",
@@ -56,6 +60,9 @@ struct BackupCopier: Sendable {
                 "backup.seconds": "\(String(format: "%.1f", Date().timeIntervalSince(started)))",
             ])
             return true
+        } catch BackupCopyError.stopped {
+            logger.info("copying a backup stopped for the shutdown; it is made at the next start", metadata: ["backup.name": "\(name)"])
+            return false
         } catch {
             services.metrics.backupCopy(succeeded: false, at: Date())
             logger.error("copying a backup failed; the local backup is kept", metadata: [

@@ -49,7 +49,7 @@ public enum BackupCopy {
 
     /// Copies `directory` (a complete backup) under `destination`'s prefix, as `<prefix>/<directory's name>/<file>`.
     public static func run(_ directory: String, to destination: BackupCopyDestination, credentials source: BrokerCredentialSource,
-                           http: HTTPClient, now: @Sendable () -> Date = { Date() },
+                           http: HTTPClient, now: @Sendable () -> Date = { Date() }, shouldStop: @escaping @Sendable () -> Bool = { false },
                            progress: (CollectorBackupProgress) -> Void) throws(BackupCopyError) -> Receipt {
         let manifestPath = directory + "/" + CollectorBackupManifest.fileName
         let manifestBytes: [UInt8]
@@ -63,10 +63,11 @@ public enum BackupCopy {
         guard manifest.kind == CollectorBackupManifest.currentKind else {
             throw .backup(path: manifestPath, reason: "kind \(manifest.kind.debugDescription) is not \(CollectorBackupManifest.currentKind)")
         }
-        let uploader = S3Uploader(destination: destination, http: http, credentials: { () throws(BackupCopyError) -> AWSCredentials in
+        var uploader = S3Uploader(destination: destination, http: http, credentials: { () throws(BackupCopyError) -> AWSCredentials in
             if let cached = source.current() { return cached.credentials }
             do throws(BrokerError) { return try source.refreshNow().credentials } catch { throw .credentials(error.description) }
         })
+        uploader.shouldStop = shouldStop
         let name = URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
         let files = manifest.files.map { ($0.name, $0.bytes, $0.sha256) }
             + [(CollectorBackupManifest.fileName, Int64(manifestBytes.count), SHA256.hash(manifestBytes).hex)]

@@ -2,7 +2,7 @@ import Foundation
 
 /// Why copying a backup to S3 (``BackupCopy``) failed. The local backup is
 /// never touched by a failed copy; the next attempt starts over.
-public enum BackupCopyError: Error, Sendable, CustomStringConvertible {
+public enum BackupCopyError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The backup directory or its manifest cannot be read.
     case backup(path: String, reason: String)
     /// A file no longer matches the digest its manifest recorded: damaged since the backup was taken.
@@ -13,6 +13,8 @@ public enum BackupCopyError: Error, Sendable, CustomStringConvertible {
     case transport(key: String, message: String)
     /// S3 refused a request: its error code and message, and the request id to give AWS support.
     case refused(key: String, operation: String, status: Int, code: String, message: String, requestId: String?)
+    /// The collector is shutting down: the copy stopped between two requests (an open multipart upload was aborted).
+    case stopped
 
     public var description: String {
         switch self {
@@ -20,6 +22,7 @@ public enum BackupCopyError: Error, Sendable, CustomStringConvertible {
         case .changed(let file, let reason): "\(file) is not the file the backup recorded (\(reason)): it was damaged after the backup was taken; nothing more was copied"
         case .credentials(let message): "no credentials to sign the copy: \(message)"
         case .transport(let key, let message): "sending \(key) failed: \(message)"
+        case .stopped: "the copy was stopped by the collector's shutdown; it is made again at the next start"
         case .refused(let key, let operation, let status, let code, let message, let requestId):
             "S3 \(operation) of \(key) answered HTTP \(status) \(code): \(message)\(requestId.map { " (request id \($0))" } ?? "")\(Self.hint(code))"
         }

@@ -21,12 +21,14 @@ import ReinStore
 final class BackupJob: Sendable {
     static let prefix = "rein-backup-"
     private let task: Task<Void, Never>
+    private let stopping = StopFlag()
 
     init(services: CollectorServices, reinVersion: String) {
         let configuration = services.configuration
+        let stopping = stopping
         task = Task {
             guard let dir = configuration.backupDir else { return }
-            let copier = configuration.backupCopy.flatMap { BackupCopier(destination: $0, services: services) }
+            let copier = configuration.backupCopy.flatMap { BackupCopier(destination: $0, services: services, stopping: stopping) }
             // When a failed copy is tried again; a new backup resets it.
             var copyRetry = Date.distantPast
             while !Task.isCancelled {
@@ -64,7 +66,10 @@ final class BackupJob: Sendable {
         }
     }
 
-    func stop() { task.cancel() }
+    func stop() {
+        stopping.set()
+        task.cancel()
+    }
 
     /// When the next backup is due: `interval` after the newest one in `dir`, or now.
     static func due(in dir: String, interval: Int64, now: Date) -> Date {

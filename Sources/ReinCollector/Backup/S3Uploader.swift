@@ -19,6 +19,8 @@ struct S3Uploader: Sendable {
     let credentials: @Sendable () throws(BackupCopyError) -> AWSCredentials
     /// Per request; a part of 16 MiB at 1 MB/s still fits.
     var timeout: Double = 600
+    /// Asked before each request: a shutdown stops the copy within one part, not one file.
+    var shouldStop: @Sendable () -> Bool = { false }
 
     /// Uploads `path` as `key`; `sha256` is the manifest's hex digest of the whole file.
     /// - Returns: the object's ETag.
@@ -116,6 +118,7 @@ struct S3Uploader: Sendable {
     /// is an `<Error>` (CompleteMultipartUpload can fail that way), is thrown.
     private func send(_ method: String, key: String, query: String?, headers: [(String, String)], body: [UInt8],
                       digest: Digest, operation: String) throws(BackupCopyError) -> HTTPClientResponse {
+        if shouldStop(), operation != "AbortMultipartUpload" { throw .stopped }
         let address = destination.address(of: key, query: query)
         var request = SignableRequest(method: method, path: address.path, query: query,
                                       headers: [HTTPHeader("Host", address.host), HTTPHeader("x-amz-content-sha256", digest.hex)]
