@@ -26,18 +26,32 @@ struct FleetListCommand: ParsableCommand {
         commandName: "list",
         abstract: "List sidecars: agent, policy version, spool depth, last seen, chain status; silent ones are flagged.",
         discussion: "STATUS is silent, not-ready, clock-skew, findings or ok; with --all also stopped or retired. "
-            + "Exits 2 when a sidecar is silent, not-ready or clock-skew, 1 when the collector cannot be asked.")
+            + "--status and --agent narrow the list on the collector (e.g. --status silent,not-ready). "
+            + "Exits 2 when a listed sidecar is silent, not-ready or clock-skew, 1 when the collector cannot be asked.")
     @Flag(help: "Print the collector's JSON.") var json = false
     @Flag(help: "Also list sidecars that stopped with everything shipped, or were retired.") var all = false
+    @Option(help: ArgumentHelp("Only sidecars with these statuses (comma-separated).", valueName: "status,…")) var status: String?
+    @Option(help: "Only the sidecars of this agent.") var agent: String?
     @OptionGroup var collector: CollectorOptions
 
     static let ended: Set<String> = ["stopped", "retired"]
 
     func run() throws {
         do {
-            let body = try collector.client().getJSON("/v1/fleet")
-            let everyone = (try? JSONSerialization.jsonObject(with: Data(body))) as? [[String: Any]] ?? []
-            let rows = all ? everyone : everyone.filter { !Self.ended.contains($0["status"] as? String ?? "") }
+            // Filtered by the collector (a fleet keeps its ended sidecars until retention); again here for
+            // a collector older than the filter, which answers every sidecar.
+            var query: [(String, String)] = []
+            if let status { query.append(("status", status)) }
+            if let agent { query.append(("agent", agent)) }
+            if !all, status == nil { query.append(("ended", "false")) }
+            let response = try collector.client().exchange("GET", "/v1/fleet", query: query, timeout: 120)
+            let answered = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [[String: Any]] ?? []
+            let wanted = status.map { Set($0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }) }
+            let rows = answered.filter { row in
+                let s = row["status"] as? String ?? ""
+                return (wanted.map { $0.contains(s) } ?? (all || !Self.ended.contains(s))) && (agent.map { $0 == row["agent_id"] as? String } ?? true)
+            }
+            let total = response.header("X-Rein-Fleet-Total").flatMap(Int.init) ?? answered.count
             let flagged = rows.filter { ["silent", "not-ready", "clock-skew"].contains($0["status"] as? String ?? "") }
             let unhealthy = !flagged.isEmpty
             defer {
@@ -63,9 +77,10 @@ struct FleetListCommand: ParsableCommand {
                               s("last_seen"), Self.skew(r["clock_skew_s"]), s("stored_sequence"), s("findings"), s("status")])
             }
             TextTable.print(table)
-            let hidden = everyone.count - rows.count
+            let hidden = total - rows.count
             if hidden > 0 {
-                FileHandle.standardError.write(Data("(\(hidden) stopped or retired sidecars not shown; --all lists them)\n".utf8))
+                let which = status == nil && agent == nil ? "stopped or retired sidecars not shown; --all lists them" : "other sidecars not shown"
+                FileHandle.standardError.write(Data("(\(hidden) \(which))\n".utf8))
             }
             if unhealthy { throw ExitCode(2) }
         } catch let error as CollectorClientError { throw CommandFailure.failed(error) }

@@ -137,4 +137,40 @@ import Testing
             #expect(try await fleet(s)["sc-gone"]?["status"] as? String == "ok")
         }
     }
+
+    /// `GET /v1/fleet?ended=false|status=…|agent=…` answers only the sidecars
+    /// asked for (ended ones stay in the fleet until retention, and every
+    /// rollout adds some), and `X-Rein-Fleet-Total` still counts them all.
+    @Test func theFleetIsFilteredOnTheCollector() async throws {
+        try await withCollector(silentAfter: 120) { s in
+            let a = try ScriptedChain(sidecarId: "sc-a")
+            let b = try ScriptedChain(sidecarId: "sc-b", agentId: "agent-b")
+            let gone = try ScriptedChain(sidecarId: "sc-gone")
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", a.registration).status == 200)
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-ab", b.registration).status == 200)
+            #expect(try await s.json("POST", "/v1/sidecars/register", as: "sidecar-a", gone.registration).status == 200)
+            #expect(try await beat(s, "sc-gone", last: 0, depth: 0, stopping: true).object["status"] as? String == "stopped")
+            func ids(_ query: String) async throws -> (ids: [String], total: String?) {
+                let r = try await s.call("GET", "/v1/fleet" + query, as: "carol")
+                #expect(r.status == 200, "\(query): \(r.bodyText.prefix(200))")
+                return (r.array.compactMap { $0["sidecar_id"] as? String }.sorted(), r.header("X-Rein-Fleet-Total"))
+            }
+            let all = try await ids("")
+            #expect(all.ids == ["sc-a", "sc-b", "sc-gone"] && all.total == "3")
+            let serving = try await ids("?ended=false")
+            #expect(serving.ids == ["sc-a", "sc-b"] && serving.total == "3")
+            #expect(try await ids("?ended=true").ids == ["sc-gone"])
+            #expect(try await ids("?status=stopped,retired").ids == ["sc-gone"])
+            #expect(try await ids("?agent=agent-b").ids == ["sc-b"])
+            #expect(try await ids("?agent=agent-b&status=silent").ids == [])
+            s.advance(seconds: 121)
+            #expect(try await ids("?status=silent,not-ready").ids == ["sc-a", "sc-b"])
+            #expect(try await ids("?status=silent&ended=false&agent=agent-a").ids == ["sc-a"])
+            for bad in ["?status=dead", "?ended=maybe"] {
+                let r = try await s.call("GET", "/v1/fleet" + bad, as: "carol")
+                #expect(r.status == 400 && r.object["code"] as? String == "BadRequest", "\(bad): \(r.bodyText)")
+            }
+            #expect(try await s.call("GET", "/v1/fleet?status=dead", as: "carol").bodyText.contains("silent"))
+        }
+    }
 }

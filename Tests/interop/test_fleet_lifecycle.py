@@ -48,6 +48,17 @@ def test_a_sidecar_stopped_on_purpose_is_not_silent_and_a_lost_one_is_retired(re
     assert "1 of 1 sidecars need attention: sc-lost (silent)" in r.stderr
     assert "(1 stopped or retired sidecars not shown; --all lists them)" in r.stderr
     assert "sc-lost" in r.stdout and "sc-rolled" not in r.stdout
+    # Narrowed on the collector: by status (ended ones too when asked for) and by agent.
+    r = fleet("--status", "stopped", "--json")
+    assert r.returncode == 0, r.stderr
+    assert [e["sidecar_id"] for e in json.loads(r.stdout)] == ["sc-rolled"]
+    r = fleet("--status", "stopped")
+    assert r.returncode == 0 and "sc-rolled" in r.stdout and "sc-lost" not in r.stdout, r.stdout
+    assert "(1 other sidecars not shown)" in r.stderr, r.stderr
+    r = fleet("--agent", "agent-other", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout) == [], r.stdout + r.stderr
+    r = fleet("--status", "dead")
+    assert r.returncode == 1 and "not one of ok, findings, clock-skew, not-ready, silent, stopped, retired" in r.stderr, r.stderr
     # Retiring is an admin's act, and needs a reason.
     refused = fleet("retire", "sc-lost", "--reason", "node lost")
     assert refused.returncode == 1 and "403" in refused.stderr, refused.stderr

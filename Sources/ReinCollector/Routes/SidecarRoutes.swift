@@ -189,15 +189,18 @@ enum SidecarRoutes {
         }
     }
 
+    /// The fleet, filtered by ``FleetFilter``; `X-Rein-Fleet-Total` counts every sidecar.
     @Sendable static func fleet(_ call: CollectorCall) async throws -> CollectorResponse {
         let services = call.services
+        let filter = try FleetFilter(query: call.request.query)
         let entries = try await services.reading { [store = services.store] in try store.sidecars() }
         let now = services.nowMillis
         let fleet = entries.filter { $0.sidecarId != CollectorAuditTrail.sidecarId }.map {
             FleetEntry(entry: $0, status: status(of: $0, now: now, silentAfter: services.configuration.silentAfter,
                                                  maxClockSkew: services.configuration.maxClockSkew))
         }
-        return .json(fleet)
+        let shown = fleet.filter { filter.matches(agentId: $0.entry.agentId ?? "", status: $0.status) }
+        return .json(shown, headers: [("X-Rein-Fleet-Total", "\(fleet.count)")])
     }
 
     /// `stopped` (it stopped with everything shipped) and `retired` (an
