@@ -122,32 +122,39 @@ def ship_some(c, sidecar, count, per_batch=1000):
         count -= n
 
 
-def test_a_store_larger_than_a_part_goes_up_in_parts_from_the_cli(rein_bin, moto, s3, tmp_path):
+@pytest.fixture
+def large_store(rein_bin, moto, s3, tmp_path):
+    """A collector whose store is larger than a 5 MiB part (8,000 records), with the bucket made."""
     s3.create_bucket(Bucket=BUCKET)
     c = Collector(rein_bin, extra_config=copy_config(moto, tmp_path / "backups", interval="1d"), extra_env=KEY_ENV)
     try:
         ship_some(c, "sc-big", 8000)
-        target = tmp_path / "by-hand"
-        r = rein(rein_bin, c, "backup", str(target), "--copy")
-        assert r.returncode == 0, r.stdout + r.stderr
-        store = target / "collector.sqlite"
-        assert store.stat().st_size > 5 << 20, store.stat().st_size
-        key = f"{PREFIX}/by-hand/collector.sqlite"
-        assert f"s3://{BUCKET}/{key}" in r.stdout
-        assert "collector.sqlite: copied" in r.stderr
-        head = s3.head_object(Bucket=BUCKET, Key=key)
-        parts = -(-store.stat().st_size // (5 << 20))
-        assert head["ETag"].strip('"').endswith(f"-{parts}"), head["ETag"]
-        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == store.read_bytes()
-        assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
-        # Only the copy, of a backup already whole, with --copy on its directory.
-        s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/by-hand/backup.json")
-        r = rein(rein_bin, c, "backup", str(target), "--copy")
-        assert r.returncode == 0, r.stdout + r.stderr
-        assert "taken at" not in r.stdout
-        assert f"{PREFIX}/by-hand/backup.json" in objects(s3)
+        yield c
     finally:
         c.stop()
+
+
+def test_a_store_larger_than_a_part_goes_up_in_parts_from_the_cli(rein_bin, s3, large_store, tmp_path):
+    c = large_store
+    target = tmp_path / "by-hand"
+    r = rein(rein_bin, c, "backup", str(target), "--copy")
+    assert r.returncode == 0, r.stdout + r.stderr
+    store = target / "collector.sqlite"
+    assert store.stat().st_size > 5 << 20, store.stat().st_size
+    key = f"{PREFIX}/by-hand/collector.sqlite"
+    assert f"s3://{BUCKET}/{key}" in r.stdout
+    assert "collector.sqlite: copied" in r.stderr
+    head = s3.head_object(Bucket=BUCKET, Key=key)
+    parts = -(-store.stat().st_size // (5 << 20))
+    assert head["ETag"].strip('"').endswith(f"-{parts}"), head["ETag"]
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == store.read_bytes()
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    # Only the copy, of a backup already whole, with --copy on its directory.
+    s3.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/by-hand/backup.json")
+    r = rein(rein_bin, c, "backup", str(target), "--copy")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "taken at" not in r.stdout
+    assert f"{PREFIX}/by-hand/backup.json" in objects(s3)
 
 
 def test_a_failed_copy_keeps_the_backup_is_alerted_and_is_made_at_the_next_start(rein_bin, moto, s3, tmp_path):
@@ -175,34 +182,29 @@ def test_a_failed_copy_keeps_the_backup_is_alerted_and_is_made_at_the_next_start
         hook.stop()
 
 
-def test_a_file_damaged_after_the_backup_never_completes_a_backup_in_s3(rein_bin, moto, s3, tmp_path):
-    s3.create_bucket(Bucket=BUCKET)
-    c = Collector(rein_bin, extra_config=copy_config(moto, tmp_path / "backups", interval="1d"), extra_env=KEY_ENV)
-    try:
-        ship_some(c, "sc-dmg", 8000)
-        target = tmp_path / "damaged"
-        r = rein(rein_bin, c, "backup", str(target))
-        assert r.returncode == 0, r.stdout + r.stderr
-        # One byte flipped, size unchanged, in the multipart store and, separately, in a single-PUT file.
-        store = target / "collector.sqlite"
-        data = bytearray(store.read_bytes())
-        data[len(data) - 100] ^= 0xFF
-        store.write_bytes(bytes(data))
-        r = rein(rein_bin, c, "backup", str(target), "--copy")
-        assert r.returncode == 1, r.stdout + r.stderr
-        assert "collector.sqlite is not the file the backup recorded" in r.stderr, r.stderr
-        assert objects(s3, f"{PREFIX}/damaged") == {}
-        assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
-        data[len(data) - 100] ^= 0xFF
-        store.write_bytes(bytes(data))
-        holds = target / "holds.sqlite"
-        raw = bytearray(holds.read_bytes())
-        raw[-1] ^= 0xFF
-        holds.write_bytes(bytes(raw))
-        r = rein(rein_bin, c, "backup", str(target), "--copy")
-        assert r.returncode == 1, r.stdout + r.stderr
-        assert "holds.sqlite is not the file the backup recorded" in r.stderr, r.stderr
-        assert f"{PREFIX}/damaged/backup.json" not in objects(s3)
-        assert not (target / "copy.json").exists()
-    finally:
-        c.stop()
+def test_a_file_damaged_after_the_backup_never_completes_a_backup_in_s3(rein_bin, s3, large_store, tmp_path):
+    c = large_store
+    target = tmp_path / "damaged"
+    r = rein(rein_bin, c, "backup", str(target))
+    assert r.returncode == 0, r.stdout + r.stderr
+    # One byte flipped, size unchanged, in the multipart store and, separately, in a single-PUT file.
+    store = target / "collector.sqlite"
+    data = bytearray(store.read_bytes())
+    data[len(data) - 100] ^= 0xFF
+    store.write_bytes(bytes(data))
+    r = rein(rein_bin, c, "backup", str(target), "--copy")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "collector.sqlite is not the file the backup recorded" in r.stderr, r.stderr
+    assert objects(s3, f"{PREFIX}/damaged") == {}
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    data[len(data) - 100] ^= 0xFF
+    store.write_bytes(bytes(data))
+    holds = target / "holds.sqlite"
+    raw = bytearray(holds.read_bytes())
+    raw[-1] ^= 0xFF
+    holds.write_bytes(bytes(raw))
+    r = rein(rein_bin, c, "backup", str(target), "--copy")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "holds.sqlite is not the file the backup recorded" in r.stderr, r.stderr
+    assert f"{PREFIX}/damaged/backup.json" not in objects(s3)
+    assert not (target / "copy.json").exists()
