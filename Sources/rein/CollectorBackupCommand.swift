@@ -78,18 +78,24 @@ struct CollectorRestoreCommand: ParsableCommand {
             (with their logs) as <file>.before-restore-<time>, never deleted. Records the collector acknowledged after \
             the backup was taken are not in it, and sidecars have deleted them from their spools: when each sidecar \
             ships next, the collector stores a gap finding for its missing range. With --check, only the backup is \
-            checked and nothing changes. Exit 0: restored (or, with --check, sound); 1: not restored, and why is said.
+            checked and nothing changes. Exit 0: restored (or, with --check, sound); 1: not restored, and why is said. \
+            BACKUP may also be a copy in S3 (s3://bucket/prefix/rein-backup-<time>, as backup.copy_to made it): it is \
+            first downloaded with backup.copy_to's region, endpoint and credentials (which then need s3:GetObject) into \
+            --download-to, or beside the collector's own backups in backup.dir, and kept there.
             """)
 
-    @Argument(help: "The backup directory (with its backup.json).")
+    @Argument(help: ArgumentHelp("The backup directory (with its backup.json), or its copy in S3.", valueName: "backup"))
     var directory: String
     @Flag(help: "Check the backup and say what a restore would bring back; change nothing.")
     var check = false
+    @Option(help: ArgumentHelp("Where a backup in S3 is downloaded to (a new or empty directory).", valueName: "directory"))
+    var downloadTo: String?
     @OptionGroup var options: CollectorConfigOptions
 
     func run() throws {
         let configuration: CollectorConfiguration
         do { configuration = try options.loadConfiguration() } catch { throw CommandFailure.configuration(error.description) }
+        let directory = directory.hasPrefix("s3://") ? try fetch(directory, configuration) : directory
         if check {
             let manifest: CollectorBackupManifest
             do { manifest = try CollectorBackup.verify(directory, progress: BackupProgressLine.report) } catch {
@@ -110,6 +116,30 @@ struct CollectorRestoreCommand: ParsableCommand {
         BackupProgressLine.describe(manifest)
         for moved in outcome.movedAside { print("  moved aside: \(moved.from) -> \(moved.to)") }
         print("  records acknowledged after \(manifest.created) are not in it: each sidecar's missing range becomes a gap finding when it ships next")
+    }
+}
+
+extension CollectorRestoreCommand {
+    /// Downloads a backup from S3 (``BackupFetch``) and returns the local directory it is now in.
+    func fetch(_ source: String, _ configuration: CollectorConfiguration) throws -> String {
+        guard let settings = configuration.backupCopy else {
+            throw CommandFailure.configuration("restoring from \(source) needs backup.copy_to in the configuration (its region, endpoint and credentials)")
+        }
+        let name = source.split(separator: "/").last.map(String.init) ?? "backup"
+        guard let target = downloadTo ?? configuration.backupDir.map({ $0 + "/downloaded-" + name }) else {
+            throw CommandFailure.configuration("say where to download \(source) with --download-to (backup.dir is not set)")
+        }
+        let manifest: CollectorBackupManifest
+        do {
+            let http = HTTPClient()
+            let credentials = try BackupCopy.credentialSource(for: settings, environment: ProcessInfo.processInfo.environment,
+                                                              http: http, logger: Logger(label: "rein.collector.restore"))
+            manifest = try BackupFetch.run(source, settings: settings, credentials: credentials, into: target, progress: BackupProgressLine.report)
+        } catch {
+            throw CommandFailure.failed("nothing restored: downloading \(source) failed: \(error)")
+        }
+        print("downloaded \(source) (taken at \(manifest.created)) into \(target)")
+        return target
     }
 }
 

@@ -114,9 +114,19 @@ import Testing
         #expect((rein["links"] as? [String: String])?["health"] == "https://rein.example/healthz")
     }
 
+    /// A manifest fetched from a bucket names files; only plain names in the download directory are taken.
+    @Test func onlyPlainFileNamesAreFetched() {
+        for name in ["collector.sqlite", "holds.sqlite", "collector-signing.key", ".hidden"] { #expect(BackupFetch.isPlainName(name), "\(name)") }
+        for name in ["", ".", "..", "../x", "a/b", "/etc/passwd", "x\0y", String(repeating: "n", count: 256)] {
+            #expect(!BackupFetch.isPlainName(name), "\(name.debugDescription)")
+        }
+    }
+
     @Test func refusalsCarryAHintForTheUsualMistakes() {
         let denied = BackupCopyError.refused(key: "k", operation: "PutObject", status: 403, code: "AccessDenied", message: "Access Denied", requestId: "R1")
         #expect(denied.description.contains("s3:PutObject") && denied.description.contains("request id R1"))
+        let reading = BackupCopyError.refused(key: "k", operation: "GetObject", status: 403, code: "AccessDenied", message: "Access Denied", requestId: nil)
+        #expect(reading.description.contains("s3:GetObject") && !reading.description.contains("s3:PutObject"))
         let region = BackupCopyError.refused(key: "k", operation: "PutObject", status: 301, code: "PermanentRedirect", message: "m", requestId: nil)
         #expect(region.description.contains("backup.copy_to.region"))
     }

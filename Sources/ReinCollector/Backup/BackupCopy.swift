@@ -63,11 +63,9 @@ public enum BackupCopy {
         guard manifest.kind == CollectorBackupManifest.currentKind else {
             throw .backup(path: manifestPath, reason: "kind \(manifest.kind.debugDescription) is not \(CollectorBackupManifest.currentKind)")
         }
-        var uploader = S3Uploader(destination: destination, http: http, credentials: { () throws(BackupCopyError) -> AWSCredentials in
-            if let cached = source.current() { return cached.credentials }
-            do throws(BrokerError) { return try source.refreshNow().credentials } catch { throw .credentials(error.description) }
-        })
-        uploader.shouldStop = shouldStop
+        var requester = S3Requester(destination: destination, http: http, credentials: signingCredentials(source))
+        requester.shouldStop = shouldStop
+        let uploader = S3Uploader(requester: requester)
         let name = URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
         let files = manifest.files.map { ($0.name, $0.bytes, $0.sha256) }
             + [(CollectorBackupManifest.fileName, Int64(manifestBytes.count), SHA256.hash(manifestBytes).hex)]
@@ -91,6 +89,14 @@ public enum BackupCopy {
             throw .backup(path: directory, reason: "the copy is complete but \(receiptName) could not be written: \(error)")
         }
         return receipt
+    }
+
+    /// The cached credentials, or fetched ones when they are missing or expire.
+    static func signingCredentials(_ source: BrokerCredentialSource) -> @Sendable () throws(BackupCopyError) -> AWSCredentials {
+        { () throws(BackupCopyError) -> AWSCredentials in
+            if let cached = source.current() { return cached.credentials }
+            do throws(BrokerError) { return try source.refreshNow().credentials } catch { throw .credentials(error.description) }
+        }
     }
 
     /// The receipt of an earlier copy of `directory` to `destination`, if any.

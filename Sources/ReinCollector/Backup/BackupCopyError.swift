@@ -24,13 +24,14 @@ public enum BackupCopyError: Error, Sendable, Equatable, CustomStringConvertible
         case .transport(let key, let message): "sending \(key) failed: \(message)"
         case .stopped: "the copy was stopped by the collector's shutdown; it is made again at the next start"
         case .refused(let key, let operation, let status, let code, let message, let requestId):
-            "S3 \(operation) of \(key) answered HTTP \(status) \(code): \(message)\(requestId.map { " (request id \($0))" } ?? "")\(Self.hint(code))"
+            "S3 \(operation) of \(key) answered HTTP \(status) \(code): \(message)\(requestId.map { " (request id \($0))" } ?? "")\(Self.hint(code, operation: operation))"
         }
     }
 
     /// What an operator should check for the refusals a new setup meets first.
-    static func hint(_ code: String) -> String {
+    static func hint(_ code: String, operation: String) -> String {
         switch code {
+        case "AccessDenied" where operation == "GetObject": " (restoring from S3 needs s3:GetObject on the prefix, and kms:Decrypt on the key if the copy is SSE-KMS)"
         case "AccessDenied": " (the role needs s3:PutObject on the prefix, and kms:GenerateDataKey on the key if kms_key_id is set)"
         case "NoSuchBucket": " (check backup.copy_to.url)"
         case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException": " (check backup.copy_to.region: it must be the bucket's)"

@@ -168,7 +168,7 @@ public enum CollectorBackup {
 
     /// Makes `directory` (0700), or takes it if it exists and is empty;
     /// true when it was made here.
-    private static func prepare(_ directory: String) throws(CollectorBackupError) -> Bool {
+    static func prepare(_ directory: String) throws(CollectorBackupError) -> Bool {
         let manager = FileManager.default
         if manager.fileExists(atPath: directory) {
             let entries = (try? manager.contentsOfDirectory(atPath: directory)) ?? ["?"]

@@ -14,13 +14,8 @@ import ReinUpstream
 /// completed in S3 (a multipart upload is aborted, a single PUT not sent).
 /// Memory: one part at a time (16 MiB by default).
 struct S3Uploader: Sendable {
-    let destination: BackupCopyDestination
-    let http: HTTPClient
-    let credentials: @Sendable () throws(BackupCopyError) -> AWSCredentials
-    /// Per request; a part of 16 MiB at 1 MB/s still fits.
-    var timeout: Double = 600
-    /// Asked before each request: a shutdown stops the copy within one part, not one file.
-    var shouldStop: @Sendable () -> Bool = { false }
+    var requester: S3Requester
+    var destination: BackupCopyDestination { requester.destination }
 
     /// Uploads `path` as `key`; `sha256` is the manifest's hex digest of the whole file.
     /// - Returns: the object's ETag.
@@ -42,7 +37,7 @@ struct S3Uploader: Sendable {
             // S3 keeps this digest with the object: `head-object --checksum-mode ENABLED` shows the manifest's SHA-256.
             headers.append(("x-amz-sdk-checksum-algorithm", "SHA256"))
             headers.append(("x-amz-checksum-sha256", Data(digest.array).base64EncodedString()))
-            let response = try send("PUT", key: key, query: nil, headers: headers, body: body, digest: digest, operation: "PutObject")
+            let response = try requester.send("PUT", key: key, query: nil, headers: headers, body: body, digest: digest, operation: "PutObject")
             progress(bytes)
             return response.header("ETag") ?? ""
         }
@@ -56,7 +51,7 @@ struct S3Uploader: Sendable {
 
     private func multipart(_ handle: FileHandle, path: String, key: String, bytes: Int64, sha256: String,
                            progress: (Int64) -> Void) throws(BackupCopyError) -> String {
-        let created = try send("POST", key: key, query: "uploads", headers: encryptionHeaders + [("Content-Type", "application/octet-stream")],
+        let created = try requester.send("POST", key: key, query: "uploads", headers: encryptionHeaders + [("Content-Type", "application/octet-stream")],
                                body: [], digest: SHA256.hash([UInt8]()), operation: "CreateMultipartUpload")
         guard let uploadId = MiniXML.element("UploadId", in: created.bodyText[...]).map(MiniXML.unescape), !uploadId.isEmpty else {
             throw .refused(key: key, operation: "CreateMultipartUpload", status: created.status, code: "(no UploadId)",
@@ -74,7 +69,7 @@ struct S3Uploader: Sendable {
                 whole.update(body)
                 let number = parts.count + 1
                 // Named, or libcurl sends its form content type and a server may parse the part as a form.
-                let answer = try send("PUT", key: key, query: "partNumber=\(number)&" + idQuery,
+                let answer = try requester.send("PUT", key: key, query: "partNumber=\(number)&" + idQuery,
                                       headers: [("Content-Type", "application/octet-stream")], body: body,
                                       digest: SHA256.hash(body), operation: "UploadPart")
                 guard let etag = answer.header("ETag") else {
@@ -95,12 +90,12 @@ struct S3Uploader: Sendable {
             }
             xml += "</CompleteMultipartUpload>"
             let body = Array(xml.utf8)
-            let done = try send("POST", key: key, query: idQuery, headers: [("Content-Type", "application/xml")], body: body,
+            let done = try requester.send("POST", key: key, query: idQuery, headers: [("Content-Type", "application/xml")], body: body,
                                 digest: SHA256.hash(body), operation: "CompleteMultipartUpload")
             return MiniXML.element("ETag", in: done.bodyText[...]).map(MiniXML.unescape) ?? ""
         } catch {
             // Parts of an upload never completed are billed until aborted.
-            _ = try? send("DELETE", key: key, query: idQuery, headers: [], body: [], digest: SHA256.hash([UInt8]()),
+            _ = try? requester.send("DELETE", key: key, query: idQuery, headers: [], body: [], digest: SHA256.hash([UInt8]()),
                           operation: "AbortMultipartUpload")
             throw error
         }
@@ -112,34 +107,6 @@ struct S3Uploader: Sendable {
         } catch {
             throw .backup(path: path, reason: "reading failed: \(error.localizedDescription)")
         }
-    }
-
-    /// Signs and sends one request; any answer but 2xx, or a 200 whose body
-    /// is an `<Error>` (CompleteMultipartUpload can fail that way), is thrown.
-    private func send(_ method: String, key: String, query: String?, headers: [(String, String)], body: [UInt8],
-                      digest: Digest, operation: String) throws(BackupCopyError) -> HTTPClientResponse {
-        if shouldStop(), operation != "AbortMultipartUpload" { throw .stopped }
-        let address = destination.address(of: key, query: query)
-        var request = SignableRequest(method: method, path: address.path, query: query,
-                                      headers: [HTTPHeader("Host", address.host), HTTPHeader("x-amz-content-sha256", digest.hex)]
-                                          + headers.map { HTTPHeader($0.0, $0.1) })
-        let signingCredentials = try credentials()
-        SigV4Signer().sign(&request, credentials: signingCredentials, region: destination.region, service: "s3",
-                           time: Int64(Date().timeIntervalSince1970.rounded(.down)), payloadHash: digest.hex, normalizePath: false)
-        let response: HTTPClientResponse
-        do {
-            response = try http.send(HTTPClientRequest(method: method, url: address.url, headers: request.headers.map { ($0.name, $0.value) },
-                                                       body: body, timeout: timeout))
-        } catch {
-            throw .transport(key: key, message: error.message)
-        }
-        let text = response.bodyText[...]
-        let error = MiniXML.element("Error", in: text)
-        if (200..<300).contains(response.status), error == nil { return response }
-        let code = error.flatMap { MiniXML.element("Code", in: $0) }.map(MiniXML.unescape) ?? "HTTP \(response.status)"
-        let message = error.flatMap { MiniXML.element("Message", in: $0) }.map { EchoText.withoutLongTokens(MiniXML.unescape($0)) } ?? "no error document"
-        throw .refused(key: key, operation: operation, status: response.status, code: code, message: message,
-                       requestId: response.header("x-amz-request-id"))
     }
 
     static func escape(_ text: String) -> String {
