@@ -60,13 +60,7 @@ public enum BackupFetch {
             try writeFile(manifestBytes, to: directory + "/" + CollectorBackupManifest.fileName)
             return manifest
         } catch {
-            if made {
-                try? FileManager.default.removeItem(atPath: directory)
-            } else {
-                for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-                    try? FileManager.default.removeItem(atPath: directory + "/" + entry)
-                }
-            }
+            CollectorBackup.discard(directory, made: made)
             throw error
         }
     }

@@ -57,14 +57,7 @@ public enum CollectorBackup {
         do {
             return try write(configuration, into: directory, reinVersion: reinVersion, progress: progress)
         } catch {
-            // What a failed attempt wrote is not a backup: nothing of it stays to be taken for one.
-            if made {
-                try? FileManager.default.removeItem(atPath: directory)
-            } else {
-                for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-                    try? FileManager.default.removeItem(atPath: directory + "/" + entry)
-                }
-            }
+            discard(directory, made: made)
             throw error
         }
     }
@@ -168,6 +161,19 @@ public enum CollectorBackup {
 
     /// Makes `directory` (0700), or takes it if it exists and is empty;
     /// true when it was made here.
+    /// What a failed attempt wrote is not a backup: nothing of it stays to be
+    /// taken for one (the directory goes too if the attempt made it).
+    static func discard(_ directory: String, made: Bool) {
+        if made {
+            try? FileManager.default.removeItem(atPath: directory)
+        } else {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                try? FileManager.default.removeItem(atPath: directory + "/" + entry)
+            }
+        }
+    }
+
+    /// Makes `directory` (0700) or checks that it is empty; true when it was made here.
     static func prepare(_ directory: String) throws(CollectorBackupError) -> Bool {
         let manager = FileManager.default
         if manager.fileExists(atPath: directory) {
