@@ -114,6 +114,16 @@ import Testing
         #expect((rein["links"] as? [String: String])?["health"] == "https://rein.example/healthz")
     }
 
+    /// At most 10,000 parts: a larger file gets larger parts, in whole MiB.
+    @Test func aFileBeyondTenThousandPartsGetsLargerParts() {
+        let mib: Int64 = 1 << 20
+        #expect(S3Uploader.partSize(for: 100 * mib, configured: 16 << 20) == 16 << 20)
+        #expect(S3Uploader.partSize(for: 160_000 * mib, configured: 16 << 20) == 16 << 20)
+        let larger = S3Uploader.partSize(for: 160_000 * mib + 1, configured: 16 << 20)
+        #expect(larger == 17 << 20)
+        #expect((160_000 * mib + 1 + Int64(larger) - 1) / Int64(larger) <= 10_000)
+    }
+
     /// A manifest fetched from a bucket names files; only plain names in the download directory are taken.
     @Test func onlyPlainFileNamesAreFetched() {
         for name in ["collector.sqlite", "holds.sqlite", "collector-signing.key", ".hidden"] { #expect(BackupFetch.isPlainName(name), "\(name)") }

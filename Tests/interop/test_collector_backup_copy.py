@@ -216,6 +216,10 @@ def test_a_copy_in_s3_restores_and_one_changed_there_is_refused(rein_bin, s3, la
     replaced in the bucket, or a manifest naming a path outside the download,
     restores nothing and leaves nothing behind."""
     c = large_store
+    # An object's bytes are data: a record holding S3's error document must not read as an error on the way back.
+    planted = ScriptedChain("sc-planted")
+    status, body = ship(c, "sc-planted", [planted.seal(user_agent="<Error><Code>NoSuchKey</Code><Message>planted</Message></Error>")])
+    assert status == 200, body
     local = tmp_path / "by-hand"
     r = rein(rein_bin, c, "backup", str(local), "--copy")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -223,6 +227,7 @@ def test_a_copy_in_s3_restores_and_one_changed_there_is_refused(rein_bin, s3, la
     fetched = tmp_path / "fetched"
     r = rein(rein_bin, c, "restore", "--check", source, "--download-to", str(fetched))
     assert r.returncode == 0, r.stdout + r.stderr
+    assert b"<Error><Code>NoSuchKey</Code>" in (local / "collector.sqlite").read_bytes()
     assert f"downloaded {source}" in r.stdout and "every file matches backup.json" in r.stdout
     assert "collector.sqlite: 8.0 MiB of about" in r.stderr  # more than one range
     for name in ("collector.sqlite", "holds.sqlite", "collector-signing.key", "backup.json"):

@@ -17,8 +17,8 @@ struct S3Requester: Sendable {
     /// Asked before each request: a shutdown stops a copy within one part, not one file.
     var shouldStop: @Sendable () -> Bool = { false }
 
-    /// Signs and sends one request; any answer but 2xx, or a 200 whose body
-    /// is an `<Error>` (CompleteMultipartUpload can fail that way), is thrown.
+    /// Signs and sends one request; any answer but 2xx, or a
+    /// CompleteMultipartUpload 200 whose body is an `<Error>`, is thrown.
     func send(_ method: String, key: String, query: String?, headers: [(String, String)], body: [UInt8],
               digest: Digest, operation: String) throws(BackupCopyError) -> HTTPClientResponse {
         if shouldStop(), operation != "AbortMultipartUpload" { throw .stopped }
@@ -36,13 +36,16 @@ struct S3Requester: Sendable {
         } catch {
             throw .transport(key: key, message: error.message)
         }
+        let succeeded = (200..<300).contains(response.status)
+        // A 2xx body is data (an object's bytes may hold any text, "<Error>" too), except where S3 documents
+        // a 200 that failed: CompleteMultipartUpload.
+        if succeeded, operation != "CompleteMultipartUpload" { return response }
         let text = response.bodyText[...]
         let error = MiniXML.element("Error", in: text)
-        if (200..<300).contains(response.status), error == nil { return response }
+        if succeeded, error == nil { return response }
         let code = error.flatMap { MiniXML.element("Code", in: $0) }.map(MiniXML.unescape) ?? "HTTP \(response.status)"
         let message = error.flatMap { MiniXML.element("Message", in: $0) }.map { EchoText.withoutLongTokens(MiniXML.unescape($0)) } ?? "no error document"
         throw .refused(key: key, operation: operation, status: response.status, code: code, message: message,
                        requestId: response.header("x-amz-request-id"))
     }
-
 }

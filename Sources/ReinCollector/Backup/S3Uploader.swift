@@ -52,26 +52,27 @@ struct S3Uploader: Sendable {
     private func multipart(_ handle: FileHandle, path: String, key: String, bytes: Int64, sha256: String,
                            progress: (Int64) -> Void) throws(BackupCopyError) -> String {
         let created = try requester.send("POST", key: key, query: "uploads", headers: encryptionHeaders + [("Content-Type", "application/octet-stream")],
-                               body: [], digest: SHA256.hash([UInt8]()), operation: "CreateMultipartUpload")
+                                         body: [], digest: SHA256.hash([UInt8]()), operation: "CreateMultipartUpload")
         guard let uploadId = MiniXML.element("UploadId", in: created.bodyText[...]).map(MiniXML.unescape), !uploadId.isEmpty else {
             throw .refused(key: key, operation: "CreateMultipartUpload", status: created.status, code: "(no UploadId)",
                            message: "the answer carries no UploadId", requestId: created.header("x-amz-request-id"))
         }
         let idQuery = "uploadId=" + URIEncoding.encode(uploadId)
+        let partSize = Self.partSize(for: bytes, configured: destination.partSize)
         do throws(BackupCopyError) {
             let whole = SHA256Hasher()
             var parts: [(number: Int, etag: String)] = []
             var sent: Int64 = 0
             while sent < bytes {
-                let size = Int(min(Int64(destination.partSize), bytes - sent))
+                let size = Int(min(Int64(partSize), bytes - sent))
                 let body = try read(handle, upTo: size, path: path)
                 guard body.count == size else { throw .changed(file: path, reason: "it ended at \(sent + Int64(body.count)) bytes, the manifest says \(bytes)") }
                 whole.update(body)
                 let number = parts.count + 1
                 // Named, or libcurl sends its form content type and a server may parse the part as a form.
                 let answer = try requester.send("PUT", key: key, query: "partNumber=\(number)&" + idQuery,
-                                      headers: [("Content-Type", "application/octet-stream")], body: body,
-                                      digest: SHA256.hash(body), operation: "UploadPart")
+                                                headers: [("Content-Type", "application/octet-stream")], body: body,
+                                                digest: SHA256.hash(body), operation: "UploadPart")
                 guard let etag = answer.header("ETag") else {
                     throw .refused(key: key, operation: "UploadPart", status: answer.status, code: "(no ETag)",
                                    message: "part \(number) was answered without an ETag", requestId: answer.header("x-amz-request-id"))
@@ -91,14 +92,22 @@ struct S3Uploader: Sendable {
             xml += "</CompleteMultipartUpload>"
             let body = Array(xml.utf8)
             let done = try requester.send("POST", key: key, query: idQuery, headers: [("Content-Type", "application/xml")], body: body,
-                                digest: SHA256.hash(body), operation: "CompleteMultipartUpload")
+                                          digest: SHA256.hash(body), operation: "CompleteMultipartUpload")
             return MiniXML.element("ETag", in: done.bodyText[...]).map(MiniXML.unescape) ?? ""
         } catch {
             // Parts of an upload never completed are billed until aborted.
             _ = try? requester.send("DELETE", key: key, query: idQuery, headers: [], body: [], digest: SHA256.hash([UInt8]()),
-                          operation: "AbortMultipartUpload")
+                                    operation: "AbortMultipartUpload")
             throw error
         }
+    }
+
+    /// S3 takes at most 10,000 parts: a file larger than that many configured
+    /// parts goes up in larger ones (whole MiB), rather than failing at part 10,001.
+    static func partSize(for bytes: Int64, configured: Int) -> Int {
+        let needed = (bytes + 9_999) / 10_000
+        guard needed > Int64(configured) else { return configured }
+        return Int(((needed + (1 << 20) - 1) >> 20) << 20)
     }
 
     private func read(_ handle: FileHandle, upTo count: Int, path: String) throws(BackupCopyError) -> [UInt8] {
