@@ -57,12 +57,13 @@ struct CollectorCheckConfigCommand: ParsableCommand {
         if let dir = configuration.backupDir {
             lines.append("  backups    into \(dir) every \(configuration.backupInterval)s, the newest \(configuration.backupKeep) kept")
             if let copy = configuration.backupCopy {
-                let endpoint = copy.endpoint.map { " via \($0.url)" } ?? ""
-                let encryption = copy.kmsKeyId.map { "SSE-KMS with \($0)" } ?? "the bucket's default encryption"
-                lines.append("             each copied to \(copy.url) (\(copy.region)\(endpoint); \(encryption); credentials: \(copy.credentials.provider.rawValue))")
+                lines.append("             each copied to \(Self.describe(copy))")
             }
         } else {
             lines.append("  backups    none taken by the collector (backup.dir unset; `rein collector backup` still works)")
+            if let copy = configuration.backupCopy {
+                lines.append("             `rein collector backup DIR --copy` copies to \(Self.describe(copy))")
+            }
         }
         if let dir = configuration.complianceDir {
             do {
@@ -74,5 +75,12 @@ struct CollectorCheckConfigCommand: ParsableCommand {
         }
         print(lines.joined(separator: "\n"))
         for warning in warnings { FileHandle.standardError.write(Data("rein: warning: \(warning)\n".utf8)) }
+    }
+
+    /// `s3://… (region via endpoint; encryption; credentials: provider)`.
+    static func describe(_ copy: BackupCopyDestination) -> String {
+        let endpoint = copy.endpoint.map { " via \($0.url)" } ?? ""
+        let encryption = copy.kmsKeyId.map { "SSE-KMS with \($0)" } ?? "the bucket's default encryption"
+        return "\(copy.url) (\(copy.region)\(endpoint); \(encryption); credentials: \(copy.credentials.provider.rawValue))"
     }
 }

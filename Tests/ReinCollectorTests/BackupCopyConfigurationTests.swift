@@ -50,6 +50,20 @@ import Testing
         #expect(pick([:]).provider == .imds)
     }
 
+    /// `REIN_COLLECTOR_BACKUP_COPY_TO` names the bucket and prefix, over the file's or alone.
+    @Test func theEnvironmentCanNameTheDestination() throws {
+        var env = Self.keys
+        env["REIN_COLLECTOR_BACKUP_COPY_TO"] = "s3://other-bucket/from-env"
+        let over = try Self.load("    url: s3://file-bucket/x\n    region: eu-west-1\n    kms_key_id: k\n", environment: env)
+        #expect(over.backupCopy?.url == "s3://other-bucket/from-env/" && over.backupCopy?.region == "eu-west-1" && over.backupCopy?.kmsKeyId == "k")
+        env["AWS_REGION"] = "ap-south-1"
+        let alone = try CollectorConfigurationLoader.load(yaml: "backup: {dir: /b}\n" + Self.tokens, environment: env)
+        #expect(alone.backupCopy?.url == "s3://other-bucket/from-env/" && alone.backupCopy?.region == "ap-south-1")
+        #expect(alone.backupCopy?.credentials.provider == .static)
+        env["REIN_COLLECTOR_BACKUP_COPY_TO"] = "https://nope"
+        #expect(throws: CollectorConfigurationError.self) { _ = try Self.load("    url: s3://file-bucket\n    region: eu-west-1\n", environment: env) }
+    }
+
     @Test(arguments: [
         ("    region: us-east-1\n", "backup.copy_to.url"),
         ("    url: https://bucket/x\n    region: us-east-1\n", "backup.copy_to.url"),

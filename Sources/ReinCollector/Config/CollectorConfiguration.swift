@@ -61,7 +61,8 @@ import ReinServiceKit
 /// (`REIN_COLLECTOR_LISTEN`, `REIN_COLLECTOR_STATE_DIR`, `REIN_COLLECTOR_DATABASE`,
 /// `REIN_COLLECTOR_TLS_CERTIFICATE`, `REIN_COLLECTOR_TLS_KEY`,
 /// `REIN_COLLECTOR_RETENTION`, `REIN_COLLECTOR_SILENT_AFTER`, `REIN_COLLECTOR_MAX_CLOCK_SKEW`,
-/// `REIN_COLLECTOR_ALERTS_WEBHOOK_URL`) override the
+/// `REIN_COLLECTOR_ALERTS_WEBHOOK_URL`, `REIN_COLLECTOR_BACKUP_DIR`,
+/// `REIN_COLLECTOR_BACKUP_COPY_TO`) override the
 /// file, and command-line flags override both (``CollectorConfigurationLoader``).
 /// Tokens come from the file only.
 public struct CollectorConfiguration: Sendable, Equatable {

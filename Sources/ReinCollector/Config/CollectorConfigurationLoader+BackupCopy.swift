@@ -75,6 +75,22 @@ extension CollectorConfigurationLoader {
         return destination
     }
 
+    /// `REIN_COLLECTOR_BACKUP_COPY_TO` (or the flag): the bucket and prefix
+    /// replace the file's; with no `copy_to` in the file, the rest is as if
+    /// the section held only `url`.
+    static func overrideCopyURL(_ url: String, environment: [String: String], in config: inout CollectorConfiguration) throws(CollectorConfigurationError) {
+        guard var copy = config.backupCopy else {
+            config.backupCopy = try backupCopy(Node.mapping(Node.Mapping([(Node("url"), Node(url))])), environment: environment)
+            return
+        }
+        guard let (bucket, prefix) = BackupCopyDestination.parse(url) else {
+            throw CollectorConfigurationError(key: "backup.copy_to.url", message: "\(ConfigText.quoted(url)) is not s3://bucket/prefix with a valid bucket name")
+        }
+        copy.bucket = bucket
+        copy.prefix = prefix
+        config.backupCopy = copy
+    }
+
     private static func brokerConfiguration(_ node: Node, place: String) throws(CollectorConfigurationError) -> BrokerConfiguration {
         guard node.mapping != nil else {
             throw CollectorConfigurationError(key: place, message: "must be a mapping such as {provider: web_identity}", line: line(node))

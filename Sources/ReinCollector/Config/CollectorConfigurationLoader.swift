@@ -19,6 +19,7 @@ public enum CollectorConfigurationLoader {
         ("REIN_COLLECTOR_TLS_KEY", "tls.key"), ("REIN_COLLECTOR_RETENTION", "retention"),
         ("REIN_COLLECTOR_SILENT_AFTER", "fleet.silent_after"), ("REIN_COLLECTOR_MAX_CLOCK_SKEW", "fleet.max_clock_skew"),
         ("REIN_COLLECTOR_ALERTS_WEBHOOK_URL", "alerts.webhook_url"), ("REIN_COLLECTOR_BACKUP_DIR", "backup.dir"),
+        ("REIN_COLLECTOR_BACKUP_COPY_TO", "backup.copy_to.url"),
     ]
 
     private static let topKeys: Set<String> = ["listen", "state_dir", "database", "tls", "retention", "fleet", "tokens", "holds", "alerts", "compliance_dir", "limits", "backup"]
@@ -45,6 +46,10 @@ public enum CollectorConfigurationLoader {
         }
         for (k, v) in overrides where !v.isEmpty { flat[k] = v }
         for (key, value) in flat.sorted(by: { $0.key < $1.key }) {
+            if key == "backup.copy_to.url" {
+                try overrideCopyURL(value, environment: environment, in: &config)
+                continue
+            }
             try applyScalar(key: key, value: value, line: nil, to: &config)
         }
         try validate(config)
