@@ -3,6 +3,7 @@ import ReinBroker
 import ReinCatalog
 import ReinCollectorClient
 import ReinPolicy
+import ReinServiceKit
 import Yams
 
 /// What `rein sidecar check-config` checks: what a start would refuse,
@@ -20,7 +21,8 @@ public enum SidecarConfigCheck {
         public var warnings: [String] = []
     }
 
-    public static func run(_ config: SidecarConfiguration, now: Date = Date()) throws(SidecarStartError) -> Summary {
+    /// - Parameter sysfsRoot: where the CPU idle settings are read (``CPUIdleProbe``); tests point it elsewhere.
+    public static func run(_ config: SidecarConfiguration, now: Date = Date(), sysfsRoot: String = "/sys") throws(SidecarStartError) -> Summary {
         var summary = Summary()
         summary.lines.append("sidecar    \(config.sidecarId), mode \(config.mode.rawValue)")
         summary.lines.append("listen     agent \(config.listen), admin \(config.adminListen), credentials "
@@ -54,6 +56,13 @@ public enum SidecarConfigCheck {
         if !config.auditFsync { summary.warnings.append("audit.fsync is false: a power loss can lose records of calls already answered") }
         if config.auditDropWhenFull { summary.warnings.append("audit.drop_when_full is set: a full spool loses records instead of refusing calls") }
         if !config.staticAgentKeys.isEmpty { summary.warnings.append("agent_credentials.static is set: for tests only") }
+        if config.cpuLatencyQoS {
+            summary.lines.append("cpu        cpu_latency_qos: idle CPUs poll while calls arrive (\(CPULatencyHold.devicePath), machine-wide)")
+        } else if config.auditFsync, CPUIdleProbe.haltsAtOnce(sysfsRoot: sysfsRoot) {
+            summary.lines.append("cpu        idle vCPUs halt at once here (cpuidle haltpoll, guest_halt_poll_ns 0): every durable audit write "
+                                 + "waits for their wake-ups; cpu_latency_qos: true makes them poll while calls arrive "
+                                 + "(15–20% less audit cost where measured; machine-wide, needs \(CPULatencyHold.devicePath))")
+        }
         return summary
     }
 
