@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ReinBroker
 import ReinCollector
 import ReinStore
 import ReinUpstream
@@ -53,9 +54,7 @@ struct CollectorBackupCommand: ParsableCommand {
         guard copy, let destination else { return }
         let receipt: BackupCopy.Receipt
         do {
-            let http = HTTPClient()
-            let credentials = try BackupCopy.credentialSource(for: destination, environment: ProcessInfo.processInfo.environment,
-                                                              http: http, logger: Logger(label: "rein.collector.backup"))
+            let (http, credentials) = try BackupProgressLine.s3Access(destination, label: "rein.collector.backup")
             receipt = try BackupCopy.run(directory, to: destination, credentials: credentials, http: http, progress: BackupProgressLine.report)
         } catch {
             throw CommandFailure.failed("the backup in \(directory) is whole, but copying it to \(destination.url) failed: \(error)")
@@ -131,9 +130,7 @@ extension CollectorRestoreCommand {
         }
         let manifest: CollectorBackupManifest
         do {
-            let http = HTTPClient()
-            let credentials = try BackupCopy.credentialSource(for: settings, environment: ProcessInfo.processInfo.environment,
-                                                              http: http, logger: Logger(label: "rein.collector.restore"))
+            let (_, credentials) = try BackupProgressLine.s3Access(settings, label: "rein.collector.restore")
             manifest = try BackupFetch.run(source, settings: settings, credentials: credentials, into: target, progress: BackupProgressLine.report)
         } catch {
             throw CommandFailure.failed("nothing restored: downloading \(source) failed: \(error)")
@@ -163,6 +160,13 @@ enum BackupProgressLine {
             line = "\(name): restored to \(to)"
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// The HTTP client and credentials (backup.copy_to's chain, from this process's environment) for S3.
+    static func s3Access(_ settings: BackupCopyDestination, label: String) throws(BackupCopyError) -> (HTTPClient, BrokerCredentialSource) {
+        let http = HTTPClient()
+        return (http, try BackupCopy.credentialSource(for: settings, environment: ProcessInfo.processInfo.environment, http: http,
+                                                      logger: Logger(label: label)))
     }
 
     static func describe(_ manifest: CollectorBackupManifest) {
