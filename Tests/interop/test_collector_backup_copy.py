@@ -11,6 +11,7 @@ there, no multipart upload left open).
 """
 
 import base64
+import hashlib
 import json
 import subprocess
 
@@ -144,9 +145,14 @@ def test_a_store_larger_than_a_part_goes_up_in_parts_from_the_cli(rein_bin, s3, 
     key = f"{PREFIX}/by-hand/collector.sqlite"
     assert f"s3://{BUCKET}/{key}" in r.stdout
     assert "collector.sqlite: copied" in r.stderr
-    head = s3.head_object(Bucket=BUCKET, Key=key)
+    head = s3.head_object(Bucket=BUCKET, Key=key, ChecksumMode="ENABLED")
     parts = -(-store.stat().st_size // (5 << 20))
     assert head["ETag"].strip('"').endswith(f"-{parts}"), head["ETag"]
+    # Each part went up with its SHA-256 (Object Lock buckets require a checksum on every part): S3 keeps
+    # the composite, the SHA-256 of the parts' digests.
+    data = store.read_bytes()
+    digests = b"".join(hashlib.sha256(data[i:i + (5 << 20)]).digest() for i in range(0, len(data), 5 << 20))
+    assert head.get("ChecksumSHA256", "").split("-")[0] == base64.b64encode(hashlib.sha256(digests).digest()).decode(), head
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == store.read_bytes()
     assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
     # Only the copy, of a backup already whole, with --copy on its directory.

@@ -51,7 +51,9 @@ struct S3Uploader: Sendable {
 
     private func multipart(_ handle: FileHandle, path: String, key: String, bytes: Int64, sha256: String,
                            progress: (Int64) -> Void) throws(BackupCopyError) -> String {
-        let created = try requester.send("POST", key: key, query: "uploads", headers: encryptionHeaders + [("Content-Type", "application/octet-stream")],
+        // Each part carries its SHA-256 too: S3 checks it, and buckets with Object Lock require a checksum on every part.
+        let created = try requester.send("POST", key: key, query: "uploads",
+                                         headers: encryptionHeaders + [("Content-Type", "application/octet-stream"), ("x-amz-checksum-algorithm", "SHA256")],
                                          body: [], digest: SHA256.hash([UInt8]()), operation: "CreateMultipartUpload")
         guard let uploadId = MiniXML.element("UploadId", in: created.bodyText[...]).map(MiniXML.unescape), !uploadId.isEmpty else {
             throw .refused(key: key, operation: "CreateMultipartUpload", status: created.status, code: "(no UploadId)",
@@ -61,7 +63,7 @@ struct S3Uploader: Sendable {
         let partSize = Self.partSize(for: bytes, configured: destination.partSize)
         do throws(BackupCopyError) {
             let whole = SHA256Hasher()
-            var parts: [(number: Int, etag: String)] = []
+            var parts: [(number: Int, etag: String, checksum: String)] = []
             var sent: Int64 = 0
             while sent < bytes {
                 let size = Int(min(Int64(partSize), bytes - sent))
@@ -69,15 +71,17 @@ struct S3Uploader: Sendable {
                 guard body.count == size else { throw .changed(file: path, reason: "it ended at \(sent + Int64(body.count)) bytes, the manifest says \(bytes)") }
                 whole.update(body)
                 let number = parts.count + 1
-                // Named, or libcurl sends its form content type and a server may parse the part as a form.
+                let partDigest = SHA256.hash(body)
+                let checksum = Data(partDigest.array).base64EncodedString()
+                // Content-Type named, or libcurl sends its form content type and a server may parse the part as a form.
                 let answer = try requester.send("PUT", key: key, query: "partNumber=\(number)&" + idQuery,
-                                                headers: [("Content-Type", "application/octet-stream")], body: body,
-                                                digest: SHA256.hash(body), operation: "UploadPart")
+                                                headers: [("Content-Type", "application/octet-stream"), ("x-amz-checksum-sha256", checksum)],
+                                                body: body, digest: partDigest, operation: "UploadPart")
                 guard let etag = answer.header("ETag") else {
                     throw .refused(key: key, operation: "UploadPart", status: answer.status, code: "(no ETag)",
                                    message: "part \(number) was answered without an ETag", requestId: answer.header("x-amz-request-id"))
                 }
-                parts.append((number, etag))
+                parts.append((number, etag, checksum))
                 sent += Int64(size)
                 progress(sent)
             }
@@ -87,7 +91,8 @@ struct S3Uploader: Sendable {
             }
             var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
             for part in parts {
-                xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.escape(part.etag))</ETag></Part>"
+                xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.escape(part.etag))</ETag>"
+                    + "<ChecksumSHA256>\(part.checksum)</ChecksumSHA256></Part>"
             }
             xml += "</CompleteMultipartUpload>"
             let body = Array(xml.utf8)
