@@ -146,6 +146,15 @@ import Testing
         }
     }
 
+    /// Retries of one backup's copy alert once; the next backup's failure alerts again.
+    @Test func aFailingCopyAlertsOncePerBackup() {
+        let latch = AlertLatch()
+        #expect(latch.firstFailure(of: "rein-backup-1"))
+        #expect(!latch.firstFailure(of: "rein-backup-1"))
+        #expect(!latch.firstFailure(of: "rein-backup-1"))
+        #expect(latch.firstFailure(of: "rein-backup-2"))
+    }
+
     @Test func refusalsCarryAHintForTheUsualMistakes() {
         let denied = BackupCopyError.refused(key: "k", operation: "PutObject", status: 403, code: "AccessDenied", message: "Access Denied", requestId: "R1")
         #expect(denied.description.contains("s3:PutObject") && denied.description.contains("request id R1"))

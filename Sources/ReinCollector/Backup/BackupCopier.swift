@@ -5,7 +5,7 @@ import ReinUpstream
 import Synchronization
 
 /// The scheduled side of ``BackupCopy``: copies the newest backup once,
-/// logs and counts each attempt, and alerts when one fails.
+/// logs and counts each attempt, and alerts once per backup whose copy fails.
 ///
 /// Why only the newest: when copies have failed for a while, the older
 /// backups it missed are superseded, and copying them would only delay the
@@ -17,6 +17,9 @@ struct BackupCopier: Sendable {
     let http = HTTPClient()
     /// Set at shutdown: a copy in progress stops before its next request.
     let stopping: StopFlag
+    /// The backup whose failed copy was last alerted: a retry every 15 minutes
+    /// is logged and counted each time, but a person is told once per backup.
+    private let alerted = AlertLatch()
 
     /// Nil (logged and alerted) when the credentials chain cannot be built;
     /// the configuration check makes that rare.
@@ -68,10 +71,25 @@ struct BackupCopier: Sendable {
             logger.error("copying a backup failed; the local backup is kept", metadata: [
                 "backup.name": "\(name)", "backup.copy_to": "\(destination.url)", "error": "\(error)",
             ])
-            services.alerts?.send(BackupAlertMessage.copyPayload(backup: name, destination: destination.url, error: "\(error)",
-                                                                 consoleURL: services.configuration.alertsConsoleURL),
-                                  metadata: ["alert": "backup-copy"])
+            if alerted.firstFailure(of: name) {
+                services.alerts?.send(BackupAlertMessage.copyPayload(backup: name, destination: destination.url, error: "\(error)",
+                                                                     consoleURL: services.configuration.alertsConsoleURL),
+                                      metadata: ["alert": "backup-copy"])
+            }
             return false
+        }
+    }
+}
+
+/// Remembers which backup's failed copy was last alerted.
+final class AlertLatch: Sendable {
+    private let last = Mutex<String?>(nil)
+
+    /// True the first time a copy of `backup` fails (since another backup's failure).
+    func firstFailure(of backup: String) -> Bool {
+        last.withLock { last in
+            defer { last = backup }
+            return last != backup
         }
     }
 }
