@@ -32,7 +32,7 @@ public enum BackupCopyError: Error, Sendable, Equatable, CustomStringConvertible
     static func hint(_ code: String, operation: String) -> String {
         switch code {
         case "AccessDenied" where operation == "GetObject": " (restoring from S3 needs s3:GetObject on the prefix, and kms:Decrypt on the key if the copy is SSE-KMS)"
-        case "AccessDenied": " (the role needs s3:PutObject on the prefix, and kms:GenerateDataKey on the key if kms_key_id is set)"
+        case "AccessDenied": " (the role needs s3:PutObject on the prefix, and kms:GenerateDataKey and kms:Decrypt on the key if kms_key_id is set: multipart uploads need both)"
         case "NoSuchBucket": " (check backup.copy_to.url)"
         case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException": " (check backup.copy_to.region: it must be the bucket's)"
         case "XAmzContentSHA256Mismatch", "BadDigest": " (the bytes S3 received differ from those read and hashed here)"
