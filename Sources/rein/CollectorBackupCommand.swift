@@ -164,7 +164,7 @@ enum BackupProgressLine {
 
     /// The HTTP client and credentials (backup.copy_to's chain, from this process's environment) for S3.
     static func s3Access(_ settings: BackupCopyDestination, label: String) throws(BackupCopyError) -> (HTTPClient, BrokerCredentialSource) {
-        let http = HTTPClient()
+        let http = settings.httpClient()
         return (http, try BackupCopy.credentialSource(for: settings, environment: ProcessInfo.processInfo.environment, http: http,
                                                       logger: Logger(label: label)))
     }

@@ -74,6 +74,7 @@ import Testing
         ("    url: s3://bucket-a\n    region: us-east-1\n    endpoint_url: http://s3.internal.example\n", "backup.copy_to.endpoint_url"),
         ("    url: s3://bucket-a\n    region: us-east-1\n    endpoint_url: ftp://x\n", "backup.copy_to.endpoint_url"),
         ("    url: s3://bucket-a\n    region: us-east-1\n    part_size: 1MiB\n", "backup.copy_to.part_size"),
+        ("    url: s3://bucket-a\n    region: us-east-1\n    ca_file: /nonexistent/ca.pem\n", "backup.copy_to.ca_file"),
         ("    url: s3://bucket-a\n    region: us-east-1\n    bucket: x\n", "backup.copy_to.bucket"),
         ("    url: s3://bucket-a\n    region: us-east-1\n    credentials: {provider: password}\n", "backup.copy_to.credentials"),
         ("    url: s3://bucket-a\n    region: us-east-1\n    credentials: web_identity\n", "backup.copy_to.credentials"),

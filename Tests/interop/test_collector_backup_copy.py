@@ -269,3 +269,48 @@ def test_a_copy_in_s3_restores_and_one_changed_there_is_refused(rein_bin, s3, la
     c.start()
     status, _, data = c.call("GET", "/v1/audit/verify?sidecar=sc-big")
     assert status == 200 and json.loads(data)["findings"] == [] and json.loads(data)["records"] == 8000, data
+
+
+def test_an_s3_compatible_store_with_a_private_ca_is_trusted_only_with_ca_file(rein_bin, tmp_path):
+    """`endpoint_url` over https to a store whose certificate chains to a
+    private CA: refused against the system store, copied with `ca_file`."""
+    import ssl
+    import boto3
+    from sidecar_harness import free_port, wait_http
+    from test_audit_sidecar import make_certificate
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    leaf, key, ca = make_certificate(certs)
+    port = free_port()
+    log = open(tmp_path / "moto-tls.log", "wb")
+    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port), "-s", "-c", leaf, "-k", key],
+                            stdout=log, stderr=subprocess.STDOUT, env=clean_env())
+    url = f"https://127.0.0.1:{port}"
+    c = None
+    try:
+        wait_http(url + "/moto-api/", context=ssl.create_default_context(cafile=ca), process=proc)
+        s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=url, verify=ca,
+                          aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+        s3.create_bucket(Bucket=BUCKET)
+
+        class Endpoint:  # copy_config takes the endpoint from a moto-like object
+            pass
+        endpoint = Endpoint()
+        endpoint.url = url
+        c = Collector(rein_bin, extra_config=copy_config(endpoint, tmp_path / "backups", interval="1d"), extra_env=KEY_ENV)
+        r = rein(rein_bin, c, "backup", str(tmp_path / "untrusted"), "--copy")
+        assert r.returncode == 1 and "copying it to" in r.stderr, r.stdout + r.stderr
+        assert objects(s3) == {}
+        c.config_path.write_text(c.config_path.read_text().replace(f"    endpoint_url: {url}\n",
+                                                                   f"    endpoint_url: {url}\n    ca_file: {ca}\n"))
+        r = rein(rein_bin, c, "check-config")
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = rein(rein_bin, c, "backup", str(tmp_path / "untrusted"), "--copy")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"{PREFIX}/untrusted/backup.json" in objects(s3)
+    finally:
+        if c:
+            c.stop()
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

@@ -14,7 +14,7 @@ struct BackupCopier: Sendable {
     let destination: BackupCopyDestination
     let services: CollectorServices
     let credentials: BrokerCredentialSource
-    let http = HTTPClient()
+    let http: HTTPClient
     /// Set at shutdown: a copy in progress stops before its next request.
     let stopping: StopFlag
     /// The backup whose failed copy was last alerted: a retry every 15 minutes
@@ -27,6 +27,7 @@ struct BackupCopier: Sendable {
         self.destination = destination
         self.services = services
         self.stopping = stopping
+        http = destination.httpClient()
         do {
             credentials = try BackupCopy.credentialSource(for: destination, environment: ProcessInfo.processInfo.environment,
                                                           http: http, logger: services.logger)

@@ -1,6 +1,7 @@
 import Foundation
 import ReinBroker
 import ReinSigV4
+import ReinUpstream
 
 /// `backup.copy_to`: the S3 bucket and prefix each of the collector's own
 /// backups is copied to once it is whole (``BackupCopy``).
@@ -25,6 +26,8 @@ public struct BackupCopyDestination: Sendable, Equatable {
     public var partSize: Int
     /// Where the credentials that sign the copy come from (the sidecar's `broker:` keys).
     public var credentials: BrokerConfiguration
+    /// A PEM bundle to trust for `endpoint` instead of the system store (an S3-compatible store with a private CA).
+    public var caFile: String?
 
     public static let defaultPartSize = 16 << 20
     public static let minimumPartSize = 5 << 20
@@ -38,6 +41,11 @@ public struct BackupCopyDestination: Sendable, Equatable {
         self.kmsKeyId = kmsKeyId
         self.partSize = partSize
         self.credentials = credentials
+    }
+
+    /// The HTTP client for this destination (its CA bundle, if any).
+    public func httpClient(maxResponseBytes: Int = 16 << 20) -> HTTPClient {
+        HTTPClient(caBundlePath: caFile, maxResponseBytes: maxResponseBytes)
     }
 
     /// `s3://bucket/prefix/`, as written in logs and alerts.

@@ -31,7 +31,7 @@ public enum BackupFetch {
         var place = settings
         place.bucket = bucket
         place.prefix = ""
-        let http = HTTPClient(maxResponseBytes: rangeSize + (64 << 10))
+        let http = settings.httpClient(maxResponseBytes: rangeSize + (64 << 10))
         let requester = S3Requester(destination: place, http: http, credentials: BackupCopy.signingCredentials(credentials))
         let made: Bool
         do { made = try CollectorBackup.prepare(directory) } catch { throw .backup(path: directory, reason: error.description) }

@@ -44,6 +44,7 @@ import ReinServiceKit
 ///     url: s3://evidence-bucket/rein/collector-prod
 ///     region: eu-west-1           # the bucket's; default AWS_REGION, then AWS_DEFAULT_REGION
 ///     endpoint_url: https://…     # optional: a VPC or S3-compatible endpoint (path-style)
+///     ca_file: /etc/rein/s3-ca.pem  # optional: the CA bundle that endpoint's certificate chains to
 ///     kms_key_id: arn:aws:kms:…   # optional: SSE-KMS with this key (else the bucket's default)
 ///     part_size: 16MiB            # larger files go up in parts of this size (at least 5MiB)
 ///     credentials:                # as the sidecar's broker: section; default from the

@@ -5,7 +5,7 @@ import ReinUpstream
 import Yams
 
 extension CollectorConfigurationLoader {
-    private static let copyKeys: Set<String> = ["url", "region", "endpoint_url", "kms_key_id", "part_size", "credentials"]
+    private static let copyKeys: Set<String> = ["url", "region", "endpoint_url", "kms_key_id", "part_size", "credentials", "ca_file"]
 
     /// `backup.copy_to`, checked as far as can be without the network: the
     /// URL, the region, an endpoint that keeps the backup (and its signing
@@ -60,6 +60,12 @@ extension CollectorConfigurationLoader {
             destination.endpoint = parsed
         }
         destination.kmsKeyId = values["kms_key_id"]?.text
+        if let ca = values["ca_file"] {
+            guard FileManager.default.isReadableFile(atPath: ca.text) else {
+                throw CollectorConfigurationError(key: "\(place).ca_file", message: "\(ca.text) cannot be read", line: ca.line)
+            }
+            destination.caFile = ca.text
+        }
         if let size = values["part_size"] {
             guard let bytes = ByteSizeText.bytes(size.text), bytes >= Int64(BackupCopyDestination.minimumPartSize), bytes <= 5 << 30 else {
                 throw CollectorConfigurationError(key: "\(place).part_size", message: "\(ConfigText.quoted(size.text)) is not a size from 5MiB to 5GiB, such as 16MiB", line: size.line)
