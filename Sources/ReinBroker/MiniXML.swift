@@ -21,6 +21,12 @@ public enum MiniXML {
         return nil
     }
 
+    /// Text for an element's content (S3's CompleteMultipartUpload ETags carry quotes).
+    public static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
     public static func unescape(_ text: Substring) -> String {
         guard text.contains("&") else { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
         var out = ""

@@ -6,7 +6,7 @@ import ReinUpstream
 /// Calls STS's query API (form-encoded POST, XML answer) for the
 /// credential-issuing actions, signed with SigV4 or, for
 /// AssumeRoleWithWebIdentity, unsigned.
-struct STSClient: Sendable {
+public struct STSClient: Sendable {
     static let version = "2011-06-15"
 
     let endpoint: EndpointURL
@@ -40,7 +40,9 @@ struct STSClient: Sendable {
         "https://sts.\(region).amazonaws.com\(region.hasPrefix("cn-") ? ".cn" : "")"
     }
 
-    static func isPlausibleRegion(_ region: String) -> Bool {
+    /// Letters, digits and hyphens, at most 32: checked before a region goes into a host name. Shared with
+    /// the collector's `backup.copy_to.region`.
+    public static func isPlausibleRegion(_ region: String) -> Bool {
         !region.isEmpty && region.count <= 32 && region.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" }
     }
 

@@ -110,7 +110,8 @@ import Testing
         china.region = "cn-north-1"
         #expect(china.address(of: "k").host == "evidence.s3.cn-north-1.amazonaws.com.cn")
         var local = aws
-        local.endpoint = try #require(EndpointURL("http://127.0.0.1:5000/"))
+        local.endpoint = EndpointURL("http://127.0.0.1:5000/")
+        #expect(local.endpoint?.authority == "127.0.0.1:5000")
         #expect(local.address(of: "k/x").url == "http://127.0.0.1:5000/evidence/k/x")
         #expect(local.address(of: "k/x").host == "127.0.0.1:5000" && local.address(of: "k/x").path == "/evidence/k/x")
         #expect(BackupCopyDestination(bucket: "b-1", prefix: "", region: "us-east-1", credentials: .init(provider: .imds)).key(backup: "r", file: "f") == "r/f")

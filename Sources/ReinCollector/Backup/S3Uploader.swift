@@ -91,7 +91,7 @@ struct S3Uploader: Sendable {
             }
             var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
             for part in parts {
-                xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.escape(part.etag))</ETag>"
+                xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(MiniXML.escape(part.etag))</ETag>"
                     + "<ChecksumSHA256>\(part.checksum)</ChecksumSHA256></Part>"
             }
             xml += "</CompleteMultipartUpload>"
@@ -121,10 +121,5 @@ struct S3Uploader: Sendable {
         } catch {
             throw .backup(path: path, reason: "reading failed: \(error.localizedDescription)")
         }
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

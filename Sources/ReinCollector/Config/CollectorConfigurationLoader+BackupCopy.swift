@@ -42,7 +42,7 @@ extension CollectorConfigurationLoader {
         guard let region = values["region"]?.text ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") else {
             throw CollectorConfigurationError(key: "\(place).region", message: "is not set (nor AWS_REGION or AWS_DEFAULT_REGION): it must be the bucket's region", line: line(node))
         }
-        guard !region.isEmpty, region.count <= 32, region.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" }) else {
+        guard STSClient.isPlausibleRegion(region) else {
             throw CollectorConfigurationError(key: "\(place).region", message: "\(ConfigText.quoted(region)) is not an AWS region name (e.g. eu-west-1)", line: values["region"]?.line)
         }
         var chain = credentials ?? defaultCredentials(environment)
