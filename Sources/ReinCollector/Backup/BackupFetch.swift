@@ -72,8 +72,7 @@ public enum BackupFetch {
     /// One object into a new file (0600), a range at a time, checked against `sha256`, synced.
     private static func fetch(_ requester: S3Requester, key: String, to path: String, bytes: Int64, sha256: String,
                               progress: (Int64) -> Void) throws(BackupCopyError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .backup(path: path, reason: String(cString: strerror(errno))) }
+        let fd = try create(path)
         defer { close(fd) }
         let hasher = SHA256Hasher()
         var got: Int64 = 0
@@ -88,8 +87,7 @@ public enum BackupFetch {
                                reason: "a GET of bytes \(got)-\(last) answered HTTP \(answer.status) with \(answer.body.count) bytes; the manifest says \(bytes) in all")
             }
             hasher.update(answer.body)
-            let written = answer.body.withUnsafeBytes { raw in raw.isEmpty ? 0 : Glibc.write(fd, raw.baseAddress, raw.count) }
-            guard written == answer.body.count else { throw .backup(path: path, reason: "writing failed: \(String(cString: strerror(errno)))") }
+            try append(answer.body, to: fd, path: path)
             got += Int64(answer.body.count)
             progress(got)
         } while got < bytes
@@ -97,14 +95,35 @@ public enum BackupFetch {
         guard digest.hex == sha256.lowercased() else {
             throw .changed(file: key, reason: "SHA-256 \(digest.hex), the manifest says \(sha256)")
         }
-        guard fsync(fd) == 0 else { throw .backup(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))") }
+        try sync(fd, path: path)
     }
 
     private static func writeFile(_ bytes: [UInt8], to path: String) throws(BackupCopyError) {
+        let fd = try create(path)
+        defer { close(fd) }
+        try append(bytes, to: fd, path: path)
+        try sync(fd, path: path)
+    }
+
+    /// A new file (never one that exists), 0600: the backup holds the signing key.
+    private static func create(_ path: String) throws(BackupCopyError) -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .backup(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        let written = bytes.withUnsafeBytes { raw in raw.isEmpty ? 0 : Glibc.write(fd, raw.baseAddress, raw.count) }
-        guard written == bytes.count, fsync(fd) == 0 else { throw .backup(path: path, reason: "writing failed: \(String(cString: strerror(errno)))") }
+        return fd
+    }
+
+    /// Writes all of `bytes`, however many calls the kernel takes.
+    private static func append(_ bytes: [UInt8], to fd: Int32, path: String) throws(BackupCopyError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + done, raw.count - done) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { throw .backup(path: path, reason: "writing failed: \(String(cString: strerror(errno)))") }
+            done += n
+        }
+    }
+
+    private static func sync(_ fd: Int32, path: String) throws(BackupCopyError) {
+        guard fsync(fd) == 0 else { throw .backup(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))") }
     }
 }
