@@ -134,7 +134,11 @@ public enum SidecarLauncher {
         let readiness: @Sendable () -> [String] = {
             var problems: [String] = []
             if !source.isReady { problems.append("broker credentials unavailable: \(source.lastError.map { "\($0)" } ?? "not fetched yet")") }
-            if !services.auditHealthy { problems.append("the audit trail cannot be written") }
+            if let fault = spool.durabilityFault {
+                problems.append("the audit spool cannot make writes durable: \(fault)")
+            } else if !services.auditHealthy {
+                problems.append("the audit trail cannot be written")
+            }
             let spooled = spool.stats
             if spooled.full, !config.auditDropWhenFull {
                 problems.append("the audit spool is full (\(spooled.bytes) of \(spooled.maxBytes) bytes): waiting for the collector to acknowledge records")

@@ -93,14 +93,19 @@ public enum SQLiteStore {
     /// holds everything (a copy of it is whole). SQLite's own checkpoint
     /// on close does not run here: GRDB closes the writer before its
     /// read-only readers. A failure is logged; the next open recovers.
-    public static func close(_ pool: DatabasePool, logger: Logger) {
+    /// `checkpoint` false closes without folding (after a failed sync: ``WALSyncFault``).
+    public static func close(_ pool: DatabasePool, checkpoint: Bool = true, logger: Logger) {
+        if checkpoint { fold(pool, logger: logger) }
+        try? pool.close()
+    }
+
+    private static func fold(_ pool: DatabasePool, logger: Logger) {
         do {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         } catch {
             logger.warning("could not fold the log into the database when closing it; the next open does",
                            metadata: ["database": "\(pool.path)", "error": "\(error)"])
         }
-        try? pool.close()
     }
 
     /// Takes the database's ``DatabaseLock`` (creating its directory, 0700,

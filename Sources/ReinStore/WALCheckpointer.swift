@@ -32,10 +32,18 @@ import Synchronization
 /// appended during the last), then syncs the database file itself while
 /// the writer goes on, and only then runs the RESTART, which is left a few
 /// frames to copy and a few pages to sync: about a millisecond.
+///
+/// Once the owner's log sync has failed (``WALFileSync/fault``), rounds stop:
+/// a checkpoint would copy into the database file frames that may be missing
+/// from the log on disk, and a crash would then leave the file newer than the
+/// log SQLite replays over it. A checkpoint whose own sync fails (SQLite
+/// syncs the log before copying, and the database file after) latches the
+/// same fault.
 public final class WALCheckpointer: Sendable {
     private let path: String
     private let interval: Duration
     private let logger: Logger
+    private let durability: WALFileSync?
     private let state = Mutex<State>(State())
     private let wake = NSCondition()
     /// About 4 MiB of 4 KiB pages: SQLite's own automatic threshold is 1,000.
@@ -86,9 +94,11 @@ public final class WALCheckpointer: Sendable {
 
     /// `interval` bounds how much log a round finds: about what the writer
     /// commits in that time.
-    public init(path: String, interval: Duration = .milliseconds(200), logger: Logger) {
+    /// `durability` is the owner's log sync, whose fault stops the rounds.
+    public init(path: String, interval: Duration = .milliseconds(200), durability: WALFileSync? = nil, logger: Logger) {
         self.path = path
         self.interval = interval
+        self.durability = durability
         self.logger = logger
     }
 
@@ -124,8 +134,15 @@ public final class WALCheckpointer: Sendable {
             frames = now
             if appended < Self.catchUpFrames { break }
         }
-        if !Self.syncDatabaseFile(db) {
+        switch Self.syncDatabaseFileResult(db) {
+        case nil:
             logger.debug("could not sync the database file before a WAL restart; the RESTART syncs it", metadata: ["sqlite.path": "\(path)"])
+        case let code? where code != SQLITE_OK:
+            // The write-back of pages just copied failed: the file may now
+            // lack them for good, so no RESTART may drop them from the log.
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "fdatasync of the database file failed")
+        default:
+            break
         }
         _ = try passive(db)
         let started = DispatchTime.now().uptimeNanoseconds
@@ -156,12 +173,17 @@ public final class WALCheckpointer: Sendable {
     /// (see ``WALFileSync``). Returns false when SQLite has no such file
     /// (an in-memory database) or the sync failed.
     static func syncDatabaseFile(_ db: Database) -> Bool {
+        syncDatabaseFileResult(db) == SQLITE_OK
+    }
+
+    /// The result of that sync: nil when SQLite has no such file.
+    static func syncDatabaseFileResult(_ db: Database) -> Int32? {
         var file: UnsafeMutablePointer<sqlite3_file>?
         let found = withUnsafeMutablePointer(to: &file) {
             sqlite3_file_control(db.sqliteConnection, "main", SQLITE_FCNTL_FILE_POINTER, $0)
         }
-        guard found == SQLITE_OK, let file, let sync = file.pointee.pMethods?.pointee.xSync else { return false }
-        return sync(file, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY) == SQLITE_OK
+        guard found == SQLITE_OK, let file, let sync = file.pointee.pMethods?.pointee.xSync else { return nil }
+        return sync(file, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY)
     }
 
     /// Starts the checkpoint thread (once).
@@ -209,11 +231,20 @@ public final class WALCheckpointer: Sendable {
             }
             wake.unlock()
             if state.withLock({ $0.stopped }) { return }
+            if durability?.fault != nil { continue }
             do {
                 try queue.writeWithoutTransaction { db in try round(db, backoff: &backoff) }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_IOERR {
+                // A failed read, write or sync of the log or the file: like a
+                // failed sync of the log, the kernel may not report it again.
+                logger.error("WAL checkpoint failed with an I/O error: the store stops trusting its log", metadata: [
+                    "sqlite.path": "\(path)", "sqlite.error": "\(error)",
+                ])
+                durability?.latch(WALFileSync.Failure(path: path, operation: "checkpoint the WAL", reason: "\(error)"))
             } catch {
-                // Busy (another checkpoint running) or a transient I/O error:
-                // the next round tries again; the log only grows meanwhile.
+                // Busy (another checkpoint running) or a full disk (a write
+                // refused, nothing lost): the next round tries again; the
+                // log only grows meanwhile.
                 logger.debug("WAL checkpoint did not run", metadata: ["sqlite.path": "\(path)", "sqlite.error": "\(error)"])
             }
         }

@@ -26,6 +26,17 @@ import Synchronization
 /// SQLite then keeps appending to the unlinked file, which no restart will
 /// read, so every sync from then on fails (its owner fails closed) rather
 /// than syncing a file that no longer holds the commits.
+///
+/// A failed `fdatasync` is kept for good (``fault``): every later sync
+/// fails with it, until the owner is restarted. Why: Linux reports a failed
+/// writeback once, then marks the pages clean, with their data still in the
+/// page cache but not on the disk; the next `fdatasync` succeeds without
+/// writing them (PostgreSQL's "fsyncgate", 2018). A later commit would be
+/// called durable while frames before it are missing from the log on disk,
+/// and SQLite's recovery after a crash stops at the first missing frame, so
+/// it would lose that commit too. The fault is also written beside the
+/// database (``WALSyncFault``), so that the next start rewrites the log from
+/// what the page cache still holds and syncs it before trusting it.
 public final class WALFileSync: Sendable {
     /// Why a sync failed: the commits written so far may not be durable.
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -39,6 +50,7 @@ public final class WALFileSync: Sendable {
     private let walPath: String
     /// The log's descriptor and the identity of the file it was opened as.
     private let log = Mutex<(fd: Int32, device: UInt64, inode: UInt64)>((-1, 0, 0))
+    private let latched = Mutex<Failure?>(nil)
 
     public init(databasePath: String) {
         self.databasePath = databasePath
@@ -59,6 +71,7 @@ public final class WALFileSync: Sendable {
     /// descriptor keeps its inode alive, so a path that still names the same
     /// device and inode names the same file.
     public func sync() -> Failure? {
+        if let fault { return fault }
         let opened = log.withLock { log -> (fd: Int32, error: Int32, operation: String)? in
             var device: UInt64 = 0
             var inode: UInt64 = 0
@@ -86,8 +99,32 @@ public final class WALFileSync: Sendable {
         guard let opened else { return nil }
         guard opened.fd >= 0 else { return failure(opened.operation, opened.error) }
         defer { close(opened.fd) }
-        guard fdatasync(opened.fd) == 0 else { return failure("sync the WAL", errno) }
+        guard fdatasync(opened.fd) == 0 else {
+            let failed = failure("sync the WAL", errno)
+            latch(failed)
+            return fault ?? failed
+        }
         return nil
+    }
+
+    /// The failed sync that every sync now reports, once one has failed
+    /// (or an owner latched a failed checkpoint): the disk lost writes the
+    /// kernel will not report again, so nothing written since is known durable.
+    public var fault: Failure? { latched.withLock { $0 } }
+
+    /// Keeps `failure` as the ``fault`` (the first one wins) and records it
+    /// beside the database for the next start (``WALSyncFault``). Called on
+    /// a failed `fdatasync` here, and by ``WALCheckpointer`` when SQLite's
+    /// own sync of the log or the database file fails.
+    public func latch(_ failure: Failure) {
+        let first = latched.withLock { current -> Bool in
+            guard current == nil else { return false }
+            current = Failure(path: failure.path, operation: failure.operation,
+                              reason: "\(failure.reason); nothing written since is known to be on disk: "
+                                  + "check the disk (dmesg), then restart, which rewrites the log from memory and syncs it")
+            return true
+        }
+        if first { WALSyncFault.record(databasePath: databasePath, reason: "\(failure.operation): \(failure.reason)") }
     }
 
     private func failure(_ operation: String, _ code: Int32) -> Failure {

@@ -38,7 +38,7 @@ import Testing
         let notADirectory = NSTemporaryDirectory() + "rein-syncer-\(UUID().uuidString)"
         #expect(FileManager.default.createFile(atPath: notADirectory, contents: Data("x".utf8)))
         defer { try? FileManager.default.removeItem(atPath: notADirectory) }
-        let syncer = SpoolSyncer(databasePath: notADirectory + "/audit-spool.db", syncs: true, durableSequence: 7,
+        let syncer = SpoolSyncer(file: WALFileSync(databasePath: notADirectory + "/audit-spool.db"), syncs: true, durableSequence: 7,
                                  logger: Logger(label: "test"))
         let failure = syncer.syncNow()
         guard case .storage(_, let operation, _) = failure else {
@@ -58,7 +58,7 @@ import Testing
         try withScratchDirectory("rein-syncer") { dir in
             let db = dir + "/audit-spool.db"
             #expect(FileManager.default.createFile(atPath: db, contents: Data("db".utf8)))
-            let syncer = SpoolSyncer(databasePath: db, syncs: true, durableSequence: 0, logger: Logger(label: "test"))
+            let syncer = SpoolSyncer(file: WALFileSync(databasePath: db), syncs: true, durableSequence: 0, logger: Logger(label: "test"))
             #expect(syncer.syncNow() == nil) // no WAL yet: the database is synced
             #expect(FileManager.default.createFile(atPath: db + "-wal", contents: Data("wal 1".utf8)))
             #expect(syncer.syncNow() == nil)

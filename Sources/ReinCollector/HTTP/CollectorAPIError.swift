@@ -28,6 +28,8 @@ public struct CollectorAPIError: Error, Sendable, CustomStringConvertible {
         case .conflict(let m): .conflict(m)
         case .invalid(let m): .badRequest(m)
         case .database: Self(.internalServerError, code: "InternalError", message: "the collector's database failed; try again later")
+        case .unavailable: Self(.serviceUnavailable, code: "Unavailable",
+                                message: "the collector cannot store anything durably until it is restarted (see /readyz); try again later")
         }
     }
 

@@ -95,8 +95,11 @@ public struct CollectorRouter: Sendable {
         } catch let error as CollectorAPIError {
             return (error.response, route.pattern)
         } catch let error as CollectorStoreError {
-            if case .database = error {
+            switch error {
+            case .database, .unavailable:
                 services.logger.error("collector store failed", metadata: ["route": "\(route.pattern)", "error": "\(error)"])
+            default:
+                break
             }
             return (CollectorAPIError.from(error).response, route.pattern)
         } catch {

@@ -1,15 +1,24 @@
 import NIOHTTP1
 
-/// `/healthz` (the process answers) and `/readyz` (the database answers and
-/// the collector is not shutting down). No authentication: orchestrators
+/// `/healthz` (the process answers, and its store has not lost a sync) and `/readyz` (the database answers,
+/// its writes are still known durable, and the collector is not shutting down). No authentication: orchestrators
 /// probe them.
 enum HealthRoutes {
     static var routes: [CollectorRoute] {
         [
-            CollectorRoute(.GET, "/healthz", roles: []) { _ in text(.ok, "ok\n") },
+            // A store that lost a sync recovers only by a restart (``WALSyncFault``): a liveness probe's job.
+            CollectorRoute(.GET, "/healthz", roles: []) { call in
+                if let fault = call.services.store.durabilityFault {
+                    return text(.serviceUnavailable, "unhealthy: the store cannot make writes durable until restarted: \(fault)\n")
+                }
+                return text(.ok, "ok\n")
+            },
             CollectorRoute(.GET, "/readyz", roles: []) { call in
                 let services = call.services
                 if services.recordsChanged.isClosed { return text(.serviceUnavailable, "not ready: shutting down\n") }
+                if let fault = services.store.durabilityFault {
+                    return text(.serviceUnavailable, "not ready: the store cannot make writes durable: \(fault)\n")
+                }
                 do {
                     _ = try await services.blocking { [store = services.store] in try store.latestCursor() }
                     return text(.ok, "ready\n")

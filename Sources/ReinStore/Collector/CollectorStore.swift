@@ -52,6 +52,11 @@ public protocol CollectorStore: Sendable {
     /// open it (SQLite: the database's ``DatabaseLock`` is let go).
     func close()
 
+    /// Why the store no longer knows its writes to be durable (a sync of its
+    /// log failed: ``WALFileSync/fault``), or nil. Every write fails while it
+    /// is set, and `/readyz` reports it, until a restart recovers.
+    var durabilityFault: String? { get }
+
     // MARK: audit trail
 
     /// Stores a parsed batch for `batch.sidecarId`, verifying it against the

@@ -1,7 +1,7 @@
 /// Why a collector store operation failed.
 ///
 /// Why typed: the HTTP layer maps each case to a status (`notFound` → 404,
-/// `conflict` → 409, `invalid` → 400, `database` → 500) without parsing
+/// `conflict` → 409, `invalid` → 400, `database` → 500, `unavailable` → 503) without parsing
 /// messages, and a PostgreSQL store reports the same cases.
 public enum CollectorStoreError: Error, Sendable, CustomStringConvertible, Equatable {
     /// The database failed (I/O, corruption, a full disk); retrying later may help.
@@ -12,6 +12,9 @@ public enum CollectorStoreError: Error, Sendable, CustomStringConvertible, Equat
     case conflict(String)
     /// The request itself is wrong.
     case invalid(String)
+    /// Writes are refused until the process is restarted: a sync of the log
+    /// failed, and nothing written since would be known durable (``WALFileSync``).
+    case unavailable(String)
 
     public var description: String {
         switch self {
@@ -19,6 +22,7 @@ public enum CollectorStoreError: Error, Sendable, CustomStringConvertible, Equat
         case .notFound(let m): "not found: \(m)"
         case .conflict(let m): "conflict: \(m)"
         case .invalid(let m): "invalid: \(m)"
+        case .unavailable(let m): "collector store unavailable: \(m)"
         }
     }
 }

@@ -17,7 +17,8 @@ import ReinAudit
 /// the batch's bookkeeping commit with the records.
 extension SQLiteCollectorStore {
     public func ingest(_ batch: AuditBatch, at now: Int64) throws(CollectorStoreError) -> IngestOutcome {
-        try groupCommit.submit(batch, at: now, commit: { group in commitGroup(group) }, sync: { syncCommitted("ingest") }).get()
+        if let refusal = faultRefusal("ingest") { throw refusal }
+        return try groupCommit.submit(batch, at: now, commit: { group in commitGroup(group) }, sync: { syncCommitted("ingest") }).get()
     }
 
     /// (commits, batches) since the store opened: batches per commit shows the group commit at work.

@@ -48,6 +48,11 @@ public final class SQLiteCollectorStore: CollectorStore {
             throw .database(operation: "lock", message: error.underlying)
         }
         do {
+            try WALSyncFault.recover(databasePath: path, logger: logger)
+        } catch {
+            throw .database(operation: "recover", message: error.description)
+        }
+        do {
             try SQLiteStore.prepareFile(path)
         } catch {
             throw .database(operation: "create", message: error.description)
@@ -84,7 +89,7 @@ public final class SQLiteCollectorStore: CollectorStore {
         } catch {
             throw .database(operation: "migrate", message: String(describing: error))
         }
-        checkpointer = WALCheckpointer(path: path, logger: logger)
+        checkpointer = WALCheckpointer(path: path, durability: durability, logger: logger)
         do {
             try checkpointer.start()
         } catch {
@@ -96,12 +101,18 @@ public final class SQLiteCollectorStore: CollectorStore {
 
     public func close() {
         checkpointer.stop()
-        SQLiteStore.close(pool, logger: logger)
+        // After a failed sync, folding the log into the file could leave the
+        // file newer than the log a crash replays over it: the next start
+        // rewrites the log instead (``WALSyncFault``).
+        SQLiteStore.close(pool, checkpoint: durability.fault == nil, logger: logger)
         lock.release()
     }
 
+    public var durabilityFault: String? { durability.fault?.description }
+
     /// Runs `body` in a write transaction and makes it durable, mapping errors.
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(CollectorStoreError) -> T {
+        if let refusal = faultRefusal(operation) { throw refusal }
         let result: T
         do {
             result = try pool.write { db in try body(db) }
@@ -112,6 +123,12 @@ public final class SQLiteCollectorStore: CollectorStore {
         }
         if let failure = syncCommitted(operation) { throw failure }
         return result
+    }
+
+    /// The refusal of a write once a sync has failed: nothing more is
+    /// committed onto a log the disk may have lost frames of.
+    func faultRefusal(_ operation: String) -> CollectorStoreError? {
+        durability.fault.map { .unavailable("\(operation): not written: \($0)") }
     }
 
     /// Makes every commit so far durable; the error when that failed.

@@ -37,6 +37,8 @@ public final class AuditSpool: Sendable {
     private let lock: DatabaseLock
     private let writer: SpoolWriter
     private let checkpointer: WALCheckpointer
+    /// Syncs the log for the writer; its fault, once a sync failed, fails every later write.
+    let durability: WALFileSync
     private let closed = Atomic<Bool>(false)
     /// The highest checkpoint id the last batch could carry: acknowledging
     /// deletes no checkpoint written after that batch was read.
@@ -55,8 +57,18 @@ public final class AuditSpool: Sendable {
         sidecarId = configuration.sidecarId
         publicKey = configuration.signingKey.publicKey
         maxBytes = configuration.maxBytes
+        durability = WALFileSync(databasePath: path)
         do {
             lock = try SQLiteStore.lockForWriting(path)
+        } catch {
+            throw .open(path: path, reason: error.underlying)
+        }
+        do {
+            try WALSyncFault.recover(databasePath: path, logger: logger)
+        } catch {
+            throw .open(path: path, reason: error.description)
+        }
+        do {
             pool = try SQLiteStore.open(path: path)
         } catch {
             throw .open(path: path, reason: error.underlying)
@@ -91,8 +103,9 @@ public final class AuditSpool: Sendable {
         } catch {
             throw .open(path: path, reason: String(describing: error))
         }
-        writer = SpoolWriter(configuration: configuration, pool: pool, contents: contents, logger: logger, onDurable: onDurable)
-        checkpointer = WALCheckpointer(path: path, logger: logger)
+        writer = SpoolWriter(configuration: configuration, pool: pool, contents: contents, durability: durability, logger: logger,
+                             onDurable: onDurable)
+        checkpointer = WALCheckpointer(path: path, durability: durability, logger: logger)
         recoveredIntents = orphans.count
         if !orphans.isEmpty {
             let failure = Box<AuditSpoolError?>(nil)
@@ -256,6 +269,10 @@ public final class AuditSpool: Sendable {
 
     /// What the WAL checkpointer did (log restarts and how long they held the writer), for benchmarks.
     public var checkpointStats: WALCheckpointer.Stats { checkpointer.stats }
+
+    /// Why nothing written is known durable any more, once a sync of the
+    /// log failed (``WALFileSync/fault``): every write fails until a restart.
+    public var durabilityFault: String? { durability.fault?.description }
 
     /// Sizes, chain head and whether the spool is full, as of the last commit.
     public var stats: SpoolStats { writer.published.withLock { $0 } }

@@ -43,8 +43,8 @@ final class SpoolSyncer: @unchecked Sendable {
 
     /// - Parameter syncs: false for `synchronous = NORMAL` (benchmarks):
     ///   groups are delivered in order without any `fdatasync`.
-    init(databasePath: String, syncs enabled: Bool, durableSequence: Int64, logger: Logger) {
-        file = WALFileSync(databasePath: databasePath)
+    init(file: WALFileSync, syncs enabled: Bool, durableSequence: Int64, logger: Logger) {
+        self.file = file
         self.enabled = enabled
         self.logger = logger
         durable = Atomic(durableSequence)
@@ -60,6 +60,9 @@ final class SpoolSyncer: @unchecked Sendable {
 
     /// CPU time the thread has used (nil before it starts), for benchmarks.
     var cpuSeconds: Double? { thread.cpuSeconds }
+
+    /// The log's fault, once a sync failed (``WALFileSync/fault``).
+    var fault: WALFileSync.Failure? { enabled ? file.fault : nil }
 
     var isSyncerThread: Bool {
         thread.isCurrent

@@ -83,7 +83,7 @@ final class SpoolWriter: @unchecked Sendable {
     /// Set by `start`: before it (recovery in `init`), groups sync and deliver inline.
     private var threaded = false
 
-    init(configuration: AuditSpoolConfiguration, pool: DatabasePool, contents: SpoolSchema.Contents, logger: Logger,
+    init(configuration: AuditSpoolConfiguration, pool: DatabasePool, contents: SpoolSchema.Contents, durability: WALFileSync, logger: Logger,
          onDurable: (@Sendable ([SealedRecord]) -> Void)?) {
         self.configuration = configuration
         self.pool = pool
@@ -94,7 +94,7 @@ final class SpoolWriter: @unchecked Sendable {
                       checkpointedSequence: contents.lastCheckpointSequence, refusedNeed: nil, dropped: 0)
         lastCheckpointAt = clock.now
         published = Mutex(SpoolStats())
-        syncer = SpoolSyncer(databasePath: configuration.path, syncs: configuration.fullSync,
+        syncer = SpoolSyncer(file: durability, syncs: configuration.fullSync,
                              durableSequence: contents.chain.lastSequence, logger: logger)
         publish()
     }
@@ -204,6 +204,14 @@ final class SpoolWriter: @unchecked Sendable {
     private func run(_ ops: [Operation]) {
         let timeDue = state.chain.lastSequence > state.checkpointedSequence && clock.now - lastCheckpointAt >= configuration.checkpointInterval
         if ops.isEmpty && !timeDue { return }
+        if let fault = syncer.fault {
+            // Nothing more is committed onto a log the disk may have lost
+            // frames of (``WALFileSync``): the ops fail unwritten, in order.
+            let failure = AuditSpoolError.storage(path: configuration.path, operation: "write \(ops.count) audit operation(s)",
+                                                  reason: "not written: \(fault)")
+            hand(SpoolSyncer.Group(sequence: state.chain.lastSequence) { _ in for op in ops { op.fail(failure) } })
+            return
+        }
         var work = state
         var checkpointAt = lastCheckpointAt
         var sealed: [SealedRecord] = []

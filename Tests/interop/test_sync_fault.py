@@ -1,0 +1,232 @@
+"""A disk that loses writes under the collector and under a sidecar's spool
+(failing_disk.FailingDisk).
+
+Linux reports a failed write-back to `fdatasync` once, then marks the lost
+pages clean and lets the next `fdatasync` succeed. A store that went on
+after that would acknowledge batches whose log frames, or frames before
+them, are not on the disk, and a crash would lose them after the sidecars
+had deleted their copies. The collector must instead refuse every write
+from the first failed sync until it is restarted, say so on /readyz, and at
+the restart rewrite its log from memory and sync it, so that everything it
+acknowledged is on the disk, whatever happens next. A sidecar whose spool
+cannot sync forwards nothing (fail closed) until it is restarted, and its
+chain is whole after the restart.
+"""
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+import failing_disk
+from collector_harness import Collector, ScriptedChain, ship
+from sidecar_harness import Sidecar, wait_for, wait_http
+
+pytestmark = pytest.mark.skipif(failing_disk.available() is not None, reason=str(failing_disk.available()))
+
+
+class CollectorOnDisk(Collector):
+    """A collector whose state directory is on `disk`, run inside its namespace."""
+
+    def __init__(self, rein_bin, disk):
+        self.disk = disk
+        self.mounted = False
+        super().__init__(rein_bin)
+
+    def start(self):
+        if not self.mounted:
+            self.disk.mount(self.dir / "state")
+            self.mounted = True
+        self.log_path = self.dir / "collector.log"
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.disk.command([self.rein_bin, "collector", "run", "--config", self.config_path]),
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        try:
+            wait_http(self.url + "/healthz", timeout=60, process=self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError("collector did not start:\n" + self.log_text())
+
+    def readyz(self):
+        status, _, body = self.call("GET", "/readyz", role=None)
+        return status, body.decode()
+
+
+def register(collector, sidecar_id):
+    status, _, data = collector.call("POST", "/v1/sidecars/register", role="sidecar", body={
+        "sidecar_id": sidecar_id, "agent_id": "agent-a", "task_id": "task-1", "public_key": "ab" * 32, "version": "test"})
+    assert status == 200, data
+
+
+def test_a_failed_sync_stops_acknowledgements_until_a_restart_recovers_the_log(rein_bin):
+    disk = failing_disk.FailingDisk()
+    collector = None
+    try:
+        collector = CollectorOnDisk(rein_bin, disk)
+        register(collector, "sc-disk")
+        chain = ScriptedChain("sc-disk")
+        batch_a = [chain.seal() for _ in range(50)]
+        batch_b = [chain.seal(user_agent="x" * 1000) for _ in range(3000)]
+        batch_c = [chain.seal() for _ in range(50)]
+        status, body = ship(collector, "sc-disk", batch_a)
+        assert status == 200 and body["accepted"] == 50, body
+        assert collector.readyz()[0] == 200
+
+        # The disk starts losing writes: the batch whose log cannot be synced is refused.
+        disk.fill()
+        status, body = ship(collector, "sc-disk", batch_b)
+        assert status >= 500, (status, body)
+        status, text = collector.readyz()
+        assert status == 503 and "cannot make writes durable" in text, text
+        assert "restart" in text, text
+        status, _, body = collector.call("GET", "/healthz", role=None)
+        assert status == 503 and b"until restarted" in body, body
+
+        # The disk works again, and a sync would now succeed: nothing is
+        # acknowledged anyway, the lost pages are not on the disk.
+        disk.free()
+        status, body = ship(collector, "sc-disk", batch_c)
+        assert status == 503 and body["code"] == "Unavailable" and "restarted" in body["message"], (status, body)
+        assert "not written" in collector.log_text()
+        assert collector.readyz()[0] == 503
+
+        # A restart rewrites the log from memory and syncs it.
+        collector.kill9()
+        collector.start()
+        assert "recovered from a failed sync" in collector.log_text()
+        wait_for(lambda: collector.readyz()[0] == 200, timeout=30, what="the collector ready again")
+        assert collector.call("GET", "/healthz", role=None)[0] == 200
+        for batch in (batch_b, batch_c):
+            status, body = ship(collector, "sc-disk", batch)
+            assert status == 200, (status, body)
+
+        # Crash again and drop the file system's page cache: only what is on
+        # the disk is read back, and every acknowledged record is there once.
+        collector.kill9()
+        disk.remount(collector.dir / "state")
+        collector.start()
+        wait_for(lambda: collector.readyz()[0] == 200, timeout=30, what="the collector ready after the remount")
+        records = collector.records(sidecar="sc-disk")
+        assert [r["sequence"] for r in records] == list(range(1, 3101))
+        assert collector.findings(sidecar="sc-disk") == []
+        result = collector.json("GET", "/v1/audit/verify?sidecar=sc-disk")
+        assert result["ok"] is True, result
+    finally:
+        if collector is not None:
+            collector.stop()
+        disk.close()
+
+
+POLICY = """apiVersion: rein.dev/v1alpha1
+kind: TaskPolicy
+agent: {id: agent-a, owner: owner@example.com}
+task: {id: task-1, purpose: sync fault, notBefore: 2026-01-01T00:00:00Z, notAfter: 2027-12-31T00:00:00Z}
+mode: enforce
+statements:
+  - id: buckets
+    effect: allow
+    actions: [s3:CreateBucket, s3:PutObject, s3:GetObject]
+    resources: ["arn:aws:s3:::fault-*", "arn:aws:s3:::fault-*/*"]
+"""
+
+# Reads the spool inside the namespace: its sequences and whether each record names the one before.
+SPOOL_CHAIN = """
+import json, sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+print(con.execute("pragma integrity_check").fetchone()[0])
+lines = [json.loads(l) for (l,) in con.execute("select line from records order by seq")]
+print(json.dumps([[r["sequence"], r["prev_hash"], r["hash"]] for r in lines]))
+"""
+
+
+class SidecarOnDisk(Sidecar):
+    """A sidecar whose audit spool is on `disk`, run inside its namespace."""
+
+    def __init__(self, rein_bin, upstream, disk):
+        self.disk = disk
+        self.spool_dir = disk.root / "spool"
+        disk.mount(self.spool_dir)
+        super().__init__(rein_bin, upstream, POLICY, sidecar_id="sc-disk", fsync=True,
+                         audit_config=f"  spool_path: {self.spool_dir / 'audit-spool.db'}")
+
+    def start(self, ready=True):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.disk.command([self.rein_bin, "sidecar", "--config", self.dir / "sidecar.yaml",
+                                                        "--env-file", self.dir / "agent.env"]),
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        try:
+            wait_http(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=60, expect=(200,) if ready else (200, 503),
+                      process=self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError("sidecar did not become ready:\n" + self.log_text())
+
+    def readyz(self):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def spool_chain(self):
+        out = self.disk.run(f"python3 -c '{SPOOL_CHAIN}' {self.spool_dir / 'audit-spool.db'}").splitlines()
+        return out[0], json.loads(out[1])
+
+
+def test_a_sidecar_whose_spool_cannot_sync_fails_closed_and_recovers_at_restart(rein_bin, moto):
+    disk = failing_disk.FailingDisk()
+    sc = None
+    try:
+        sc = SidecarOnDisk(rein_bin, moto.url, disk)
+        s3 = sc.agent_session().client("s3", region_name="us-east-1", endpoint_url=sc.url,
+                                       config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30))
+        s3.create_bucket(Bucket="fault-1")
+        s3.put_object(Bucket="fault-1", Key="before", Body=b"x")
+
+        # The disk starts losing writes: within a few calls a sync of the spool fails, and that call is refused.
+        disk.fill()
+        refused = None
+        for i in range(40):
+            try:
+                s3.put_object(Bucket="fault-1", Key=f"during-{i}", Body=b"x" * 3000)
+            except ClientError as e:
+                refused = e
+                break
+        assert refused is not None, "no call failed while the disk lost writes"
+        assert refused.response["ResponseMetadata"]["HTTPStatusCode"] == 503, refused.response
+        status, text = sc.readyz()
+        assert status == 503 and "the audit spool cannot make writes durable" in text, text
+
+        # The disk works again; the sidecar still forwards nothing until it is restarted.
+        disk.free()
+        with pytest.raises(ClientError) as again:
+            s3.put_object(Bucket="fault-1", Key="after-free", Body=b"x")
+        assert again.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        keys = {o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="fault-1").get("Contents", [])}
+        assert "after-free" not in keys
+
+        # A restart rewrites the spool's log and goes on from the chain it holds.
+        sc.kill9()
+        sc.start()
+        assert "recovered from a failed sync" in sc.log_text()
+        s3.put_object(Bucket="fault-1", Key="restarted", Body=b"x")
+
+        # Crash, drop the file system's page cache, start again: the chain read from the disk is whole.
+        sc.kill9()
+        disk.remount(sc.spool_dir)
+        sc.start()
+        s3.put_object(Bucket="fault-1", Key="remounted", Body=b"x")
+        wait_for(lambda: sc.spool_chain()[1][-1:] and "remounted" in json.dumps(sc.audit()[-1:]), timeout=10,
+                 what="the last call's record")
+        integrity, chain = sc.spool_chain()
+        assert integrity == "ok"
+        assert [c[0] for c in chain] == list(range(1, len(chain) + 1))
+        assert all(chain[i][1] == chain[i - 1][2] for i in range(1, len(chain)))
+    finally:
+        if sc is not None:
+            sc.stop()
+        disk.close()
