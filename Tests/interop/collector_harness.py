@@ -42,6 +42,8 @@ class Collector:
 
     def __init__(self, rein_bin, agents=("agent-a",), extra_config="", tls=None, extra_env=None):
         self.rein_bin = rein_bin
+        # What runs the process (e.g. nsenter into a mount namespace); a subclass may set it first.
+        self.command_prefix = getattr(self, "command_prefix", [])
         self.env = clean_env()
         self.env.update(extra_env or {})
         self.dir = Path(tempfile.mkdtemp(prefix="rein-collector-"))
@@ -109,7 +111,7 @@ tokens:
     def start(self):
         self.log_path = self.dir / "collector.log"
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.rein_bin, "collector", "run", "--config", str(self.config_path)],
+        self.proc = subprocess.Popen(self.command_prefix + [self.rein_bin, "collector", "run", "--config", str(self.config_path)],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         try:
             wait_http(self.url + "/healthz", timeout=60, context=self.ssl_context(), process=self.proc)

@@ -102,6 +102,8 @@ class Sidecar:
     def __init__(self, rein_bin, upstream, policy_text, mode="enforce", extra_config="", extra_env=None, audit_config="",
                  sidecar_id=None, fsync=False, ready=True, broker=None):
         self.rein_bin = rein_bin
+        # What runs the process (e.g. nsenter into a mount namespace); a subclass may set it first.
+        self.command_prefix = getattr(self, "command_prefix", [])
         self.dir = Path(tempfile.mkdtemp(prefix="rein-sidecar-"))
         if policy_text is not None:  # None: no policy_file (the collector's policy only)
             (self.dir / "policy.yaml").write_text(policy_text)
@@ -153,7 +155,7 @@ audit:
     def start(self, ready=True):
         """Starts (or restarts) the process on the same state directory."""
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.rein_bin, "sidecar", "--config", str(self.dir / "sidecar.yaml"),
+        self.proc = subprocess.Popen(self.command_prefix + [self.rein_bin, "sidecar", "--config", str(self.dir / "sidecar.yaml"),
                                       "--env-file", str(self.dir / "agent.env")],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         try:

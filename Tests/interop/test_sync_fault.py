@@ -14,7 +14,6 @@ chain is whole after the restart.
 """
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 
@@ -24,7 +23,7 @@ from botocore.exceptions import ClientError
 
 import failing_disk
 from collector_harness import Collector, ScriptedChain, ship
-from sidecar_harness import Sidecar, wait_for, wait_http
+from sidecar_harness import Sidecar, wait_for
 
 pytestmark = pytest.mark.skipif(failing_disk.available() is not None, reason=str(failing_disk.available()))
 
@@ -35,21 +34,14 @@ class CollectorOnDisk(Collector):
     def __init__(self, rein_bin, disk):
         self.disk = disk
         self.mounted = False
+        self.command_prefix = disk.command([])
         super().__init__(rein_bin)
 
     def start(self):
         if not self.mounted:
             self.disk.mount(self.dir / "state")
             self.mounted = True
-        self.log_path = self.dir / "collector.log"
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.disk.command([self.rein_bin, "collector", "run", "--config", self.config_path]),
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
-        try:
-            wait_http(self.url + "/healthz", timeout=60, process=self.proc)
-        except Exception:
-            self.stop()
-            raise RuntimeError("collector did not start:\n" + self.log_text())
+        super().start()
 
     def readyz(self):
         status, _, body = self.call("GET", "/readyz", role=None)
@@ -150,20 +142,9 @@ class SidecarOnDisk(Sidecar):
         self.disk = disk
         self.spool_dir = disk.root / "spool"
         disk.mount(self.spool_dir)
+        self.command_prefix = disk.command([])
         super().__init__(rein_bin, upstream, POLICY, sidecar_id="sc-disk", fsync=True,
                          audit_config=f"  spool_path: {self.spool_dir / 'audit-spool.db'}")
-
-    def start(self, ready=True):
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.disk.command([self.rein_bin, "sidecar", "--config", self.dir / "sidecar.yaml",
-                                                        "--env-file", self.dir / "agent.env"]),
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
-        try:
-            wait_http(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=60, expect=(200,) if ready else (200, 503),
-                      process=self.proc)
-        except Exception:
-            self.stop()
-            raise RuntimeError("sidecar did not become ready:\n" + self.log_text())
 
     def readyz(self):
         try:
