@@ -17,7 +17,8 @@ struct CollectorClientTokenFileTests {
         try await withCollector { s in
             let path = s.dir + "/collector.token"
             try Self.write(CollectorTestServer.tokens["sidecar-a"]!, to: path)
-            let client = try CollectorClient(baseURL: s.url, tokenFile: path, timeout: 10)
+            // A generous timeout: the whole suite runs at once on two cores, and this checks tokens, not speed.
+            let client = try CollectorClient(baseURL: s.url, tokenFile: path, timeout: 60)
             #expect(!client.description.contains(CollectorTestServer.tokens["sidecar-a"]!))
             func fleet() async throws -> Int {
                 try await offPool { try client.exchange("GET", "/v1/fleet", accept: [200, 401, 403]).status }
