@@ -120,6 +120,26 @@ struct AuditSpoolTests {
         again.close()
     }
 
+    /// An open that fails while sealing a previous run's intents (a full
+    /// disk, here a trigger that refuses the insert) throws and lets go of
+    /// the spool: it used to wait for a writer thread it had not started, and
+    /// the sidecar hung at start without a word.
+    @Test(.timeLimit(.minutes(1))) func anOpenThatCannotSealLeftoverIntentsThrowsAndLetsGo() throws {
+        let f = try SpoolFixture()
+        var spool = try f.open()
+        _ = try spool.appendIntent(f.record(1))
+        spool.close()
+        let db = try DatabaseQueue(path: f.path)
+        try db.write { try $0.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON records BEGIN SELECT RAISE(ABORT, 'disk full'); END") }
+        #expect { _ = try f.open() } throws: { error in "\(error)".contains("disk full") }
+        try db.write { try $0.execute(sql: "DROP TRIGGER refuse") }
+        try db.close()
+        // The failed open let go of the lock: the next one seals the intent.
+        spool = try f.open()
+        defer { spool.close() }
+        #expect(spool.recoveredIntents == 1 && spool.stats.records == 1)
+    }
+
     /// A second sidecar on the same spool (one state_dir shared by mistake)
     /// is refused before it reads anything: it would take the first one's
     /// live intents for a crash's leftovers and fork the chain.

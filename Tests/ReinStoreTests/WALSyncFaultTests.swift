@@ -8,7 +8,7 @@ import Testing
 /// A failed sync of a log is kept (``WALFileSync/fault``), stops the
 /// checkpointer, fails the owners' writes, and is recovered at the next open
 /// by rewriting the log (``WALSyncFault``). The failing disk itself is in
-/// the interop test `test_sync_fault.py`: these cover what happens around it.
+/// the interop test `test_disk_faults.py`: these cover what happens around it.
 struct WALSyncFaultTests {
     static let failure = WALFileSync.Failure(path: "x", operation: "sync the WAL", reason: "Input/output error")
 

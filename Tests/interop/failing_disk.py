@@ -1,4 +1,4 @@
-"""A disk that loses writes on demand, for the sync-fault tests.
+"""A disk that loses writes on demand, and one that fills up, for the disk-fault tests.
 
 An ext4 file system (no journal, errors=continue) on a loop device whose
 backing file is sparse, on a small tmpfs. Filling the tmpfs makes every
@@ -66,6 +66,14 @@ class FailingDisk:
         """Mounts the disk at `path` (inside the namespace only)."""
         self.run(f"mkdir -p {path} && mount -o loop,errors=continue {self.back}/disk.img {path}")
         self.mounts.append(str(path))
+
+    def small_tmpfs(self, path, size):
+        """A tmpfs of `size` (e.g. "600k") at `path`: a disk that fills up (ENOSPC), nothing lost."""
+        self.run(f"mkdir -p {path} && mount -t tmpfs -o size={size} rein-small {path}")
+        self.mounts.append(str(path))
+
+    def resize(self, path, size):
+        self.run(f"mount -o remount,size={size} {path}")
 
     def remount(self, path):
         """Unmounts and mounts again: the file system's page cache is gone, what is read comes from the disk."""

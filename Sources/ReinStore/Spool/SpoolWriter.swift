@@ -21,8 +21,9 @@ final class SpoolWriter: @unchecked Sendable {
     // Why @unchecked is safe: `queue`, `closing` and `stopped` are read and
     // written only while `condition` is locked; `state`, `lastCheckpointAt`
     // and `threaded` belong to the writer thread (and to `init` and `start`,
-    // before the thread starts);
-    // `published` is a Mutex; everything else is immutable.
+    // before the thread starts; `start` sets `threaded` and `close` reads it
+    // while `condition` is locked); `published` is a Mutex; everything else
+    // is immutable.
 
     enum Operation {
         /// Records come encoded by the caller (``PreparedRecord``): only sealing them needs the chain.
@@ -101,7 +102,9 @@ final class SpoolWriter: @unchecked Sendable {
 
     /// Starts the writer and syncer threads.
     func start() {
+        condition.lock()
         threaded = true
+        condition.unlock()
         syncer.start()
         let thread = Thread { [self] in
             Thread.current.name = "rein-spool" // set on the thread itself: Linux applies it only there (15 bytes at most)
@@ -133,11 +136,15 @@ final class SpoolWriter: @unchecked Sendable {
     }
 
     /// Commits what is queued, writes a last checkpoint, stops the thread;
-    /// waits for all that unless called on the writer thread itself.
+    /// waits for all that unless called on the writer thread itself. A
+    /// writer never started (the spool's open failed while sealing a
+    /// previous run's intents, e.g. on a full disk) has nothing to wait for:
+    /// waiting would hang the process instead of letting it exit with the error.
     func close() {
         condition.lock()
         closing = true
         condition.broadcast()
+        if !threaded { stopped = true }
         if !isWriterThread {
             while !stopped { condition.wait() }
         }

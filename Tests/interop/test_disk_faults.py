@@ -1,5 +1,5 @@
-"""A disk that loses writes under the collector and under a sidecar's spool
-(failing_disk.FailingDisk).
+"""A disk that loses writes under the collector and under a sidecar's spool,
+and a disk that fills up under the spool (failing_disk.FailingDisk).
 
 Linux reports a failed write-back to `fdatasync` once, then marks the lost
 pages clean and lets the next `fdatasync` succeed. A store that went on
@@ -10,10 +10,13 @@ from the first failed sync until it is restarted, say so on /readyz, and at
 the restart rewrite its log from memory and sync it, so that everything it
 acknowledged is on the disk, whatever happens next. A sidecar whose spool
 cannot sync forwards nothing (fail closed) until it is restarted, and its
-chain is whole after the restart.
+chain is whole after the restart. A full disk under the spool refuses calls
+without forwarding them, a restart on it exits with the reason, and with
+room again every forwarded call has its record.
 """
 
 import json
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -207,6 +210,87 @@ def test_a_sidecar_whose_spool_cannot_sync_fails_closed_and_recovers_at_restart(
         assert integrity == "ok"
         assert [c[0] for c in chain] == list(range(1, len(chain) + 1))
         assert all(chain[i][1] == chain[i - 1][2] for i in range(1, len(chain)))
+    finally:
+        if sc is not None:
+            sc.stop()
+        disk.close()
+
+
+class SidecarOnSmallDisk(SidecarOnDisk):
+    """A sidecar whose audit spool is on a tmpfs of 600 KiB, far below its spool cap."""
+
+    def __init__(self, rein_bin, upstream, disk):
+        self.disk = disk
+        self.spool_dir = disk.root / "small"
+        disk.small_tmpfs(self.spool_dir, "600k")
+        self.command_prefix = disk.command([])
+        Sidecar.__init__(self, rein_bin, upstream, POLICY, sidecar_id="sc-full", fsync=True,
+                         audit_config=f"  spool_path: {self.spool_dir / 'audit-spool.db'}")
+
+
+def test_a_full_disk_under_the_spool_fails_closed_and_loses_no_record(rein_bin, moto):
+    disk = failing_disk.FailingDisk()
+    sc = None
+    try:
+        sc = SidecarOnSmallDisk(rein_bin, moto.url, disk)
+        s3 = sc.agent_session().client("s3", region_name="us-east-1", endpoint_url=sc.url,
+                                       config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30))
+        s3.create_bucket(Bucket="fault-full")
+        answered = 0
+        refused = None
+        for i in range(3000):
+            try:
+                s3.put_object(Bucket="fault-full", Key=f"k{i}", Body=b"x")
+                answered += 1
+            except ClientError as e:
+                refused = (i, e)
+                break
+        assert refused is not None, "the disk never filled"
+        i, error = refused
+        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert "audit trail" in error.response["Error"]["Message"]
+        keys = {o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="fault-full", MaxKeys=5000).get("Contents", [])}
+        # Every answered call reached moto, and the refused one did not.
+        assert keys == {f"k{n}" for n in range(answered)}
+        assert sc.readyz()[0] == 503
+
+        # Restarted on the full disk, it either exits with the reason (when it
+        # must seal an intent left by a call whose record could not be
+        # written) or serves and refuses the first call; it never hangs.
+        sc.kill9()
+        log_before = len(sc.log_text())
+        sc.log = open(sc.log_path, "ab")
+        proc = subprocess.Popen(sc.command_prefix + [rein_bin, "sidecar", "--config", sc.dir / "sidecar.yaml",
+                                                     "--env-file", sc.dir / "agent.env"],
+                                stdout=sc.log, stderr=subprocess.STDOUT, env=sc.env)
+        sc.proc = proc
+
+        def exited_or_listening():
+            return proc.poll() is not None or "rein sidecar listening" in sc.log_text()[log_before:]
+        wait_for(exited_or_listening, timeout=60, what="the sidecar to exit or listen")
+        if proc.poll() is not None:
+            assert proc.returncode != 0
+            assert "database or disk is full" in sc.log_text()[log_before:]
+        else:
+            with pytest.raises(ClientError) as again:
+                s3.put_object(Bucket="fault-full", Key="while-full", Body=b"x")
+            assert again.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+            assert "while-full" not in {o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="fault-full").get("Contents", [])}
+            sc.kill9()
+        sc.log.close()
+
+        # With room again it starts, and its chain holds a record for every call that was forwarded.
+        disk.resize(sc.spool_dir, "64m")
+        sc.start()
+        s3.put_object(Bucket="fault-full", Key="after", Body=b"x")
+        wait_for(lambda: any("fault-full/after" in json.dumps(r) for r in sc.audit()), timeout=10, what="the last call's record")
+        integrity, chain = sc.spool_chain()
+        assert integrity == "ok"
+        assert [c[0] for c in chain] == list(range(1, len(chain) + 1))
+        assert all(chain[n][1] == chain[n - 1][2] for n in range(1, len(chain)))
+        recorded = {r["grants"][0]["resources"][0].rsplit("/", 1)[1] for r in sc.audit()
+                    if r.get("operation") == "PutObject" and r.get("grants")}
+        assert {f"k{n}" for n in range(answered)} <= recorded
     finally:
         if sc is not None:
             sc.stop()
