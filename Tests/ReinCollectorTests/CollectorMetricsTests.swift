@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ReinCollector
+@testable import ReinStore
 
 /// `GET /metrics` (``CollectorMetrics``): what a monitoring system alerts
 /// on, counted from real requests against a running collector, for a
@@ -43,6 +44,7 @@ import Testing
             #expect((m["rein_collector_latest_cursor_count"] ?? 0) >= 5)
             #expect((m["rein_collector_database_bytes"] ?? 0) > 0)
             #expect(m["rein_collector_build_info{version=\"dev\"}"] == 1)
+            #expect(m["rein_collector_store_sync_failed"] == 0)
             // No sidecar or agent id is ever a label.
             #expect(!r.bodyText.contains("sc-1") && !r.bodyText.contains("agent-a"))
 
@@ -52,6 +54,32 @@ import Testing
             #expect(later["rein_collector_sidecars_count{status=\"silent\"}"] == 1)
             #expect(later["rein_collector_sidecars_count{status=\"findings\"}"] == 0)
             #expect(later["rein_collector_requests_total{route=\"/metrics\",method=\"GET\",code=\"200\"}"] == 1)
+        }
+    }
+
+    /// A store that lost a sync of its log (``WALFileSync/fault``) refuses
+    /// every write with 503 until the collector is restarted, and says so on
+    /// both probes and in the metrics.
+    @Test func aStoreThatLostASyncFailsItsProbesAndRefusesWrites() async throws {
+        try await withCollector { server in
+            var chain = try ScriptedChain(sidecarId: "sc-1")
+            #expect(try await server.ship(try chain.seal(2), sidecarId: "sc-1").status == 200)
+            #expect(try await server.call("GET", "/healthz", as: nil).status == 200)
+            let store = try #require(server.services.store as? SQLiteCollectorStore)
+            store.durability.latch(WALFileSync.Failure(path: store.path, operation: "sync the WAL", reason: "Input/output error"))
+
+            let refused = try await server.ship(try chain.seal(2), sidecarId: "sc-1")
+            #expect(refused.status == 503)
+            #expect(refused.bodyText.contains("\"Unavailable\"") && refused.bodyText.contains("until it is restarted"))
+            let health = try await server.call("GET", "/healthz", as: nil)
+            #expect(health.status == 503 && health.bodyText.contains("Input/output error"))
+            let ready = try await server.call("GET", "/readyz", as: nil)
+            #expect(ready.status == 503 && ready.bodyText.contains("cannot make writes durable"))
+            let m = Self.samples(try await server.call("GET", "/metrics", as: "prometheus").bodyText)
+            #expect(m["rein_collector_store_sync_failed"] == 1)
+            #expect(m["rein_collector_ingested_records_total"] == 2)
+            // Reads still answer: the records stored before are there.
+            #expect(try await server.records("sidecar=sc-1").count == 2)
         }
     }
 }

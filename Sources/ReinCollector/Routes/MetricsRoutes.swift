@@ -25,7 +25,8 @@ enum MetricsRoutes {
         }
         let database = configuration.resolvedDatabase
         services.metrics.scraped(fleet: fleet, latestCursor: cursor,
-                                 databaseBytes: SQLiteBackup.fileSize(database) + SQLiteBackup.fileSize(database + "-wal"))
+                                 databaseBytes: SQLiteBackup.fileSize(database) + SQLiteBackup.fileSize(database + "-wal"),
+                                 syncFailed: services.store.durabilityFault != nil)
         return CollectorResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
                                  body: services.metrics.exposition())
     }

@@ -106,14 +106,18 @@ public final class CollectorMetrics: Sendable {
     }
 
     /// What is read from the store when /metrics is scraped: the fleet by
-    /// status, the newest cursor, the database's size on disk.
-    func scraped(fleet: [String: Int], latestCursor: Int64, databaseBytes: Int64) {
+    /// status, the newest cursor, the database's size on disk, and whether
+    /// the store lost a sync of its log (it refuses every write until restarted).
+    func scraped(fleet: [String: Int], latestCursor: Int64, databaseBytes: Int64, syncFailed: Bool) {
         for status in Self.fleetStatuses {
             gauge("collector_sidecars", unit: "count", help: "Sidecars by fleet status (as GET /v1/fleet gives it): alert on silent.",
                   [("status", status)]).set(to: Double(fleet[status] ?? 0))
         }
         gauge("collector_latest_cursor", unit: "count", help: "The newest ingest cursor: grows with every stored record.").set(to: Double(latestCursor))
         gauge("collector_database", unit: "bytes", help: "The collector database and its log on disk.").set(to: Double(databaseBytes))
+        gauge("collector_store", unit: "sync_failed",
+              help: "1 once a sync of the store's log failed: every write is refused until the collector is restarted.")
+            .set(to: syncFailed ? 1 : 0)
     }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
