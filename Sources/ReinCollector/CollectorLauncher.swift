@@ -104,7 +104,7 @@ public enum CollectorLauncher {
             }
         }
         let running = RunningCollector(server: server, address: address, retention: retention, backups: backups, fleetWatch: FleetWatch(services: services),
-                                       holds: holds, trail: trail, checkpoints: checkpoints, refusalFlush: refusalFlush, tlsWatch: tlsWatch)
+                                       storeWatch: StoreFaultWatch(services: services), holds: holds, trail: trail, checkpoints: checkpoints, refusalFlush: refusalFlush, tlsWatch: tlsWatch)
         if configuration.silentAfter < 30 {
             // Sidecars heartbeat every 15 s by default: a shorter window flaps (and alerts) on every beat.
             logger.warning("fleet.silent_after is shorter than two default sidecar heartbeats (2 × 15 s): sidecars will flap between silent and ok",
@@ -156,6 +156,7 @@ public final class RunningCollector: Sendable {
     let retention: RetentionJob
     let backups: BackupJob
     let fleetWatch: FleetWatch
+    let storeWatch: StoreFaultWatch
     let holds: CollectorHolds
     let trail: CollectorAuditTrail
     let checkpoints: Task<Void, Never>
@@ -163,11 +164,13 @@ public final class RunningCollector: Sendable {
     /// Re-reads the TLS files every `tlsReloadInterval`, when TLS is on.
     let tlsWatch: Task<Void, Never>?
 
-    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, backups: BackupJob, fleetWatch: FleetWatch, holds: CollectorHolds,
+    init(server: CollectorServer, address: SocketAddress, retention: RetentionJob, backups: BackupJob, fleetWatch: FleetWatch,
+         storeWatch: StoreFaultWatch, holds: CollectorHolds,
          trail: CollectorAuditTrail, checkpoints: Task<Void, Never>, refusalFlush: Task<Void, Never>, tlsWatch: Task<Void, Never>?) {
         self.refusalFlush = refusalFlush
         self.tlsWatch = tlsWatch
         self.fleetWatch = fleetWatch
+        self.storeWatch = storeWatch
         self.holds = holds
         self.trail = trail
         self.checkpoints = checkpoints
@@ -194,6 +197,7 @@ public final class RunningCollector: Sendable {
         retention.stop()
         backups.stop()
         fleetWatch.stop()
+        storeWatch.stop()
         holds.stop()
         await server.shutdown()
         server.services.alerts?.stop()

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 import failing_disk
 from collector_harness import Collector, ScriptedChain, ship
 from sidecar_harness import Sidecar, wait_for
+from webhook_receiver import Webhook
 
 pytestmark = pytest.mark.skipif(failing_disk.available() is not None, reason=str(failing_disk.available()))
 
@@ -34,11 +35,11 @@ pytestmark = pytest.mark.skipif(failing_disk.available() is not None, reason=str
 class CollectorOnDisk(Collector):
     """A collector whose state directory is on `disk`, run inside its namespace."""
 
-    def __init__(self, rein_bin, disk):
+    def __init__(self, rein_bin, disk, extra_config=""):
         self.disk = disk
         self.mounted = False
         self.command_prefix = disk.command([])
-        super().__init__(rein_bin)
+        super().__init__(rein_bin, extra_config=extra_config)
 
     def start(self):
         if not self.mounted:
@@ -59,9 +60,10 @@ def register(collector, sidecar_id):
 
 def test_a_failed_sync_stops_acknowledgements_until_a_restart_recovers_the_log(rein_bin):
     disk = failing_disk.FailingDisk()
+    hook = Webhook()
     collector = None
     try:
-        collector = CollectorOnDisk(rein_bin, disk)
+        collector = CollectorOnDisk(rein_bin, disk, extra_config=f"alerts:\n  webhook_url: {hook.url}\n")
         register(collector, "sc-disk")
         chain = ScriptedChain("sc-disk")
         batch_a = [chain.seal() for _ in range(50)]
@@ -80,6 +82,11 @@ def test_a_failed_sync_stops_acknowledgements_until_a_restart_recovers_the_log(r
         assert "restart" in text, text
         status, _, body = collector.call("GET", "/healthz", role=None)
         assert status == 503 and b"until restarted" in body, body
+        # Operators hear of it once: a critical log line and the alert webhook.
+        alerts = wait_for(lambda: [p for _, p in hook.posts if p["rein"]["alert"] == "store-sync-failed"], timeout=20,
+                          what="the store fault alert")
+        assert "restart the collector" in alerts[0]["text"]
+        assert "lost a sync of its log" in collector.log_text()
 
         # The disk works again, and a sync would now succeed: nothing is
         # acknowledged anyway, the lost pages are not on the disk.
@@ -114,6 +121,8 @@ def test_a_failed_sync_stops_acknowledgements_until_a_restart_recovers_the_log(r
         if collector is not None:
             collector.stop()
         disk.close()
+        hook.stop()
+    assert len([p for _, p in hook.posts if p["rein"]["alert"] == "store-sync-failed"]) == 1
 
 
 POLICY = """apiVersion: rein.dev/v1alpha1

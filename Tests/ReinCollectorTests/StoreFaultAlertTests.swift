@@ -1,0 +1,19 @@
+import Foundation
+import Testing
+@testable import ReinCollector
+
+/// The alert a store fault posts (``StoreFaultWatch``).
+@Suite struct StoreFaultAlertTests {
+    @Test func theAlertSaysWhatHappenedAndWhatToDo() throws {
+        let bytes = StoreFaultWatch.payload(fault: "could not sync the WAL of /data/collector.sqlite: Input/output error",
+                                            consoleURL: "https://rein.internal/")
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        let text = try #require(body["text"] as? String)
+        #expect(text.contains("refuses every write until it is restarted"))
+        #expect(text.contains("Check the disk, then restart the collector"))
+        #expect(text.contains("Input/output error"))
+        let rein = try #require(body["rein"] as? [String: Any])
+        #expect(rein["alert"] as? String == "store-sync-failed")
+        #expect((rein["links"] as? [String: String])?["health"] == "https://rein.internal/healthz")
+    }
+}
