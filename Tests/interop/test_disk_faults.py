@@ -148,15 +148,24 @@ print(json.dumps([[r["sequence"], r["prev_hash"], r["hash"]] for r in lines]))
 
 
 class SidecarOnDisk(Sidecar):
-    """A sidecar whose audit spool is on `disk`, run inside its namespace."""
+    """A sidecar whose audit spool is on `disk` (or, with `tmpfs_size`, on a
+    small tmpfs that fills up), run inside the disk's namespace."""
 
-    def __init__(self, rein_bin, upstream, disk):
+    def __init__(self, rein_bin, upstream, disk, tmpfs_size=None):
         self.disk = disk
         self.spool_dir = disk.root / "spool"
-        disk.mount(self.spool_dir)
+        if tmpfs_size:
+            disk.small_tmpfs(self.spool_dir, tmpfs_size)
+        else:
+            disk.mount(self.spool_dir)
         self.command_prefix = disk.command([])
         super().__init__(rein_bin, upstream, POLICY, sidecar_id="sc-disk", fsync=True,
                          audit_config=f"  spool_path: {self.spool_dir / 'audit-spool.db'}")
+
+    def s3(self):
+        """The agent's S3 client through the sidecar, without retries: every refusal shows."""
+        return self.agent_session().client("s3", region_name="us-east-1", endpoint_url=self.url,
+                                           config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30))
 
     def readyz(self):
         try:
@@ -175,8 +184,7 @@ def test_a_sidecar_whose_spool_cannot_sync_fails_closed_and_recovers_at_restart(
     sc = None
     try:
         sc = SidecarOnDisk(rein_bin, moto.url, disk)
-        s3 = sc.agent_session().client("s3", region_name="us-east-1", endpoint_url=sc.url,
-                                       config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30))
+        s3 = sc.s3()
         s3.create_bucket(Bucket="fault-1")
         s3.put_object(Bucket="fault-1", Key="before", Body=b"x")
 
@@ -225,25 +233,13 @@ def test_a_sidecar_whose_spool_cannot_sync_fails_closed_and_recovers_at_restart(
         disk.close()
 
 
-class SidecarOnSmallDisk(SidecarOnDisk):
-    """A sidecar whose audit spool is on a tmpfs of 600 KiB, far below its spool cap."""
-
-    def __init__(self, rein_bin, upstream, disk):
-        self.disk = disk
-        self.spool_dir = disk.root / "small"
-        disk.small_tmpfs(self.spool_dir, "600k")
-        self.command_prefix = disk.command([])
-        Sidecar.__init__(self, rein_bin, upstream, POLICY, sidecar_id="sc-full", fsync=True,
-                         audit_config=f"  spool_path: {self.spool_dir / 'audit-spool.db'}")
-
-
 def test_a_full_disk_under_the_spool_fails_closed_and_loses_no_record(rein_bin, moto):
     disk = failing_disk.FailingDisk()
     sc = None
     try:
-        sc = SidecarOnSmallDisk(rein_bin, moto.url, disk)
-        s3 = sc.agent_session().client("s3", region_name="us-east-1", endpoint_url=sc.url,
-                                       config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30))
+        # A 600 KiB file system, far below the spool's cap.
+        sc = SidecarOnDisk(rein_bin, moto.url, disk, tmpfs_size="600k")
+        s3 = sc.s3()
         s3.create_bucket(Bucket="fault-full")
         answered = 0
         refused = None

@@ -1,7 +1,8 @@
 import NIOHTTP1
 
-/// `/healthz` (the process answers, and its store has not lost a sync) and `/readyz` (the database answers,
-/// its writes are still known durable, and the collector is not shutting down). No authentication: orchestrators
+/// `/healthz` (the process answers, and its store has not lost a sync) and
+/// `/readyz` (the database answers, its writes are still known durable, and
+/// the collector is not shutting down). No authentication: orchestrators
 /// probe them.
 enum HealthRoutes {
     static var routes: [CollectorRoute] {
