@@ -127,6 +127,6 @@ struct SQLiteRawStatement {
     private func failure(_ code: Int32) -> SQLiteStatementError {
         let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "SQLite error \(code)"
         sqlite3_reset(statement)
-        return SQLiteStatementError(operation: operation, message: message)
+        return SQLiteStatementError(operation: operation, code: code, message: message)
     }
 }

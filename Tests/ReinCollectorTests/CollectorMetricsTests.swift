@@ -45,6 +45,8 @@ import Testing
             #expect((m["rein_collector_database_bytes"] ?? 0) > 0)
             #expect(m["rein_collector_build_info{version=\"dev\"}"] == 1)
             #expect(m["rein_collector_store_sync_failed"] == 0)
+            #expect(m["rein_collector_store_disk_full"] == 0)
+            #expect((m["rein_collector_store_disk_free_bytes"] ?? 0) > 0)
             // No sidecar or agent id is ever a label.
             #expect(!r.bodyText.contains("sc-1") && !r.bodyText.contains("agent-a"))
 
@@ -82,4 +84,36 @@ import Testing
             #expect(try await server.records("sidecar=sc-1").count == 2)
         }
     }
+
+    /// A full disk refuses writes with a 503 that names it and asks the
+    /// sidecar to come back later; the probes stay up (reads answer), the
+    /// gauge shows it, and once space is freed the same batch is taken.
+    @Test func aFullDiskRefusesWritesUntilSpaceIsFreed() async throws {
+        try await withCollector { server in
+            var chain = try ScriptedChain(sidecarId: "sc-1")
+            #expect(try await server.ship(try chain.seal(2), sidecarId: "sc-1").status == 200)
+            let store = try #require(server.services.store as? SQLiteCollectorStore)
+            try store.capSizeForTesting(true)
+
+            let batch = try chain.seal(300)
+            let refused = try await server.ship(batch, sidecarId: "sc-1")
+            #expect(refused.status == 503)
+            #expect(refused.header("Retry-After") == "30")
+            #expect(refused.bodyText.contains("\"InsufficientStorage\"") && refused.bodyText.contains("disk is full"))
+            #expect(try await server.call("GET", "/readyz", as: nil).status == 200)
+            #expect(try await server.call("GET", "/healthz", as: nil).status == 200)
+            let full = Self.samples(try await server.call("GET", "/metrics", as: "prometheus").bodyText)
+            #expect(full["rein_collector_store_disk_full"] == 1)
+            #expect(full["rein_collector_store_sync_failed"] == 0)
+            #expect(try await server.records("sidecar=sc-1").count == 2)
+
+            try store.capSizeForTesting(false)
+            let taken = try await server.ship(batch, sidecarId: "sc-1")
+            #expect(taken.status == 200 && taken.bodyText.contains("\"accepted\":300"))
+            let after = Self.samples(try await server.call("GET", "/metrics", as: "prometheus").bodyText)
+            #expect(after["rein_collector_store_disk_full"] == 0)
+            #expect(try await server.records("sidecar=sc-1").count == 302)
+        }
+    }
 }
+

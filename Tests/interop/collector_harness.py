@@ -215,10 +215,16 @@ class ScriptedChain:
 
 def ship(collector, sidecar_id, lines, role="sidecar"):
     """POSTs one gzip batch; returns (status, parsed body)."""
-    status, _, data = collector.call("POST", "/v1/audit/batches", role=role, raw=gzip.compress(b"".join(lines)),
-                                     headers={"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip",
-                                              "X-Rein-Sidecar-Id": sidecar_id})
+    status, _, body = ship_call(collector, sidecar_id, lines, role=role)
+    return status, body
+
+
+def ship_call(collector, sidecar_id, lines, role="sidecar"):
+    """POSTs one gzip batch; returns (status, headers, parsed body)."""
+    status, headers, data = collector.call("POST", "/v1/audit/batches", role=role, raw=gzip.compress(b"".join(lines)),
+                                           headers={"Content-Type": "application/x-ndjson", "Content-Encoding": "gzip",
+                                                    "X-Rein-Sidecar-Id": sidecar_id})
     try:
-        return status, json.loads(data)
+        return status, headers, json.loads(data)
     except ValueError:
-        return status, data
+        return status, headers, data

@@ -1,5 +1,5 @@
 """A disk that loses writes under the collector and under a sidecar's spool,
-and a disk that fills up under the spool (failing_disk.FailingDisk).
+and a disk that fills up under either (failing_disk.FailingDisk).
 
 Linux reports a failed write-back to `fdatasync` once, then marks the lost
 pages clean and lets the next `fdatasync` succeed. A store that went on
@@ -12,7 +12,9 @@ acknowledged is on the disk, whatever happens next. A sidecar whose spool
 cannot sync forwards nothing (fail closed) until it is restarted, and its
 chain is whole after the restart. A full disk under the spool refuses calls
 without forwarding them, a restart on it exits with the reason, and with
-room again every forwarded call has its record.
+room again every forwarded call has its record. A full disk under the
+collector refuses batches with a 503 that names it, without a restart and
+without keeping any part of them, and with room again takes them all once.
 """
 
 import json
@@ -25,7 +27,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import failing_disk
-from collector_harness import Collector, ScriptedChain, ship
+from collector_harness import Collector, ScriptedChain, ship, ship_call
 from sidecar_harness import Sidecar, wait_for
 from webhook_receiver import Webhook
 
@@ -33,19 +35,30 @@ pytestmark = pytest.mark.skipif(failing_disk.available() is not None, reason=str
 
 
 class CollectorOnDisk(Collector):
-    """A collector whose state directory is on `disk`, run inside its namespace."""
+    """A collector whose state directory is on `disk` (or, with `tmpfs_size`,
+    on a small tmpfs that fills up), run inside the disk's namespace."""
 
-    def __init__(self, rein_bin, disk, extra_config=""):
+    def __init__(self, rein_bin, disk, extra_config="", tmpfs_size=None):
         self.disk = disk
+        self.tmpfs_size = tmpfs_size
         self.mounted = False
         self.command_prefix = disk.command([])
         super().__init__(rein_bin, extra_config=extra_config)
 
     def start(self):
         if not self.mounted:
-            self.disk.mount(self.dir / "state")
+            if self.tmpfs_size:
+                self.disk.small_tmpfs(self.dir / "state", self.tmpfs_size)
+            else:
+                self.disk.mount(self.dir / "state")
             self.mounted = True
         super().start()
+
+    def metrics(self):
+        status, _, body = self.call("GET", "/metrics", role="metrics")
+        assert status == 200, body
+        return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in body.decode().splitlines() if line and not line.startswith("#")}
 
     def readyz(self):
         status, _, body = self.call("GET", "/readyz", role=None)
@@ -123,6 +136,62 @@ def test_a_failed_sync_stops_acknowledgements_until_a_restart_recovers_the_log(r
         disk.close()
         hook.stop()
     assert len([p for _, p in hook.posts if p["rein"]["alert"] == "store-sync-failed"]) == 1
+
+
+def test_a_full_disk_under_the_collector_refuses_batches_until_space_is_freed(rein_bin):
+    disk = failing_disk.FailingDisk()
+    hook = Webhook()
+    collector = None
+    try:
+        collector = CollectorOnDisk(rein_bin, disk, extra_config=f"alerts:\n  webhook_url: {hook.url}\n", tmpfs_size="4m")
+        register(collector, "sc-full")
+        chain = ScriptedChain("sc-full")
+        batches, refused = [], None
+        for _ in range(40):
+            batch = [chain.seal(user_agent="x" * 500) for _ in range(500)]
+            batches.append(batch)
+            status, headers, body = ship_call(collector, "sc-full", batch)
+            if status != 200:
+                refused = (status, headers, body)
+                break
+        assert refused is not None, "the disk never filled"
+        status, headers, body = refused
+        # Named, with a time to come back: sidecars keep their records and retry.
+        assert status == 503 and body["code"] == "InsufficientStorage", (status, body)
+        assert "disk is full" in body["message"] and headers.get("Retry-After") == "30", (headers, body)
+        stored = 500 * (len(batches) - 1)
+        metrics = collector.metrics()
+        assert metrics["rein_collector_store_disk_full"] == 1
+        assert metrics["rein_collector_store_sync_failed"] == 0
+        assert "rein_collector_store_disk_free_bytes" in metrics
+        # Reads still answer, and nothing of the refused batch was kept.
+        assert collector.readyz()[0] == 200
+        assert len(collector.records(sidecar="sc-full")) == stored
+        alerts = wait_for(lambda: [p for _, p in hook.posts if p["rein"]["alert"] == "store-disk-full"], timeout=20,
+                          what="the full disk alert")
+        assert "no restart needed" in alerts[0]["text"]
+        assert "the collector's disk is full" in collector.log_text()
+        # Still full: still refused.
+        assert ship_call(collector, "sc-full", batches[-1])[0] == 503
+
+        # Space is freed: the same process takes the refused batch and the rest, each record once.
+        disk.resize(collector.dir / "state", "64m")
+        for batch in batches[-1:] + [[chain.seal() for _ in range(100)]]:
+            status, body = ship(collector, "sc-full", batch)
+            assert status == 200, (status, body)
+        records = collector.records(sidecar="sc-full")
+        assert [r["sequence"] for r in records] == list(range(1, chain.sequence + 1))
+        assert collector.findings(sidecar="sc-full") == []
+        assert collector.json("GET", "/v1/audit/verify?sidecar=sc-full")["ok"] is True
+        assert collector.metrics()["rein_collector_store_disk_full"] == 0
+        wait_for(lambda: "has room again" in collector.log_text(), timeout=20, what="the collector to say it stores again")
+    finally:
+        if collector is not None:
+            collector.stop()
+        disk.close()
+        hook.stop()
+    assert len([p for _, p in hook.posts if p["rein"]["alert"] == "store-disk-full"]) == 1
+    assert not [p for _, p in hook.posts if p["rein"]["alert"] == "store-sync-failed"]
 
 
 POLICY = """apiVersion: rein.dev/v1alpha1

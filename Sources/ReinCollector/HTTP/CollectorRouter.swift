@@ -96,7 +96,7 @@ public struct CollectorRouter: Sendable {
             return (error.response, route.pattern)
         } catch let error as CollectorStoreError {
             switch error {
-            case .database, .unavailable:
+            case .database, .unavailable, .full:
                 services.logger.error("collector store failed", metadata: ["route": "\(route.pattern)", "error": "\(error)"])
             default:
                 break

@@ -26,7 +26,8 @@ enum MetricsRoutes {
         let database = configuration.resolvedDatabase
         services.metrics.scraped(fleet: fleet, latestCursor: cursor,
                                  databaseBytes: SQLiteBackup.fileSize(database) + SQLiteBackup.fileSize(database + "-wal"),
-                                 syncFailed: services.store.durabilityFault != nil)
+                                 syncFailed: services.store.durabilityFault != nil, diskFull: services.store.diskFull,
+                                 diskFreeBytes: FileSystemSpace.available(under: database))
         return CollectorResponse(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
                                  body: services.metrics.exposition())
     }

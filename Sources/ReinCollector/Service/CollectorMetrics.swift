@@ -108,7 +108,7 @@ public final class CollectorMetrics: Sendable {
     /// What is read from the store when /metrics is scraped: the fleet by
     /// status, the newest cursor, the database's size on disk, and whether
     /// the store lost a sync of its log (it refuses every write until restarted).
-    func scraped(fleet: [String: Int], latestCursor: Int64, databaseBytes: Int64, syncFailed: Bool) {
+    func scraped(fleet: [String: Int], latestCursor: Int64, databaseBytes: Int64, syncFailed: Bool, diskFull: Bool, diskFreeBytes: Int64?) {
         for status in Self.fleetStatuses {
             gauge("collector_sidecars", unit: "count", help: "Sidecars by fleet status (as GET /v1/fleet gives it): alert on silent.",
                   [("status", status)]).set(to: Double(fleet[status] ?? 0))
@@ -118,6 +118,14 @@ public final class CollectorMetrics: Sendable {
         gauge("collector_store", unit: "sync_failed",
               help: "1 once a sync of the store's log failed: every write is refused until the collector is restarted.")
             .set(to: syncFailed ? 1 : 0)
+        gauge("collector_store", unit: "disk_full",
+              help: "1 while writes are refused because the disk under the store is full; 0 again after a write commits.")
+            .set(to: diskFull ? 1 : 0)
+        if let diskFreeBytes {
+            gauge("collector_store_disk_free", unit: "bytes",
+                  help: "Bytes left on the file system that holds the store (alert well before 0: writes then stop).")
+                .set(to: Double(diskFreeBytes))
+        }
     }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }

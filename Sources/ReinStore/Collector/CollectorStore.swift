@@ -57,6 +57,11 @@ public protocol CollectorStore: Sendable {
     /// is set, and `/readyz` reports it, until a restart recovers.
     var durabilityFault: String? { get }
 
+    /// True while the disk under the store is full: from a write refused
+    /// for want of space (``CollectorStoreError/full(operation:)``) to the
+    /// next write that commits. Nothing needs a restart; reads still answer.
+    var diskFull: Bool { get }
+
     // MARK: audit trail
 
     /// Stores a parsed batch for `batch.sidecarId`, verifying it against the

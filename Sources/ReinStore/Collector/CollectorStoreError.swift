@@ -15,6 +15,9 @@ public enum CollectorStoreError: Error, Sendable, CustomStringConvertible, Equat
     /// Writes are refused until the process is restarted: a sync of the log
     /// failed, and nothing written since would be known durable (``WALFileSync``).
     case unavailable(String)
+    /// The disk under the database is full: nothing was written. Writes
+    /// succeed again once space is freed, with no restart.
+    case full(operation: String)
 
     public var description: String {
         switch self {
@@ -23,6 +26,7 @@ public enum CollectorStoreError: Error, Sendable, CustomStringConvertible, Equat
         case .conflict(let m): "conflict: \(m)"
         case .invalid(let m): "invalid: \(m)"
         case .unavailable(let m): "collector store unavailable: \(m)"
+        case .full(let operation): "collector store: \(operation) failed: the disk under the database is full"
         }
     }
 }

@@ -37,20 +37,31 @@ extension SQLiteCollectorStore {
                             return .commit
                         }
                         outcomes.append(.success(outcome ?? IngestOutcome()))
-                    } catch let error as CollectorStoreError {
-                        outcomes.append(.failure(error))
-                    } catch let error as SQLiteStatementError {
-                        outcomes.append(.failure(.database(operation: error.operation, message: error.message)))
                     } catch {
-                        outcomes.append(.failure(.database(operation: "ingest", message: String(describing: error))))
+                        // A full disk or an I/O error makes SQLite roll back
+                        // the whole transaction, not only this savepoint:
+                        // nothing of the group is kept, and every batch in it
+                        // fails alike (a later one would otherwise commit
+                        // on its own, outside the group).
+                        guard db.isInsideTransaction else { throw error }
+                        outcomes.append(.failure(batchFailure(error)))
                     }
                 }
             }
         } catch {
-            let failure = CollectorStoreError.database(operation: "commit ingest", message: String(describing: error))
+            let failure = batchFailure(error)
             return group.map { _ in .failure(failure) }
         }
+        noteCommitted(diskFull: outcomes.contains { if case .failure(.full) = $0 { true } else { false } })
         return outcomes
+    }
+
+    private func batchFailure(_ error: any Error) -> CollectorStoreError {
+        if let error = error as? CollectorStoreError { return error }
+        if let error = error as? SQLiteStatementError, !Self.isDiskFull(error) {
+            return .database(operation: error.operation, message: error.message)
+        }
+        return writeFailure("ingest", error)
     }
 
     static func ingest(_ batch: AuditBatch, at now: Int64, db: Database) throws -> IngestOutcome {

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Logging
 import ReinAudit
+import Synchronization
 
 /// The collector's embedded store: one SQLite database in WAL mode with
 /// full synchronous commits (``SQLiteStore/open(path:)``).
@@ -30,6 +32,9 @@ public final class SQLiteCollectorStore: CollectorStore {
     /// The writer commits with `synchronous = NORMAL`; every write returns
     /// only after this has made it durable (``WALFileSync``).
     let durability: WALFileSync
+    /// Set by a write that failed for a full disk, cleared by the next one
+    /// that commits (``diskFull``).
+    private let diskWasFull = Atomic<Bool>(false)
 
     /// Opens (creating and migrating if needed) the database at `path`.
     public convenience init(path: String, logger: Logger = Logger(label: "rein.collector.store")) throws(CollectorStoreError) {
@@ -110,6 +115,8 @@ public final class SQLiteCollectorStore: CollectorStore {
 
     public var durabilityFault: String? { durability.fault?.description }
 
+    public var diskFull: Bool { diskWasFull.load(ordering: .relaxed) }
+
     /// Runs `body` in a write transaction and makes it durable, mapping errors.
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(CollectorStoreError) -> T {
         if let refusal = faultRefusal(operation) { throw refusal }
@@ -119,10 +126,44 @@ public final class SQLiteCollectorStore: CollectorStore {
         } catch let error as CollectorStoreError {
             throw error
         } catch {
-            throw .database(operation: operation, message: String(describing: error))
+            throw writeFailure(operation, error)
         }
+        noteCommitted(diskFull: false)
         if let failure = syncCommitted(operation) { throw failure }
         return result
+    }
+
+    /// The store's error for a write SQLite refused. A full disk is told
+    /// apart (``CollectorStoreError/full(operation:)``): it passes once
+    /// space is freed, and the collector says so to callers and operators.
+    func writeFailure(_ operation: String, _ error: any Error) -> CollectorStoreError {
+        if Self.isDiskFull(error) {
+            diskWasFull.store(true, ordering: .relaxed)
+            return .full(operation: operation)
+        }
+        return .database(operation: operation, message: String(describing: error))
+    }
+
+    /// A transaction committed; `diskFull` when a batch inside it was still
+    /// refused for a full disk (its savepoint rolled back).
+    func noteCommitted(diskFull: Bool) {
+        diskWasFull.store(diskFull, ordering: .relaxed)
+    }
+
+    /// Tests: caps the database at its current size, or lifts the cap.
+    /// SQLite's `max_page_count` refuses a growing write with `SQLITE_FULL`,
+    /// exactly as a full disk does.
+    func capSizeForTesting(_ on: Bool) throws {
+        try pool.writeWithoutTransaction { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            try db.execute(sql: "PRAGMA max_page_count = \(on ? pages : 1_073_741_823)")
+        }
+    }
+
+    static func isDiskFull(_ error: any Error) -> Bool {
+        if let error = error as? DatabaseError { return error.resultCode == .SQLITE_FULL }
+        if let error = error as? SQLiteStatementError { return error.code & 0xff == SQLITE_FULL }
+        return false
     }
 
     /// The refusal of a write once a sync has failed: nothing more is
