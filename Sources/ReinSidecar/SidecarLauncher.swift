@@ -184,11 +184,12 @@ public enum SidecarLauncher {
 
     /// Opens the audit spool with the sidecar's checkpoint key, and the
     /// readable JSONL copy it feeds.
-    static func openAudit(_ config: SidecarConfiguration, cpuLatency: CPULatencyHold?, logger: Logger) throws -> (AuditSpool, AuditMirror) {
+    static func openAudit(_ config: SidecarConfiguration, cpuLatency: CPULatencyHold?, logger: Logger) throws -> (AuditSpool, AuditMirror?) {
         let keyExisted = FileManager.default.fileExists(atPath: config.auditSigningKeyPath)
         let spoolExisted = FileManager.default.fileExists(atPath: config.resolvedAuditSpoolPath)
         let key = try AuditSigningKey.loadOrCreate(path: config.auditSigningKeyPath)
-        let mirror = try AuditMirror(path: config.auditMirrorPath, logger: logger)
+        let mirror = config.auditJSONLMaxBytes > 0
+            ? try AuditMirror(path: config.auditMirrorPath, maxBytes: config.auditJSONLMaxBytes, logger: logger) : nil
         let spool: AuditSpool
         let busy: (@Sendable () -> Void)? = cpuLatency.map { hold in { @Sendable in hold.noteBusy() } }
         do {
@@ -198,7 +199,7 @@ public enum SidecarLauncher {
                     maxBytes: config.auditSpoolMaxBytes, dropWhenFull: config.auditDropWhenFull,
                     checkpointEveryRecords: config.auditCheckpointEveryRecords, checkpointInterval: config.auditCheckpointInterval,
                     onBusy: busy),
-                logger: logger, onDurable: { mirror.append($0) })
+                logger: logger, onDurable: { mirror?.append($0) })
         } catch {
             throw SidecarStartError("audit: \(error)")
         }
@@ -220,6 +221,7 @@ public enum SidecarLauncher {
         if config.auditDropWhenFull {
             logger.warning("audit.drop_when_full is set: when the spool is full, records are dropped instead of refusing requests")
         }
+        if let room = SidecarConfigCheck.diskRoomWarning(config) { logger.warning("\(room)") }
         return (spool, mirror)
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+import ReinServiceKit
 import Testing
 @testable import ReinSidecar
 
@@ -10,6 +12,7 @@ struct AuditConfigurationTests {
         #expect(c.auditSigningKeyPath == "/var/lib/rein/audit-signing.key")
         #expect(c.auditFsync && !c.auditDropWhenFull)
         #expect(c.auditSpoolMaxBytes == 256 << 20)
+        #expect(c.auditJSONLMaxBytes == 64 << 20)
         #expect(c.auditCheckpointEveryRecords == 1000 && c.auditCheckpointInterval == .seconds(60))
         #expect(c.collector == CollectorSettings())
         #expect(!c.collector.isEnabled && c.collector.policyFetch == .longPoll && c.collector.batchMaxRecords == 1000)
@@ -23,6 +26,7 @@ struct AuditConfigurationTests {
               fsync: false
               spool_max_bytes: 1Gi
               drop_when_full: true
+              jsonl_max_bytes: 16Mi
               checkpoint_every_records: 250
               checkpoint_interval: 500ms
             collector:
@@ -39,6 +43,7 @@ struct AuditConfigurationTests {
         #expect(c.resolvedAuditSpoolPath == "/data/spool.db")
         #expect(!c.auditFsync && c.auditDropWhenFull)
         #expect(c.auditSpoolMaxBytes == 1 << 30)
+        #expect(c.auditJSONLMaxBytes == 16 << 20)
         #expect(c.auditCheckpointEveryRecords == 250 && c.auditCheckpointInterval == .milliseconds(500))
         #expect(c.collector.url == "https://collector.internal:7480" && c.collector.isEnabled)
         #expect(c.collector.tokenFile == "/run/secrets/rein-token" && c.collector.caFile == "/etc/rein/ca.pem")
@@ -51,6 +56,29 @@ struct AuditConfigurationTests {
     func spoolCapsAcceptBinarySuffixes(text: String, bytes: Int64) throws {
         let c = try SidecarConfigurationLoader.load(yaml: "audit:\n  spool_max_bytes: \(text)", environment: [:], overrides: [:])
         #expect(c.auditSpoolMaxBytes == bytes)
+    }
+
+    @Test func theReadableCopyCanBeTurnedOffButNotGivenANonsenseSize() throws {
+        let off = try SidecarConfigurationLoader.load(yaml: "audit:\n  jsonl_max_bytes: 0", environment: [:], overrides: [:])
+        #expect(off.auditJSONLMaxBytes == 0)
+        #expect(throws: ConfigurationError.self) {
+            try SidecarConfigurationLoader.load(yaml: "audit:\n  jsonl_max_bytes: lots", environment: [:], overrides: [:])
+        }
+    }
+
+    /// A disk smaller than the audit files' caps is a warning at start and in check-config.
+    @Test func aDiskSmallerThanTheAuditCapsIsWarnedOf() throws {
+        let dir = NSTemporaryDirectory() + "rein-room-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let huge = try SidecarConfigurationLoader.load(yaml: "state_dir: \(dir)\naudit:\n  spool_max_bytes: 1000000Ti",
+                                                       environment: [:], overrides: [:])
+        let warning = try #require(SidecarConfigCheck.diskRoomWarning(huge))
+        #expect(warning.contains("a full disk stops every call before the spool's cap does"))
+        #expect(warning.contains(dir))
+        let small = try SidecarConfigurationLoader.load(yaml: "state_dir: \(dir)\naudit:\n  spool_max_bytes: 64Ki\n  jsonl_max_bytes: 64Ki",
+                                                        environment: [:], overrides: [:])
+        #expect(SidecarConfigCheck.diskRoomWarning(small) == nil)
     }
 
     @Test func theEnvironmentNamesTheCollectorOverTheFile() throws {

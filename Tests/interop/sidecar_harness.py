@@ -226,9 +226,9 @@ audit:
             return json.loads(r.read())
 
     def audit(self):
-        if not self.audit_path.exists():
-            return []
-        text = self.audit_path.read_text()
+        # The readable copy moves to audit.jsonl.1 past audit.jsonl_max_bytes: the older records are there.
+        rotated = self.audit_path.with_name(self.audit_path.name + ".1")
+        text = "".join(p.read_text() for p in (rotated, self.audit_path) if p.exists())
         # A line still being appended has no newline yet: it is not a record yet.
         complete = text[: text.rfind("\n") + 1]
         return [json.loads(line) for line in complete.splitlines() if line.strip()]

@@ -455,6 +455,41 @@ def test_drop_when_full_counts_each_lost_call_once(rein_bin, moto):
         sc.stop()
 
 
+def test_the_readable_copy_stays_under_its_cap(rein_bin, moto):
+    """audit.jsonl, which nothing ships or deletes, moves to audit.jsonl.1 past
+    audit.jsonl_max_bytes: it cannot fill the disk the spool's cap was sized
+    for. With 0 there is no copy."""
+    sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="copy-"), sidecar_id="sc-copy",
+                 audit_config="  jsonl_max_bytes: 16Ki")
+    try:
+        c = s3(sc)
+        c.create_bucket(Bucket="copy-1")
+        for i in range(60):
+            c.put_object(Bucket="copy-1", Key=f"k{i}", Body=b"x")
+        wait_for(lambda: any("copy-1/k59" in json.dumps(r.get("grants")) for r in sc.audit()), timeout=10,
+                 what="the last call's record in the copy")
+        current, previous = sc.audit_path, sc.audit_path.with_name("audit.jsonl.1")
+        assert current.stat().st_size <= 16 << 10 and previous.stat().st_size <= 16 << 10
+        sequences = [r["sequence"] for r in sc.audit()]
+        # The two files hold the newest records, in chain order, ending with the last call.
+        assert sequences == list(range(sequences[0], sequences[0] + len(sequences))), sequences
+        assert sequences[0] > 1, "nothing was moved aside"
+        assert "audit.jsonl.1" in sc.log_text()
+    finally:
+        sc.stop()
+
+    off = Sidecar(rein_bin, moto.url, POLICY.format(prefix="copy-"), sidecar_id="sc-nocopy",
+                  audit_config="  jsonl_max_bytes: 0")
+    try:
+        s3(off).put_object(Bucket="copy-1", Key="no-copy", Body=b"x")
+        assert not off.audit_path.exists()
+        check = subprocess.run([rein_bin, "sidecar", "check-config", "--config", str(off.dir / "sidecar.yaml")],
+                               capture_output=True, text=True, timeout=60)
+        assert "audit copy off" in check.stdout, check.stdout + check.stderr
+    finally:
+        off.stop()
+
+
 def test_sidecar_kill_9_under_load_loses_and_duplicates_nothing(rein_bin, moto, collector):
     sc = Sidecar(rein_bin, moto.url, POLICY.format(prefix="crash-"), sidecar_id="sc-crash9",
                  extra_config=link(collector.url, collector.token_file("sidecar")))

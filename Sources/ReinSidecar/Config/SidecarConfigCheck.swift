@@ -4,6 +4,7 @@ import ReinCatalog
 import ReinCollectorClient
 import ReinPolicy
 import ReinServiceKit
+import ReinStore
 import Yams
 
 /// What `rein sidecar check-config` checks: what a start would refuse,
@@ -53,6 +54,9 @@ public enum SidecarConfigCheck {
         summary.lines.append("audit      \(config.resolvedAuditSpoolPath), at most \(config.auditSpoolMaxBytes) bytes, "
                              + (config.auditFsync ? "fsync before each answer" : "no fsync")
                              + (config.auditDropWhenFull ? ", DROPS records when full" : ", refuses calls when full"))
+        summary.lines.append("audit copy " + (config.auditJSONLMaxBytes > 0
+            ? "\(config.auditMirrorPath), at most \(config.auditJSONLMaxBytes) bytes (then moved to audit.jsonl.1)" : "off"))
+        if let room = diskRoomWarning(config) { summary.warnings.append(room) }
         if !config.auditFsync { summary.warnings.append("audit.fsync is false: a power loss can lose records of calls already answered") }
         if config.auditDropWhenFull { summary.warnings.append("audit.drop_when_full is set: a full spool loses records instead of refusing calls") }
         if !config.staticAgentKeys.isEmpty { summary.warnings.append("agent_credentials.static is set: for tests only") }
@@ -64,6 +68,28 @@ public enum SidecarConfigCheck {
                                  + "(15–20% less audit cost where measured; machine-wide, needs \(CPULatencyHold.devicePath))")
         }
         return summary
+    }
+
+    /// Whether the disk under the audit files has room for their caps: the
+    /// spool's and twice the readable copy's (it keeps one previous file).
+    ///
+    /// Why: a disk that fills before the spool reaches its cap stops the
+    /// sidecar the hard way. Every call is refused, and a restart with a
+    /// previous run's intents to seal exits until someone frees space,
+    /// where a full spool refuses calls only until the collector catches up.
+    /// Counted against what the files already hold; nil when there is room
+    /// or the disk cannot be asked. A warning, not a refusal: the volume
+    /// may grow, and the caps are upper bounds.
+    static func diskRoomWarning(_ config: SidecarConfiguration) -> String? {
+        let spool = config.resolvedAuditSpoolPath
+        guard let free = FileSystemSpace.available(under: spool) else { return nil }
+        let files = [spool, spool + "-wal", config.auditMirrorPath, config.auditMirrorPath + ".1"]
+        let held = files.reduce(Int64(0)) { $0 + SQLiteBackup.fileSize($1) }
+        let caps = config.auditSpoolMaxBytes + 2 * config.auditJSONLMaxBytes
+        guard free + held < caps else { return nil }
+        return "the disk under \((spool as NSString).deletingLastPathComponent) has \(free) bytes free, less than "
+            + "audit.spool_max_bytes and twice audit.jsonl_max_bytes need (\(caps - held) more): a full disk stops every call "
+            + "before the spool's cap does; lower the caps or give the state directory more room"
     }
 
     /// The policy a start would enforce: `policy_file`, checked as SIGHUP

@@ -52,7 +52,8 @@ import ReinServiceKit
 ///   drop_when_full: false           # opt-in loss: drop (count, log) records instead of failing closed
 ///   checkpoint_every_records: 1000  # sign the chain head after this many records...
 ///   checkpoint_interval: 60s        # ...or this long, whichever comes first
-///   # state_dir/audit.jsonl is a readable copy of the chain (not fsynced);
+///   jsonl_max_bytes: 64Mi           # state_dir/audit.jsonl, a readable copy of the chain (not fsynced),
+///                                   # moves to audit.jsonl.1 past this size; 0 = no copy
 ///   # state_dir/audit-signing.key is the checkpoint key (created on first start, 0600)
 /// collector:                        # off unless url is set (the shipper, policy fetch, heartbeats)
 ///   url: https://collector:7700     # http or https (REIN_COLLECTOR_URL)
@@ -122,6 +123,9 @@ public struct SidecarConfiguration: Sendable {
     public var auditSpoolPath: String?
     public var auditSpoolMaxBytes: Int64
     public var auditDropWhenFull: Bool
+    /// Cap on the readable copy `audit.jsonl` (``AuditMirror``), which then
+    /// moves to `audit.jsonl.1`; 0: no copy.
+    public var auditJSONLMaxBytes: Int64
     public var auditCheckpointEveryRecords: Int
     public var auditCheckpointInterval: Duration
     /// Hold a CPU latency QoS request of 0 µs while calls arrive
@@ -162,6 +166,7 @@ public struct SidecarConfiguration: Sendable {
         auditSpoolPath = nil
         auditSpoolMaxBytes = 256 << 20
         auditDropWhenFull = false
+        auditJSONLMaxBytes = 64 << 20
         auditCheckpointEveryRecords = 1000
         auditCheckpointInterval = .seconds(60)
         cpuLatencyQoS = false

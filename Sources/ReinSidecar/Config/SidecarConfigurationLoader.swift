@@ -160,6 +160,11 @@ public enum SidecarConfigurationLoader {
             guard let b = CapacityText.bytes(value) else { throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a size such as 256Mi, 1Gi or 64MiB", line: line) }
             c.auditSpoolMaxBytes = b
         case "audit.drop_when_full": c.auditDropWhenFull = try bool()
+        case "audit.jsonl_max_bytes":
+            guard let b = value.trimmingCharacters(in: .whitespaces) == "0" ? 0 : CapacityText.bytes(value) else {
+                throw ConfigurationError(key: key, message: "\(ConfigText.quoted(value)) is not a size such as 64Mi, 1Gi or 0 (no copy)", line: line)
+            }
+            c.auditJSONLMaxBytes = b
         case "cpu_latency_qos": c.cpuLatencyQoS = try bool()
         case "audit.checkpoint_every_records": c.auditCheckpointEveryRecords = try positive()
         case "audit.checkpoint_interval": c.auditCheckpointInterval = try interval()
