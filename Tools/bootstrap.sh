@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 apt_packages=(libssl-dev libcurl4-openssl-dev libsqlite3-dev zlib1g-dev openssl
               # real AWS clients the sidecar interop tests drive (AWS CLI v2 is Debian's awscli)
               curl s3cmd rclone restic awscli
+              # fusermount, for a network-like file system under a state directory (rclone mount)
+              fuse
               # upstream, reverse proxy and load generator for Benchmarks/sidecar.sh
               nginx wrk
               # renders the HTML framework report in a test (headless)

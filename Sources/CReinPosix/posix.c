@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 
 int CReinPosix_fileIdentity(const char *path, uint64_t *device, uint64_t *inode) {
     struct statx info;
@@ -25,4 +26,11 @@ int CReinPosix_lockExclusive(int fd) {
         result = flock(fd, LOCK_EX | LOCK_NB);
     } while (result != 0 && errno == EINTR);
     return result;
+}
+
+int CReinPosix_fileSystemType(const char *path, int64_t *type) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -1;
+    *type = (int64_t)(uint32_t)info.f_type;
+    return 0;
 }

@@ -30,6 +30,9 @@ public enum CollectorLauncher {
         } catch {
             throw CollectorStartError("cannot create state_dir \(configuration.stateDir): \(error.localizedDescription)")
         }
+        if let network = NetworkFileSystem.warning(for: configuration.resolvedDatabase, role: "the collector's database") {
+            logger.warning("\(network)")
+        }
         let store: SQLiteCollectorStore
         do {
             store = try SQLiteCollectorStore(path: configuration.resolvedDatabase, logger: Logger(label: "rein.collector.store"))

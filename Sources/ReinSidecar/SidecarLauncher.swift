@@ -221,7 +221,7 @@ public enum SidecarLauncher {
         if config.auditDropWhenFull {
             logger.warning("audit.drop_when_full is set: when the spool is full, records are dropped instead of refusing requests")
         }
-        if let room = SidecarConfigCheck.diskRoomWarning(config) { logger.warning("\(room)") }
+        for warning in SidecarConfigCheck.storageWarnings(config) { logger.warning("\(warning)") }
         return (spool, mirror)
     }
 

@@ -7,16 +7,24 @@ import Foundation
 /// monitoring system warn before it fills. What an unprivileged process may
 /// still use (`f_bavail`), not the blocks reserved for root.
 public enum FileSystemSpace {
-    /// Bytes available on the file system that holds `path` (its directory
-    /// when the file does not exist yet), or nil when it cannot be asked.
+    /// Bytes available on the file system that holds `path` (its nearest
+    /// existing directory when it does not exist yet), or nil when it cannot be asked.
     public static func available(under path: String) -> Int64? {
-        var target = path
-        if !FileManager.default.fileExists(atPath: target) {
-            target = (path as NSString).deletingLastPathComponent
-            if target.isEmpty { target = "." }
-        }
         var info = statvfs()
-        guard statvfs(target, &info) == 0 else { return nil }
+        guard statvfs(existing(path), &info) == 0 else { return nil }
         return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// `path`, or its nearest existing directory when it does not exist yet
+    /// (a state directory created at the first start lands on that file system).
+    static func existing(_ path: String) -> String {
+        var current = path
+        while !FileManager.default.fileExists(atPath: current) {
+            let parent = (current as NSString).deletingLastPathComponent
+            if parent.isEmpty { return "." }
+            if parent == current { return current }
+            current = parent
+        }
+        return current
     }
 }

@@ -28,4 +28,11 @@ int CReinPosix_fileIdentity(const char *path, uint64_t *device, uint64_t *inode)
  */
 int CReinPosix_lockExclusive(int fd);
 
+/*
+ * The file system type (statfs(2)'s f_type magic number) of the file at
+ * `path`: the stores warn when theirs is a network file system.
+ * Returns 0, or -1 with errno set.
+ */
+int CReinPosix_fileSystemType(const char *path, int64_t *type);
+
 #endif

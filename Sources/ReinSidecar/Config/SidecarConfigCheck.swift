@@ -56,7 +56,7 @@ public enum SidecarConfigCheck {
                              + (config.auditDropWhenFull ? ", DROPS records when full" : ", refuses calls when full"))
         summary.lines.append("audit copy " + (config.auditJSONLMaxBytes > 0
             ? "\(config.auditMirrorPath), at most \(config.auditJSONLMaxBytes) bytes (then moved to audit.jsonl.1)" : "off"))
-        if let room = diskRoomWarning(config) { summary.warnings.append(room) }
+        summary.warnings += storageWarnings(config)
         if !config.auditFsync { summary.warnings.append("audit.fsync is false: a power loss can lose records of calls already answered") }
         if config.auditDropWhenFull { summary.warnings.append("audit.drop_when_full is set: a full spool loses records instead of refusing calls") }
         if !config.staticAgentKeys.isEmpty { summary.warnings.append("agent_credentials.static is set: for tests only") }
@@ -68,6 +68,13 @@ public enum SidecarConfigCheck {
                                  + "(15–20% less audit cost where measured; machine-wide, needs \(CPULatencyHold.devicePath))")
         }
         return summary
+    }
+
+    /// What the disk under the audit files may do to the sidecar: a network
+    /// file system (``NetworkFileSystem``), or too little room for the caps.
+    /// Said at start and by check-config.
+    static func storageWarnings(_ config: SidecarConfiguration) -> [String] {
+        [NetworkFileSystem.warning(for: config.resolvedAuditSpoolPath, role: "the audit spool"), diskRoomWarning(config)].compactMap { $0 }
     }
 
     /// Whether the disk under the audit files has room for their caps: the
