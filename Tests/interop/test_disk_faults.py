@@ -194,6 +194,41 @@ def test_a_full_disk_under_the_collector_refuses_batches_until_space_is_freed(re
     assert not [p for _, p in hook.posts if p["rein"]["alert"] == "store-sync-failed"]
 
 
+def test_a_backup_that_would_fill_the_collectors_disk_is_refused_before_it_starts(rein_bin, tmp_path):
+    disk = failing_disk.FailingDisk()
+    collector = None
+    try:
+        collector = CollectorOnDisk(rein_bin, disk, tmpfs_size="12m")
+        register(collector, "sc-room")
+        chain = ScriptedChain("sc-room")
+        for _ in range(6):
+            status, body = ship(collector, "sc-room", [chain.seal(user_agent="x" * 500) for _ in range(500)])
+            assert status == 200, (status, body)
+
+        def backup(target):
+            return subprocess.run(disk.command([rein_bin, "collector", "backup", target, "--config", collector.config_path]),
+                                  capture_output=True, text=True, timeout=120)
+
+        # Beside the database, a copy would leave the disk nearly full: refused, with the figures, and nothing written.
+        beside = collector.dir / "state" / "backups" / "b1"
+        refused = backup(beside)
+        assert refused.returncode != 0, refused.stdout
+        assert "would leave less than 10% free" in refused.stderr and "nothing was written" in refused.stderr, refused.stderr
+        assert disk.run(f"ls -A {beside.parent} 2>/dev/null || true").strip() == ""
+        # Ingest goes on.
+        status, body = ship(collector, "sc-room", [chain.seal() for _ in range(50)])
+        assert status == 200, (status, body)
+        # On another disk it fits, and is taken.
+        elsewhere = tmp_path / "backup"
+        taken = backup(elsewhere)
+        assert taken.returncode == 0, taken.stderr
+        assert json.loads((elsewhere / "backup.json").read_text())["contents"]["records"] >= 3050
+    finally:
+        if collector is not None:
+            collector.stop()
+        disk.close()
+
+
 POLICY = """apiVersion: rein.dev/v1alpha1
 kind: TaskPolicy
 agent: {id: agent-a, owner: owner@example.com}

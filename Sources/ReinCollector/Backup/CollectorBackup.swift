@@ -53,6 +53,9 @@ public enum CollectorBackup {
     /// be running.
     public static func make(_ configuration: CollectorConfiguration, into directory: String, reinVersion: String,
                             progress: @escaping @Sendable (CollectorBackupProgress) -> Void) throws(CollectorBackupError) -> CollectorBackupManifest {
+        if let problem = BackupRoom.problem(configuration, into: directory) {
+            throw .destination(path: directory, reason: problem)
+        }
         let made = try prepare(directory)
         do {
             return try write(configuration, into: directory, reinVersion: reinVersion, progress: progress)
