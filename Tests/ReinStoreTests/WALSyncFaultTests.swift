@@ -31,17 +31,30 @@ struct WALSyncFaultTests {
         }
     }
 
-    @Test func recoveryRewritesTheLogUnchangedAndRemovesTheNote() throws {
+    static func inode(_ path: String) throws -> UInt64 {
+        try #require(FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber] as? UInt64)
+    }
+
+    @Test func recoveryWritesTheDatabaseAndItsLogAnewUnchangedAndRemovesTheNote() throws {
         try withScratchDirectory("rein-syncfault") { dir in
             let path = dir + "/store.sqlite"
             let log = Data((0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) })
-            #expect(FileManager.default.createFile(atPath: path + "-wal", contents: log))
+            let database = Data((0..<1_500_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 9) })
+            #expect(FileManager.default.createFile(atPath: path + "-wal", contents: log, attributes: [.posixPermissions: 0o600]))
+            #expect(FileManager.default.createFile(atPath: path, contents: database, attributes: [.posixPermissions: 0o600]))
+            let before = (try Self.inode(path + "-wal"), try Self.inode(path))
             // No note: nothing is done, whatever the log holds.
             #expect(try WALSyncFault.recover(databasePath: path, logger: Logger(label: "test")) == nil)
+            #expect(try Self.inode(path + "-wal") == before.0)
             WALSyncFault.record(databasePath: path, reason: "sync the WAL: Input/output error")
             let text = try WALSyncFault.recover(databasePath: path, logger: Logger(label: "test"))
             #expect(text?.hasSuffix("sync the WAL: Input/output error") == true)
+            // The same bytes and mode, in new files: new blocks, and new extents for the file system.
             #expect(FileManager.default.contents(atPath: path + "-wal") == log)
+            #expect(FileManager.default.contents(atPath: path) == database)
+            #expect(try Self.inode(path + "-wal") != before.0 && Self.inode(path) != before.1)
+            #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["store.sqlite", "store.sqlite-wal"])
             #expect(!FileManager.default.fileExists(atPath: WALSyncFault.notePath(databasePath: path)))
             // A note with no log (the machine restarted and SQLite removed it): recovered, nothing to rewrite.
             try FileManager.default.removeItem(atPath: path + "-wal")

@@ -79,6 +79,16 @@ class FailingDisk:
         """Unmounts and mounts again: the file system's page cache is gone, what is read comes from the disk."""
         self.run(f"umount {path} && mount -o loop,errors=continue {self.back}/disk.img {path}")
 
+    def unwritten_blocks(self, path):
+        """Blocks of `path` the file system holds as allocated but unwritten
+        (`filefrag -v`): they read back as zeros once the page cache is gone,
+        whatever was written there. A write-back that failed leaves them so."""
+        total = 0
+        for line in self.run(f"filefrag -v {path}").splitlines():
+            if "unwritten" in line:
+                total += int(line.split(":")[3].split()[0])
+        return total
+
     def fill(self):
         """From now on, writes to blocks never written before are lost."""
         self.run(f"dd if=/dev/zero of={self.back}/fill bs=1M 2>/dev/null || true")

@@ -109,10 +109,17 @@ def test_a_failed_sync_stops_acknowledgements_until_a_restart_recovers_the_log(r
         assert "not written" in collector.log_text()
         assert collector.readyz()[0] == 503
 
-        # A restart rewrites the log from memory and syncs it.
+        # The failed write-back left blocks the file system holds as unwritten.
+        state = collector.dir / "state"
+        assert disk.unwritten_blocks(state / "collector.sqlite-wal") > 0
+        # A restart writes the database and its log anew from memory and syncs
+        # them: new files, whose blocks are written (a rewrite in place kept
+        # the unwritten ones, and commits landing there were lost at a remount).
         collector.kill9()
         collector.start()
         assert "recovered from a failed sync" in collector.log_text()
+        for name in ("collector.sqlite", "collector.sqlite-wal"):
+            assert disk.unwritten_blocks(state / name) == 0, name
         wait_for(lambda: collector.readyz()[0] == 200, timeout=30, what="the collector ready again")
         assert collector.call("GET", "/healthz", role=None)[0] == 200
         for batch in (batch_b, batch_c):
@@ -314,10 +321,12 @@ def test_a_sidecar_whose_spool_cannot_sync_fails_closed_and_recovers_at_restart(
         keys = {o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="fault-1").get("Contents", [])}
         assert "after-free" not in keys
 
-        # A restart rewrites the spool's log and goes on from the chain it holds.
+        # A restart writes the spool and its log anew and goes on from the chain it holds.
         sc.kill9()
         sc.start()
         assert "recovered from a failed sync" in sc.log_text()
+        for name in ("audit-spool.db", "audit-spool.db-wal"):
+            assert disk.unwritten_blocks(sc.spool_dir / name) == 0, name
         s3.put_object(Bucket="fault-1", Key="restarted", Body=b"x")
 
         # Crash, drop the file system's page cache, start again: the chain read from the disk is whole.
