@@ -15,10 +15,12 @@ struct AuditMirrorTests {
         }
     }
 
-    static func scratch() throws -> String {
+    /// Runs `body` with the path of a copy in a new directory, removed afterwards.
+    static func withCopyPath(_ body: (String) throws -> Void) throws {
         let dir = NSTemporaryDirectory() + "rein-mirror-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try body(dir + "/audit.jsonl")
     }
 
     static func sequences(_ path: String) throws -> [Int] {
@@ -32,10 +34,7 @@ struct AuditMirrorTests {
     }
 
     @Test func pastItsCapTheCopyMovesAsideAndANewOneStarts() throws {
-        let dir = try Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        do {
-            let path = dir + "/audit.jsonl"
+        try Self.withCopyPath { path in
             let mirror = try AuditMirror(path: path, maxBytes: 1000, logger: Logger(label: "test"))
             for n in stride(from: 1, through: 100, by: 4) { mirror.append(Self.records(n...(n + 3))) }
             mirror.close()
@@ -51,10 +50,7 @@ struct AuditMirrorTests {
     }
 
     @Test func aCopyReopenedNearItsCapCountsWhatItHolds() throws {
-        let dir = try Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        do {
-            let path = dir + "/audit.jsonl"
+        try Self.withCopyPath { path in
             let first = try AuditMirror(path: path, maxBytes: 1000, logger: Logger(label: "test"))
             first.append(Self.records(1...8))
             first.close()
