@@ -35,8 +35,9 @@ import Synchronization
 /// called durable while frames before it are missing from the log on disk,
 /// and SQLite's recovery after a crash stops at the first missing frame, so
 /// it would lose that commit too. The fault is also written beside the
-/// database (``WALSyncFault``), so that the next start rewrites the log from
-/// what the page cache still holds and syncs it before trusting it.
+/// database (``WALSyncFault``), so that the next start writes the database
+/// and its log anew from what the page cache still holds and syncs them
+/// before trusting them.
 public final class WALFileSync: Sendable {
     /// Why a sync failed: the commits written so far may not be durable.
     public struct Failure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -121,7 +122,7 @@ public final class WALFileSync: Sendable {
             guard current == nil else { return false }
             current = Failure(path: failure.path, operation: failure.operation,
                               reason: "\(failure.reason); nothing written since is known to be on disk: "
-                                  + "check the disk (dmesg), then restart, which rewrites the log from memory and syncs it")
+                                  + "check the disk (dmesg), then restart, which writes the database and its log anew from memory and syncs them")
             return true
         }
         if first { WALSyncFault.record(databasePath: databasePath, reason: "\(failure.operation): \(failure.reason)") }

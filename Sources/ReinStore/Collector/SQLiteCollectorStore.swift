@@ -108,7 +108,7 @@ public final class SQLiteCollectorStore: CollectorStore {
         checkpointer.stop()
         // After a failed sync, folding the log into the file could leave the
         // file newer than the log a crash replays over it: the next start
-        // rewrites the log instead (``WALSyncFault``).
+        // writes the file and the log anew instead (``WALSyncFault``).
         SQLiteStore.close(pool, checkpoint: durability.fault == nil, logger: logger)
         lock.release()
     }
