@@ -124,6 +124,29 @@ struct WALSyncFaultTests {
         #expect(try reopened.pendingBatch(maxRecords: 100, maxBytes: 1 << 30).recordCount >= 6)
     }
 
+    /// The holds ledgers commit with SQLite's own syncs; a commit's I/O
+    /// error is kept the same way, and the next open writes them anew.
+    @Test func aHoldsLedgerWhoseCommitFailedRefusesWritesAndIsWrittenAnewOnReopen() async throws {
+        let f = try HoldFixture()
+        let ledger = try f.open()
+        let hold = try await ledger.register(HoldFixture.request())
+        ledger.durability.latch(Self.failure)
+        #expect(ledger.durabilityFault?.contains("restart") == true)
+        await #expect { _ = try await ledger.register(HoldFixture.request(key: String(repeating: "b", count: 64))) } throws: { error in
+            "\(error)".contains("refuses writes until it is restarted")
+        }
+        ledger.close()
+        let path = f.dir + "/holds.sqlite"
+        let before = try Self.inode(path + "-wal")
+        let reopened = try f.open()
+        defer { reopened.close() }
+        #expect(reopened.durabilityFault == nil)
+        #expect(!FileManager.default.fileExists(atPath: WALSyncFault.notePath(databasePath: path)))
+        #expect(try Self.inode(path + "-wal") != before)
+        #expect(try await reopened.hold(id: hold.id)?.status == .pending)
+        _ = try await reopened.register(HoldFixture.request(key: String(repeating: "c", count: 64)))
+    }
+
     @Test func aCollectorStoreWhoseSyncFailedRefusesWritesAndClosesWithoutFolding() throws {
         let f = try CollectorStoreFixture()
         var chain = try TestChain()

@@ -17,6 +17,13 @@ public final class SQLiteHoldLedger: HoldLedger {
     let pool: DatabasePool
     /// One process per ledger: a second would deliver pending events twice (``DatabaseLock``).
     private let lock: DatabaseLock
+    /// SQLite syncs each commit itself (synchronous FULL); this only keeps a
+    /// commit's I/O error as the ledger's fault (``WALFileSync/latch(_:)``).
+    /// Why: a write-back that failed leaves blocks the file system holds as
+    /// unwritten, and commits written over them later read back as zeros once
+    /// the page cache is gone; so writes stop until a restart writes the
+    /// ledger anew (``WALSyncFault``).
+    let durability: WALFileSync
     let settings: HoldSettings
     let now: @Sendable () -> Int64
     let onEvent: @Sendable (HoldEvent) throws -> Void
@@ -46,8 +53,10 @@ public final class SQLiteHoldLedger: HoldLedger {
         self.now = now
         self.onEvent = onEvent
         self.logger = logger
+        durability = WALFileSync(databasePath: path)
         do {
             lock = try SQLiteStore.lockForWriting(path)
+            try WALSyncFault.recover(databasePath: path, logger: logger)
             pool = try SQLiteStore.open(path: path)
             try SQLiteStore.migrate(Self.migrator, pool)
         } catch {
@@ -61,8 +70,26 @@ public final class SQLiteHoldLedger: HoldLedger {
 
     public func close() {
         changed.close()
-        SQLiteStore.close(pool, logger: logger)
+        SQLiteStore.close(pool, checkpoint: durability.fault == nil, logger: logger)
         lock.release()
+    }
+
+    /// Why the ledger refuses writes until a restart (a commit failed with
+    /// an I/O error), or nil.
+    public var durabilityFault: String? { durability.fault?.description }
+
+    /// One write transaction, refused once a commit failed with an I/O
+    /// error, and keeping such a failure as the ledger's fault.
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        if let fault = durability.fault {
+            throw HoldError(.storage, "the holds database refuses writes until it is restarted: \(fault)")
+        }
+        do {
+            return try pool.write(body)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_IOERR {
+            durability.latch(WALFileSync.Failure(path: path, operation: "commit to the holds database", reason: "\(error)"))
+            throw error
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -230,7 +257,7 @@ public final class SQLiteHoldLedger: HoldLedger {
     public func consume(id: String) async throws(HoldError) -> Bool {
         try await run { [self] in
             let t = now()
-            return try pool.write { db -> Bool in
+            return try write { db -> Bool in
                 guard let document = try String.fetchOne(db, sql: "SELECT document FROM holds WHERE id = ?", arguments: [id]) else {
                     throw HoldError(.notFound, "no hold \(id)")
                 }
@@ -343,7 +370,7 @@ public final class SQLiteHoldLedger: HoldLedger {
     /// in the outbox in that same transaction: a transition and its events
     /// commit together or not at all.
     private func transition<T>(_ body: (Database, inout [HoldEvent]) throws -> T) throws -> (T, [HoldEvent]) {
-        try pool.write { db in
+        try write { db in
             var events: [HoldEvent] = []
             let result = try body(db, &events)
             for event in events {
@@ -385,7 +412,7 @@ public final class SQLiteHoldLedger: HoldLedger {
                 }
             }
             guard let recordedThrough else { return }
-            try pool.write { db in try db.execute(sql: "DELETE FROM hold_events WHERE id <= ?", arguments: [recordedThrough]) }
+            try write { db in try db.execute(sql: "DELETE FROM hold_events WHERE id <= ?", arguments: [recordedThrough]) }
         } catch {
             logger.error("the hold event outbox failed; its events are offered again with the next one",
                          metadata: ["holds.database": "\(path)", "error": "\(error)"])
