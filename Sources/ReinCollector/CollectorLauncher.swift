@@ -17,6 +17,12 @@ import ReinServiceKit
 /// server, the retention job and the fleet watch (silent sidecars).
 public enum CollectorLauncher {
     /// - Parameter routes: extra routes (the holds module), added to the standard table.
+    /// What the disk under the database may do to the collector (a network
+    /// file system: ``NetworkFileSystem``), said at start and by check-config.
+    public static func storageWarning(_ configuration: CollectorConfiguration) -> String? {
+        NetworkFileSystem.warning(for: configuration.resolvedDatabase, role: "the collector's database")
+    }
+
     public static func launch(_ configuration: CollectorConfiguration, logger: Logger, version: String = "dev",
                               routes: [CollectorRoute] = []) async throws -> RunningCollector {
         var tls: CollectorTLS?
@@ -30,9 +36,7 @@ public enum CollectorLauncher {
         } catch {
             throw CollectorStartError("cannot create state_dir \(configuration.stateDir): \(error.localizedDescription)")
         }
-        if let network = NetworkFileSystem.warning(for: configuration.resolvedDatabase, role: "the collector's database") {
-            logger.warning("\(network)")
-        }
+        if let network = storageWarning(configuration) { logger.warning("\(network)") }
         let store: SQLiteCollectorStore
         do {
             store = try SQLiteCollectorStore(path: configuration.resolvedDatabase, logger: Logger(label: "rein.collector.store"))

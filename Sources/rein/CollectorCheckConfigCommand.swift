@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import ReinCollector
 import ReinCompliance
-import ReinStore
 
 /// `rein collector check-config`: reads the configuration as `run` would and
 /// says what it sets, without starting anything.
@@ -48,9 +47,7 @@ struct CollectorCheckConfigCommand: ParsableCommand {
         }
         lines.append("  listen     \(configuration.listen) (\(tlsLine))")
         lines.append("  database   \(configuration.resolvedDatabase)")
-        if let network = NetworkFileSystem.warning(for: configuration.resolvedDatabase, role: "the collector's database") {
-            warnings.append(network)
-        }
+        if let network = CollectorLauncher.storageWarning(configuration) { warnings.append(network) }
         var byRole: [String] = []
         for role in CollectorRole.allCases {
             let names = configuration.tokens.filter { $0.roles.contains(role) }.map(\.name).sorted()
