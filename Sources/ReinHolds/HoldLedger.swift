@@ -40,6 +40,16 @@ public protocol HoldLedger: Sendable {
     /// A live scoped grant that covers all of `grants` for this agent and
     /// task, if any; using it is recorded as a `grant-used` event.
     func matchingGrant(agentId: String, taskId: String, grants: [HoldGrantItem]) async throws(HoldError) -> HoldGrant?
+
+    /// Why the ledger refuses every write until it is restarted (its
+    /// storage lost a commit), or nil: the health probes say so, since only
+    /// a restart clears it.
+    var durabilityFault: String? { get }
+}
+
+extension HoldLedger {
+    /// A ledger with no storage of its own (a client of the collector's) has no such fault.
+    public var durabilityFault: String? { nil }
 }
 
 /// Which holds a list returns.

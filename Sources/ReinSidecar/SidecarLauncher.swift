@@ -123,6 +123,7 @@ public enum SidecarLauncher {
                                        holds: holds.gate, logger: logger, blockingPool: pool)
         services.policyVersion = initial.version
         services.cpuLatency = cpuLatency
+        services.holdsFault = holds.durabilityFault
 
         // Forward-proxy mode: the per-sidecar CA and SNI-minted leaves.
         let authority = try CertificateAuthority.loadOrCreate(directory: config.caDirectory)
@@ -139,7 +140,14 @@ public enum SidecarLauncher {
             } else if !services.auditHealthy {
                 problems.append("the audit trail cannot be written")
             }
+            if let fault = services.holdsFault() {
+                problems.append("the holds database refuses writes until the sidecar restarts (held calls are refused): \(fault)")
+            }
             let spooled = spool.stats
+            if spooled.diskFull {
+                problems.append("the disk under the audit spool is full: calls are refused until space is freed there"
+                    + (spooled.heldOutcomes > 0 ? " (\(spooled.heldOutcomes) forwarded call(s) wait to be recorded)" : ""))
+            }
             if spooled.full, !config.auditDropWhenFull {
                 problems.append("the audit spool is full (\(spooled.bytes) of \(spooled.maxBytes) bytes): waiting for the collector to acknowledge records")
             }

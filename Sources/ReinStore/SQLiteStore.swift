@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Logging
 
 /// Opens Rein's embedded SQLite databases (spools, holds, the collector)
@@ -127,6 +128,27 @@ public enum SQLiteStore {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw OpenError(path: path, underlying: "cannot create the directory \(dir): \(error.localizedDescription)")
+        }
+    }
+
+    /// True when SQLite refused a write for want of space (`SQLITE_FULL`:
+    /// the disk, or a test's `max_page_count`). Such a write keeps nothing
+    /// and the transaction rolls back; the same write succeeds once space is
+    /// freed, so the spool and the collector's store treat it as a passing
+    /// state, unlike an I/O error.
+    static func isDiskFull(_ error: any Error) -> Bool {
+        if let error = error as? DatabaseError { return error.resultCode == .SQLITE_FULL }
+        if let error = error as? SQLiteStatementError { return error.code & 0xff == SQLITE_FULL }
+        return false
+    }
+
+    /// Tests: caps the database at its current size, or lifts the cap.
+    /// SQLite's `max_page_count` refuses a growing write with `SQLITE_FULL`,
+    /// exactly as a full disk does.
+    static func capSizeForTesting(_ pool: DatabasePool, _ on: Bool) throws {
+        try pool.writeWithoutTransaction { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+            try db.execute(sql: "PRAGMA max_page_count = \(on ? pages : 1_073_741_823)")
         }
     }
 

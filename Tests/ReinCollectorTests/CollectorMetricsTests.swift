@@ -85,6 +85,22 @@ import Testing
         }
     }
 
+    /// A holds database that lost a commit refuses every hold write until a
+    /// restart writes it anew (``SQLiteHoldLedger``): both probes say so,
+    /// so that the orchestrator restarts the collector.
+    @Test func aHoldsDatabaseThatLostACommitFailsBothProbes() async throws {
+        try await withCollector(holds: true) { server in
+            #expect(try await server.call("GET", "/readyz", as: nil).status == 200)
+            let ledger = try #require(server.ledger)
+            ledger.durability.latch(WALFileSync.Failure(path: ledger.path, operation: "commit to the holds database", reason: "Input/output error"))
+            let health = try await server.call("GET", "/healthz", as: nil)
+            #expect(health.status == 503 && health.bodyText.contains("holds database refuses writes until restarted"), "\(health.bodyText)")
+            let ready = try await server.call("GET", "/readyz", as: nil)
+            #expect(ready.status == 503 && ready.bodyText.contains("holds database") && ready.bodyText.contains("Input/output error"),
+                    "\(ready.bodyText)")
+        }
+    }
+
     /// A full disk refuses writes with a 503 that names it and asks the
     /// sidecar to come back later; the probes stay up (reads answer), the
     /// gauge shows it, and once space is freed the same batch is taken.

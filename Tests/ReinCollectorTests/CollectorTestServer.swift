@@ -6,6 +6,7 @@ import ReinCatalog
 import ReinCollector
 import ReinCompliance
 import ReinCrypto
+import ReinHolds
 import ReinStore
 import ReinUpstream
 import Synchronization
@@ -58,16 +59,20 @@ final class CollectorTestServer: Sendable {
     let server: CollectorServer
     let url: String
     let clock: ClockBox
+    /// The hold ledger, when started with one.
+    let ledger: SQLiteHoldLedger?
     var services: CollectorServices { server.services }
 
-    private init(dir: String, server: CollectorServer, url: String, clock: ClockBox) {
+    private init(dir: String, server: CollectorServer, url: String, clock: ClockBox, ledger: SQLiteHoldLedger?) {
         self.dir = dir
         self.server = server
         self.url = url
         self.clock = clock
+        self.ledger = ledger
     }
 
-    static func start(silentAfter: Int64 = 120, maxBatchBytes: Int = 64 << 20, bodyBudget: Int = 256 << 20) async throws -> CollectorTestServer {
+    static func start(silentAfter: Int64 = 120, maxBatchBytes: Int = 64 << 20, bodyBudget: Int = 256 << 20,
+                      holds: Bool = false) async throws -> CollectorTestServer {
         let dir = NSTemporaryDirectory() + "rein-collector-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var config = CollectorConfiguration()
@@ -82,17 +87,20 @@ final class CollectorTestServer: Sendable {
         let box = ClockBox(Date())
         let pool = NIOThreadPool(numberOfThreads: 2)
         pool.start()
+        let ledger = holds ? try SQLiteHoldLedger(path: config.holdsDatabase, settings: HoldSettings()) : nil
         let services = CollectorServices(configuration: config, store: store, trail: try CollectorAuditTrail(store: store, logger: logger),
                                          policyGate: PolicyGate(catalog: catalog), threadPool: pool, logger: logger,
+                                         holds: ledger.map { HoldAPI(ledger: $0, settings: HoldSettings()) },
                                          complianceCatalogs: complianceCatalogs,
                                          canonicalAction: { catalog.canonicalAction($0) ?? $0 }, now: { box.now })
         let server = CollectorServer(services: services, eventLoopThreads: 1)
         let address = try await server.start()
-        return CollectorTestServer(dir: dir, server: server, url: "http://127.0.0.1:\(address.port ?? 0)", clock: box)
+        return CollectorTestServer(dir: dir, server: server, url: "http://127.0.0.1:\(address.port ?? 0)", clock: box, ledger: ledger)
     }
 
     func stop() async {
         await server.shutdown(grace: .seconds(2))
+        ledger?.close()
         try? FileManager.default.removeItem(atPath: dir)
     }
 
@@ -213,9 +221,10 @@ func testPolicy(agent: String = "agent-a", bucket: String = "reports", actions: 
 }
 
 /// Runs `body` against a fresh collector and stops it afterwards, whatever happens.
-func withCollector(silentAfter: Int64 = 120, maxBatchBytes: Int = 64 << 20, bodyBudget: Int = 256 << 20,
+func withCollector(silentAfter: Int64 = 120, maxBatchBytes: Int = 64 << 20, bodyBudget: Int = 256 << 20, holds: Bool = false,
                    _ body: (CollectorTestServer) async throws -> Void) async throws {
-    let server = try await CollectorTestServer.start(silentAfter: silentAfter, maxBatchBytes: maxBatchBytes, bodyBudget: bodyBudget)
+    let server = try await CollectorTestServer.start(silentAfter: silentAfter, maxBatchBytes: maxBatchBytes, bodyBudget: bodyBudget,
+                                                     holds: holds)
     do {
         try await body(server)
     } catch {

@@ -6,6 +6,7 @@ import ReinSigV4
 import Testing
 @testable import ReinSidecar
 import ReinServiceKit
+@testable import ReinStore
 
 /// A started sidecar (127.0.0.1, port 0) with a tiny audit spool: when the
 /// spool is full it answers 503, forwards nothing and is not ready, and it
@@ -40,7 +41,11 @@ struct SpoolFailClosedTests {
     }
 
     static func readyz(_ running: RunningSidecar) throws -> LoopbackHTTP.Answer {
-        try LoopbackHTTP.exchange(port: running.bound.admin.port ?? 0, Array("GET /readyz HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n".utf8))
+        try probe(running, "/readyz")
+    }
+
+    static func probe(_ running: RunningSidecar, _ path: String) throws -> LoopbackHTTP.Answer {
+        try LoopbackHTTP.exchange(port: running.bound.admin.port ?? 0, Array("GET \(path) HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n".utf8))
     }
 
     func launch(maxBytes: Int64, upstreamPort: Int, dir: String, cpuLatencyQoS: Bool = false) async throws -> RunningSidecar {
@@ -123,6 +128,73 @@ struct SpoolFailClosedTests {
         var verifier = ChainVerifier(sidecarId: "sc-fail-closed")
         let findings = try lines.flatMap { verifier.admit(try ChainedLine(parsing: $0)) }
         #expect(lines.count == 2 && findings.isEmpty, "\(findings)")
+    }
+
+    /// A full disk under the spool (SQLite's `max_page_count` refuses the
+    /// write exactly as a full disk does): 503 naming the disk, not ready but
+    /// alive (a restart would not help), and serving again by itself.
+    @Test func aFullDiskUnderTheSpoolRefusesCallsUntilSpaceIsFreedWithNoRestart() async throws {
+        let dir = NSTemporaryDirectory() + "rein-disk-full-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let upstream = try SilentUpstream()
+        let running = try await launch(maxBytes: 1 << 20, upstreamPort: upstream.port, dir: dir)
+        let port = running.bound.agent.port ?? 0
+        let spool = running.services.spool
+        try spool.capSizeForTesting(true)
+        var refused: LoopbackHTTP.Answer?
+        for _ in 0..<100 {
+            let answer = try LoopbackHTTP.exchange(port: port, Self.getItem(table: "secrets", port: port))
+            if answer.status == 503 {
+                refused = answer
+                break
+            }
+        }
+        let answer = try #require(refused, "the capped spool never refused a record")
+        #expect(answer.body.contains("the disk under its audit spool is full"), "\(answer)")
+        #expect(spool.stats.diskFull)
+        let notReady = try Self.readyz(running)
+        #expect(notReady.status == 503 && notReady.body.contains("the disk under the audit spool is full"), "\(notReady)")
+        #expect(try Self.probe(running, "/healthz").status == 200)
+        // An allowed call: its intent may still fit where a record did not
+        // (another table's page, here). Then it goes upstream (which never
+        // answers: a timeout), and its outcome is held to be sealed once
+        // there is room; otherwise it is refused before anything goes out.
+        let allowed = try LoopbackHTTP.exchange(port: port, Self.getItem(table: "orders", port: port))
+        #expect(allowed.status == 503, "\(allowed)")
+        if upstream.wasContacted {
+            let deadline = Date().addingTimeInterval(5)
+            while spool.stats.heldOutcomes == 0, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(spool.stats.heldOutcomes == 1 && spool.stats.intents == 1)
+        } else {
+            #expect(allowed.body.contains("the disk under its audit spool is full"), "\(allowed)")
+            #expect(spool.stats.intents == 0)
+        }
+
+        try spool.capSizeForTesting(false)
+        let denied = try LoopbackHTTP.exchange(port: port, Self.getItem(table: "secrets", port: port))
+        #expect(denied.status == 400 && denied.body.contains("AccessDenied"), "\(denied)")
+        #expect(!spool.stats.diskFull && spool.stats.heldOutcomes == 0 && spool.stats.intents == 0)
+        #expect(try Self.readyz(running).status == 200)
+        let metrics = String(decoding: running.services.metrics.exposition(), as: UTF8.self)
+        #expect(metrics.contains("rein_audit_write_failures_total{kind=\"disk_full\"}"))
+        await running.shutdown()
+    }
+
+    /// A holds database that lost a commit refuses writes until a restart
+    /// writes it anew: /healthz asks for that restart, /readyz says why.
+    @Test func aHoldsDatabaseFaultFailsBothProbes() async throws {
+        let dir = NSTemporaryDirectory() + "rein-holds-fault-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let upstream = try SilentUpstream()
+        let running = try await launch(maxBytes: 1 << 20, upstreamPort: upstream.port, dir: dir)
+        #expect(try Self.probe(running, "/healthz").status == 200)
+        running.services.holdsFault = { "a commit to holds.sqlite failed: Input/output error" }
+        let health = try Self.probe(running, "/healthz")
+        #expect(health.status == 503 && health.body.contains("the holds database refuses writes until the sidecar restarts"), "\(health)")
+        let ready = try Self.readyz(running)
+        #expect(ready.status == 503 && ready.body.contains("holds database refuses writes") && ready.body.contains("Input/output error"),
+                "\(ready)")
+        await running.shutdown()
     }
 
     @Test func anAllowedCallIsForwardedOnlyAfterItsIntentAndCompletesIt() async throws {

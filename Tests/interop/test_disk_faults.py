@@ -11,8 +11,8 @@ the restart rewrite its log from memory and sync it, so that everything it
 acknowledged is on the disk, whatever happens next. A sidecar whose spool
 cannot sync forwards nothing (fail closed) until it is restarted, and its
 chain is whole after the restart. A full disk under the spool refuses calls
-without forwarding them, a restart on it exits with the reason, and with
-room again every forwarded call has its record. A full disk under the
+without forwarding them and without a restart (also when started on it), and
+with room again goes on by itself, every forwarded call with its record. A full disk under the
 collector refuses batches with a 503 that names it, without a restart and
 without keeping any part of them, and with room again takes them all once.
 """
@@ -353,7 +353,15 @@ def test_a_sidecar_whose_spool_cannot_sync_fails_closed_and_recovers_at_restart(
         disk.close()
 
 
-def test_a_full_disk_under_the_spool_fails_closed_and_loses_no_record(rein_bin, moto):
+def healthz(sc):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{sc.admin_port}/healthz", timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_a_full_disk_under_the_spool_refuses_calls_until_space_is_freed_and_loses_no_record(rein_bin, moto):
     disk = failing_disk.FailingDisk()
     sc = None
     try:
@@ -361,61 +369,74 @@ def test_a_full_disk_under_the_spool_fails_closed_and_loses_no_record(rein_bin, 
         sc = SidecarOnDisk(rein_bin, moto.url, disk, tmpfs_size="600k")
         s3 = sc.s3()
         s3.create_bucket(Bucket="fault-full")
-        answered = 0
-        refused = None
-        for i in range(3000):
-            try:
-                s3.put_object(Bucket="fault-full", Key=f"k{i}", Body=b"x")
-                answered += 1
-            except ClientError as e:
-                refused = (i, e)
-                break
-        assert refused is not None, "the disk never filled"
-        i, error = refused
+
+        def keys_in_moto():
+            return {o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="fault-full", MaxKeys=5000).get("Contents", [])}
+
+        def put_until_refused(prefix):
+            """Calls until one is refused: (how many were answered, the refusal)."""
+            for n in range(3000):
+                try:
+                    s3.put_object(Bucket="fault-full", Key=f"{prefix}{n}", Body=b"x")
+                except ClientError as e:
+                    return n, e
+            raise AssertionError("the disk never filled")
+
+        answered, error = put_until_refused("k")
+        i = answered
         assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 503
-        assert "audit trail" in error.response["Error"]["Message"]
-        keys = {o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="fault-full", MaxKeys=5000).get("Contents", [])}
-        # Every answered call reached moto, and the refused one did not.
-        assert keys == {f"k{n}" for n in range(answered)}
-        assert sc.readyz()[0] == 503
+        assert "the disk under its audit spool is full" in error.response["Error"]["Message"], error.response
+        # Every answered call reached moto. The refused one did only if its
+        # intent was stored before the disk filled: its outcome is then held.
+        assert {f"k{n}" for n in range(answered)} <= keys_in_moto() <= {f"k{n}" for n in range(answered + 1)}
+        status, text = sc.readyz()
+        assert status == 503 and "the disk under the audit spool is full" in text, text
+        assert healthz(sc) == 200, "a full disk passes: liveness must not ask for a restart"
+        assert "rein_audit_spool_disk_full 1" in sc.metrics()
 
-        # Restarted on the full disk, it either exits with the reason (when it
-        # must seal an intent left by a call whose record could not be
-        # written) or serves and refuses the first call; it never hangs.
+        # Still full: refused, and nothing forwarded.
+        with pytest.raises(ClientError) as again:
+            s3.put_object(Bucket="fault-full", Key="while-full", Body=b"x")
+        assert again.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert "while-full" not in keys_in_moto()
+
+        # Room again: with no restart, calls go through and readiness returns.
+        disk.resize(sc.spool_dir, "4m")
+        s3.put_object(Bucket="fault-full", Key="after-room", Body=b"x")
+        wait_for(lambda: sc.readyz()[0] == 200, timeout=10, what="the sidecar ready again")
+        metrics = sc.metrics()
+        assert "rein_audit_spool_disk_full 0" in metrics and "rein_audit_spool_held_outcomes 0" in metrics
+        assert "the disk under the audit spool has room again" in sc.log_text()
+        if f"k{i}" in keys_in_moto():
+            # The refused call that went out has its record, with what moto answered.
+            wait_for(lambda: any(r.get("upstream_status") == 200 and f"fault-full/k{i}" in json.dumps(r) for r in sc.audit()),
+                     timeout=10, what="the held outcome's record")
+
+        # Full again, and a restart on the full disk: it starts and refuses
+        # calls (an orchestrator's restart does not crash-loop), and goes on
+        # once space is freed, again with no restart.
+        disk.run(f"dd if=/dev/zero of={sc.spool_dir}/filler bs=4k 2>/dev/null; true")
+        put_until_refused("full-again-")
         sc.kill9()
-        log_before = len(sc.log_text())
-        sc.log = open(sc.log_path, "ab")
-        proc = subprocess.Popen(sc.command_prefix + [rein_bin, "sidecar", "--config", sc.dir / "sidecar.yaml",
-                                                     "--env-file", sc.dir / "agent.env"],
-                                stdout=sc.log, stderr=subprocess.STDOUT, env=sc.env)
-        sc.proc = proc
-
-        def exited_or_listening():
-            return proc.poll() is not None or "rein sidecar listening" in sc.log_text()[log_before:]
-        wait_for(exited_or_listening, timeout=60, what="the sidecar to exit or listen")
-        if proc.poll() is not None:
-            assert proc.returncode != 0
-            assert "database or disk is full" in sc.log_text()[log_before:]
-        else:
-            with pytest.raises(ClientError) as again:
-                s3.put_object(Bucket="fault-full", Key="while-full", Body=b"x")
-            assert again.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
-            assert "while-full" not in {o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="fault-full").get("Contents", [])}
-            sc.kill9()
-        sc.log.close()
-
-        # With room again it starts, and its chain holds a record for every call that was forwarded.
-        disk.resize(sc.spool_dir, "64m")
-        sc.start()
+        sc.start(ready=False)
+        # The log it reuses may still take a few; then the disk refuses.
+        n, restarted = put_until_refused("restarted-")
+        assert restarted.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert "the disk under its audit spool is full" in restarted.response["Error"]["Message"]
+        assert f"restarted-{n + 1}" not in keys_in_moto()
+        assert sc.readyz()[0] == 503
+        disk.run(f"rm {sc.spool_dir}/filler")
         s3.put_object(Bucket="fault-full", Key="after", Body=b"x")
         wait_for(lambda: any("fault-full/after" in json.dumps(r) for r in sc.audit()), timeout=10, what="the last call's record")
+
+        # The chain is whole, and every call that reached moto has its record.
         integrity, chain = sc.spool_chain()
         assert integrity == "ok"
         assert [c[0] for c in chain] == list(range(1, len(chain) + 1))
         assert all(chain[n][1] == chain[n - 1][2] for n in range(1, len(chain)))
         recorded = {r["grants"][0]["resources"][0].rsplit("/", 1)[1] for r in sc.audit()
                     if r.get("operation") == "PutObject" and r.get("grants")}
-        assert {f"k{n}" for n in range(answered)} <= recorded
+        assert keys_in_moto() <= recorded
     finally:
         if sc is not None:
             sc.stop()

@@ -1,8 +1,9 @@
 import NIOHTTP1
 
-/// `/healthz` (the process answers, and its store has not lost a sync) and
-/// `/readyz` (the database answers, its writes are still known durable, and
-/// the collector is not shutting down). No authentication: orchestrators
+/// `/healthz` (the process answers, and neither its store nor its holds
+/// database has lost a write) and `/readyz` (the database answers, its and
+/// the holds database's writes are still known durable, and the collector
+/// is not shutting down). No authentication: orchestrators
 /// probe them.
 enum HealthRoutes {
     static var routes: [CollectorRoute] {
@@ -12,6 +13,9 @@ enum HealthRoutes {
                 if let fault = call.services.store.durabilityFault {
                     return text(.serviceUnavailable, "unhealthy: the store cannot make writes durable until restarted: \(fault)\n")
                 }
+                if let fault = call.services.holds?.ledger.durabilityFault {
+                    return text(.serviceUnavailable, "unhealthy: the holds database refuses writes until restarted: \(fault)\n")
+                }
                 return text(.ok, "ok\n")
             },
             CollectorRoute(.GET, "/readyz", roles: []) { call in
@@ -19,6 +23,9 @@ enum HealthRoutes {
                 if services.recordsChanged.isClosed { return text(.serviceUnavailable, "not ready: shutting down\n") }
                 if let fault = services.store.durabilityFault {
                     return text(.serviceUnavailable, "not ready: the store cannot make writes durable: \(fault)\n")
+                }
+                if let fault = services.holds?.ledger.durabilityFault {
+                    return text(.serviceUnavailable, "not ready: the holds database refuses writes until restarted: \(fault)\n")
                 }
                 do {
                     _ = try await services.blocking { [store = services.store] in try store.latestCursor() }

@@ -98,6 +98,8 @@ public final class SidecarMetrics: Sendable {
         setGauge("audit_spool_max", unit: "bytes", help: "The audit spool's cap (audit.spool_max_bytes).", Double(stats.maxBytes))
         setGauge("audit_spool_intents", unit: "open", help: "Forwarded calls whose outcome is not recorded yet.", Double(stats.intents))
         setGauge("audit_spool", unit: "full", help: "1 while the audit spool is full and requests are refused (or records dropped).", stats.full ? 1.0 : 0.0)
+        setGauge("audit_spool_disk", unit: "full", help: "1 while the disk under the audit spool is full and requests are refused (until space is freed; no restart needed).", stats.diskFull ? 1.0 : 0.0)
+        setGauge("audit_spool_held", unit: "outcomes", help: "Forwarded calls whose record waits for room on the spool's disk.", Double(stats.heldOutcomes))
     }
 
     /// Whether the `cpu_latency_qos` request is held now and how often it
@@ -130,7 +132,7 @@ public final class SidecarMetrics: Sendable {
     /// An audit write that failed: `full` (the cap) or `storage` (SQLite).
     public func auditWriteFailure(kind: String) {
         registry.makeCounter(
-            descriptor: descriptor("audit_write_failures", unit: "total", help: "Audit records that could not be stored, by kind (full, storage)."),
+            descriptor: descriptor("audit_write_failures", unit: "total", help: "Audit records that could not be stored, by kind (full: the spool's cap, disk_full: its disk, storage)."),
             labels: [("kind", kind)]
         ).increment()
     }

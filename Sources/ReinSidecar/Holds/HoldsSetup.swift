@@ -20,6 +20,9 @@ struct HoldsSetup: Sendable {
     let gate: any HoldGate
     let api: StandaloneHoldsAPI?
     let stop: @Sendable () -> Void
+    /// Why the local holds database refuses writes until a restart, or nil
+    /// (always nil for holds kept by the collector, or none).
+    var durabilityFault: @Sendable () -> String? = { nil }
 
     static func make(_ config: SidecarConfiguration, spool: AuditSpool, logger: Logger) throws -> HoldsSetup {
         let settings = config.holds
@@ -76,6 +79,6 @@ struct HoldsSetup: Sendable {
             sweeper.cancel()
             notifierBox.withLock { $0 }?.stop()
             ledger.close()
-        })
+        }, durabilityFault: { ledger.durabilityFault })
     }
 }

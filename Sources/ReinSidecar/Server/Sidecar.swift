@@ -154,6 +154,11 @@ public final class Sidecar: Sendable {
                 return .init(status: .serviceUnavailable, contentType: "text/plain; charset=utf-8",
                              body: Array("unhealthy: the audit trail could not be written; restart the sidecar (see its log)\n".utf8))
             }
+            // The holds database is written anew at its next open, likewise.
+            if let fault = services.holdsFault() {
+                return .init(status: .serviceUnavailable, contentType: "text/plain; charset=utf-8",
+                             body: Array("unhealthy: the holds database refuses writes until the sidecar restarts: \(fault)\n".utf8))
+            }
             return .init(status: .ok, contentType: "text/plain; charset=utf-8", body: Array("ok\n".utf8))
         case "/readyz":
             let problems = readiness()

@@ -35,6 +35,7 @@ public final class SidecarServices: Sendable {
     private let policyVersionBox = Mutex<String?>(nil)
     private let shipperBox = Mutex<AuditShipper?>(nil)
     private let cpuLatencyBox = Mutex<CPULatencyHold?>(nil)
+    private let holdsFaultBox = Mutex<@Sendable () -> String?>({ nil })
     private let policyReloadBox = Mutex<PolicyFileReload?>(nil)
 
     /// Reloads of `policy_file`, when it is the policy: /metrics says whether the file on disk applied.
@@ -54,6 +55,13 @@ public final class SidecarServices: Sendable {
     public var cpuLatency: CPULatencyHold? {
         get { cpuLatencyBox.withLock { $0 } }
         set { cpuLatencyBox.withLock { $0 = newValue } }
+    }
+
+    /// Why the local holds database refuses writes until a restart, or nil:
+    /// /healthz asks for that restart, /readyz says why.
+    public var holdsFault: @Sendable () -> String? {
+        get { holdsFaultBox.withLock { $0 } }
+        set { holdsFaultBox.withLock { $0 = newValue } }
     }
 
     /// The central policy version in force (nil for a local policy file);
@@ -127,9 +135,19 @@ public final class SidecarServices: Sendable {
     /// The answer for a request refused because its audit record could not
     /// be written: full, or failed.
     func auditFailureMessage(_ error: any Error) -> String {
-        if let e = error as? AuditSpoolError, case .full = e { return spoolFullMessage(spool.stats) }
+        if let e = error as? AuditSpoolError {
+            switch e {
+            case .full: return spoolFullMessage(spool.stats)
+            case .diskFull: return Self.diskFullMessage
+            default: break
+            }
+        }
         return "Rein cannot write its audit trail, so it forwards nothing (fail closed)"
     }
+
+    /// What the agent reads when the disk under the spool is full.
+    static let diskFullMessage = "Rein cannot write its audit trail: the disk under its audit spool is full; "
+        + "it forwards nothing until space is freed there (fail closed)"
 
     /// Seals `record` into the spool (completing `ticket`, the call's
     /// intent, when given). The future succeeds once the record is durable
@@ -146,8 +164,12 @@ public final class SidecarServices: Sendable {
                 if ticket != nil, record.forwarded {
                     // The call went upstream and its intent is on disk; what
                     // AWS answered is only here now: say it in the log, as the
-                    // intent will be sealed "outcome unknown" at the next start.
-                    logger.error("the outcome of a forwarded call could not be recorded", metadata: [
+                    // intent will be sealed "outcome unknown" at the next start
+                    // (for a full disk, the spool holds the record and seals
+                    // it once there is room, unless the sidecar stops first).
+                    let held = if case .diskFull = error { true } else { false }
+                    logger.error(held ? "the outcome of a forwarded call waits for room on the spool's disk"
+                                      : "the outcome of a forwarded call could not be recorded", metadata: [
                         "audit.record_id": "\(record.recordId)", "aws.operation": "\(record.operation ?? "?")",
                         "upstream.status": "\(record.upstreamStatus.map(String.init) ?? "none")",
                         "aws.request_id": "\(record.awsRequestId ?? "none")", "aws.error_code": "\(record.errorCode ?? "none")",
@@ -195,6 +217,11 @@ public final class SidecarServices: Sendable {
             return false
         case .full:
             noteFull(spool.stats)
+            return true
+        case .diskFull:
+            // Passes once space is freed (the spool logs the episode), so
+            // not latched: the next call tries again.
+            metrics.auditWriteFailure(kind: "disk_full")
             return true
         default:
             metrics.auditWriteFailure(kind: "storage")

@@ -58,7 +58,7 @@ extension SQLiteCollectorStore {
 
     private func batchFailure(_ error: any Error) -> CollectorStoreError {
         if let error = error as? CollectorStoreError { return error }
-        if let error = error as? SQLiteStatementError, !Self.isDiskFull(error) {
+        if let error = error as? SQLiteStatementError, !SQLiteStore.isDiskFull(error) {
             return .database(operation: error.operation, message: error.message)
         }
         return writeFailure("ingest", error)

@@ -137,7 +137,7 @@ public final class SQLiteCollectorStore: CollectorStore {
     /// apart (``CollectorStoreError/full(operation:)``): it passes once
     /// space is freed, and the collector says so to callers and operators.
     func writeFailure(_ operation: String, _ error: any Error) -> CollectorStoreError {
-        if Self.isDiskFull(error) {
+        if SQLiteStore.isDiskFull(error) {
             diskWasFull.store(true, ordering: .relaxed)
             return .full(operation: operation)
         }
@@ -154,16 +154,7 @@ public final class SQLiteCollectorStore: CollectorStore {
     /// SQLite's `max_page_count` refuses a growing write with `SQLITE_FULL`,
     /// exactly as a full disk does.
     func capSizeForTesting(_ on: Bool) throws {
-        try pool.writeWithoutTransaction { db in
-            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
-            try db.execute(sql: "PRAGMA max_page_count = \(on ? pages : 1_073_741_823)")
-        }
-    }
-
-    static func isDiskFull(_ error: any Error) -> Bool {
-        if let error = error as? DatabaseError { return error.resultCode == .SQLITE_FULL }
-        if let error = error as? SQLiteStatementError { return error.code & 0xff == SQLITE_FULL }
-        return false
+        try SQLiteStore.capSizeForTesting(pool, on)
     }
 
     /// The refusal of a write once a sync has failed: nothing more is

@@ -114,10 +114,20 @@ public final class AuditSpool: Sendable {
                           PreparedRecord(Self.recovered(orphan.line, recordId: orphan.recordId, configuration: configuration)),
                           { result in if case .failure(let e) = result { failure.value.withLock { $0 = $0 ?? e } } })
             })
-            if let first = failure.value.withLock({ $0 }) { throw first }
-            logger.warning("sealed intents left by a previous run: their calls' outcomes are unknown", metadata: [
-                "audit.spool": "\(path)", "audit.recovered_intents": "\(orphans.count)",
-            ])
+            switch failure.value.withLock({ $0 }) {
+            case .diskFull?:
+                // Held by the writer and sealed once there is room; the
+                // sidecar starts and refuses calls until then (no crash loop).
+                logger.error("intents left by a previous run cannot be sealed yet: the disk under the spool is full", metadata: [
+                    "audit.spool": "\(path)", "audit.recovered_intents": "\(orphans.count)",
+                ])
+            case let first?:
+                throw first
+            case nil:
+                logger.warning("sealed intents left by a previous run: their calls' outcomes are unknown", metadata: [
+                    "audit.spool": "\(path)", "audit.recovered_intents": "\(orphans.count)",
+                ])
+            }
         }
         writer.start()
         do {
@@ -273,6 +283,12 @@ public final class AuditSpool: Sendable {
     /// Why nothing written is known durable any more, once a sync of the
     /// log failed (``WALFileSync/fault``): every write fails until a restart.
     public var durabilityFault: String? { durability.fault?.description }
+
+    /// Tests: makes the spool's database refuse to grow (`SQLITE_FULL`, as a
+    /// full disk does), or lifts that.
+    func capSizeForTesting(_ on: Bool) throws {
+        try SQLiteStore.capSizeForTesting(pool, on)
+    }
 
     /// Sizes, chain head and whether the spool is full, as of the last commit.
     public var stats: SpoolStats { writer.published.withLock { $0 } }

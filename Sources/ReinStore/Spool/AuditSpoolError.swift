@@ -3,13 +3,19 @@
 /// Why an enum with context: the sidecar acts differently on each case. A
 /// full spool is a temporary, expected state (it answers 503 and goes
 /// not-ready until the collector catches up); a storage failure means the
-/// trail cannot be trusted and it fails closed; a dropped record is what the
-/// operator opted into with `drop_when_full`.
+/// trail cannot be trusted and it fails closed; a full disk under the spool
+/// refuses writes until space is freed, and then they go on with no restart
+/// (SQLite rolled the refused write back whole); a dropped record is what
+/// the operator opted into with `drop_when_full`.
 public enum AuditSpoolError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database could not be opened or prepared.
     case open(path: String, reason: String)
     /// SQLite refused a read or a write (I/O error, disk full, corruption).
     case storage(path: String, operation: String, reason: String)
+    /// The file system under the spool had no room for the write (SQLite's
+    /// `SQLITE_FULL`): nothing of it was stored, and the same write succeeds
+    /// once space is freed.
+    case diskFull(path: String, operation: String)
     /// Storing `needed` more bytes would pass the cap: nothing was stored.
     case full(needed: Int, used: Int64, max: Int64)
     /// The spool was full and `dropWhenFull` is set: the record was counted
@@ -28,6 +34,9 @@ public enum AuditSpoolError: Error, Sendable, Equatable, CustomStringConvertible
             return "cannot open the audit spool at \(path): \(reason)"
         case .storage(let path, let operation, let reason):
             return "the audit spool at \(path) could not \(operation): \(reason)"
+        case .diskFull(let path, let operation):
+            return "the disk under the audit spool at \(path) is full: could not \(operation), and nothing of it was written; "
+                + "writes go on once space is freed there"
         case .full(let needed, let used, let max):
             return "the audit spool is full: \(needed) more bytes do not fit (\(used) of \(max) bytes used); "
                 + "space returns when the collector acknowledges shipped records"
@@ -43,10 +52,10 @@ public enum AuditSpoolError: Error, Sendable, Equatable, CustomStringConvertible
         }
     }
 
-    /// True for the two "no space" outcomes, which pass when space returns.
+    /// True for the "no space" outcomes, which pass when space returns.
     public var isFull: Bool {
         switch self {
-        case .full, .dropped: return true
+        case .full, .dropped, .diskFull: return true
         default: return false
         }
     }

@@ -22,6 +22,14 @@ public struct SpoolStats: Sendable, Equatable {
     public var full: Bool
     /// Transactions committed since open: far fewer than writes when group commit works.
     public var commits: Int64
+    /// True from a write refused because the disk under the spool had no
+    /// room (``AuditSpoolError/diskFull(path:operation:)``) to the next
+    /// commit: writes go on by themselves once space is freed.
+    public var diskFull: Bool = false
+    /// Calls whose intent is stored but whose outcome could not be written
+    /// for a full disk: the writer keeps their records and writes them first
+    /// once there is room (a restart meanwhile seals them "outcome unknown").
+    public var heldOutcomes: Int = 0
 
     public init(records: Int64 = 0, bytes: Int64 = 0, intents: Int64 = 0, checkpoints: Int64 = 0, lastSequence: Int64 = 0,
                 lastHash: String = String(repeating: "0", count: 64), maxBytes: Int64 = 0, dropped: Int64 = 0, full: Bool = false,

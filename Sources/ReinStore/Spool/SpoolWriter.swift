@@ -78,6 +78,8 @@ final class SpoolWriter: @unchecked Sendable {
     private var state: State
     private var lastCheckpointAt: ContinuousClock.Instant
     private var lastDropLog: ContinuousClock.Instant?
+    /// A full disk under the spool: the episode, and the outcomes held for it.
+    private var diskFull = SpoolDiskFull()
     let published: Mutex<SpoolStats>
     private let thread = SpoolThread()
     let syncer: SpoolSyncer
@@ -170,6 +172,9 @@ final class SpoolWriter: @unchecked Sendable {
             }
             if queue.isEmpty && closing {
                 condition.unlock()
+                // A last try for outcomes held for a full disk; what still
+                // does not fit is sealed "outcome unknown" at the next start.
+                if diskFull.holdsOutcomes { run([]) }
                 break
             }
             if !queue.isEmpty {
@@ -208,9 +213,10 @@ final class SpoolWriter: @unchecked Sendable {
 
     // MARK: - One group, one transaction
 
-    private func run(_ ops: [Operation]) {
+    private func run(_ queued: [Operation]) {
         let timeDue = state.chain.lastSequence > state.checkpointedSequence && clock.now - lastCheckpointAt >= configuration.checkpointInterval
-        if ops.isEmpty && !timeDue { return }
+        if queued.isEmpty && !timeDue && !diskFull.holdsOutcomes { return }
+        let ops = diskFull.takeHeld(logger: logger) + queued
         if let fault = syncer.fault {
             // Nothing more is committed onto a log the disk may have lost
             // frames of (``WALFileSync``): the ops fail unwritten, in order.
@@ -255,13 +261,21 @@ final class SpoolWriter: @unchecked Sendable {
                 }
             }
         } catch {
-            let reason = String(describing: error)
-            let failure = AuditSpoolError.storage(path: configuration.path, operation: "commit \(ops.count) audit operation(s)", reason: reason)
-            logger.error("audit spool commit failed", metadata: ["audit.spool": "\(configuration.path)", "audit.error": "\(reason)"])
+            let failure: AuditSpoolError
+            if SQLiteStore.isDiskFull(error) {
+                failure = .diskFull(path: configuration.path, operation: "commit \(ops.count) audit operation(s)")
+                diskFull.refused(ops, at: clock.now, path: configuration.path, logger: logger)
+            } else {
+                let reason = String(describing: error)
+                failure = .storage(path: configuration.path, operation: "commit \(ops.count) audit operation(s)", reason: reason)
+                logger.error("audit spool commit failed", metadata: ["audit.spool": "\(configuration.path)", "audit.error": "\(reason)"])
+            }
+            publish()
             // Through the syncer too, so that callers hear in commit order.
             hand(SpoolSyncer.Group(sequence: state.chain.lastSequence) { _ in for op in ops { op.fail(failure) } })
             return
         }
+        diskFull.committed(at: clock.now, path: configuration.path, logger: logger)
         work.commits += 1
         state = work
         lastCheckpointAt = checkpointAt
@@ -457,6 +471,8 @@ final class SpoolWriter: @unchecked Sendable {
             $0 = SpoolStats(records: s.records, bytes: s.bytes, intents: s.intents, checkpoints: s.checkpoints,
                             lastSequence: s.chain.lastSequence, lastHash: s.chain.lastHash, maxBytes: max, dropped: s.dropped, full: full,
                             commits: s.commits)
+            $0.diskFull = diskFull.since != nil
+            $0.heldOutcomes = diskFull.heldCount
         }
     }
 }
