@@ -12,13 +12,15 @@ acknowledged is on the disk, whatever happens next. A sidecar whose spool
 cannot sync forwards nothing (fail closed) until it is restarted, and its
 chain is whole after the restart. A full disk under the spool refuses calls
 without forwarding them and without a restart (also when started on it), and
-with room again goes on by itself, every forwarded call with its record. A full disk under the
+with room again goes on by itself, every forwarded call with its record;
+shipping to a collector rides it out too, every record arriving once. A full disk under the
 collector refuses batches with a 503 that names it, without a restart and
 without keeping any part of them, and with room again takes them all once.
 """
 
 import json
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -269,7 +271,7 @@ class SidecarOnDisk(Sidecar):
     """A sidecar whose audit spool is on `disk` (or, with `tmpfs_size`, on a
     small tmpfs that fills up), run inside the disk's namespace."""
 
-    def __init__(self, rein_bin, upstream, disk, tmpfs_size=None):
+    def __init__(self, rein_bin, upstream, disk, tmpfs_size=None, extra_config=""):
         self.disk = disk
         self.spool_dir = disk.root / "spool"
         if tmpfs_size:
@@ -278,7 +280,7 @@ class SidecarOnDisk(Sidecar):
             disk.mount(self.spool_dir)
         self.command_prefix = disk.command([])
         super().__init__(rein_bin, upstream, POLICY, sidecar_id="sc-disk", fsync=True,
-                         audit_config=f"  spool_path: {self.spool_dir / 'audit-spool.db'}")
+                         audit_config=f"  spool_path: {self.spool_dir / 'audit-spool.db'}", extra_config=extra_config)
 
     def s3(self):
         """The agent's S3 client through the sidecar, without retries: every refusal shows."""
@@ -437,6 +439,68 @@ def test_a_full_disk_under_the_spool_refuses_calls_until_space_is_freed_and_lose
         recorded = {r["grants"][0]["resources"][0].rsplit("/", 1)[1] for r in sc.audit()
                     if r.get("operation") == "PutObject" and r.get("grants")}
         assert keys_in_moto() <= recorded
+    finally:
+        if sc is not None:
+            sc.stop()
+        disk.close()
+
+
+def test_a_sidecar_shipping_to_a_collector_rides_out_a_full_disk(rein_bin, moto, collector):
+    """The disk under the spool fills while the collector is away: calls are
+    refused. The collector comes back while the disk is still full, so
+    acknowledgements may fail too (a delete needs room in the log) and are
+    retried. Once space is freed everything ships once, with no restart of
+    the sidecar and no finding."""
+    disk = failing_disk.FailingDisk()
+    sc = None
+    try:
+        sc = SidecarOnDisk(rein_bin, moto.url, disk, tmpfs_size="600k", extra_config=f"""collector:
+  url: {collector.url}
+  token_file: {collector.token_file("sidecar")}
+  batch_max_interval: 200ms
+  heartbeat_interval: 1s
+""")
+        s3 = sc.s3()
+        s3.create_bucket(Bucket="fault-ship")
+        s3.put_object(Bucket="fault-ship", Key="first", Body=b"x")
+        wait_for(lambda: any(r.get("operation") == "PutObject" for r in collector.records(sidecar="sc-disk")), timeout=20,
+                 what="the first record at the collector")
+
+        # The collector goes away; the spool grows until its disk is full.
+        collector.stop()
+        refused = None
+        for n in range(3000):
+            try:
+                s3.put_object(Bucket="fault-ship", Key=f"k{n}", Body=b"x")
+            except ClientError as e:
+                refused = e
+                break
+        assert refused is not None, "the disk never filled"
+        assert refused.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert "the disk under its audit spool is full" in refused.response["Error"]["Message"], refused.response
+
+        # Back while the disk is still full: batches go, acknowledgements may not.
+        collector.start()
+        time.sleep(3)
+        assert healthz(sc) == 200
+
+        disk.resize(sc.spool_dir, "8m")
+        s3.put_object(Bucket="fault-ship", Key="after-room", Body=b"x")
+        in_moto = {o["Key"] for o in moto.client("s3").list_objects_v2(Bucket="fault-ship", MaxKeys=10000).get("Contents", [])}
+
+        def all_shipped():
+            stored = [r for r in collector.records(sidecar="sc-disk") if r.get("operation") == "PutObject"]
+            keys = {r["grants"][0]["resources"][0].rsplit("/", 1)[1] for r in stored if r.get("grants")}
+            return in_moto <= keys
+        wait_for(all_shipped, timeout=60, what="every forwarded call's record at the collector")
+        sequences = [r["sequence"] for r in collector.records(sidecar="sc-disk")]
+        assert len(sequences) == len(set(sequences)), "a record was stored twice"
+        assert sorted(sequences) == list(range(1, len(sequences) + 1))
+        assert collector.findings(sidecar="sc-disk") == []
+        result = collector.json("GET", "/v1/audit/verify?sidecar=sc-disk")
+        assert result["ok"] is True, result
+        wait_for(lambda: sc.readyz()[0] == 200, timeout=10, what="the sidecar ready again")
+        assert "rein_audit_spool_disk_full 0" in sc.metrics()
     finally:
         if sc is not None:
             sc.stop()
