@@ -31,6 +31,8 @@ public struct HoldAPI: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var body: [UInt8]
+        /// Seconds for `Retry-After`, on an answer that passes with time (a full disk).
+        public var retryAfter: Int? = nil
     }
 
     public let ledger: any HoldLedger
@@ -55,7 +57,9 @@ public struct HoldAPI: Sendable {
             guard let actor else { throw HoldError(.unauthenticated, "a bearer token with the approver, auditor or sidecar role is required") }
             return try await route(request, actor: actor)
         } catch {
-            return Self.json(ErrorBody(code: error.code, message: error.message), status: error.httpStatus)
+            var response = Self.json(ErrorBody(code: error.code, message: error.message), status: error.httpStatus)
+            if error.kind == .diskFull { response.retryAfter = 30 }
+            return response
         }
     }
 

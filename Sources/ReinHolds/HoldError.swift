@@ -15,6 +15,9 @@ public struct HoldError: Error, Sendable, CustomStringConvertible, Equatable {
         case unavailable
         /// The store failed (500).
         case storage
+        /// The disk under the store is full (503 `InsufficientStorage`):
+        /// nothing changed, and the same request succeeds once space is freed.
+        case diskFull
     }
 
     public let kind: Kind
@@ -34,7 +37,7 @@ public struct HoldError: Error, Sendable, CustomStringConvertible, Equatable {
         case .forbidden: return 403
         case .notFound: return 404
         case .conflict: return 409
-        case .unavailable: return 503
+        case .unavailable, .diskFull: return 503
         case .storage: return 500
         }
     }
@@ -48,6 +51,7 @@ public struct HoldError: Error, Sendable, CustomStringConvertible, Equatable {
         case .conflict: return "HoldStateConflict"
         case .unavailable: return "Unavailable"
         case .storage: return "InternalError"
+        case .diskFull: return "InsufficientStorage"
         }
     }
 }

@@ -55,6 +55,46 @@ struct HoldAPITests {
         #expect(status == 200 && json["status"] as? String == "approved" && json["approver"] as? String == "alice")
     }
 
+    /// A full disk under the holds database is a 503 `InsufficientStorage`
+    /// with `Retry-After`, not a 500: nothing changed, and the same request
+    /// succeeds once space is freed.
+    @Test func aFullDiskIsAnsweredAsOneThatPassesAndChangesNothing() async throws {
+        let f = try HoldFixture()
+        let ledger = try f.open()
+        defer { ledger.close() }
+        let api = HoldAPI(ledger: ledger, settings: f.settings)
+        let first = try await registered(api)
+        try ledger.capSizeForTesting(true)
+        var refused: HoldAPI.Response?
+        var tried: [String] = []
+        for n in 0..<300 {
+            var new = HoldFixture.request()
+            new.key = String(format: "%064x", n)
+            let answer = await api.handle(HoldAPI.Request(method: "POST", path: ["holds"], query: [:],
+                                                          body: Array(try JSONEncoder().encode(new))), actor: Self.sidecar)
+            tried.append(new.key)
+            if answer.status != 200 {
+                refused = answer
+                break
+            }
+        }
+        let answer = try #require(refused, "the capped holds database never refused a write")
+        let json = (try? JSONSerialization.jsonObject(with: Data(answer.body))) as? [String: Any] ?? [:]
+        #expect(answer.status == 503 && answer.retryAfter == 30)
+        #expect(json["code"] as? String == "InsufficientStorage")
+        #expect((json["message"] as? String)?.contains("the disk under the holds database is full") == true, "\(json)")
+        #expect(ledger.durabilityFault == nil, "a full disk is not a lost write")
+
+        try ledger.capSizeForTesting(false)
+        let retried = await call(api, "POST", "holds", String(decoding: try JSONEncoder().encode({ () -> NewHold in
+            var new = HoldFixture.request()
+            new.key = tried.last!
+            return new
+        }()), as: UTF8.self), as: Self.sidecar)
+        #expect(retried.0 == 200)
+        #expect(await call(api, "GET", "holds/\(first)", as: Self.auditor).0 == 200)
+    }
+
     @Test func ownerApprovalWhenConfigured() async throws {
         let f = try HoldFixture()
         var settings = f.settings

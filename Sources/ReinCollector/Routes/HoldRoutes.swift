@@ -74,7 +74,8 @@ enum HoldRoutes {
             let message = (try? JSONDecoder().decode([String: String].self, from: Data(answer.body)))?["message"] ?? "forbidden"
             return await call.deny(message)
         }
-        return CollectorResponse(status: HTTPResponseStatus(statusCode: answer.status), headers: [("Content-Type", "application/json")],
+        return CollectorResponse(status: HTTPResponseStatus(statusCode: answer.status),
+                                 headers: [("Content-Type", "application/json")] + (answer.retryAfter.map { [("Retry-After", String($0))] } ?? []),
                                  body: answer.body)
     }
 }

@@ -74,6 +74,12 @@ public final class SQLiteHoldLedger: HoldLedger {
         lock.release()
     }
 
+    /// Tests: makes the database refuse to grow (`SQLITE_FULL`, as a full
+    /// disk does), or lifts that.
+    func capSizeForTesting(_ on: Bool) throws {
+        try SQLiteStore.capSizeForTesting(pool, on)
+    }
+
     /// Why the ledger refuses writes until a restart (a commit failed with
     /// an I/O error), or nil.
     public var durabilityFault: String? { durability.fault?.description }
@@ -427,7 +433,7 @@ public final class SQLiteHoldLedger: HoldLedger {
         do {
             _ = try transition { _, events in events.append(event) }
         } catch {
-            throw HoldError(.storage, "the holds database failed: \(error)")
+            throw Self.holdError(error)
         }
         deliverPending()
     }
@@ -451,11 +457,22 @@ public final class SQLiteHoldLedger: HoldLedger {
                 } catch let error as HoldError {
                     continuation.resume(returning: .failure(error))
                 } catch {
-                    continuation.resume(returning: .failure(HoldError(.storage, "the holds database failed: \(error)")))
+                    continuation.resume(returning: .failure(Self.holdError(error)))
                 }
             }
         }
         return try result.get()
+    }
+
+    /// A database error as the API says it: a full disk is told apart, as it
+    /// changed nothing and passes once space is freed (SQLite rolled the
+    /// write back whole), unlike a failure of the store.
+    static func holdError(_ error: any Error) -> HoldError {
+        if let error = error as? HoldError { return error }
+        if SQLiteStore.isDiskFull(error) {
+            return HoldError(.diskFull, "the disk under the holds database is full: nothing was changed; try again once space is freed there")
+        }
+        return HoldError(.storage, "the holds database failed: \(error)")
     }
 }
 
