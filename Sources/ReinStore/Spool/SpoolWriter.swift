@@ -216,7 +216,8 @@ final class SpoolWriter: @unchecked Sendable {
     private func run(_ queued: [Operation]) {
         let timeDue = state.chain.lastSequence > state.checkpointedSequence && clock.now - lastCheckpointAt >= configuration.checkpointInterval
         if queued.isEmpty && !timeDue && !diskFull.holdsOutcomes { return }
-        let ops = diskFull.takeHeld(logger: logger) + queued
+        // (No new array on the common path: nothing is held.)
+        let ops = diskFull.holdsOutcomes ? diskFull.takeHeld(logger: logger) + queued : queued
         if let fault = syncer.fault {
             // Nothing more is committed onto a log the disk may have lost
             // frames of (``WALFileSync``): the ops fail unwritten, in order.
