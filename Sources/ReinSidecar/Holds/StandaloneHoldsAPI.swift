@@ -31,6 +31,9 @@ struct StandaloneHoldsAPI: Sendable {
                 "status": "\(answer.status)",
             ])
         }
-        return SimpleHTTPHandler.Response(status: HTTPResponseStatus(statusCode: answer.status), contentType: "application/json", body: answer.body)
+        var response = SimpleHTTPHandler.Response(status: HTTPResponseStatus(statusCode: answer.status), contentType: "application/json",
+                                                  body: answer.body)
+        if let seconds = answer.retryAfter { response.extraHeaders.append(("Retry-After", String(seconds))) }
+        return response
     }
 }
