@@ -16,13 +16,13 @@ import ReinServiceKit
 /// directory, SQLite store, the collector's own audit chain, the HTTP
 /// server, the retention job and the fleet watch (silent sidecars).
 public enum CollectorLauncher {
-    /// - Parameter routes: extra routes (the holds module), added to the standard table.
     /// What the disk under the database may do to the collector (a network
     /// file system: ``NetworkFileSystem``), said at start and by check-config.
     public static func storageWarning(_ configuration: CollectorConfiguration) -> String? {
         NetworkFileSystem.warning(for: configuration.resolvedDatabase, role: "the collector's database")
     }
 
+    /// - Parameter routes: extra routes (the holds module), added to the standard table.
     public static func launch(_ configuration: CollectorConfiguration, logger: Logger, version: String = "dev",
                               routes: [CollectorRoute] = []) async throws -> RunningCollector {
         var tls: CollectorTLS?

@@ -287,12 +287,18 @@ class SidecarOnDisk(Sidecar):
         return self.agent_session().client("s3", region_name="us-east-1", endpoint_url=self.url,
                                            config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30))
 
-    def readyz(self):
+    def probe(self, path):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=5) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}{path}", timeout=5) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
+
+    def readyz(self):
+        return self.probe("/readyz")
+
+    def healthz(self):
+        return self.probe("/healthz")[0]
 
     def spool_chain(self):
         out = self.disk.run(f"python3 -c '{SPOOL_CHAIN}' {self.spool_dir / 'audit-spool.db'}").splitlines()
@@ -355,14 +361,6 @@ def test_a_sidecar_whose_spool_cannot_sync_fails_closed_and_recovers_at_restart(
         disk.close()
 
 
-def healthz(sc):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{sc.admin_port}/healthz", timeout=5) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-
-
 def test_a_full_disk_under_the_spool_refuses_calls_until_space_is_freed_and_loses_no_record(rein_bin, moto):
     disk = failing_disk.FailingDisk()
     sc = None
@@ -393,7 +391,7 @@ def test_a_full_disk_under_the_spool_refuses_calls_until_space_is_freed_and_lose
         assert {f"k{n}" for n in range(answered)} <= keys_in_moto() <= {f"k{n}" for n in range(answered + 1)}
         status, text = sc.readyz()
         assert status == 503 and "the disk under the audit spool is full" in text, text
-        assert healthz(sc) == 200, "a full disk passes: liveness must not ask for a restart"
+        assert sc.healthz() == 200, "a full disk passes: liveness must not ask for a restart"
         assert "rein_audit_spool_disk_full 1" in sc.metrics()
 
         # Still full: refused. (Its intent may still fit where the record does
@@ -482,7 +480,7 @@ def test_a_sidecar_shipping_to_a_collector_rides_out_a_full_disk(rein_bin, moto,
         # Back while the disk is still full: batches go, acknowledgements may not.
         collector.start()
         time.sleep(3)
-        assert healthz(sc) == 200
+        assert sc.healthz() == 200
 
         disk.resize(sc.spool_dir, "8m")
         s3.put_object(Bucket="fault-ship", Key="after-room", Body=b"x")

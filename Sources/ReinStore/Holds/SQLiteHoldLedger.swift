@@ -88,7 +88,9 @@ public final class SQLiteHoldLedger: HoldLedger {
     /// error, and keeping such a failure as the ledger's fault.
     private func write<T>(_ body: (Database) throws -> T) throws -> T {
         if let fault = durability.fault {
-            throw HoldError(.storage, "the holds database refuses writes until it is restarted: \(fault)")
+            // 503, as the collector's store answers once it lost a sync: the
+            // restart that clears it is the probes' to ask for.
+            throw HoldError(.unavailable, "the holds database refuses writes until it is restarted: \(fault)")
         }
         do {
             return try pool.write(body)
