@@ -10,12 +10,20 @@
 # writes no audit record). Everything listens on 127.0.0.1; every process is
 # stopped by PID on exit. Needs nginx, wrk and botocore (Tools/bootstrap.sh).
 # REIN_BENCH_SCRATCH picks the SwiftPM scratch path (default .build).
+# For a closer look at one setup: REIN_BENCH_SETUPS (default
+# "direct proxy rein rein-fsync"), REIN_BENCH_CONNECTIONS (default "1 32")
+# and REIN_BENCH_REPEATS (default 3) narrow the runs, and then nothing is
+# rewritten; REIN_BENCH_KEEP=1 keeps the work directory (rein's state, its
+# audit.jsonl with each call's phase latencies, and wrk's output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 here=$root/Benchmarks/sidecar
-duration=10 warmup=2 repeats=3
-connections=(1 32)
+duration=10 warmup=2 repeats=${REIN_BENCH_REPEATS:-3}
+read -ra connections <<<"${REIN_BENCH_CONNECTIONS:-1 32}"
+read -ra setups <<<"${REIN_BENCH_SETUPS:-direct proxy rein rein-fsync}"
+partial=0
+[[ ${#connections[@]} -eq 2 && ${#setups[@]} -eq 4 && $repeats -eq 3 ]] || partial=1
 
 say() { echo "sidecar bench: $*" >&2; }
 die() { echo "sidecar bench: FAILED: $*" >&2; exit 1; }
@@ -46,7 +54,7 @@ cleanup() {
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    if ((status == 0)); then rm -rf "$work"; else echo "sidecar bench: logs kept in $work" >&2; fi
+    if ((status == 0)) && [[ ${REIN_BENCH_KEEP:-0} != 1 ]]; then rm -rf "$work"; else echo "sidecar bench: logs kept in $work" >&2; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -164,12 +172,12 @@ sign() { # setup [--check]
         --target "http://127.0.0.1:$(target_port "$1")" --out "$work/request-$1.txt" "${@:2}"
 }
 
-setups=(direct proxy rein rein-fsync)
 for s in "${setups[@]}"; do
     sign "$s" --check || die "$s does not answer the signed GetObject with 200$(
         [[ $s == rein* ]] && printf '; rein log:\n%s' "$(tail -20 "${rein_dir[$s]}/sidecar.log")")"
 done
-for s in rein rein-fsync; do
+for s in "${setups[@]}"; do
+    [[ $s == rein* ]] || continue
     python3 - "${rein_dir[$s]}/state/audit.jsonl" <<'EOF' || die "$s wrote no audit record for the allowed GetObject; its log: $(tail -20 "${rein_dir[$s]}/sidecar.log")"
 import json, sys, time
 deadline = time.time() + 5
@@ -189,7 +197,7 @@ while time.time() < deadline:
 sys.exit("no audit record")
 EOF
 done
-say "checks passed: direct, proxy and both rein sidecars answer 200; rein audited the call"
+say "checks passed: ${setups[*]} answer 200; rein audited the call"
 
 # --- measurements -----------------------------------------------------------
 {
@@ -235,6 +243,13 @@ done
 for s in rein rein-fsync; do
     echo "${s}_peak_rss_kb=$(sort -n "$work/rss-$s.txt" | tail -1)" >>"$work/info"
 done
+if ((partial)); then
+    for out in "$work"/wrk-*.txt; do
+        say "$(basename "$out" .txt): $(awk '/^Requests\/sec/ {print $2}' "$out") req/s; latency$(awk '/^ +(50|75|90|99)%/ {printf " p%s %s", $1, $2}' "$out" | tr -d %)"
+    done
+    say "a partial run (REIN_BENCH_SETUPS, _CONNECTIONS or _REPEATS): Benchmarks/results and the README are left as they were"
+    exit 0
+fi
 
 # --- anything wrong? --------------------------------------------------------
 awk -F'\t' '{ split($4, f, " "); for (i in f) if (f[i] ~ /^(non2xx|connect|read|write|timeout)=[1-9]/) { print "sidecar bench: WARNING: " $1 " c" $2 " run " $3 ": " f[i]; } }' \
